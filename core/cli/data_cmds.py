@@ -1,0 +1,240 @@
+"""``shipway data import | list | show | diff | export``."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from core.cli.output import TerminalProgress, emit_json, human_size, table
+from core.cli.project_cmds import open_workspace
+from core.errors import CorruptObject, UsageError
+from core.services import ImportOptions
+
+
+def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    data = commands.add_parser("data", help="versioned data sets")
+    sub = data.add_subparsers(dest="data_command", metavar="COMMAND")
+    sub.required = True
+
+    imp = sub.add_parser("import", parents=[common], help="import a file or a SQL query")
+    imp.add_argument("file", nargs="?", help="CSV/TSV, Parquet, Excel (.xlsx) or JSON lines")
+    imp.add_argument("--name", help="data set name (default: the file's name)")
+    imp.add_argument("--format", choices=("csv", "tsv", "parquet", "excel", "jsonl"))
+    imp.add_argument("--sheet", help="Excel sheet (default: the first)")
+    imp.add_argument("--encoding", help="text encoding (default: detected)")
+    imp.add_argument("--delimiter", help="field delimiter: ',', ';', tab, '|' (default: detected)")
+    imp.add_argument("--decimal", choices=(".", ","), help="decimal mark (default: detected)")
+    imp.add_argument(
+        "--missing-tokens",
+        metavar="A,B,...",
+        help="cells equal to one of these become missing (empty cells always do); "
+        "default: shipway.toml [data] missing_tokens; '' for none",
+    )
+    imp.add_argument(
+        "--bad-rows",
+        choices=("error", "skip"),
+        default="error",
+        help="rows with the wrong number of fields: stop (default) or skip them",
+    )
+    imp.add_argument("--sql", metavar="QUERY", help="import the result of this query")
+    imp.add_argument("--url", help="SQLAlchemy URL of the database for --sql")
+    imp.set_defaults(handler=cmd_import)
+
+    lst = sub.add_parser("list", parents=[common], help="data sets, or the versions of one")
+    lst.add_argument("name", nargs="?", help="list the versions of this data set")
+    lst.set_defaults(handler=cmd_list)
+
+    show = sub.add_parser("show", parents=[common], help="a version: schema, profile, report")
+    show.add_argument("ref", help="NAME or NAME@VERSION")
+    show.set_defaults(handler=cmd_show)
+
+    diff = sub.add_parser("diff", parents=[common], help="what changed between two versions")
+    diff.add_argument("a", help="NAME@VERSION")
+    diff.add_argument("b", help="NAME@VERSION")
+    diff.set_defaults(handler=cmd_diff)
+
+    export = sub.add_parser("export", parents=[common], help="write a version to CSV or Parquet")
+    export.add_argument("ref", help="NAME or NAME@VERSION")
+    export.add_argument("-o", "--output", required=True, help="target .csv or .parquet file")
+    export.add_argument("--format", choices=("csv", "parquet"))
+    export.set_defaults(handler=cmd_export)
+
+
+def _options(args: argparse.Namespace) -> ImportOptions:
+    tokens = None
+    if args.missing_tokens is not None:
+        tokens = tuple(t for t in args.missing_tokens.split(",") if t != "")
+    return ImportOptions(
+        name=args.name,
+        format=args.format,
+        encoding=args.encoding,
+        delimiter=args.delimiter,
+        decimal=args.decimal,
+        sheet=args.sheet,
+        missing_tokens=tokens,
+        bad_rows=args.bad_rows,
+    )
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    if bool(args.file) == bool(args.sql):
+        raise UsageError("give either FILE or --sql QUERY", hint="see `shipway data import -h`")
+    if args.sql and not (args.url and args.name):
+        raise UsageError("--sql needs --url and --name", hint="e.g. --url sqlite:///shop.db")
+    progress = TerminalProgress(enabled=not args.json)
+    with open_workspace(args) as workspace:
+        try:
+            if args.sql:
+                outcome = workspace.import_sql(
+                    args.sql, args.url, args.name, _options(args), progress
+                )
+            else:
+                outcome = workspace.import_file(args.file, _options(args), progress)
+        finally:
+            progress.finish()
+    if args.json:
+        emit_json(outcome.to_dict())
+        return 0
+    version = outcome.version
+    verb = "Imported" if outcome.created else "Unchanged, already imported as"
+    print(
+        f"{verb} {version.ref}: {version.rows:,} rows × {version.columns} columns, "
+        f"sha256 {version.sha256[:12]}"
+    )
+    _print_report(version.report)
+    return 0
+
+
+def _print_report(report: dict[str, Any]) -> None:
+    detected = ", ".join(f"{k} {v!r}" for k, v in report.get("detected", {}).items())
+    if detected:
+        print(f"Detected: {detected}")
+    for column, tokens in report.get("missing_tokens", {}).items():
+        listed = ", ".join(f"{(t or '(empty)')!r} ×{n}" for t, n in tokens.items())
+        print(f"  missing in {column!r}: {listed}")
+    for problem in report.get("problems", []):
+        print(f"  {problem['severity']}: {problem['message']}")
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    with open_workspace(args) as workspace:
+        if args.name:
+            found = workspace.dataset_versions(args.name)
+            if args.json:
+                emit_json({"dataset": args.name, "versions": [v.summary() for v in found]})
+                return 0
+            rows = [
+                (
+                    v.version,
+                    f"{v.rows:,}",
+                    v.columns,
+                    v.sha256[:12],
+                    v.created_by,
+                    v.created_at.strftime("%Y-%m-%d %H:%M"),
+                    v.source,
+                )
+                for v in found
+            ]
+            print(table(rows, ("version", "rows", "cols", "sha256", "by", "when", "source")))
+            return 0
+        datasets = workspace.datasets()
+    if args.json:
+        emit_json({"datasets": [d.to_dict() for d in datasets]})
+        return 0
+    if not datasets:
+        print("No data sets yet. Import one with `shipway data import FILE`.")
+        return 0
+    rows = [
+        (
+            d.name,
+            d.latest_version,
+            d.versions,
+            f"{d.latest_rows:,}",
+            d.latest_columns,
+            d.updated_at.strftime("%Y-%m-%d %H:%M"),
+        )
+        for d in datasets
+    ]
+    print(table(rows, ("data set", "latest", "versions", "rows", "cols", "updated")))
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    with open_workspace(args) as workspace:
+        version = workspace.dataset_version(args.ref)
+        problem = workspace.verify_dataset(version)
+    document = version.to_dict() | {"integrity": {"ok": problem is None, "problem": problem}}
+    if args.json:
+        emit_json(document)
+    else:
+        _print_version(version, problem)
+    if problem:
+        raise CorruptObject(
+            f"{version.ref} cannot be used: its stored data is {problem}",
+            where=version.ref,
+            hint="restore the project's objects/ folder from a backup, or import the file again",
+        )
+    return 0
+
+
+def _print_version(version: Any, problem: str | None) -> None:
+    print(
+        f"{version.ref}  {version.rows:,} rows × {version.columns} columns  "
+        f"{human_size(version.size_bytes)}  sha256 {version.sha256}"
+    )
+    print(
+        f"source {version.source} ({version.source_format}); imported by {version.created_by} "
+        f"at {version.created_at:%Y-%m-%d %H:%M}; parent {version.parent_version or '-'}"
+    )
+    print(f"integrity: {'ok' if problem is None else 'CORRUPT: ' + problem}")
+    rows = []
+    for name, kind in version.schema.items():
+        stats = version.profile.get(name, {})
+        summary = _stat_summary(stats)
+        rows.append(
+            (name, kind, f"{stats.get('missing_share', 0):.1%}", stats.get("distinct"), summary)
+        )
+    print(table(rows, ("column", "type", "missing", "distinct", "summary")))
+    _print_report(version.report)
+
+
+def _stat_summary(stats: dict[str, Any]) -> str:
+    if "mean" in stats:
+        return f"min {stats['min']:.4g}  mean {stats['mean']:.4g}  max {stats['max']:.4g}"
+    if stats.get("top"):
+        return ", ".join(f"{t['value']} ({t['count']})" for t in stats["top"][:3])
+    if "min" in stats:
+        return f"{stats['min']} … {stats['max']}"
+    return ""
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    with open_workspace(args) as workspace:
+        result = workspace.diff_datasets(args.a, args.b)
+    if args.json:
+        emit_json(result)
+        return 0
+    print(f"{result['a']} → {result['b']}: rows {result['rows'][0]:,} → {result['rows'][1]:,}")
+    schema = result["schema"]
+    for name, kind in schema["added"].items():
+        print(f"  + {name} ({kind})")
+    for name, kind in schema["removed"].items():
+        print(f"  - {name} ({kind})")
+    for name, (old, new) in schema["retyped"].items():
+        print(f"  ~ {name}: {old} → {new}")
+    rows = [
+        (c["name"], "-" if c.get("psi") is None else f"{c['psi']:.3f}", c["shift"])
+        for c in result["columns"]
+    ]
+    print(table(rows, ("column", "PSI", "shift")))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    with open_workspace(args) as workspace:
+        path = workspace.export_dataset(args.ref, args.output, args.format)
+    if args.json:
+        emit_json({"path": str(path), "ref": args.ref})
+    else:
+        print(f"Wrote {path}")
+    return 0

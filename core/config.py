@@ -1,0 +1,166 @@
+"""``shipway.toml``: the project's settings as code.
+
+The file is meant to be read and edited by people and kept in version control, so it is written
+with comments and read leniently: unknown keys are kept, missing keys take the defaults below.
+Later parts of Shipway (gates, drift thresholds) add their own tables.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core.errors import ProjectError
+
+SETTINGS_FILE = "shipway.toml"
+DEFAULT_DB_FILE = "shipway.db"
+PROJECT_FORMAT = 1
+
+#: Cells holding exactly one of these become missing values on import (pandas' default list).
+DEFAULT_MISSING_TOKENS: tuple[str, ...] = (
+    "#N/A",
+    "#N/A N/A",
+    "#NA",
+    "-1.#IND",
+    "-1.#QNAN",
+    "-NaN",
+    "-nan",
+    "1.#IND",
+    "1.#QNAN",
+    "<NA>",
+    "N/A",
+    "NA",
+    "NULL",
+    "NaN",
+    "None",
+    "n/a",
+    "nan",
+    "null",
+)
+
+_TEMPLATE = """\
+# Shipway project settings. This file is the project's settings as code: edit it, review it,
+# keep it in version control. Shipway reads it every time the project is opened.
+
+[project]
+name = {name}
+format = {format}
+# The machine-learning problem. Empty values are filled in by the new-project wizard or inferred.
+task = ""             # "classification" or "regression"
+target = ""           # the column to predict
+primary_metric = ""   # e.g. "f1" or "rmse"; used to rank runs
+
+[database]
+# Empty: shipway.db beside this file (SQLite). A team can name a PostgreSQL server instead, e.g.
+# "postgresql+psycopg://alice@db.example.org/shipway" (the password comes from the environment).
+url = ""
+
+[data]
+# Cells holding exactly one of these become missing values on import; empty cells always do.
+# Remove "NA" here (or pass --missing-tokens) when NA is a real value, e.g. Namibia's code.
+missing_tokens = {missing_tokens}
+# A column whose values are numbers except for at most this share becomes numeric; the other
+# values become missing and the import report lists them with their row.
+max_type_conflict_share = 0.01
+"""
+
+
+@dataclass(frozen=True)
+class DataSettings:
+    missing_tokens: tuple[str, ...] = DEFAULT_MISSING_TOKENS
+    max_type_conflict_share: float = 0.01
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The parsed content of shipway.toml."""
+
+    name: str
+    format: int = PROJECT_FORMAT
+    task: str = ""
+    target: str = ""
+    primary_metric: str = ""
+    db_url: str = ""
+    data: DataSettings = field(default_factory=DataSettings)
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+def _toml_string(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+def write_new_settings(folder: Path, name: str) -> Path:
+    """Write a fresh, commented shipway.toml for a new project."""
+    tokens = ", ".join(_toml_string(t) for t in DEFAULT_MISSING_TOKENS)
+    text = _TEMPLATE.format(
+        name=_toml_string(name), format=PROJECT_FORMAT, missing_tokens=f"[{tokens}]"
+    )
+    path = folder / SETTINGS_FILE
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def set_database_url(folder: Path, url: str) -> None:
+    """Record a database URL in shipway.toml, keeping the file's comments."""
+    import tomlkit
+
+    path = folder / SETTINGS_FILE
+    document = tomlkit.parse(path.read_text(encoding="utf-8"))
+    document.setdefault("database", tomlkit.table())["url"] = url
+    path.write_text(tomlkit.dumps(document), encoding="utf-8")
+
+
+def load_settings(folder: Path) -> Settings:
+    """Read shipway.toml in ``folder``; errors name the file and the line."""
+    path = folder / SETTINGS_FILE
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ProjectError(
+            "no shipway.toml here", where=str(folder), hint="run `shipway init DIR` first"
+        ) from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ProjectError(
+            f"shipway.toml cannot be read: {exc}", where=str(path), hint="fix the file's syntax"
+        ) from None
+    project = _table(raw, "project", path)
+    database = _table(raw, "database", path)
+    data = _table(raw, "data", path)
+    data_settings = DataSettings(
+        missing_tokens=tuple(str(t) for t in data.get("missing_tokens", DEFAULT_MISSING_TOKENS)),
+        max_type_conflict_share=float(data.get("max_type_conflict_share", 0.01)),
+    )
+    return Settings(
+        name=str(project.get("name") or folder.name),
+        format=int(project.get("format", PROJECT_FORMAT)),
+        task=str(project.get("task", "")),
+        target=str(project.get("target", "")),
+        primary_metric=str(project.get("primary_metric", "")),
+        db_url=str(database.get("url", "")),
+        data=data_settings,
+        raw=raw,
+    )
+
+
+def _table(raw: dict[str, Any], key: str, path: Path) -> dict[str, Any]:
+    value = raw.get(key, {})
+    if not isinstance(value, dict):
+        raise ProjectError(f"[{key}] must be a table", where=str(path), hint=f"write [{key}]")
+    return value
+
+
+def current_user() -> str:
+    """Who is acting: ``$SHIPWAY_USER`` when set, else the operating-system user."""
+    name = os.environ.get("SHIPWAY_USER", "").strip()
+    if name:
+        return name
+    try:
+        import getpass
+
+        return getpass.getuser()
+    except Exception:  # no user database entry, e.g. in a container with an arbitrary uid
+        return f"uid-{os.getuid()}" if hasattr(os, "getuid") else "unknown"

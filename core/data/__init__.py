@@ -1,0 +1,1 @@
+"""Data sets: reading messy files, typing columns, profiling, versioning, diffing, exporting."""

@@ -1,0 +1,289 @@
+"""Importing a file (or a SQL query) as a new, immutable data set version.
+
+The order of work is what keeps a project consistent when an import fails or is killed:
+
+1. one pass over the source bytes (sha256, lines, encoding); an unchanged file imported with the
+   same options returns its existing version right here, at the cost of that hash;
+2. parse and type the columns, profile them, run the table checks (nothing written yet: any
+   problem raises :class:`~core.errors.ImportFailed` and leaves the project as it was);
+3. write the Parquet blob to ``objects/tmp``, fsync, rename to its content address;
+4. one write transaction inserts the blob row, the version row and the audit row.
+
+A process killed in 1–3 leaves at most a temporary file that the next start sweeps; killed
+during 4, SQLite rolls the transaction back. Identical content returns the existing version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from core.data import readers
+from core.data.csv_reader import CsvOptions, read_csv
+from core.data.infer import TypingRules, shipway_type
+from core.data.profile import check_table, profile_table
+from core.data.report import ImportReport
+from core.data.sniff import decide_encoding, scan_file
+from core.entities import DatasetVersion
+from core.errors import ImportFailed, NotFound, UsageError
+from core.progress import CancelToken, ProgressFn, Stage, no_progress
+from core.project import Project
+from core.store.blobs import sha256_file
+from core.store.repository import NewVersion
+
+FORMATS = ("csv", "tsv", "parquet", "excel", "jsonl")
+_SUFFIXES = {
+    ".csv": "csv",
+    ".txt": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".xlsx": "excel",
+    ".xlsm": "excel",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+}
+_DATASET_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\- ]{0,199}$")
+PARQUET_COMPRESSION = "zstd"
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """What the user may choose; ``None`` means "detect"."""
+
+    name: str | None = None
+    format: str | None = None
+    encoding: str | None = None
+    delimiter: str | None = None
+    decimal: str | None = None
+    sheet: str | None = None
+    missing_tokens: tuple[str, ...] | None = None
+    bad_rows: str = "error"
+
+    def key(self, effective_tokens: tuple[str, ...], conflict_share: float) -> str:
+        """A hash of everything that changes the result (the name does not)."""
+        data = asdict(self) | {"missing_tokens": sorted(effective_tokens), "share": conflict_share}
+        data.pop("name")
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    version: DatasetVersion
+    created: bool
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = self.version.summary()
+        data.update(created=self.created, report=self.version.report, schema=self.version.schema)
+        return data
+
+
+def dataset_name_for(path: Path, name: str | None) -> str:
+    candidate = (name or re.sub(r"[^A-Za-z0-9_.\- ]", "_", path.stem)).strip()
+    if not _DATASET_NAME.match(candidate):
+        raise UsageError(
+            f"data set name {candidate!r} is not usable",
+            hint="use letters, digits, '_', '-', '.' or spaces (no '@'), at most 200 characters",
+        )
+    return candidate
+
+
+def detect_format(path: Path, requested: str | None) -> str:
+    if requested:
+        if requested not in FORMATS:
+            raise UsageError(
+                f"unknown format {requested!r}", hint=f"use one of {', '.join(FORMATS)}"
+            )
+        return requested
+    with open(path, "rb") as handle:
+        head = handle.read(4)
+    if head == b"PAR1":
+        return "parquet"
+    suffix = _SUFFIXES.get(path.suffix.lower())
+    if suffix:
+        return suffix
+    return "excel" if head.startswith(b"PK\x03\x04") else "csv"
+
+
+def check_source(path: Path) -> Path:
+    path = path.expanduser()
+    if not path.exists():
+        raise NotFound("file not found", where=str(path), hint="check the path and try again")
+    if path.is_dir():
+        raise ImportFailed("this is a folder, not a file", where=str(path), hint="choose a file")
+    if path.stat().st_size == 0:
+        raise ImportFailed("the file is empty", where=str(path), hint="choose a file with data")
+    return path.resolve()
+
+
+def import_file(
+    project: Project,
+    path: Path,
+    options: ImportOptions = ImportOptions(),
+    progress: ProgressFn = no_progress,
+    cancel: CancelToken | None = None,
+) -> ImportOutcome:
+    """Import ``path`` into ``project`` as a new version of a data set (or find its twin)."""
+    cancel = cancel or CancelToken()
+    clock = _Clock()
+    path = check_source(path)
+    name = dataset_name_for(path, options.name)
+    fmt = detect_format(path, options.format)
+    tokens, share = _effective_tokens(project, options)
+    key = options.key(tokens, share)
+    scan = scan_file(path, Stage(progress, 0.0, 0.1, "hashing")) if fmt in ("csv", "tsv") else None
+    source_sha = scan.sha256 if scan else sha256_file(path)
+    clock.lap("hash")
+    existing = project.repo.find_version_by_source(name, source_sha, key)
+    if existing is not None:
+        progress(1.0, "unchanged: already imported")
+        return ImportOutcome(existing, created=False, seconds=clock.laps)
+    cancel.raise_if_cancelled()
+    report = ImportReport(format=fmt, source=str(path))
+    rules = TypingRules(frozenset(tokens), options.decimal or ".", share)
+    parse_stage = Stage(progress, 0.1, 0.55, "reading")
+    if fmt in ("csv", "tsv"):
+        encoding = decide_encoding(path, scan, options.encoding)
+        delimiter = options.delimiter or ("\t" if fmt == "tsv" else None)
+        csv_options = CsvOptions(
+            delimiter, options.decimal, options.bad_rows, rules.missing_tokens, share
+        )
+        table = read_csv(path, scan, encoding, csv_options, report, parse_stage, cancel)
+    elif fmt == "parquet":
+        table = readers.read_parquet(path, report)
+    elif fmt == "excel":
+        table = readers.read_excel(path, options.sheet, rules, report)
+    else:
+        table = readers.read_jsonl(path, options.encoding or "utf-8-sig", rules, report)
+    clock.lap("parse")
+    return _store(
+        project,
+        table,
+        report,
+        name,
+        str(path),
+        fmt,
+        source_sha,
+        key,
+        options,
+        progress,
+        cancel,
+        clock,
+    )
+
+
+def import_sql(
+    project: Project,
+    query: str,
+    url: str,
+    name: str,
+    options: ImportOptions = ImportOptions(),
+    progress: ProgressFn = no_progress,
+    cancel: CancelToken | None = None,
+) -> ImportOutcome:
+    """Import the result of ``query`` on the database at ``url`` as a version of ``name``."""
+    cancel = cancel or CancelToken()
+    clock = _Clock()
+    name = dataset_name_for(Path(name), name)
+    tokens, share = _effective_tokens(project, options)
+    report = ImportReport(format="sql", source=query)
+    rules = TypingRules(frozenset(tokens), options.decimal or ".", share)
+    progress(None, "running the query")
+    table = readers.read_sql(query, url, rules, report)
+    clock.lap("parse")
+    source = f"{report.detected.get('url', 'sql')}: {query}"
+    source_sha = hashlib.sha256(source.encode()).hexdigest()
+    key = options.key(tokens, share)
+    return _store(
+        project,
+        table,
+        report,
+        name,
+        source,
+        "sql",
+        source_sha,
+        key,
+        options,
+        progress,
+        cancel,
+        clock,
+    )
+
+
+def _effective_tokens(project: Project, options: ImportOptions) -> tuple[tuple[str, ...], float]:
+    settings = project.settings.data
+    tokens = options.missing_tokens
+    if tokens is None:
+        tokens = settings.missing_tokens
+    return tuple(tokens), settings.max_type_conflict_share
+
+
+def _store(
+    project: Project,
+    table: pa.Table,
+    report: ImportReport,
+    name: str,
+    source: str,
+    fmt: str,
+    source_sha: str,
+    key: str,
+    options: ImportOptions,
+    progress: ProgressFn,
+    cancel: CancelToken,
+    clock: _Clock,
+) -> ImportOutcome:
+    if table.num_columns == 0:
+        raise ImportFailed("the source has no columns", where=source, hint="choose another file")
+    if table.num_rows == 0:
+        raise ImportFailed("the source has no data rows", where=source, hint="add rows")
+    profile = profile_table(table, Stage(progress, 0.55, 0.8, "profiling"), cancel)
+    check_table(table, profile, report)
+    clock.lap("profile")
+    cancel.raise_if_cancelled()
+    progress(0.8, "storing")
+    with project.blobs.new_temp(".parquet") as temp:
+        pq.write_table(table, temp, compression=PARQUET_COMPRESSION)
+        cancel.raise_if_cancelled()
+        blob = project.blobs.commit_temp(temp)
+    clock.lap("store")
+    new = NewVersion(
+        dataset=name,
+        sha256=blob.sha256,
+        size_bytes=blob.size_bytes,
+        rows=table.num_rows,
+        columns=table.num_columns,
+        source=source,
+        source_format=fmt,
+        source_sha256=source_sha,
+        options_key=key,
+        options={k: v for k, v in asdict(options).items() if v is not None and k != "name"},
+        schema={n: shipway_type(table.schema.field(n).type) for n in table.column_names},
+        profile=profile,
+        report=report.to_dict(),
+    )
+    version, created = project.repo.add_version(new)
+    clock.lap("record")
+    progress(1.0, "done")
+    return ImportOutcome(version, created, clock.laps)
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self._last = time.perf_counter()
+        self.laps: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = round(now - self._last, 4)
+        self._last = now

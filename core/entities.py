@@ -1,0 +1,129 @@
+"""Plain, frozen records that the engine hands out (to the CLI, the desktop, the REST layer).
+
+They hold no database session and no open file: the store converts ORM rows into these inside
+its session scope, so callers can keep them as long as they like and pass them across threads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One recorded state change: who did what to which object, and when."""
+
+    id: int
+    at: datetime
+    user: str
+    action: str
+    object_type: str
+    object_ref: str
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["at"] = _iso(self.at)
+        return data
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A named data set: a line of immutable versions."""
+
+    id: int
+    name: str
+    created_at: datetime
+    created_by: str
+    latest_version: int
+    versions: int
+    latest_rows: int
+    latest_columns: int
+    updated_at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["created_at"] = _iso(self.created_at)
+        data["updated_at"] = _iso(self.updated_at)
+        return data
+
+
+@dataclass(frozen=True)
+class DatasetVersion:
+    """One immutable version of a data set, stored as a Parquet blob.
+
+    ``sha256`` is the hash of that Parquet blob (the version's identity); ``source_sha256`` is
+    the hash of the file it was imported from, so re-importing an unchanged file costs a hash.
+    ``schema`` maps column name to Shipway type (integer, float, boolean, string, datetime).
+    """
+
+    id: int
+    dataset: str
+    version: int
+    sha256: str
+    size_bytes: int
+    rows: int
+    columns: int
+    schema: dict[str, str]
+    source: str
+    source_format: str
+    source_sha256: str
+    options: dict[str, Any]
+    parent_version: int | None
+    created_at: datetime
+    created_by: str
+    profile: dict[str, Any]
+    report: dict[str, Any]
+
+    @property
+    def ref(self) -> str:
+        return f"{self.dataset}@{self.version}"
+
+    def summary(self) -> dict[str, Any]:
+        """The short form used in lists and in import answers."""
+        return {
+            "dataset": self.dataset,
+            "version": self.version,
+            "rows": self.rows,
+            "columns": self.columns,
+            "sha256": self.sha256,
+            "size_bytes": self.size_bytes,
+            "source": self.source,
+            "format": self.source_format,
+            "parent": self.parent_version,
+            "created_at": _iso(self.created_at),
+            "created_by": self.created_by,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        data = self.summary()
+        data.update(
+            schema=self.schema,
+            source_sha256=self.source_sha256,
+            options=self.options,
+            profile=self.profile,
+            report=self.report,
+        )
+        return data
+
+
+@dataclass(frozen=True)
+class ProjectInfo:
+    """What the header of the app and ``shipway`` commands show about a project."""
+
+    name: str
+    path: str
+    db_url: str
+    schema_revision: str | None
+    task: str
+    target: str
+    primary_metric: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

@@ -1,0 +1,126 @@
+"""One error hierarchy for the whole engine.
+
+Every error Shipway raises on purpose is a :class:`ShipwayError`. It carries a stable ``code``
+(used in JSON output and REST answers), a human message that says *what* went wrong, ``where``
+(a file, line, column, object) and ``hint`` (what to do about it). The CLI prints the three on one
+line and exits with :attr:`ShipwayError.exit_code`; the REST layer answers with
+:attr:`ShipwayError.http_status`; the desktop shows the same text in a dialog.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ShipwayError(Exception):
+    """Base of every error Shipway raises on purpose."""
+
+    code = "error"
+    http_status = 500
+    exit_code = 1
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        where: str | None = None,
+        hint: str | None = None,
+        details: list[dict[str, Any]] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.where = where
+        self.hint = hint
+        self.details = list(details or [])
+
+    def one_line(self) -> str:
+        """What, where and what to do, on a single line."""
+        text = self.message
+        if self.where:
+            text += f" [{self.where}]"
+        if self.hint:
+            text += f" — {self.hint}"
+        return " ".join(text.split())
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form used by ``--json`` output and REST error bodies."""
+        return {
+            "error": self.code,
+            "message": self.message,
+            "where": self.where,
+            "hint": self.hint,
+            "details": self.details,
+        }
+
+    def __str__(self) -> str:  # pragma: no cover - trivial
+        return self.one_line()
+
+
+class UsageError(ShipwayError):
+    """The command was called wrongly (bad reference syntax, conflicting options)."""
+
+    code = "usage"
+    http_status = 400
+    exit_code = 2
+
+
+class NotFound(ShipwayError):
+    """A project, file, data set, version or other object does not exist."""
+
+    code = "not_found"
+    http_status = 404
+
+
+class ProjectError(ShipwayError):
+    """The project folder or its settings are missing or unusable."""
+
+    code = "project"
+    http_status = 400
+
+
+class InvalidInput(ShipwayError):
+    """Input data cannot be used as it is (a file that cannot be imported, a bad value)."""
+
+    code = "invalid_input"
+    http_status = 422
+
+
+class ImportFailed(InvalidInput):
+    """A data import was refused; nothing was stored."""
+
+    code = "import_failed"
+
+
+class Conflict(ShipwayError):
+    """The operation collides with existing state (a name taken, a concurrent change)."""
+
+    code = "conflict"
+    http_status = 409
+
+
+class CorruptObject(ShipwayError):
+    """A stored blob does not match its recorded sha256 or cannot be read."""
+
+    code = "corrupt_object"
+    http_status = 500
+
+
+class StoreError(ShipwayError):
+    """The metadata database failed (locked for too long, unreachable, schema mismatch)."""
+
+    code = "store"
+    http_status = 503
+
+
+class SchemaVersionError(StoreError):
+    """The project's database schema is newer than this Shipway, or cannot be upgraded."""
+
+    code = "schema_version"
+
+
+class Cancelled(ShipwayError):
+    """Work was cancelled by the user; nothing half-done was kept."""
+
+    code = "cancelled"
+    http_status = 499
+    exit_code = 130

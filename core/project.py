@@ -1,0 +1,163 @@
+"""A project on disk: shipway.toml, the metadata database, objects/ and deployments/.
+
+Opening a project finds its settings, connects to its database (SQLite beside shipway.toml unless
+the settings name another URL), upgrades an older schema after backing it up, and sweeps
+temporaries left behind by processes that died.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from core.config import (
+    DEFAULT_DB_FILE,
+    SETTINGS_FILE,
+    Settings,
+    current_user,
+    load_settings,
+    set_database_url,
+    write_new_settings,
+)
+from core.errors import ProjectError, UsageError
+from core.store import migrate
+from core.store.blobs import BlobStore
+from core.store.database import Database, sqlite_url
+from core.store.repository import Repository
+
+OBJECTS_DIR = "objects"
+DEPLOYMENTS_DIR = "deployments"
+BACKUPS_DIR = "backups"
+_NAME = re.compile(r"^[\w][\w .-]{0,99}$")
+
+
+class Project:
+    """An open project. Create with :meth:`init` or :meth:`open`; close when done."""
+
+    def __init__(self, root: Path, settings: Settings, database: Database, user: str) -> None:
+        self.root = root
+        self.settings = settings
+        self.database = database
+        self.user = user
+        self.blobs = BlobStore(root / OBJECTS_DIR)
+        self.repo = Repository(database, user)
+
+    # -- creating and opening --------------------------------------------------------------
+
+    @classmethod
+    def init(cls, folder: Path, name: str | None = None, db_url: str | None = None) -> Project:
+        """Create a new project in ``folder`` (created if missing, must not hold a project)."""
+        folder = folder.expanduser().resolve()
+        if folder.exists() and not folder.is_dir():
+            raise ProjectError("not a folder", where=str(folder), hint="choose a folder path")
+        if (folder / SETTINGS_FILE).exists():
+            raise ProjectError(
+                "a Shipway project already exists here",
+                where=str(folder),
+                hint="open it instead, or choose another folder",
+            )
+        name = (name or folder.name).strip()
+        if not _NAME.match(name):
+            raise UsageError(
+                f"project name {name!r} is not usable",
+                hint="use letters, digits, spaces, '.', '-' or '_' (at most 100 characters)",
+            )
+        folder.mkdir(parents=True, exist_ok=True)
+        write_new_settings(folder, name)
+        if db_url:
+            set_database_url(folder, db_url)
+        for sub in (OBJECTS_DIR, DEPLOYMENTS_DIR):
+            (folder / sub).mkdir(exist_ok=True)
+        project = cls.open(folder)
+        project.repo.record_event("project.init", "project", name, path=str(folder))
+        return project
+
+    @classmethod
+    def open(cls, folder: Path, *, upgrade: str = "auto") -> Project:
+        """Open the project in ``folder``.
+
+        ``upgrade`` says what to do with an older schema: ``"auto"`` backs up and upgrades it,
+        ``"refuse"`` raises, ``"defer"`` leaves it for :meth:`upgrade_schema` (a newer schema
+        is always refused).
+        """
+        folder = folder.expanduser().resolve()
+        settings = load_settings(folder)
+        url = settings.db_url or sqlite_url(str(folder / DEFAULT_DB_FILE))
+        database = Database(url)
+        try:
+            project = cls(folder, settings, database, current_user())
+            project._prepare_schema(upgrade)
+            project.blobs.sweep_temporaries()
+        except BaseException:
+            database.dispose()
+            raise
+        return project
+
+    def _prepare_schema(self, upgrade: str) -> None:
+        engine = self.database.writer
+        if not migrate.needs_upgrade(engine):
+            return
+        current = migrate.current_revision(engine)
+        if current is not None and upgrade == "defer":
+            return
+        if current is not None and upgrade == "refuse":
+            raise ProjectError(
+                f"the project database has schema {current}, this Shipway uses "
+                f"{migrate.head_revision()}",
+                where=str(self.root),
+                hint="run `shipway db upgrade` (a backup is taken first)",
+            )
+        self.upgrade_schema(current)
+
+    def upgrade_schema(self, current: str | None = None) -> str | None:
+        """Back up (SQLite) and migrate to the newest schema; returns the backup path, if any."""
+        backup = None
+        db_path = self.sqlite_path
+        if current is not None and db_path is not None and db_path.exists():
+            backup = str(migrate.backup_sqlite(db_path, self.root / BACKUPS_DIR, current))
+        migrate.upgrade(self.database.writer)
+        if current is not None:
+            self.repo.record_event(
+                "db.upgrade",
+                "project",
+                self.settings.name,
+                from_revision=current,
+                to_revision=migrate.head_revision(),
+                backup=backup,
+            )
+        return backup
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        url = self.database.url
+        return Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
+
+    @property
+    def schema_revision(self) -> str | None:
+        return migrate.current_revision(self.database.reader)
+
+    def close(self) -> None:
+        self.database.dispose()
+
+    def __enter__(self) -> Project:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def find_project_root(start: Path | None = None) -> Path:
+    """``$SHIPWAY_PROJECT``, else the nearest folder upwards from ``start`` with shipway.toml."""
+    env = os.environ.get("SHIPWAY_PROJECT")
+    if start is None and env:
+        return Path(env).expanduser().resolve()
+    here = (start or Path.cwd()).expanduser().resolve()
+    for folder in (here, *here.parents):
+        if (folder / SETTINGS_FILE).is_file():
+            return folder
+    raise ProjectError(
+        "no Shipway project here or in any parent folder",
+        where=str(here),
+        hint="pass --project DIR, set SHIPWAY_PROJECT, or run `shipway init DIR`",
+    )

@@ -1,0 +1,141 @@
+"""The engine's front door for the desktop and the CLI: plain Python in, frozen records out.
+
+Nothing here hands out SQLAlchemy objects, open files or sockets. Long operations accept
+``progress`` and ``cancel`` so that ``desktop/tasks.py`` can run them off the GUI thread.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from core.config import DEFAULT_MISSING_TOKENS
+from core.data import importer, versions
+from core.data.diff import diff_tables
+from core.data.export import export_table
+from core.data.importer import ImportOptions, ImportOutcome
+from core.entities import AuditEntry, Dataset, DatasetVersion, ProjectInfo
+from core.progress import CancelToken, ProgressFn, no_progress
+from core.project import Project, find_project_root
+from core.store import migrate
+
+__all__ = [
+    "DEFAULT_MISSING_TOKENS",
+    "ImportOptions",
+    "ImportOutcome",
+    "Workspace",
+    "find_project_root",
+]
+
+
+class Workspace:
+    """One open project and everything a user can do with it."""
+
+    def __init__(self, project: Project) -> None:
+        self._project = project
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls, folder: Path | str, name: str | None = None, db_url: str | None = None
+    ) -> Workspace:
+        return cls(Project.init(Path(folder), name=name, db_url=db_url))
+
+    @classmethod
+    def open(cls, folder: Path | str, *, upgrade: str = "auto") -> Workspace:
+        """Open a project; ``upgrade`` is "auto", "refuse" or "defer" (see Project.open)."""
+        return cls(Project.open(Path(folder), upgrade=upgrade))
+
+    def close(self) -> None:
+        self._project.close()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def root(self) -> Path:
+        return self._project.root
+
+    def info(self) -> ProjectInfo:
+        settings = self._project.settings
+        return ProjectInfo(
+            name=settings.name,
+            path=str(self._project.root),
+            db_url=self._project.database.url,
+            schema_revision=self._project.schema_revision,
+            task=settings.task,
+            target=settings.target,
+            primary_metric=settings.primary_metric,
+        )
+
+    def upgrade_database(self) -> dict[str, Any]:
+        current = self._project.schema_revision
+        if current == migrate.head_revision():
+            return {"from": current, "to": current, "upgraded": False, "backup": None}
+        backup = self._project.upgrade_schema(current)
+        return {"from": current, "to": migrate.head_revision(), "upgraded": True, "backup": backup}
+
+    # -- data --------------------------------------------------------------------------------
+
+    def import_file(
+        self,
+        path: Path | str,
+        options: ImportOptions = ImportOptions(),
+        progress: ProgressFn = no_progress,
+        cancel: CancelToken | None = None,
+    ) -> ImportOutcome:
+        return importer.import_file(self._project, Path(path), options, progress, cancel)
+
+    def import_sql(
+        self,
+        query: str,
+        url: str,
+        name: str,
+        options: ImportOptions = ImportOptions(),
+        progress: ProgressFn = no_progress,
+        cancel: CancelToken | None = None,
+    ) -> ImportOutcome:
+        return importer.import_sql(self._project, query, url, name, options, progress, cancel)
+
+    def datasets(self) -> list[Dataset]:
+        return self._project.repo.list_datasets()
+
+    def dataset_versions(self, name: str) -> list[DatasetVersion]:
+        return self._project.repo.list_versions(name)
+
+    def dataset_version(self, ref: str) -> DatasetVersion:
+        return versions.resolve(self._project, ref)
+
+    def verify_dataset(self, version: DatasetVersion) -> str | None:
+        """None when the version's blob is intact, else what is wrong with it."""
+        return self._project.blobs.verify(version.sha256)
+
+    def read_dataset(self, ref: str) -> Any:
+        """The version's rows as a pandas DataFrame (after the blob's hash check)."""
+        version = versions.resolve(self._project, ref)
+        return versions.load_table(self._project, version).to_pandas()
+
+    def diff_datasets(self, ref_a: str, ref_b: str) -> dict[str, Any]:
+        va = versions.resolve(self._project, ref_a)
+        vb = versions.resolve(self._project, ref_b)
+        ta = versions.load_table(self._project, va)
+        tb = versions.load_table(self._project, vb)
+        return diff_tables(va, ta, vb, tb)
+
+    def export_dataset(self, ref: str, target: Path | str, fmt: str | None = None) -> Path:
+        version = versions.resolve(self._project, ref)
+        table = versions.load_table(self._project, version)
+        path = export_table(table, Path(target), fmt)
+        self._project.repo.record_event(
+            "dataset.export", "dataset_version", version.ref, path=str(path)
+        )
+        return path
+
+    # -- audit -------------------------------------------------------------------------------
+
+    def audit(self, limit: int = 200, action: str | None = None) -> list[AuditEntry]:
+        return self._project.repo.audit_entries(limit=limit, action=action)

@@ -1,0 +1,1 @@
+"""Metadata store (SQLAlchemy 2 ORM, Alembic migrations) and content-addressed blob store."""

@@ -1,0 +1,291 @@
+"""The repository: every public method is one session scope and returns frozen entities.
+
+Writers run in ``BEGIN IMMEDIATE`` transactions (see :mod:`core.store.database`); every state
+change writes its audit row in the same transaction as the change itself, so the trail can never
+disagree with the data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core.entities import AuditEntry, Dataset, DatasetVersion
+from core.errors import NotFound
+from core.store.database import Database
+from core.store.orm import AuditEventRow, BlobRow, DatasetRow, DatasetVersionRow
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(value: datetime) -> datetime:
+    """SQLite hands datetimes back naive; they were stored as UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class NewVersion:
+    """Everything needed to record a dataset version whose blob is already stored."""
+
+    dataset: str
+    sha256: str
+    size_bytes: int
+    rows: int
+    columns: int
+    source: str
+    source_format: str
+    source_sha256: str
+    options_key: str
+    options: dict[str, Any]
+    schema: dict[str, str]
+    profile: dict[str, Any]
+    report: dict[str, Any]
+
+
+class Repository:
+    """Metadata access for one project."""
+
+    def __init__(self, database: Database, user: str) -> None:
+        self.db = database
+        self.user = user
+
+    # -- audit -------------------------------------------------------------------------------
+
+    def _audit(
+        self, session: Session, action: str, object_type: str, ref: str, **detail: Any
+    ) -> None:
+        session.add(
+            AuditEventRow(
+                at=utcnow(),
+                user=self.user,
+                action=action,
+                object_type=object_type,
+                object_ref=ref,
+                detail=detail,
+            )
+        )
+
+    def record_event(self, action: str, object_type: str, ref: str, **detail: Any) -> None:
+        """Write an audit row for a change that has no table of its own (e.g. project init)."""
+        with self.db.session(write=True) as session:
+            self._audit(session, action, object_type, ref, **detail)
+
+    def audit_entries(self, limit: int = 200, action: str | None = None) -> list[AuditEntry]:
+        with self.db.session(write=False) as session:
+            query = select(AuditEventRow).order_by(AuditEventRow.id.desc()).limit(limit)
+            if action:
+                query = query.where(AuditEventRow.action == action)
+            return [
+                AuditEntry(
+                    id=row.id,
+                    at=_aware(row.at),
+                    user=row.user,
+                    action=row.action,
+                    object_type=row.object_type,
+                    object_ref=row.object_ref,
+                    detail=row.detail or {},
+                )
+                for row in session.scalars(query)
+            ]
+
+    # -- data sets ----------------------------------------------------------------------------
+
+    def find_version_by_source(
+        self, dataset: str, source_sha256: str, options_key: str
+    ) -> DatasetVersion | None:
+        """The version imported from a byte-identical file with the same options, if any."""
+        with self.db.session(write=False) as session:
+            row = session.scalars(
+                select(DatasetVersionRow)
+                .join(DatasetRow, DatasetRow.id == DatasetVersionRow.dataset_id)
+                .where(
+                    DatasetRow.name == dataset,
+                    DatasetVersionRow.source_sha256 == source_sha256,
+                    DatasetVersionRow.options_key == options_key,
+                )
+                .order_by(DatasetVersionRow.number.desc())
+                .limit(1)
+            ).first()
+            return self._version(session, row) if row else None
+
+    def add_version(self, new: NewVersion) -> tuple[DatasetVersion, bool]:
+        """Record a version whose blob is stored; returns (version, created).
+
+        Identical content (same Parquet sha256) already present in the data set returns the
+        existing version with ``created`` False. Numbering happens inside the write transaction,
+        so two concurrent imports get consecutive numbers.
+        """
+        with self.db.session(write=True) as session:
+            dataset = session.scalars(
+                select(DatasetRow).where(DatasetRow.name == new.dataset)
+            ).first()
+            if dataset is None:
+                dataset = DatasetRow(name=new.dataset, created_at=utcnow(), created_by=self.user)
+                session.add(dataset)
+                session.flush()
+                self._audit(session, "dataset.create", "dataset", new.dataset)
+            same = session.scalars(
+                select(DatasetVersionRow).where(
+                    DatasetVersionRow.dataset_id == dataset.id,
+                    DatasetVersionRow.sha256 == new.sha256,
+                )
+            ).first()
+            if same is not None:
+                return self._version(session, same), False
+            self._ensure_blob(session, new.sha256, new.size_bytes, "dataset")
+            latest = session.scalars(
+                select(DatasetVersionRow)
+                .where(DatasetVersionRow.dataset_id == dataset.id)
+                .order_by(DatasetVersionRow.number.desc())
+                .limit(1)
+            ).first()
+            row = DatasetVersionRow(
+                dataset_id=dataset.id,
+                number=(latest.number + 1) if latest else 1,
+                parent_id=latest.id if latest else None,
+                sha256=new.sha256,
+                size_bytes=new.size_bytes,
+                rows=new.rows,
+                columns=new.columns,
+                source=new.source,
+                source_format=new.source_format,
+                source_sha256=new.source_sha256,
+                options_key=new.options_key,
+                options=new.options,
+                schema=new.schema,
+                profile=new.profile,
+                report=new.report,
+                created_at=utcnow(),
+                created_by=self.user,
+            )
+            session.add(row)
+            session.flush()
+            self._audit(
+                session,
+                "dataset.import",
+                "dataset_version",
+                f"{new.dataset}@{row.number}",
+                source=new.source,
+                sha256=new.sha256,
+                rows=new.rows,
+                columns=new.columns,
+            )
+            return self._version(session, row), True
+
+    def _ensure_blob(self, session: Session, sha256: str, size: int, kind: str) -> None:
+        if session.get(BlobRow, sha256) is None:
+            session.add(BlobRow(sha256=sha256, size_bytes=size, kind=kind, created_at=utcnow()))
+            session.flush()
+
+    def get_version(self, dataset: str, version: int | None = None) -> DatasetVersion:
+        """A version by number, or the newest one when ``version`` is None."""
+        with self.db.session(write=False) as session:
+            ds = session.scalars(select(DatasetRow).where(DatasetRow.name == dataset)).first()
+            if ds is None:
+                known = ", ".join(session.scalars(select(DatasetRow.name).limit(10))) or "none"
+                raise NotFound(
+                    f"no data set named {dataset!r}",
+                    where="data sets of this project",
+                    hint=f"known data sets: {known}; import one with `shipway data import FILE`",
+                )
+            query = select(DatasetVersionRow).where(DatasetVersionRow.dataset_id == ds.id)
+            if version is None:
+                query = query.order_by(DatasetVersionRow.number.desc()).limit(1)
+            else:
+                query = query.where(DatasetVersionRow.number == version)
+            row = session.scalars(query).first()
+            if row is None:
+                count = session.scalar(
+                    select(func.max(DatasetVersionRow.number)).where(
+                        DatasetVersionRow.dataset_id == ds.id
+                    )
+                )
+                raise NotFound(
+                    f"data set {dataset!r} has no version {version}",
+                    where=f"{dataset}",
+                    hint=f"versions run from 1 to {count or 0}",
+                )
+            return self._version(session, row)
+
+    def list_versions(self, dataset: str) -> list[DatasetVersion]:
+        with self.db.session(write=False) as session:
+            rows = session.scalars(
+                select(DatasetVersionRow)
+                .join(DatasetRow, DatasetRow.id == DatasetVersionRow.dataset_id)
+                .where(DatasetRow.name == dataset)
+                .order_by(DatasetVersionRow.number)
+            ).all()
+            if not rows:
+                self.get_version(dataset)  # raises the NotFound with the hint
+            return [self._version(session, row) for row in rows]
+
+    def list_datasets(self) -> list[Dataset]:
+        with self.db.session(write=False) as session:
+            latest = (
+                select(
+                    DatasetVersionRow.dataset_id,
+                    func.max(DatasetVersionRow.number).label("number"),
+                    func.count(DatasetVersionRow.id).label("count"),
+                )
+                .group_by(DatasetVersionRow.dataset_id)
+                .subquery()
+            )
+            query = (
+                select(DatasetRow, DatasetVersionRow, latest.c.count)
+                .join(latest, latest.c.dataset_id == DatasetRow.id)
+                .join(
+                    DatasetVersionRow,
+                    (DatasetVersionRow.dataset_id == DatasetRow.id)
+                    & (DatasetVersionRow.number == latest.c.number),
+                )
+                .order_by(DatasetRow.name)
+            )
+            return [
+                Dataset(
+                    id=ds.id,
+                    name=ds.name,
+                    created_at=_aware(ds.created_at),
+                    created_by=ds.created_by,
+                    latest_version=version.number,
+                    versions=count,
+                    latest_rows=version.rows,
+                    latest_columns=version.columns,
+                    updated_at=_aware(version.created_at),
+                )
+                for ds, version, count in session.execute(query)
+            ]
+
+    def _version(self, session: Session, row: DatasetVersionRow) -> DatasetVersion:
+        name = session.scalar(select(DatasetRow.name).where(DatasetRow.id == row.dataset_id))
+        parent = (
+            session.scalar(
+                select(DatasetVersionRow.number).where(DatasetVersionRow.id == row.parent_id)
+            )
+            if row.parent_id
+            else None
+        )
+        return DatasetVersion(
+            id=row.id,
+            dataset=name or "",
+            version=row.number,
+            sha256=row.sha256,
+            size_bytes=row.size_bytes,
+            rows=row.rows,
+            columns=row.columns,
+            schema=dict(row.schema),
+            source=row.source,
+            source_format=row.source_format,
+            source_sha256=row.source_sha256,
+            options=dict(row.options),
+            parent_version=parent,
+            created_at=_aware(row.created_at),
+            created_by=row.created_by,
+            profile=dict(row.profile),
+            report=dict(row.report),
+        )

@@ -1,0 +1,1 @@
+"""Shipway's PySide6 application. It reaches the engine only through :mod:`core.services`."""

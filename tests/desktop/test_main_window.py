@@ -1,0 +1,60 @@
+"""The first desktop window, on real Qt widgets (offscreen) over a real project."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("PySide6")
+
+from PySide6.QtCore import QLineF
+from PySide6.QtGui import QFontDatabase, QImage, QPainter, QPen
+
+from core.services import Workspace
+from desktop.main_window import MainWindow
+
+
+def test_window_lists_the_projects_data_sets(qtbot, workspace: Workspace, tmp_path: Path) -> None:
+    csv = tmp_path / "penguins.csv"
+    csv.write_text("species,bill_mm\nAdelie,39.1\nGentoo,47.5\n", encoding="utf-8")
+    workspace.import_file(csv)
+    window = MainWindow(workspace)
+    qtbot.addWidget(window)
+    window.show()
+    model = window.datasets.model()
+    assert model.rowCount() == 1
+    assert model.index(0, 0).data() == "penguins"
+    assert model.index(0, 3).data() == "2"
+    assert "proj" in window.windowTitle()
+
+
+def test_fonts_are_installed(qapp) -> None:
+    assert QFontDatabase.families(), "no fonts: every glyph would be an empty box"
+
+
+def test_drawing_does_not_leak_references_to_none(qapp) -> None:
+    """PySide6 6.12 drops a reference to None per void call; 6.11.3 must not."""
+    image = QImage(64, 64, QImage.Format.Format_ARGB32)
+    painter = QPainter(image)
+    before = sys.getrefcount(None)
+    for i in range(1000):
+        painter.setPen(QPen())
+        painter.drawLine(QLineF(0, 0, i % 64, 63))
+    after = sys.getrefcount(None)
+    painter.end()
+    assert after >= before - 10
+
+
+def test_self_test_passes_offscreen() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "desktop.app", "--self-test"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "PASS" in result.stdout
