@@ -75,6 +75,13 @@ class DataSettings:
 
 
 @dataclass(frozen=True)
+class ExecutorSettings:
+    kind: str = "local"
+    workers: int = 2
+    address: str = ""
+
+
+@dataclass(frozen=True)
 class Settings:
     """The parsed content of shipway.toml."""
 
@@ -85,6 +92,7 @@ class Settings:
     primary_metric: str = ""
     db_url: str = ""
     data: DataSettings = field(default_factory=DataSettings)
+    executor: ExecutorSettings = field(default_factory=ExecutorSettings)
     raw: dict[str, Any] = field(default_factory=dict)
 
 
@@ -134,6 +142,12 @@ def load_settings(folder: Path) -> Settings:
         missing_tokens=tuple(str(t) for t in data.get("missing_tokens", DEFAULT_MISSING_TOKENS)),
         max_type_conflict_share=float(data.get("max_type_conflict_share", 0.01)),
     )
+    executor = _table(raw, "executor", path)
+    executor_settings = ExecutorSettings(
+        kind=str(executor.get("kind", "local")),
+        workers=int(executor.get("workers", 2)),
+        address=str(executor.get("address", "")),
+    )
     return Settings(
         name=str(project.get("name") or folder.name),
         format=int(project.get("format", PROJECT_FORMAT)),
@@ -142,6 +156,7 @@ def load_settings(folder: Path) -> Settings:
         primary_metric=str(project.get("primary_metric", "")),
         db_url=str(database.get("url", "")),
         data=data_settings,
+        executor=executor_settings,
         raw=raw,
     )
 

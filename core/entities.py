@@ -127,3 +127,76 @@ class ProjectInfo:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+RUN_STATUSES = ("queued", "running", "done", "failed", "cancelled")
+
+
+@dataclass(frozen=True)
+class Run:
+    """A training run (``kind`` "train") or a search over trial runs (``kind`` "search")."""
+
+    id: int
+    parent_id: int | None
+    kind: str
+    status: str
+    task: str
+    estimator: str
+    dataset: str
+    dataset_version: int
+    dataset_sha256: str
+    target: str
+    spec: dict[str, Any]
+    params: dict[str, Any]
+    metrics: dict[str, Any]
+    validation_metrics: dict[str, Any]
+    cv: dict[str, Any]
+    curves: dict[str, Any]
+    importance: dict[str, Any]
+    io_schema: dict[str, Any]
+    environment: dict[str, Any]
+    notes: list[str]
+    timings: dict[str, Any]
+    model_sha256: str | None
+    model_size: int | None
+    duration_s: float | None
+    error: str | None
+    traceback: str | None
+    log: str | None
+    is_best: bool
+    reproduces_id: int | None
+    executor: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    created_by: str
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("done", "failed", "cancelled")
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "run": self.id,
+            "parent": self.parent_id,
+            "kind": self.kind,
+            "status": self.status,
+            "task": self.task,
+            "estimator": self.estimator,
+            "dataset": f"{self.dataset}@{self.dataset_version}",
+            "target": self.target,
+            "metrics": self.metrics,
+            "is_best": self.is_best,
+            "duration_s": self.duration_s,
+            "created_at": _iso(self.created_at),
+            "created_by": self.created_by,
+            "error": self.error,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["run"] = data.pop("id")
+        for key in ("created_at", "started_at", "finished_at"):
+            data[key] = _iso(getattr(self, key))
+        data["dataset_ref"] = f"{self.dataset}@{self.dataset_version}"
+        return data

@@ -25,6 +25,7 @@ from core.store import migrate
 from core.store.blobs import BlobStore
 from core.store.database import Database, sqlite_url
 from core.store.repository import Repository
+from core.store.run_repository import RunRepository
 
 OBJECTS_DIR = "objects"
 DEPLOYMENTS_DIR = "deployments"
@@ -42,6 +43,7 @@ class Project:
         self.user = user
         self.blobs = BlobStore(root / OBJECTS_DIR)
         self.repo = Repository(database, user)
+        self.runs = RunRepository(database, user)
 
     # -- creating and opening --------------------------------------------------------------
 
@@ -89,6 +91,8 @@ class Project:
             project = cls(folder, settings, database, current_user())
             project._prepare_schema(upgrade)
             project.blobs.sweep_temporaries()
+            if migrate.current_revision(database.reader) == migrate.head_revision():
+                project.runs.fail_abandoned()
         except BaseException:
             database.dispose()
             raise

@@ -14,7 +14,10 @@ from core.data import importer, versions
 from core.data.diff import diff_tables
 from core.data.export import export_table
 from core.data.importer import ImportOptions, ImportOutcome
-from core.entities import AuditEntry, Dataset, DatasetVersion, ProjectInfo
+from core.entities import AuditEntry, Dataset, DatasetVersion, ProjectInfo, Run
+from core.errors import UsageError
+from core.experiments.executors import DaskExecutor, Executor, LocalExecutor
+from core.experiments.spec import RunSpec, TrainRequest
 from core.progress import CancelToken, ProgressFn, no_progress
 from core.project import Project, find_project_root
 from core.store import migrate
@@ -23,12 +26,132 @@ __all__ = [
     "DEFAULT_MISSING_TOKENS",
     "ImportOptions",
     "ImportOutcome",
+    "TrainRequest",
     "Workspace",
     "find_project_root",
 ]
 
 
-class Workspace:
+class ExperimentsMixin:
+    """Training, searching, reproducing and comparing runs (mixed into Workspace).
+
+    scikit-learn is imported only when a method needs it, so a command that starts a worker
+    process first does not wait for those imports in the calling process.
+    """
+
+    _project: Project
+
+    def settings_executor_kind(self) -> str:
+        return self._project.settings.executor.kind
+
+    def use_executor(self, executor: Executor) -> None:
+        """Run on an executor made (and perhaps warmed) by the caller; close() shuts it down."""
+        self.shutdown_executor()
+        self._executor = executor
+
+    def executor(self, kind: str | None = None, address: str | None = None) -> Executor:
+        """The executor runs go to (created on first use, shut down by close())."""
+        cached = getattr(self, "_executor", None)
+        if cached is not None and kind is None and address is None:
+            return cached
+        settings = self._project.settings.executor
+        kind = kind or settings.kind
+        if kind == "dask":
+            made: Executor = DaskExecutor(address or settings.address)
+        elif kind == "local":
+            made = LocalExecutor(workers=settings.workers)
+        else:
+            raise UsageError(f"unknown executor {kind!r}", hint="use local or dask")
+        if cached is not None:
+            cached.shutdown()
+        self._executor = made
+        return made
+
+    def prepare_run(self, request: TrainRequest) -> tuple[RunSpec, DatasetVersion]:
+        """Validate a request against the data; raises InvalidInput naming the problem."""
+        from core.experiments import runs
+
+        return runs.build_spec(self._project, request)
+
+    def train(
+        self,
+        request: TrainRequest,
+        progress: ProgressFn = no_progress,
+        cancel: CancelToken | None = None,
+    ) -> Run:
+        from core.experiments import runs
+
+        spec, version = self.prepare_run(request)
+        return runs.train(self._project, spec, version, self.executor(), progress, cancel)
+
+    def search(
+        self,
+        request: TrainRequest,
+        method: str,
+        trials: int,
+        progress: ProgressFn = no_progress,
+        cancel: CancelToken | None = None,
+    ) -> Run:
+        from core.experiments import runs
+
+        spec, version = self.prepare_run(request)
+        return runs.search(
+            self._project, spec, version, self.executor(), method, trials, progress, cancel
+        )
+
+    def runs(
+        self, sort: str | None = None, parent: int | None = None, all_runs: bool = False
+    ) -> list[Run]:
+        from core.experiments.compare import sort_runs
+
+        found = self._project.runs.list(parent_id=parent, include_children=all_runs)
+        return sort_runs(found, sort)
+
+    def run(self, run_id: int) -> Run:
+        return self._project.runs.get(run_id)
+
+    def verify_model(self, run: Run) -> str | None:
+        """None when the run's model blob is intact, else what is wrong with it."""
+        if run.model_sha256 is None:
+            return "this run has no model"
+        return self._project.blobs.verify(run.model_sha256)
+
+    def compare_runs(self, run_ids: list[int]) -> dict[str, Any]:
+        from core.experiments.compare import compare_runs
+
+        return compare_runs(self._project, run_ids)
+
+    def reproduce_run(
+        self, run_id: int, progress: ProgressFn = no_progress, cancel: CancelToken | None = None
+    ) -> dict[str, Any]:
+        from core.experiments.compare import reproduce
+
+        return reproduce(self._project, run_id, self.executor(), progress, cancel)
+
+    def primary_metric(self, task: str) -> str:
+        from core.experiments.runs import primary_metric
+
+        return primary_metric(self._project, task)
+
+    def export_runs(self, target: Path | str, sort: str | None = None) -> Path:
+        from core.experiments.export import export_runs_csv
+
+        return export_runs_csv(self.runs(sort=sort, all_runs=True), Path(target))
+
+    @staticmethod
+    def catalog(task: str | None = None) -> list[dict[str, Any]]:
+        from core.experiments.catalog import catalog_json
+
+        return catalog_json(task)
+
+    def shutdown_executor(self) -> None:
+        cached = getattr(self, "_executor", None)
+        if cached is not None:
+            cached.shutdown()
+            self._executor = None
+
+
+class Workspace(ExperimentsMixin):
     """One open project and everything a user can do with it."""
 
     def __init__(self, project: Project) -> None:
@@ -48,6 +171,7 @@ class Workspace:
         return cls(Project.open(Path(folder), upgrade=upgrade))
 
     def close(self) -> None:
+        self.shutdown_executor()
         self._project.close()
 
     def __enter__(self) -> Workspace:

@@ -3,6 +3,9 @@
 Every command takes ``--json`` (one JSON document on stdout) and ``--project DIR``. Exit codes:
 0 done, 1 error (one line on stderr saying what, where and what to do), 2 usage, 3 a gate
 blocked the action, 130 cancelled.
+
+Commands that train start their worker process before importing the heavy parts of the engine,
+so that the worker's scikit-learn imports overlap with this process's own start-up.
 """
 
 from __future__ import annotations
@@ -10,14 +13,20 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from core import __version__
-from core.cli import data_cmds, project_cmds
-from core.cli.output import emit_json
 from core.errors import ShipwayError
 
 Handler = Callable[[argparse.Namespace], int]
+TRAINING_COMMANDS = (("train",), ("runs", "reproduce"))
+_prewarmed: Any = None
+
+
+def prewarmed_executor() -> Any:
+    """The local executor started ahead of time for this command, if any."""
+    return _prewarmed
 
 
 def _common(parser: argparse.ArgumentParser, suppress: bool) -> None:
@@ -39,6 +48,8 @@ def _common(parser: argparse.ArgumentParser, suppress: bool) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from core.cli import data_cmds, experiment_cmds, project_cmds
+
     parser = argparse.ArgumentParser(
         prog="shipway",
         description="Shipway: versioned data, tracked experiments, gated models, local serving.",
@@ -51,26 +62,67 @@ def build_parser() -> argparse.ArgumentParser:
     commands.required = True
     project_cmds.register(commands, common)
     data_cmds.register(commands, common)
+    experiment_cmds.register(commands, common)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    handler: Handler = args.handler
+def _prewarm(argv: Sequence[str]) -> None:
+    """Start one local worker now when this command is going to train."""
+    global _prewarmed
+    words = [a for a in argv if not a.startswith("-")]
+    if not any(tuple(words[: len(c)]) == c for c in TRAINING_COMMANDS) or "dask" in argv:
+        return
     try:
-        return handler(args)
-    except ShipwayError as error:
-        return _fail(args, error)
-    except KeyboardInterrupt:
-        sys.stderr.write("shipway: cancelled\n")
-        return 130
-    except BrokenPipeError:
-        return 1
+        from core.config import load_settings
+        from core.project import find_project_root
+
+        project = _option(argv, "--project")
+        root = Path(project) if project else find_project_root()
+        settings = load_settings(root.expanduser().resolve()).executor
+        if settings.kind != "local":
+            return
+        from core.experiments.executors import LocalExecutor
+
+        _prewarmed = LocalExecutor(workers=settings.workers)
+        _prewarmed.warm(1)
+    except Exception:  # the command itself will report what is wrong
+        _prewarmed = None
+
+
+def _option(argv: Sequence[str], name: str) -> str | None:
+    for index, arg in enumerate(argv):
+        if arg == name and index + 1 < len(argv):
+            return argv[index + 1]
+        if arg.startswith(name + "="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    _prewarm(argv)
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        handler: Handler = args.handler
+        try:
+            return handler(args)
+        except ShipwayError as error:
+            return _fail(args, error)
+        except KeyboardInterrupt:
+            sys.stderr.write("shipway: cancelled\n")
+            return 130
+        except BrokenPipeError:
+            return 1
+    finally:
+        if _prewarmed is not None:
+            _prewarmed.shutdown()
 
 
 def _fail(args: argparse.Namespace, error: ShipwayError) -> int:
     if getattr(args, "json", False):
+        from core.cli.output import emit_json
+
         emit_json(error.to_dict())
     sys.stderr.write(f"shipway: error: {error.one_line()}\n")
     return error.exit_code

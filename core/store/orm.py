@@ -8,7 +8,9 @@ from datetime import datetime
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -82,4 +84,47 @@ class DatasetVersionRow(Base):
         ForeignKey("dataset_versions.id", ondelete="RESTRICT"), nullable=True
     )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(200))
+
+
+class RunRow(Base):
+    """A training run (or a search: the parent of its trial runs)."""
+
+    __tablename__ = "runs"
+    __table_args__ = (Index("ix_runs_parent", "parent_id"), Index("ix_runs_status", "status"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"), nullable=True)
+    kind: Mapped[str] = mapped_column(String(20))  # "train" | "search"
+    status: Mapped[str] = mapped_column(String(20))
+    task: Mapped[str] = mapped_column(String(20))
+    estimator: Mapped[str] = mapped_column(String(50))
+    dataset_version_id: Mapped[int] = mapped_column(ForeignKey("dataset_versions.id"))
+    dataset_sha256: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(200))
+    spec: Mapped[dict] = mapped_column(JSON)
+    params: Mapped[dict] = mapped_column(JSON, default=dict)
+    metrics: Mapped[dict] = mapped_column(JSON, default=dict)
+    validation_metrics: Mapped[dict] = mapped_column(JSON, default=dict)
+    cv: Mapped[dict] = mapped_column(JSON, default=dict)
+    curves: Mapped[dict] = mapped_column(JSON, default=dict)
+    importance: Mapped[dict] = mapped_column(JSON, default=dict)
+    io_schema: Mapped[dict] = mapped_column(JSON, default=dict)
+    environment: Mapped[dict] = mapped_column(JSON, default=dict)
+    notes: Mapped[list] = mapped_column(JSON, default=list)
+    timings: Mapped[dict] = mapped_column(JSON, default=dict)
+    model_sha256: Mapped[str | None] = mapped_column(ForeignKey("blobs.sha256"), nullable=True)
+    model_size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    duration_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    traceback: Mapped[str | None] = mapped_column(Text, nullable=True)
+    log: Mapped[str | None] = mapped_column(Text, nullable=True)
+    is_best: Mapped[bool] = mapped_column(Boolean, default=False)
+    reproduces_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"), nullable=True)
+    executor: Mapped[str] = mapped_column(String(20))
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_by: Mapped[str] = mapped_column(String(200))

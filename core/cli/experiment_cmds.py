@@ -1,0 +1,287 @@
+"""``shipway train``, ``shipway runs list|show|compare|reproduce|export``, ``shipway catalog``."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from core.cli.output import TerminalProgress, emit_json, table
+from core.cli.project_cmds import open_workspace
+from core.errors import ShipwayError, UsageError
+from core.services import TrainRequest, Workspace
+
+SHOWN_METRICS = {
+    "classification": ("accuracy", "balanced_accuracy", "f1", "roc_auc", "log_loss"),
+    "regression": ("mae", "rmse", "r2", "mape"),
+}
+
+
+class RunFailed(ShipwayError):
+    """A run ended FAILED; it is recorded, with its traceback (`shipway runs show`)."""
+
+    code = "run_failed"
+
+
+def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    train = commands.add_parser("train", parents=[common], help="train and record a run")
+    train.add_argument("--data", required=True, metavar="N[@V]", help="data set version")
+    train.add_argument("--target", required=True, metavar="COL", help="the column to predict")
+    train.add_argument(
+        "--task", choices=("classification", "regression"), help="default: inferred from the target"
+    )
+    train.add_argument(
+        "--model",
+        default="random_forest",
+        metavar="M",
+        help="estimator key (`shipway catalog` lists them)",
+    )
+    train.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="K=V",
+        help="estimator parameter, repeatable (e.g. --param n_estimators=200)",
+    )
+    train.add_argument("--features", metavar="A,B", help="feature columns (default: all others)")
+    train.add_argument("--test-size", type=float, default=0.2)
+    train.add_argument("--split", choices=("train_test", "train_val_test"), default="train_test")
+    train.add_argument("--cv", type=int, default=0, metavar="K", help="k-fold CV on training part")
+    train.add_argument("--seed", type=int, default=42)
+    train.add_argument("--search", choices=("grid", "random"), help="search as trial runs")
+    train.add_argument("--trials", type=int, default=10, metavar="K")
+    train.add_argument(
+        "--inf-as-missing",
+        action="store_true",
+        help="treat infinite numbers as missing values instead of refusing",
+    )
+    train.add_argument("--executor", choices=("local", "dask"), help="default: shipway.toml")
+    train.add_argument("--dask-address", metavar="ADDR", help="scheduler for --executor dask")
+    train.set_defaults(handler=cmd_train)
+
+    runs = commands.add_parser("runs", help="recorded runs")
+    sub = runs.add_subparsers(dest="runs_command", metavar="COMMAND")
+    sub.required = True
+    lst = sub.add_parser("list", parents=[common], help="runs, best first with --sort")
+    lst.add_argument("--sort", metavar="METRIC")
+    lst.add_argument("--all", action="store_true", help="include search trials")
+    lst.add_argument("--parent", type=int, metavar="RUN", help="the trials of this search")
+    lst.set_defaults(handler=cmd_runs_list)
+    show = sub.add_parser("show", parents=[common], help="everything a run recorded")
+    show.add_argument("run", type=int)
+    show.set_defaults(handler=cmd_runs_show)
+    compare = sub.add_parser("compare", parents=[common], help="runs side by side")
+    compare.add_argument("runs", type=int, nargs="+")
+    compare.set_defaults(handler=cmd_runs_compare)
+    reproduce = sub.add_parser("reproduce", parents=[common], help="re-run; identical metrics?")
+    reproduce.add_argument("run", type=int)
+    reproduce.set_defaults(handler=cmd_runs_reproduce)
+    export = sub.add_parser("export", parents=[common], help="the runs table as CSV")
+    export.add_argument("-o", "--output", required=True)
+    export.add_argument("--sort", metavar="METRIC")
+    export.set_defaults(handler=cmd_runs_export)
+
+    cat = commands.add_parser("catalog", parents=[common], help="estimators and their parameters")
+    cat.add_argument("--task", choices=("classification", "regression"))
+    cat.set_defaults(handler=cmd_catalog)
+
+
+def _request(args: argparse.Namespace) -> TrainRequest:
+    features = [f.strip() for f in args.features.split(",") if f.strip()] if args.features else None
+    return TrainRequest(
+        data=args.data,
+        target=args.target,
+        task=args.task,
+        estimator=args.model,
+        params=list(args.param),
+        features=features,
+        test_size=args.test_size,
+        split=args.split,
+        cv_folds=args.cv,
+        seed=args.seed,
+        inf_as_missing=args.inf_as_missing,
+    )
+
+
+def _attach_executor(workspace: Workspace, args: argparse.Namespace) -> None:
+    from core.cli import prewarmed_executor
+
+    warm = prewarmed_executor()
+    wanted = args.executor or workspace.settings_executor_kind()
+    if warm is not None and wanted == "local":
+        workspace.use_executor(warm)
+    elif args.executor or args.dask_address:
+        workspace.executor(args.executor, args.dask_address)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    if args.search is None and args.trials != 10:
+        raise UsageError("--trials needs --search grid|random")
+    progress = TerminalProgress(enabled=not args.json)
+    with open_workspace(args) as workspace:
+        _attach_executor(workspace, args)
+        try:
+            if args.search:
+                run = workspace.search(_request(args), args.search, args.trials, progress)
+            else:
+                run = workspace.train(_request(args), progress)
+        finally:
+            progress.finish()
+        children = workspace.runs(parent=run.id) if run.kind == "search" else []
+    document = _train_document(run, children)
+    if args.json:
+        emit_json(document)
+    else:
+        _print_train(run, children)
+    if run.status != "done":
+        raise RunFailed(
+            f"run {run.id} {run.status}: {run.error}",
+            where=f"run {run.id}",
+            hint=f"`shipway runs show {run.id}` has the traceback and log",
+        )
+    return 0
+
+
+def _train_document(run: Any, children: list) -> dict[str, Any]:
+    document = {
+        "run": run.id,
+        "status": run.status,
+        "task": run.task,
+        "estimator": run.estimator,
+        "dataset": f"{run.dataset}@{run.dataset_version}",
+        "metrics": run.metrics,
+        "duration_s": run.duration_s,
+        "model_sha256": run.model_sha256,
+        "error": run.error,
+    }
+    if run.kind == "search":
+        document["trials"] = [child.summary() for child in children]
+        document["best"] = next((child.id for child in children if child.is_best), None)
+    return document
+
+
+def _print_train(run: Any, children: list) -> None:
+    print(
+        f"Run {run.id} {run.status}: {run.estimator} on {run.dataset}@{run.dataset_version} "
+        f"→ {run.target} ({run.task}), {run.duration_s or 0:.1f} s"
+    )
+    if children:
+        _print_runs(children)
+    for name in SHOWN_METRICS[run.task]:
+        value = run.metrics.get(name)
+        if value is not None:
+            print(f"  {name:18} {value:.4f}")
+    for note in run.notes:
+        print(f"  note: {note}")
+
+
+def _print_runs(runs: list) -> None:
+    if not runs:
+        print("No runs yet. Train one with `shipway train --data NAME --target COLUMN`.")
+        return
+    task = runs[0].task
+    names = SHOWN_METRICS[task]
+    rows = []
+    for run in runs:
+        cells = [
+            run.id,
+            ("* " if run.is_best else "") + run.status,
+            run.estimator,
+            f"{run.dataset}@{run.dataset_version}",
+        ]
+        cells += [_fmt(run.metrics.get(name)) if run.task == task else "" for name in names]
+        rows.append(cells)
+    print(table(rows, ("run", "status", "estimator", "data", *names)))
+
+
+def _fmt(value: float | None) -> str:
+    return "" if value is None else f"{value:.4f}"
+
+
+def cmd_runs_list(args: argparse.Namespace) -> int:
+    with open_workspace(args) as workspace:
+        runs = workspace.runs(sort=args.sort, parent=args.parent, all_runs=args.all)
+    if args.json:
+        emit_json({"runs": [run.summary() for run in runs], "sort": args.sort})
+    else:
+        _print_runs(runs)
+    return 0
+
+
+def cmd_runs_show(args: argparse.Namespace) -> int:
+    with open_workspace(args) as workspace:
+        run = workspace.run(args.run)
+    if args.json:
+        emit_json(run.to_dict())
+        return 0
+    _print_train(run, [])
+    given = run.spec.get("params", {})
+    print(f"  params: {', '.join(f'{k}={v}' for k, v in given.items()) or 'defaults'}")
+    print(f"  features: {', '.join(run.spec.get('features', []))}")
+    if run.cv.get("summary"):
+        for name, stats in run.cv["summary"].items():
+            if stats.get("mean") is not None:
+                print(f"  cv {name:15} {stats['mean']:.4f} ± {stats.get('std') or 0:.4f}")
+    if run.error:
+        print(f"  error: {run.error}")
+    if run.traceback:
+        print(run.traceback)
+    return 0
+
+
+def cmd_runs_compare(args: argparse.Namespace) -> int:
+    with open_workspace(args) as workspace:
+        result = workspace.compare_runs(args.runs)
+    if args.json:
+        emit_json(result)
+        return 0
+    ids = [str(r) for r in args.runs]
+    rows = [
+        (name, *[_fmt(values.get(i)) for i in ids]) for name, values in result["metrics"].items()
+    ]
+    print(table(rows, ("metric", *[f"run {i}" for i in ids])))
+    for name, values in result["differences"].items():
+        print(f"  differs: {name}: " + ", ".join(f"run {i} {values[i]}" for i in ids))
+    print(f"Best on {result['primary_metric']}: run {result['best']}")
+    return 0
+
+
+def cmd_runs_reproduce(args: argparse.Namespace) -> int:
+    progress = TerminalProgress(enabled=not args.json)
+    with open_workspace(args) as workspace:
+        _attach_executor(workspace, argparse.Namespace(executor=None, dask_address=None))
+        try:
+            result = workspace.reproduce_run(args.run, progress)
+        finally:
+            progress.finish()
+    if args.json:
+        emit_json(result)
+    elif result["identical"]:
+        print(f"Run {result['run']} reproduces run {result['of']}: every metric is identical")
+    else:
+        print(f"Run {result['run']} differs from run {result['of']}:")
+        for item in result["differences"]:
+            print(f"  {item['metric']}: {item['original']} → {item['reproduced']}")
+    if result["status"] != "done":
+        raise RunFailed(f"run {result['run']} {result['status']}: {result['error']}")
+    return 0
+
+
+def cmd_runs_export(args: argparse.Namespace) -> int:
+    with open_workspace(args) as workspace:
+        path = workspace.export_runs(args.output, sort=args.sort)
+    if args.json:
+        emit_json({"path": str(path)})
+    else:
+        print(f"Wrote {path}")
+    return 0
+
+
+def cmd_catalog(args: argparse.Namespace) -> int:
+    entries = Workspace.catalog(args.task)
+    if args.json:
+        emit_json({"estimators": entries})
+        return 0
+    for entry in entries:
+        params = ", ".join(p["name"] for p in entry["params"])
+        print(f"{entry['key']:24} {', '.join(entry['tasks']):27} {params}")
+    return 0

@@ -1,0 +1,67 @@
+"""The import report: every problem found while reading a file, named with where it is.
+
+Problems are data (``kind``, ``severity``, ``column``, ``row``/``line``, ``count``, ``message``)
+so the CLI, the wizard and the gates of a later step can all read them. Severity ``warning`` means
+a person should look (the "data checks" gate treats any warning as not clean); ``info`` is a note.
+Fatal problems are not reported here: they raise :class:`core.errors.ImportFailed`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+MAX_LISTED = 20  # row/line numbers listed per problem; the count is always complete
+
+
+@dataclass
+class ImportReport:
+    format: str
+    source: str
+    detected: dict[str, Any] = field(default_factory=dict)
+    problems: list[dict[str, Any]] = field(default_factory=list)
+    missing_tokens: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def add(
+        self,
+        kind: str,
+        message: str,
+        *,
+        severity: str = "warning",
+        column: str | None = None,
+        count: int | None = None,
+        rows: list[int] | None = None,
+        lines: list[int] | None = None,
+        **extra: Any,
+    ) -> None:
+        problem: dict[str, Any] = {"kind": kind, "severity": severity, "message": message}
+        if column is not None:
+            problem["column"] = column
+        if count is not None:
+            problem["count"] = int(count)
+        if rows:
+            problem["rows"] = [int(r) for r in rows[:MAX_LISTED]]
+        if lines:
+            problem["lines"] = [int(n) for n in lines[:MAX_LISTED]]
+        problem.update(extra)
+        self.problems.append(problem)
+
+    def note_missing(self, column: str, token_counts: dict[str, int]) -> None:
+        """Record which tokens became missing values in ``column`` and how often."""
+        if token_counts:
+            self.missing_tokens[column] = {k: int(v) for k, v in token_counts.items()}
+
+    @property
+    def warnings(self) -> int:
+        return sum(1 for p in self.problems if p["severity"] == "warning")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": self.format,
+            "source": self.source,
+            "detected": self.detected,
+            "clean": self.warnings == 0,
+            "warnings": self.warnings,
+            "problems": self.problems,
+            "missing_tokens": self.missing_tokens,
+        }

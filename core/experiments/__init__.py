@@ -1,0 +1,1 @@
+"""Experiments: training runs, what they measure, and how runs compare."""

@@ -1,0 +1,242 @@
+"""Where runs execute: local worker processes, or a dask.distributed cluster.
+
+The local executor keeps a small pool of long-lived, pre-warmed worker processes started with
+the ``spawn`` method (never ``fork`` from a process that may hold Qt and threads). Each worker
+runs one job at a time and streams progress back through its pipe. Cancel kills the worker, so a
+run really stops; a worker that dies (cancelled, killed, crashed) is replaced by a fresh one, and
+its run ends as CANCELLED or FAILED, never stuck RUNNING.
+
+The Dask executor sends the same :class:`~core.experiments.training.RunJob` to a scheduler
+address; its workers must see the project's ``objects/`` folder at the same path (a shared
+folder), and return the model's bytes for the caller to store.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import multiprocessing
+import os
+import queue
+import threading
+import time
+from concurrent.futures import Future
+from typing import Any, Protocol
+
+from core.errors import Cancelled, ShipwayError
+from core.experiments.jobs import RunJob, RunResult
+from core.progress import ProgressFn
+
+SHUTDOWN_GRACE_S = 5.0
+
+
+class RunHandle:
+    """A submitted run: wait for its result or cancel it."""
+
+    def __init__(self, future: Future, cancel: Any) -> None:
+        self._future = future
+        self._cancel = cancel
+
+    def result(self, timeout: float | None = None) -> RunResult:
+        return self._future.result(timeout)
+
+    def cancel(self) -> None:
+        self._cancel()
+
+    def done(self) -> bool:
+        return self._future.done()
+
+
+class Executor(Protocol):
+    name: str
+    stores_models: bool
+
+    def submit(self, job: RunJob, progress: ProgressFn) -> RunHandle: ...
+
+    def shutdown(self) -> None: ...
+
+
+class _Worker:
+    def __init__(self, context: Any, threads: int) -> None:
+        from core.experiments import worker
+
+        self.conn, child = context.Pipe(duplex=True)
+        self.process = context.Process(target=worker.main, args=(child, threads), daemon=True)
+        self.process.start()
+        child.close()
+        self.cancelled = False
+
+    def stop(self) -> None:
+        with contextlib.suppress(OSError, BrokenPipeError):
+            self.conn.send(None)
+        self.process.join(SHUTDOWN_GRACE_S)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(SHUTDOWN_GRACE_S)
+        self.conn.close()
+
+    def kill(self) -> None:
+        self.cancelled = True
+        if self.process.is_alive():
+            self.process.kill()
+
+
+class LocalExecutor:
+    """Runs in pre-warmed worker processes on this machine (spawn start method)."""
+
+    name = "local"
+    stores_models = True
+
+    def __init__(self, workers: int = 1) -> None:
+        self._context = multiprocessing.get_context("spawn")
+        self._max = max(1, workers)
+        self._idle: queue.Queue[_Worker] = queue.Queue()
+        self._all: list[_Worker] = []
+        self._lock = threading.Lock()
+        self._closed = False
+        self._threads = max(1, (os.cpu_count() or 1) // self._max)
+        atexit.register(self.shutdown)
+
+    def warm(self, count: int = 1) -> None:
+        """Start workers now (their imports then overlap with the caller's own work)."""
+        with self._lock:
+            while len(self._all) < min(count, self._max):
+                worker = _Worker(self._context, self._threads)
+                self._all.append(worker)
+                self._idle.put(worker)
+
+    def _acquire(self) -> _Worker:
+        with self._lock:
+            if self._closed:
+                raise ShipwayError("the executor is shut down", hint="start a new one")
+            if self._idle.empty() and len(self._all) < self._max:
+                worker = _Worker(self._context, self._threads)
+                self._all.append(worker)
+                return worker
+        return self._idle.get()
+
+    def _release(self, worker: _Worker) -> None:
+        self._idle.put(worker)
+
+    def _discard(self, worker: _Worker) -> None:
+        with self._lock:
+            if worker in self._all:
+                self._all.remove(worker)
+        with contextlib.suppress(Exception):
+            worker.process.join(SHUTDOWN_GRACE_S)
+            worker.conn.close()
+
+    def submit(self, job: RunJob, progress: ProgressFn) -> RunHandle:
+        future: Future = Future()
+        state: dict[str, Any] = {"worker": None, "cancelled": False}
+
+        def cancel() -> None:
+            state["cancelled"] = True
+            if state["worker"] is not None:
+                state["worker"].kill()
+
+        def drive() -> None:
+            worker = self._acquire()
+            state["worker"] = worker
+            if state["cancelled"]:
+                worker.kill()
+            self._drive(worker, job, progress, future)
+
+        threading.Thread(target=drive, name=f"run-{job.run_id}", daemon=True).start()
+        return RunHandle(future, cancel)
+
+    def _drive(self, worker: _Worker, job: RunJob, progress: ProgressFn, future: Future) -> None:
+        try:
+            worker.conn.send(job)
+            while True:
+                message = worker.conn.recv()
+                if message[0] == "progress":
+                    progress(message[1], message[2])
+                elif message[0] == "result":
+                    self._release(worker)
+                    future.set_result(message[1])
+                    return
+        except (EOFError, OSError, BrokenPipeError):
+            self._worker_ended(worker, job, future)
+        except BaseException as exc:  # never leave the future unresolved
+            self._discard(worker)
+            future.set_exception(exc)
+
+    def _worker_ended(self, worker: _Worker, job: RunJob, future: Future) -> None:
+        worker.process.join(SHUTDOWN_GRACE_S)
+        code = worker.process.exitcode
+        self._discard(worker)
+        if worker.cancelled:
+            future.set_exception(Cancelled("the run was cancelled", hint="nothing was kept"))
+            return
+        future.set_result(
+            RunResult(
+                job.run_id,
+                False,
+                error=f"the worker process running this run ended unexpectedly (exit code {code})",
+                error_code="worker_died",
+            )
+        )
+
+    def shutdown(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            workers = list(self._all)
+            self._all.clear()
+        for worker in workers:
+            worker.stop()
+
+
+class DaskExecutor:
+    """Runs on a dask.distributed cluster (install the ``team`` extra)."""
+
+    name = "dask"
+    stores_models = False
+
+    def __init__(self, address: Any) -> None:
+        try:
+            from distributed import Client
+        except ImportError:
+            raise ShipwayError(
+                "the Dask executor needs dask.distributed",
+                hint="pip install 'shipway[team]'",
+            ) from None
+        self._client = address if hasattr(address, "submit") else Client(address, timeout="20s")
+        self._owns_client = not hasattr(address, "submit")
+
+    def submit(self, job: RunJob, progress: ProgressFn) -> RunHandle:
+        from core.experiments.training import execute_run
+
+        progress(None, "sent to the Dask cluster")
+        dask_future = self._client.submit(execute_run, job, pure=False)
+        future: Future = Future()
+        cancelled = threading.Event()
+
+        def wait() -> None:
+            try:
+                future.set_result(dask_future.result())
+            except BaseException as exc:
+                if cancelled.is_set():
+                    future.set_exception(
+                        Cancelled("the run was cancelled", hint="nothing was kept")
+                    )
+                else:
+                    future.set_exception(exc)
+
+        def cancel() -> None:
+            cancelled.set()
+            dask_future.cancel()
+
+        threading.Thread(target=wait, name=f"dask-run-{job.run_id}", daemon=True).start()
+        return RunHandle(future, cancel)
+
+    def shutdown(self) -> None:
+        if self._owns_client:
+            self._client.close()
+
+
+def wait_all(handles: list[RunHandle], poll_s: float = 0.05) -> None:
+    while not all(handle.done() for handle in handles):
+        time.sleep(poll_s)

@@ -1,0 +1,278 @@
+"""Starting, recording, searching, reproducing and comparing runs (the calling process's side).
+
+A run is validated against the data's schema and profile before anything is recorded; then it
+is recorded QUEUED, RUNNING when its worker starts, and DONE, FAILED (with the error and
+traceback) or CANCELLED when it ends. Searches record a parent run whose children are the trials;
+the best child (on the project's primary metric) is marked.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+from dataclasses import replace
+
+from core.data.versions import resolve
+from core.entities import DatasetVersion, Run
+from core.errors import Cancelled, InvalidInput
+from core.experiments import catalog, evaluation
+from core.experiments.executors import Executor, RunHandle
+from core.experiments.jobs import RunJob, RunResult
+from core.experiments.spec import Preprocessing, RunSpec, Split, TrainRequest
+from core.experiments.validation import check_spec, default_features, infer_task
+from core.progress import CancelToken, ProgressFn, no_progress
+from core.project import Project
+
+
+def build_spec(project: Project, request: TrainRequest) -> tuple[RunSpec, DatasetVersion]:
+    version = resolve(project, request.data)
+    if request.target not in version.schema:
+        check_spec(_draft(request, version, "classification", ()), version)  # raises, names it
+    task = request.task or infer_task(
+        version.schema[request.target], version.profile.get(request.target, {})
+    )
+    estimator = catalog.get_estimator(request.estimator, task)
+    params = catalog.parse_params(estimator, request.params)
+    features = (
+        tuple(request.features) if request.features else default_features(version, request.target)
+    )
+    spec = replace(_draft(request, version, task, features), params=params)
+    check_spec(spec, version)
+    return spec, version
+
+
+def _draft(request: TrainRequest, version: DatasetVersion, task: str, features: tuple) -> RunSpec:
+    return RunSpec(
+        dataset=version.dataset,
+        dataset_version=version.version,
+        target=request.target,
+        features=features,
+        task=task,
+        estimator=request.estimator,
+        preprocessing=Preprocessing(infinite="missing" if request.inf_as_missing else "error"),
+        split=Split(kind=request.split, test_size=request.test_size),
+        cv_folds=request.cv_folds,
+        seed=request.seed,
+    )
+
+
+def primary_metric(project: Project, task: str) -> str:
+    chosen = project.settings.primary_metric
+    allowed = (
+        evaluation.CLASSIFICATION_METRICS
+        if task == "classification"
+        else evaluation.REGRESSION_METRICS
+    )
+    return chosen if chosen in allowed else evaluation.DEFAULT_PRIMARY[task]
+
+
+# -- one run -------------------------------------------------------------------------------
+
+
+def _job(
+    project: Project, run_id: int, spec: RunSpec, version: DatasetVersion, executor: Executor
+) -> RunJob:
+    return RunJob(
+        run_id=run_id,
+        spec=spec,
+        schema=dict(version.schema),
+        data_path=str(project.blobs.path_of(version.sha256)),
+        data_sha256=version.sha256,
+        objects_root=str(project.blobs.root) if executor.stores_models else None,
+    )
+
+
+def _submit(
+    project: Project, run_id: int, job: RunJob, executor: Executor, progress: ProgressFn
+) -> RunHandle:
+    started = [False]
+
+    def forward(fraction: float | None, message: str) -> None:
+        if not started[0]:
+            started[0] = True
+            project.runs.mark_running(run_id)
+        progress(fraction, message)
+
+    return executor.submit(job, forward)
+
+
+def _wait(handle: RunHandle, cancel: CancelToken) -> RunResult:
+    while True:
+        if cancel.cancelled:
+            handle.cancel()
+        try:
+            return handle.result(timeout=0.1)
+        except concurrent.futures.TimeoutError:
+            continue
+
+
+def _record(project: Project, run_id: int, outcome: RunResult | BaseException) -> Run:
+    runs = project.runs
+    if isinstance(outcome, Cancelled):
+        runs.finish(run_id, "cancelled", error="cancelled by the user")
+    elif isinstance(outcome, BaseException):
+        runs.finish(run_id, "failed", error=f"{type(outcome).__name__}: {outcome}")
+    elif not outcome.ok:
+        runs.finish(
+            run_id,
+            "failed",
+            error=outcome.error,
+            traceback=outcome.traceback,
+            log="\n".join(outcome.log),
+        )
+    else:
+        sha, size = outcome.model_sha256, outcome.model_size
+        if outcome.model_bytes is not None:
+            blob = project.blobs.put_bytes(outcome.model_bytes, ".joblib")
+            sha, size = blob.sha256, blob.size_bytes
+        runs.finish(
+            run_id,
+            "done",
+            metrics=outcome.metrics,
+            validation_metrics=outcome.validation_metrics,
+            cv=outcome.cv,
+            curves=outcome.curves,
+            importance=outcome.importance,
+            io_schema=outcome.io_schema,
+            params=outcome.params,
+            environment=outcome.environment,
+            notes=outcome.notes,
+            timings=outcome.timings,
+            model_sha256=sha,
+            model_size=size,
+            log="\n".join(outcome.log),
+        )
+    return runs.get(run_id)
+
+
+def train(
+    project: Project,
+    spec: RunSpec,
+    version: DatasetVersion,
+    executor: Executor,
+    progress: ProgressFn = no_progress,
+    cancel: CancelToken | None = None,
+    *,
+    parent_id: int | None = None,
+    reproduces_id: int | None = None,
+) -> Run:
+    """Run one spec to its end; the returned run is DONE, FAILED or CANCELLED."""
+    cancel = cancel or CancelToken()
+    run_id = project.runs.create(
+        spec=spec.to_dict(),
+        dataset_version_id=version.id,
+        dataset_sha256=version.sha256,
+        executor=executor.name,
+        parent_id=parent_id,
+        reproduces_id=reproduces_id,
+    )
+    handle = _submit(
+        project, run_id, _job(project, run_id, spec, version, executor), executor, progress
+    )
+    try:
+        outcome: RunResult | BaseException = _wait(handle, cancel)
+    except BaseException as exc:  # cancelled, or interrupted (Ctrl-C): the worker is stopped
+        handle.cancel()
+        outcome = exc if isinstance(exc, Cancelled) else Cancelled("interrupted")
+        _record(project, run_id, outcome)
+        raise
+    return _record(project, run_id, outcome)
+
+
+# -- search ------------------------------------------------------------------------------
+
+
+def search(
+    project: Project,
+    spec: RunSpec,
+    version: DatasetVersion,
+    executor: Executor,
+    method: str,
+    trials: int,
+    progress: ProgressFn = no_progress,
+    cancel: CancelToken | None = None,
+) -> Run:
+    """Grid or random search as trial runs under a parent run; the best trial is marked."""
+    cancel = cancel or CancelToken()
+    if method not in ("grid", "random") or trials < 1:
+        raise InvalidInput(
+            f"search {method!r} × {trials} is not usable",
+            hint="use --search grid|random --trials K (K ≥ 1)",
+        )
+    estimator = catalog.get_estimator(spec.estimator, spec.task)
+    candidates = (
+        catalog.grid_candidates(estimator, spec.params, trials)
+        if method == "grid"
+        else catalog.random_candidates(estimator, spec.params, trials, spec.seed)
+    )
+    parent = project.runs.create(
+        spec=spec.to_dict() | {"search": {"method": method, "trials": len(candidates)}},
+        dataset_version_id=version.id,
+        dataset_sha256=version.sha256,
+        executor=executor.name,
+        kind="search",
+    )
+    project.runs.mark_running(parent)
+    children = _run_trials(project, spec, version, executor, candidates, parent, progress, cancel)
+    return _finish_search(project, parent, children, spec.task)
+
+
+def _run_trials(
+    project, spec, version, executor, candidates, parent, progress, cancel
+) -> list[Run]:
+    pending: list[tuple[int, RunHandle]] = []
+    for params in candidates:
+        child_spec = spec.with_params(params)
+        run_id = project.runs.create(
+            spec=child_spec.to_dict(),
+            dataset_version_id=version.id,
+            dataset_sha256=version.sha256,
+            executor=executor.name,
+            parent_id=parent,
+        )
+        job = _job(project, run_id, child_spec, version, executor)
+        pending.append((run_id, _submit(project, run_id, job, executor, no_progress)))
+    finished: list[Run] = []
+    for index, (run_id, handle) in enumerate(pending):
+        try:
+            outcome: RunResult | BaseException = _wait(handle, cancel)
+        except Cancelled as exc:
+            outcome = exc
+        except BaseException:
+            for _, other in pending:
+                other.cancel()
+            raise
+        if cancel.cancelled:
+            for _, other in pending[index + 1 :]:
+                other.cancel()
+        finished.append(_record(project, run_id, outcome))
+        progress((index + 1) / len(pending), f"trial {index + 1} of {len(pending)} finished")
+    return finished
+
+
+def _finish_search(project: Project, parent: int, children: list[Run], task: str) -> Run:
+    metric = primary_metric(project, task)
+    done = [run for run in children if run.status == "done"]
+    best = None
+    for run in done:
+        if best is None or evaluation.is_better(
+            metric, run.metrics.get(metric), best.metrics.get(metric)
+        ):
+            best = run
+    project.runs.mark_best(parent, best.id if best else None)
+    if any(run.status == "cancelled" for run in children) and best is None:
+        project.runs.finish(parent, "cancelled", error="cancelled by the user")
+    elif best is None:
+        project.runs.finish(parent, "failed", error="every trial failed; see the trial runs")
+    else:
+        project.runs.finish(
+            parent,
+            "done",
+            metrics=best.metrics,
+            params=best.params,
+            notes=[f"best trial: run {best.id} on {metric}"],
+            model_sha256=best.model_sha256,
+            model_size=best.model_size,
+            io_schema=best.io_schema,
+            environment=best.environment,
+        )
+    return project.runs.get(parent)

@@ -1,0 +1,310 @@
+"""One training run, start to finish, as a pure function of a job (run inside a worker).
+
+:func:`execute_run` loads the data version (hash-checked), validates it against the spec, splits
+it, cross-validates on the training part if asked, fits the pipeline on the training part only,
+evaluates it on the held-out test rows, and returns everything a run records. It stores the
+fitted pipeline as a blob when given the project's object folder, else returns its bytes.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import platform
+import time
+import traceback
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from sklearn.base import clone
+from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
+
+from core.errors import ShipwayError
+from core.experiments import catalog, evaluation
+from core.experiments.jobs import RunJob, RunResult
+from core.experiments.preprocess import build_pipeline
+from core.experiments.spec import RunSpec
+from core.experiments.validation import check_training_data
+from core.progress import CancelToken, ProgressFn, Stage, no_progress
+from core.serving.frames import model_frame
+from core.store.blobs import BlobStore
+
+PACKAGES = ("scikit-learn", "numpy", "pandas", "scipy", "pyarrow", "joblib", "shipway")
+
+
+def environment() -> dict[str, Any]:
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return {
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "packages": versions,
+    }
+
+
+def load_frame(job: RunJob) -> pd.DataFrame:
+    data = Path(job.data_path).read_bytes()
+    import hashlib
+
+    if hashlib.sha256(data).hexdigest() != job.data_sha256:
+        raise ShipwayError(
+            f"the data of {job.spec.dataset_ref} is corrupt (hash mismatch)",
+            where=job.data_path,
+            hint="restore objects/ from a backup or re-import the data",
+        )
+    columns = [*job.spec.features, job.spec.target]
+    return pq.read_table(pa.BufferReader(data), columns=columns).to_pandas()
+
+
+def _target(frame: pd.DataFrame, spec: RunSpec) -> pd.Series:
+    y = frame[spec.target]
+    if spec.task == "classification":
+        return y.astype(object).where(y.notna(), None).map(lambda v: v if v is None else _label(v))
+    return pd.to_numeric(y, errors="coerce").astype(float)
+
+
+def _label(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        value = value.item()
+    return value if isinstance(value, str | int | bool) else str(value)
+
+
+def prepare(job: RunJob) -> tuple[pd.DataFrame, pd.Series, list[str]]:
+    """Features and target as the pipeline sees them; rows without a target are dropped."""
+    spec = job.spec
+    frame = load_frame(job)
+    notes: list[str] = []
+    y = _target(frame, spec)
+    keep = y.notna().to_numpy()
+    if not keep.all():
+        notes.append(f"{int((~keep).sum())} rows without a {spec.target!r} value were left out")
+    X = model_frame(frame.loc[keep], job.schema, list(spec.features)).reset_index(drop=True)
+    y = y.loc[keep].reset_index(drop=True)
+    check_training_data(spec, X, y)
+    if spec.preprocessing.infinite == "missing":
+        X = X.replace([np.inf, -np.inf], np.nan)
+    return X, y, notes
+
+
+def split(X: pd.DataFrame, y: pd.Series, spec: RunSpec) -> dict[str, tuple]:
+    stratify = spec.task == "classification" and spec.split.stratify
+    parts: dict[str, tuple] = {}
+    test = (
+        spec.split.validation_size if spec.split.kind == "train_val_test" else spec.split.test_size
+    )
+    X_rest, X_test, y_rest, y_test = train_test_split(
+        X, y, test_size=test, random_state=spec.seed, stratify=y if stratify else None
+    )
+    parts["test"] = (X_test, y_test)
+    if spec.split.kind == "train_val_test":
+        share = spec.split.validation_size / (1 - test)
+        X_rest, X_val, y_rest, y_val = train_test_split(
+            X_rest,
+            y_rest,
+            test_size=share,
+            random_state=spec.seed,
+            stratify=y_rest if stratify else None,
+        )
+        parts["validation"] = (X_val, y_val)
+    parts["train"] = (X_rest, y_rest)
+    return parts
+
+
+def evaluate(
+    pipeline: Any, X: pd.DataFrame, y: pd.Series, task: str
+) -> tuple[dict, list[str], Any, Any]:
+    predicted = pipeline.predict(X)
+    if task == "regression":
+        metrics, notes = evaluation.regression_metrics(y.to_numpy(), predicted)
+        return metrics, notes, predicted, None
+    classes = list(pipeline.classes_)
+    proba = pipeline.predict_proba(X) if hasattr(pipeline, "predict_proba") else None
+    metrics, notes = evaluation.classification_metrics(y.to_numpy(), predicted, proba, classes)
+    return metrics, notes, predicted, proba
+
+
+def cross_validate(
+    pipeline: Any,
+    X: pd.DataFrame,
+    y: pd.Series,
+    spec: RunSpec,
+    stage: ProgressFn,
+    cancel: CancelToken,
+) -> dict[str, Any]:
+    kind = StratifiedKFold if spec.task == "classification" else KFold
+    folds = kind(n_splits=spec.cv_folds, shuffle=True, random_state=spec.seed)
+    results: list[dict[str, Any]] = []
+    for number, (train_idx, test_idx) in enumerate(folds.split(X, y), start=1):
+        cancel.raise_if_cancelled()
+        stage((number - 1) / spec.cv_folds, f"fold {number} of {spec.cv_folds}")
+        model = clone(pipeline).fit(X.iloc[train_idx], y.iloc[train_idx])
+        metrics, _, _, _ = evaluate(model, X.iloc[test_idx], y.iloc[test_idx], spec.task)
+        results.append(metrics)
+    names = results[0].keys() if results else []
+    summary = {}
+    for name in names:
+        values = [r[name] for r in results if r[name] is not None]
+        summary[name] = {
+            "mean": float(np.mean(values)) if values else None,
+            "std": float(np.std(values, ddof=1)) if len(values) > 1 else None,
+        }
+    return {"folds": results, "summary": summary, "k": spec.cv_folds}
+
+
+def io_schema(job: RunJob, pipeline: Any, X: pd.DataFrame, y: pd.Series) -> dict[str, Any]:
+    """The model's input and output as serving needs them (types, categories, nullability)."""
+    inputs = []
+    for name in job.spec.features:
+        column = X[name]
+        entry: dict[str, Any] = {
+            "name": name,
+            "type": job.schema[name],
+            "nullable": bool(column.isna().any()),
+        }
+        if job.schema[name] == "string":
+            entry["categories"] = sorted(map(str, column.dropna().unique()))[:1000]
+        else:
+            finite = column[np.isfinite(column.to_numpy(dtype=float))]
+            if len(finite):
+                entry["min"], entry["max"] = float(finite.min()), float(finite.max())
+        inputs.append(entry)
+    output: dict[str, Any] = {"name": job.spec.target, "task": job.spec.task}
+    if job.spec.task == "classification":
+        output["classes"] = [_label(c) for c in pipeline.classes_]
+    return {"inputs": inputs, "output": output}
+
+
+def _model_params(pipeline: Any) -> dict[str, str]:
+    params = pipeline.named_steps["model"].get_params(deep=True)
+    return {name: repr(value) for name, value in sorted(params.items())}
+
+
+def _store_model(job: RunJob, pipeline: Any) -> tuple[str | None, int, bytes | None]:
+    buffer = io.BytesIO()
+    joblib.dump(pipeline, buffer, compress=("zlib", 1))
+    data = buffer.getvalue()
+    if job.objects_root is None:
+        import hashlib
+
+        return hashlib.sha256(data).hexdigest(), len(data), data
+    blob = BlobStore(Path(job.objects_root)).put_bytes(data, ".joblib")
+    return blob.sha256, blob.size_bytes, None
+
+
+def execute_run(
+    job: RunJob, progress: ProgressFn = no_progress, cancel: CancelToken | None = None
+) -> RunResult:
+    """Run one job; any error becomes a failed RunResult with its traceback."""
+    cancel = cancel or CancelToken()
+    log: list[str] = []
+
+    def report(fraction: float | None, message: str) -> None:
+        log.append(f"{time.strftime('%H:%M:%S')} {message}")
+        progress(fraction, message)
+
+    try:
+        return _execute(job, report, cancel, log)
+    except ShipwayError as exc:
+        if exc.code == "cancelled":
+            raise
+        return RunResult(
+            job.run_id,
+            False,
+            error=exc.one_line(),
+            error_code=exc.code,
+            traceback=traceback.format_exc(),
+            log=log,
+        )
+    except Exception as exc:
+        message = f"{type(exc).__name__}: {exc}"
+        return RunResult(
+            job.run_id,
+            False,
+            error=message,
+            error_code="run_failed",
+            traceback=traceback.format_exc(),
+            log=log,
+        )
+
+
+def _execute(job: RunJob, report: ProgressFn, cancel: CancelToken, log: list[str]) -> RunResult:
+    spec = job.spec
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    report(0.02, "loading data")
+    X, y, notes = prepare(job)
+    parts = split(X, y, spec)
+    X_train, y_train = parts["train"]
+    estimator_spec = catalog.get_estimator(spec.estimator, spec.task)
+    estimator = catalog.make_estimator(estimator_spec, spec.task, spec.params, spec.seed)
+    pipeline = build_pipeline(list(spec.features), job.schema, spec.preprocessing, estimator)
+    timings["prepare"] = time.perf_counter() - started
+    cv: dict[str, Any] = {}
+    if spec.cv_folds:
+        mark = time.perf_counter()
+        stage = Stage(report, 0.05, 0.6, "cross-validation")
+        cv = cross_validate(pipeline, X_train, y_train, spec, stage, cancel)
+        timings["cv"] = time.perf_counter() - mark
+    cancel.raise_if_cancelled()
+    report(0.6 if spec.cv_folds else 0.1, f"fitting on {len(y_train):,} rows")
+    mark = time.perf_counter()
+    pipeline.fit(X_train, y_train)
+    timings["fit"] = time.perf_counter() - mark
+    cancel.raise_if_cancelled()
+    report(0.8, "evaluating")
+    X_test, y_test = parts["test"]
+    metrics, metric_notes, predicted, proba = evaluate(pipeline, X_test, y_test, spec.task)
+    notes += metric_notes
+    validation = {}
+    if "validation" in parts:
+        validation = evaluate(pipeline, *parts["validation"], spec.task)[0]
+    curves = _curves(spec, y_test, predicted, proba, pipeline)
+    importance = evaluation.feature_importance(
+        pipeline, X_test, y_test, list(spec.features), seed=spec.seed
+    )
+    latency = evaluation.predict_latency_ms(pipeline, X_test)
+    timings["evaluate"] = time.perf_counter() - mark - timings["fit"]
+    report(0.95, "saving the model")
+    sha, size, data = _store_model(job, pipeline)
+    timings["total"] = time.perf_counter() - started
+    timings["predict_p50_ms"], timings["predict_p95_ms"] = latency["p50"], latency["p95"]
+    report(1.0, "done")
+    return RunResult(
+        job.run_id,
+        True,
+        metrics=metrics,
+        validation_metrics=validation,
+        cv=cv,
+        curves=curves,
+        importance=importance,
+        io_schema=io_schema(job, pipeline, X_train, y_train),
+        params=_model_params(pipeline),
+        environment=environment(),
+        notes=notes,
+        timings={k: round(v, 6) for k, v in timings.items()},
+        model_sha256=sha,
+        model_size=size,
+        model_bytes=data,
+        log=log,
+    )
+
+
+def _curves(spec: RunSpec, y_test: pd.Series, predicted: Any, proba: Any, pipeline: Any) -> dict:
+    if spec.task == "regression":
+        return evaluation.regression_curves(y_test.to_numpy(), predicted, seed=spec.seed)
+    return evaluation.classification_curves(
+        y_test.to_numpy(), predicted, proba, list(pipeline.classes_)
+    )
