@@ -7,10 +7,12 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("SHIPWAY_USER", "tester")
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from core.errors import ImportFailed, ShipwayError
 from core.services import Workspace
 
 
@@ -25,3 +27,33 @@ def workspace(tmp_path: Path):
 @pytest.fixture
 def project_dir(workspace: Workspace) -> Path:
     return workspace.root
+
+
+# -- data import: a refused import leaves the project exactly as it was --------------------
+
+
+def stored_objects(root: Path) -> set[str]:
+    """Every file under the project's objects/ folder (blobs and temporaries)."""
+    objects = root / "objects"
+    return {str(p.relative_to(objects)) for p in objects.rglob("*") if p.is_file()}
+
+
+@pytest.fixture
+def refused(workspace: Workspace) -> Callable[..., ShipwayError]:
+    """``refused(action, error=ImportFailed)``: run an import that must fail, return the error.
+
+    Also checks that the failure stored nothing: the same data sets and versions as before, no
+    new blob under objects/, and nothing left in objects/tmp/.
+    """
+
+    def check(action: Callable[[], object], error: type[ShipwayError] = ImportFailed):
+        datasets = [(d.name, d.versions) for d in workspace.datasets()]
+        objects = stored_objects(workspace.root)
+        with pytest.raises(error) as caught:
+            action()
+        assert [(d.name, d.versions) for d in workspace.datasets()] == datasets
+        assert stored_objects(workspace.root) == objects
+        assert not any((workspace.root / "objects" / "tmp").iterdir())
+        return caught.value
+
+    return check

@@ -9,9 +9,11 @@ rest and lists them in the report.
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -23,6 +25,7 @@ from core.errors import ImportFailed
 from core.progress import CancelToken, ProgressFn
 
 BLOCK_SIZE = 8 * 1024 * 1024
+_LINE_END = re.compile(r"[\r\n]")  # "\r" alone ends lines too (old Mac exports)
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,7 @@ def read_csv(
     if not sample.strip():
         raise ImportFailed("the file is empty", where=str(path), hint="choose a file with data")
     dialect = sniff_dialect(sample, options.delimiter, path.suffix.lower())
-    if scan.size <= SAMPLE_BYTES and "\n" not in sample.strip():
+    if scan.size <= SAMPLE_BYTES and not _LINE_END.search(sample.strip()):
         _refuse_header_only(path)  # pyarrow cannot parse a lone line without its newline
     width = len(dialect.header)
     report.detected.update(encoding=encoding.label, delimiter=dialect.delimiter)
@@ -78,7 +81,7 @@ def read_csv(
     return pa.table(typed, names=names)
 
 
-def _refuse_header_only(path: Path) -> None:
+def _refuse_header_only(path: Path) -> NoReturn:
     raise ImportFailed(
         "the file has a header but no data rows",
         where=str(path),
@@ -178,7 +181,7 @@ def _handle_ragged(
     report: ImportReport,
 ) -> None:
     lines = _ragged_lines(path, encoding, delimiter, width)
-    listed = ", ".join(f"{line} ({fields} fields)" for line, fields in lines[:10])
+    listed = ", ".join(f"{line} ({fields} fields)" for line, fields in lines[:10]) or "?"
     more = f" and {len(invalid) - 10} more" if len(invalid) > 10 else ""
     rows = "1 row does" if len(invalid) == 1 else f"{len(invalid)} rows do"
     lines_word = "line" if len(lines) == 1 else "lines"

@@ -57,7 +57,8 @@ def _numeric_shift(a: pa.ChunkedArray, b: pa.ChunkedArray) -> dict[str, Any]:
 def _categorical_shift(a: pa.ChunkedArray, b: pa.ChunkedArray) -> dict[str, Any]:
     def counts(column: pa.ChunkedArray) -> dict[Any, int]:
         tallies = pc.value_counts(column.drop_null())
-        return dict(zip(tallies.field("values").to_pylist(), tallies.field("counts").to_pylist()))
+        values, counts = tallies.field("values"), tallies.field("counts")
+        return dict(zip(values.to_pylist(), counts.to_pylist(), strict=True))
 
     ca, cb = counts(a), counts(b)
     keys = sorted(set(ca) | set(cb), key=str)

@@ -39,7 +39,9 @@ _DOT_DECIMAL = re.compile(r"^\s*[+-]?\d+\.\d+\s*$")
 # "1.234" is a decimal in one country and a thousand in another: it decides nothing.
 _THOUSANDS_ONLY = re.compile(r"^\s*[+-]?\d{1,3}(\.\d{3})+\s*$")
 LEADING_ZERO_PATTERN = r"^\s*[+-]?0\d"
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
+_ISO_DATE = re.compile(
+    r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$"
+)
 SAMPLE = 1000
 
 TYPE_NAMES = {
@@ -157,10 +159,7 @@ def _apply_missing_tokens(
     counts = pc.value_counts(pc.filter(values, is_missing))
     report.note_missing(
         name,
-        {
-            str(item["values"]): int(item["counts"])
-            for item in counts.to_pylist()
-        },
+        {str(item["values"]): int(item["counts"]) for item in counts.to_pylist()},
     )
     return pc.if_else(is_missing, pa.scalar(None, pa.string()), values)
 
@@ -177,7 +176,7 @@ def _try_cast(values: pa.ChunkedArray, target: pa.DataType) -> pa.ChunkedArray |
         return None
 
 
-def _as_integer(name, values, sample, rules, report, zeros):  # noqa: ANN001, ANN202
+def _as_integer(name, values, sample, rules, report, zeros):
     if not all(v.strip().lstrip("+-").isdigit() for v in sample):
         return None
     typed = _try_cast(values, pa.int64())
@@ -204,12 +203,16 @@ def _kept_as_codes(
     return bool(zeros)
 
 
-def _as_float(name, values, sample, rules, report, zeros):  # noqa: ANN001, ANN202
+def _as_float(name, values, sample, rules, report, zeros):
     typed = None
-    if rules.decimal == "," and sample and all(_COMMA_NUMBER.match(v) for v in sample):
-        # Before the plain cast: in a decimal-comma file "1.234" is one thousand two hundred...
-        if pc.all(pc.match_substring_regex(values, COMMA_NUMBER_PATTERN)).as_py():
-            typed = _try_cast(_comma_to_dot(values), pa.float64())
+    # Before the plain cast: in a decimal-comma file "1.234" is one thousand two hundred...
+    if (
+        rules.decimal == ","
+        and sample
+        and all(_COMMA_NUMBER.match(v) for v in sample)
+        and pc.all(pc.match_substring_regex(values, COMMA_NUMBER_PATTERN)).as_py()
+    ):
+        typed = _try_cast(_comma_to_dot(values), pa.float64())
     if typed is None:
         typed = _try_cast(values, pa.float64())
     if typed is None or _kept_as_codes(name, values, report, zeros):
@@ -223,7 +226,7 @@ def _comma_to_dot(values: pa.ChunkedArray) -> pa.ChunkedArray:
     return pc.replace_substring(no_thousands, ",", ".")
 
 
-def _as_boolean(name, values, sample, rules, report, zeros):  # noqa: ANN001, ANN202, ARG001
+def _as_boolean(name, values, sample, rules, report, zeros):
     if not sample or any(v.lower() not in ("true", "false") for v in sample):
         return None
     lowered = pc.utf8_lower(values)
@@ -233,7 +236,7 @@ def _as_boolean(name, values, sample, rules, report, zeros):  # noqa: ANN001, AN
     return pc.equal(lowered, "true")
 
 
-def _as_datetime(name, values, sample, rules, report, zeros):  # noqa: ANN001, ANN202, ARG001
+def _as_datetime(name, values, sample, rules, report, zeros):
     if not sample or not all(_ISO_DATE.match(v) for v in sample):
         return None
     zoned = any(v.endswith("Z") or re.search(r"[+-]\d{2}:?\d{2}$", v[10:]) for v in sample)
@@ -274,7 +277,7 @@ def _numeric_with_conflicts(
     return typed
 
 
-def _report_conflict(name, values, not_number, bad, report, line_of) -> None:  # noqa: ANN001
+def _report_conflict(name, values, not_number, bad, report, line_of) -> None:
     indices = pc.indices_nonzero(not_number).slice(0, MAX_LISTED).to_pylist()
     tokens = pc.value_counts(pc.filter(values, not_number)).to_pylist()
     tokens.sort(key=lambda item: -item["counts"])

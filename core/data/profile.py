@@ -32,11 +32,12 @@ def _finite(value: float) -> float | None:
 def profile_table(
     table: pa.Table, progress: ProgressFn = no_progress, cancel: CancelToken | None = None
 ) -> dict[str, dict[str, Any]]:
+    batched = numeric_profiles_batched(table)
     profile: dict[str, dict[str, Any]] = {}
     for index, name in enumerate(table.column_names):
         if cancel is not None:
             cancel.raise_if_cancelled()
-        profile[name] = profile_column(table.column(index))
+        profile[name] = batched.get(index) or profile_column(table.column(index))
         progress((index + 1) / table.num_columns, f"profiling column {index + 1}")
     return profile
 
@@ -90,13 +91,14 @@ def _numeric(column: pa.ChunkedArray) -> dict[str, Any]:
         max=high,
         mean=_finite(mean),
         std=_finite(std),
-        quantiles={str(q): v for q, v in zip(QUANTILES, _sorted_quantiles(finite), strict=True)},
+        quantiles=dict(zip(_QUANTILE_KEYS, _sorted_quantiles(finite), strict=True)),
         histogram={"edges": edges.tolist(), "counts": np.diff(positions).tolist()},
     )
     return out
 
 
 _QUANTILE_ARRAY = np.asarray(QUANTILES)
+_QUANTILE_KEYS = [str(q) for q in QUANTILES]
 
 
 def _sorted_quantiles(ordered: np.ndarray) -> list[float]:
@@ -114,6 +116,91 @@ def _distinct_sorted(ordered: np.ndarray, nan: int, column: pa.ChunkedArray) -> 
         return int(pc.count_distinct(column, mode="only_valid").as_py())  # beyond float's ints
     changes = int(np.count_nonzero(core[1:] != core[:-1])) + 1 if core.size else 0
     return changes + (1 if nan else 0)
+
+
+# Wide tables: numeric columns are profiled together, as one matrix (see profile_column).
+BATCH_MIN_COLUMNS = 64
+BATCH_MAX_CELLS = 2_000_000
+
+
+def numeric_profiles_batched(table: pa.Table) -> dict[int, dict[str, Any]]:
+    """Profiles of a wide table's complete numeric columns, by column index, in one pass.
+
+    The same statistics as :func:`profile_column`, for columns without missing, infinite or
+    NaN values (and integers that float64 holds exactly); other columns are left out, to be
+    profiled one by one. Narrow or large tables return nothing: there, batching does not pay.
+    """
+    rows = table.num_rows
+    picked = [
+        i
+        for i, column in enumerate(table.columns)
+        if column.null_count == 0
+        and (pa.types.is_integer(column.type) or pa.types.is_floating(column.type))
+    ]
+    if rows < 2 or len(picked) < BATCH_MIN_COLUMNS or rows * len(picked) > BATCH_MAX_CELLS:
+        return {}
+    matrix = np.empty((rows, len(picked)))
+    for j, index in enumerate(picked):
+        matrix[:, j] = table.column(index).to_numpy()
+    usable = np.isfinite(matrix).all(axis=0) & (np.abs(matrix).max(axis=0) < 2**53)
+    matrix = matrix[:, usable]
+    picked = [index for index, keep in zip(picked, usable, strict=True) if keep]
+    if not picked:
+        return {}
+    kind = [shipway_type(table.column(index).type) for index in picked]
+    return dict(zip(picked, _matrix_profiles(matrix, kind), strict=True))
+
+
+def _matrix_profiles(matrix: np.ndarray, kinds: list[str]) -> list[dict[str, Any]]:
+    rows = matrix.shape[0]
+    ordered = np.sort(matrix, axis=0)
+    low, high = ordered[0], ordered[-1]
+    distinct = (ordered[1:] != ordered[:-1]).sum(axis=0) + 1
+    mean = matrix.sum(axis=0) / rows
+    std = np.sqrt(((matrix - mean) ** 2).sum(axis=0) / (rows - 1))
+    position = _QUANTILE_ARRAY * (rows - 1)
+    below = position.astype(np.int64)
+    above = np.minimum(below + 1, rows - 1)
+    fraction = (position - below)[:, None]
+    quantiles = ordered[below] + (ordered[above] - ordered[below]) * fraction
+    edges, counts = _matrix_histograms(matrix, low, high)
+    return [
+        {
+            "type": kinds[j],
+            "count": rows,
+            "missing": 0,
+            "missing_share": 0.0,
+            "distinct": int(distinct[j]),
+            "infinite": 0,
+            "min": float(low[j]),
+            "max": float(high[j]),
+            "mean": _finite(float(mean[j])),
+            "std": _finite(float(std[j])),
+            "quantiles": dict(zip(_QUANTILE_KEYS, quantiles[:, j].tolist(), strict=True)),
+            "histogram": {"edges": edges[:, j].tolist(), "counts": counts[j].tolist()},
+        }
+        for j in range(matrix.shape[1])
+    ]
+
+
+def _matrix_histograms(
+    matrix: np.ndarray, low: np.ndarray, high: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per column: the edges of :func:`_numeric` and the counts ``np.histogram`` would give."""
+    span = np.where(high > low, high - low, 1.0)
+    edges = low + (span / HISTOGRAM_BINS) * np.arange(HISTOGRAM_BINS + 1)[:, None]
+    edges[-1] = low + span
+    bins = np.clip(
+        ((matrix - low) / (span / HISTOGRAM_BINS)).astype(np.int64), 0, HISTOGRAM_BINS - 1
+    )
+    # The division can land one bin off next to an edge; the comparisons decide, as in _numeric.
+    bins -= matrix < np.take_along_axis(edges, bins, axis=0)
+    upper = np.take_along_axis(edges, np.minimum(bins + 1, HISTOGRAM_BINS), axis=0)
+    bins += (matrix >= upper) & (bins < HISTOGRAM_BINS - 1)
+    columns = matrix.shape[1]
+    flat = (bins + np.arange(columns) * HISTOGRAM_BINS).ravel()
+    counts = np.bincount(flat, minlength=columns * HISTOGRAM_BINS).reshape(columns, HISTOGRAM_BINS)
+    return edges, counts
 
 
 def _datetime(column: pa.ChunkedArray) -> dict[str, Any]:

@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 from core.data.csv_reader import check_column_names
 from core.data.infer import TypingRules, type_column
 from core.data.report import ImportReport
-from core.errors import ImportFailed, NotFound
+from core.errors import ImportFailed, NotFound, UsageError
 
 MAX_XLSX_UNPACKED = 2 * 1024**3
 MAX_XLSX_RATIO = 200
@@ -205,7 +205,12 @@ def read_jsonl(path: Path, encoding: str, rules: TypingRules, report: ImportRepo
 
 def _json_lines(path: Path, encoding: str) -> Iterator[tuple[int, str]]:
     """Numbered, decoded lines; a line that does not decode is refused by its number."""
-    codec = codecs.lookup(encoding).name
+    try:
+        codec = codecs.lookup(encoding).name
+    except LookupError:
+        raise UsageError(
+            f"unknown encoding {encoding!r}", hint="JSON lines are UTF-8; omit --encoding"
+        ) from None
     if codec not in ("utf-8", "utf-8-sig"):
         yield from _json_lines_other(path, encoding)
         return
@@ -264,7 +269,8 @@ def read_sql(query: str, url: str, rules: TypingRules, report: ImportReport) -> 
     try:
         with engine.connect() as connection:
             result = connection.execute(text(query))
-            names = [str(name) for name in result.keys()]
+            keys = result.keys()  # iterating the result itself would yield rows
+            names = [str(name) for name in keys]
             rows = [list(row) for row in result]
     except SQLAlchemyError as exc:
         message = str(getattr(exc, "orig", exc)).splitlines()[0]
@@ -303,9 +309,7 @@ def table_from_records(
         header = header + [""] * (width - len(header))
     names = check_column_names(header, where)
     if not rows:
-        raise ImportFailed(
-            "the source has a header but no data rows", where=where, hint="add rows"
-        )
+        raise ImportFailed("the source has a header but no data rows", where=where, hint="add rows")
     columns = []
     for index, name in enumerate(names):
         cells = [row[index] if index < len(row) else None for row in rows]

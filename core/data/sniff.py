@@ -15,6 +15,7 @@ import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 from core.errors import ImportFailed, UsageError
 from core.progress import ProgressFn, no_progress
@@ -25,7 +26,9 @@ DELIMITERS = (",", ";", "\t", "|")
 # Bytes that Windows-1252 leaves undefined: a file holding them is not cp1252 either.
 _CP1252_UNDEFINED = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
 # A well-formed multi-byte UTF-8 sequence: a file holding one is meant to be UTF-8.
-_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+_UTF8_MULTIBYTE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)
 
 
 @dataclass(frozen=True)
@@ -127,7 +130,7 @@ def decide_encoding(path: Path, scan: SourceScan, requested: str | None) -> Enco
     return _not_utf8(path, offset)
 
 
-def _refuse_nul_bytes(path: Path, offset: int) -> None:
+def _refuse_nul_bytes(path: Path, offset: int) -> NoReturn:
     raise ImportFailed(
         f"the file holds NUL bytes (the first at byte offset {offset}), so it is not plain "
         "text: UTF-16 text without a byte-order mark, or a binary file",
@@ -166,7 +169,7 @@ class _ByteFacts:
         return cls(byte or "??", line, multibyte, undefined)
 
 
-def _refuse_invalid_utf8(path: Path, offset: int, facts: _ByteFacts, what: str) -> None:
+def _refuse_invalid_utf8(path: Path, offset: int, facts: _ByteFacts, what: str) -> NoReturn:
     raise ImportFailed(
         f"invalid UTF-8: byte 0x{facts.byte} at byte offset {offset} (line {facts.line}) "
         f"breaks {what}",
