@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from core import metrics
 from core.entities import Run
 from core.errors import CorruptObject, InvalidInput
-from core.experiments import evaluation
 from core.experiments.executors import Executor
 from core.experiments.runs import primary_metric, train
 from core.experiments.spec import RunSpec
@@ -31,12 +31,12 @@ def sort_runs(runs: list[Run], metric: str | None) -> list[Run]:
     """Best first on ``metric`` (respecting its direction); runs without it last."""
     if not metric:
         return list(runs)
-    known = set(evaluation.CLASSIFICATION_METRICS) | set(evaluation.REGRESSION_METRICS)
+    known = set(metrics.CLASSIFICATION_METRICS) | set(metrics.REGRESSION_METRICS)
     if metric not in known:
         raise InvalidInput(
             f"unknown metric {metric!r}", hint=f"use one of {', '.join(sorted(known))}"
         )
-    sign = -1.0 if evaluation.GREATER_IS_BETTER[metric] else 1.0
+    sign = -1.0 if metrics.GREATER_IS_BETTER[metric] else 1.0
 
     def key(run: Run) -> tuple[int, float]:
         value = run.metrics.get(metric)
@@ -55,15 +55,13 @@ def compare_runs(project: Project, run_ids: list[int]) -> dict[str, Any]:
     task = tasks.pop()
     metric = primary_metric(project, task)
     names = (
-        evaluation.CLASSIFICATION_METRICS
-        if task == "classification"
-        else evaluation.REGRESSION_METRICS
+        metrics.CLASSIFICATION_METRICS if task == "classification" else metrics.REGRESSION_METRICS
     )
     best = None
     for run in runs:
         if run.status == "done" and (
             best is None
-            or evaluation.is_better(metric, run.metrics.get(metric), best.metrics.get(metric))
+            or metrics.is_better(metric, run.metrics.get(metric), best.metrics.get(metric))
         ):
             best = run
     return {

@@ -44,30 +44,13 @@ from sklearn.inspection import permutation_importance
 from sklearn.metrics import check_scoring
 from sklearn.preprocessing import OneHotEncoder
 
-CLASSIFICATION_METRICS = (
-    "accuracy",
-    "balanced_accuracy",
-    "precision",
-    "recall",
-    "f1",
-    "roc_auc",
-    "log_loss",
+from core.metrics import (  # noqa: F401  (re-exported: the metric vocabulary)
+    CLASSIFICATION_METRICS,
+    DEFAULT_PRIMARY,
+    GREATER_IS_BETTER,
+    REGRESSION_METRICS,
+    is_better,
 )
-REGRESSION_METRICS = ("mae", "rmse", "r2", "mape")
-GREATER_IS_BETTER: dict[str, bool] = {
-    "accuracy": True,
-    "balanced_accuracy": True,
-    "precision": True,
-    "recall": True,
-    "f1": True,
-    "roc_auc": True,
-    "log_loss": False,
-    "mae": False,
-    "rmse": False,
-    "r2": True,
-    "mape": False,
-}
-DEFAULT_PRIMARY = {"classification": "f1", "regression": "rmse"}
 
 MAX_CURVE_POINTS = 200
 MAX_SAMPLE_POINTS = 1000
@@ -676,18 +659,3 @@ def predict_latency_ms(
         timings.append((time.perf_counter() - mark) * 1000.0)
     p50, p95 = np.percentile(timings, [50, 95])
     return {"p50": float(p50), "p95": float(p95), "calls": len(timings)}
-
-
-# --------------------------------------------------------------------------- comparison
-
-
-def is_better(metric: str, a: float | None, b: float | None) -> bool:
-    """Whether value ``a`` of ``metric`` is strictly better than ``b``; None (or NaN) is worst."""
-    if metric not in GREATER_IS_BETTER:
-        raise ValueError(f"unknown metric {metric!r}; known: {', '.join(GREATER_IS_BETTER)}")
-    a, b = _finite(a), _finite(b)
-    if a is None:
-        return False
-    if b is None:
-        return True
-    return a > b if GREATER_IS_BETTER[metric] else a < b

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from core import metrics
 from core.data.export import export_table
 from core.entities import Run
-from core.experiments import evaluation
 
-METRICS = evaluation.CLASSIFICATION_METRICS + evaluation.REGRESSION_METRICS
+METRICS = metrics.CLASSIFICATION_METRICS + metrics.REGRESSION_METRICS
 
 
 def export_runs_csv(runs: list[Run], target: Path) -> Path:

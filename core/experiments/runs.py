@@ -11,10 +11,11 @@ from __future__ import annotations
 import concurrent.futures
 from dataclasses import replace
 
+from core import metrics
 from core.data.versions import resolve
 from core.entities import DatasetVersion, Run
 from core.errors import Cancelled, InvalidInput
-from core.experiments import catalog, evaluation
+from core.experiments import catalog
 from core.experiments.executors import Executor, RunHandle
 from core.experiments.jobs import RunJob, RunResult
 from core.experiments.spec import Preprocessing, RunSpec, Split, TrainRequest
@@ -58,11 +59,9 @@ def _draft(request: TrainRequest, version: DatasetVersion, task: str, features: 
 def primary_metric(project: Project, task: str) -> str:
     chosen = project.settings.primary_metric
     allowed = (
-        evaluation.CLASSIFICATION_METRICS
-        if task == "classification"
-        else evaluation.REGRESSION_METRICS
+        metrics.CLASSIFICATION_METRICS if task == "classification" else metrics.REGRESSION_METRICS
     )
-    return chosen if chosen in allowed else evaluation.DEFAULT_PRIMARY[task]
+    return chosen if chosen in allowed else metrics.DEFAULT_PRIMARY[task]
 
 
 # -- one run -------------------------------------------------------------------------------
@@ -254,7 +253,7 @@ def _finish_search(project: Project, parent: int, children: list[Run], task: str
     done = [run for run in children if run.status == "done"]
     best = None
     for run in done:
-        if best is None or evaluation.is_better(
+        if best is None or metrics.is_better(
             metric, run.metrics.get(metric), best.metrics.get(metric)
         ):
             best = run
