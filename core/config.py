@@ -65,6 +65,20 @@ missing_tokens = {missing_tokens}
 # A column whose values are numbers except for at most this share becomes numeric; the other
 # values become missing and the import report lists them with their row.
 max_type_conflict_share = 0.01
+
+# Validation gates: the rules a model version must pass before an alias moves to it
+# (`shipway models gates M@V` evaluates them, `shipway models promote M@V` enforces them).
+# Without a [gates.production] table, production is guarded by data_checks, smoke_test and
+# no_regression on the primary metric (max_drop 0.01). Uncomment and edit to choose your own:
+#
+# [gates.production]
+# metrics = {{ f1 = ">= 0.85", log_loss = "<= 0.4" }}   # on the version's test split
+# no_regression = {{ metric = "f1", max_drop = 0.01 }}  # or max_drop_relative = 0.02
+# max_latency_p95_ms = 50                             # single-row predict, measured at gate time
+# max_size_mb = 200
+# data_checks = true                                  # import report clean, classes present
+# smoke_test = true                                   # loads and predicts in a fresh process
+# approval = true                                     # by someone other than the trainer
 """
 
 

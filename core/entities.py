@@ -200,3 +200,184 @@ class Run:
             data[key] = _iso(getattr(self, key))
         data["dataset_ref"] = f"{self.dataset}@{self.dataset_version}"
         return data
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """One immutable registered version of a model, with the lineage copied from its run.
+
+    ``aliases`` are the aliases this version holds now; ``trained_by`` is who ran the run,
+    ``created_by`` who registered it.
+    """
+
+    id: int
+    model: str
+    version: int
+    run_id: int
+    model_sha256: str
+    model_size: int
+    task: str
+    estimator: str
+    dataset: str
+    dataset_version: int
+    dataset_sha256: str
+    target: str
+    spec: dict[str, Any]
+    metrics: dict[str, Any]
+    io_schema: dict[str, Any]
+    environment: dict[str, Any]
+    reference_sha256: str | None
+    description: str
+    tags: dict[str, str]
+    aliases: tuple[str, ...]
+    trained_by: str
+    created_at: datetime
+    created_by: str
+
+    @property
+    def ref(self) -> str:
+        return f"{self.model}@{self.version}"
+
+    @property
+    def dataset_ref(self) -> str:
+        return f"{self.dataset}@{self.dataset_version}"
+
+    @property
+    def features(self) -> list[str]:
+        return [entry["name"] for entry in self.io_schema.get("inputs", [])]
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "version": self.version,
+            "aliases": list(self.aliases),
+            "run": self.run_id,
+            "task": self.task,
+            "estimator": self.estimator,
+            "dataset": self.dataset_ref,
+            "target": self.target,
+            "metrics": self.metrics,
+            "model_size": self.model_size,
+            "description": self.description,
+            "tags": self.tags,
+            "created_at": _iso(self.created_at),
+            "created_by": self.created_by,
+            "trained_by": self.trained_by,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        data = self.summary()
+        data.update(
+            model_sha256=self.model_sha256,
+            dataset_sha256=self.dataset_sha256,
+            features=self.features,
+            spec=self.spec,
+            io_schema=self.io_schema,
+            environment=self.environment,
+            reference_sha256=self.reference_sha256,
+        )
+        return data
+
+
+@dataclass(frozen=True)
+class RegisteredModel:
+    """A named model: its versions and which version holds each alias."""
+
+    id: int
+    name: str
+    description: str
+    created_at: datetime
+    created_by: str
+    latest_version: int
+    versions: int
+    aliases: dict[str, int]
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["created_at"] = _iso(self.created_at)
+        return data
+
+
+@dataclass(frozen=True)
+class AliasMove:
+    """One recorded move of an alias: ``kind`` is "promote", "force" or "rollback"."""
+
+    id: int
+    model: str
+    alias: str
+    from_version: int | None
+    to_version: int | None
+    kind: str
+    reason: str
+    gates: list[dict[str, Any]]
+    rolled_back: bool
+    at: datetime
+    user: str
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["at"] = _iso(self.at)
+        return data
+
+
+@dataclass(frozen=True)
+class Approval:
+    """A person's sign-off on a model version."""
+
+    id: int
+    model: str
+    version: int
+    approver: str
+    comment: str
+    at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["at"] = _iso(self.at)
+        return data
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """One rule's verdict: what was measured, against what, and a sentence saying so."""
+
+    rule: str
+    passed: bool
+    message: str
+    value: Any = None
+    threshold: Any = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class GateReport:
+    """Every rule guarding ``alias``, evaluated on one version against the current holder."""
+
+    model: str
+    version: int
+    alias: str
+    incumbent: int | None
+    results: tuple[GateResult, ...]
+    source: str
+
+    @property
+    def passed(self) -> bool:
+        return all(result.passed for result in self.results)
+
+    @property
+    def failures(self) -> list[GateResult]:
+        return [result for result in self.results if not result.passed]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "version": self.version,
+            "alias": self.alias,
+            "incumbent": self.incumbent,
+            "passed": self.passed,
+            "source": self.source,
+            "gates": [result.to_dict() for result in self.results],
+        }

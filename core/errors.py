@@ -124,3 +124,18 @@ class Cancelled(ShipwayError):
     code = "cancelled"
     http_status = 499
     exit_code = 130
+
+
+class GateBlocked(ShipwayError):
+    """A validation gate refused to move an alias; nothing moved.
+
+    ``report`` is the :class:`core.entities.GateReport` that blocked it.
+    """
+
+    code = "gate_blocked"
+    http_status = 409
+    exit_code = 3
+
+    def __init__(self, message: str, *, report: Any, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.report = report

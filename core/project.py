@@ -24,6 +24,7 @@ from core.errors import ProjectError, UsageError
 from core.store import migrate
 from core.store.blobs import BlobStore
 from core.store.database import Database, sqlite_url
+from core.store.model_repository import ModelRepository
 from core.store.repository import Repository
 from core.store.run_repository import RunRepository
 
@@ -44,6 +45,7 @@ class Project:
         self.blobs = BlobStore(root / OBJECTS_DIR)
         self.repo = Repository(database, user)
         self.runs = RunRepository(database, user)
+        self.models = ModelRepository(database, user)
 
     # -- creating and opening --------------------------------------------------------------
 

@@ -20,12 +20,14 @@ from core.experiments.executors import DaskExecutor, Executor, LocalExecutor
 from core.experiments.spec import RunSpec, TrainRequest
 from core.progress import CancelToken, ProgressFn, no_progress
 from core.project import Project, find_project_root
+from core.registry.service import Promotion, RegistryMixin
 from core.store import migrate
 
 __all__ = [
     "DEFAULT_MISSING_TOKENS",
     "ImportOptions",
     "ImportOutcome",
+    "Promotion",
     "TrainRequest",
     "Workspace",
     "find_project_root",
@@ -151,7 +153,7 @@ class ExperimentsMixin:
             self._executor = None
 
 
-class Workspace(ExperimentsMixin):
+class Workspace(ExperimentsMixin, RegistryMixin):
     """One open project and everything a user can do with it."""
 
     def __init__(self, project: Project) -> None:

@@ -128,3 +128,106 @@ class RunRow(Base):
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_by: Mapped[str] = mapped_column(String(200))
+
+
+class RegisteredModelRow(Base):
+    """A named model: a line of immutable versions, each registered from a finished run."""
+
+    __tablename__ = "registered_models"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(200))
+
+
+class ModelVersionRow(Base):
+    """One registered version; what it was made of is copied from its run and never changes."""
+
+    __tablename__ = "model_versions"
+    __table_args__ = (UniqueConstraint("model_id", "number", name="uq_model_versions_number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("registered_models.id", ondelete="RESTRICT"))
+    number: Mapped[int] = mapped_column(Integer)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="RESTRICT"))
+    model_sha256: Mapped[str] = mapped_column(ForeignKey("blobs.sha256", ondelete="RESTRICT"))
+    model_size: Mapped[int] = mapped_column(BigInteger)
+    task: Mapped[str] = mapped_column(String(20))
+    estimator: Mapped[str] = mapped_column(String(50))
+    dataset_version_id: Mapped[int] = mapped_column(ForeignKey("dataset_versions.id"))
+    dataset_sha256: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(200))
+    spec: Mapped[dict] = mapped_column(JSON)
+    metrics: Mapped[dict] = mapped_column(JSON)
+    io_schema: Mapped[dict] = mapped_column(JSON)
+    environment: Mapped[dict] = mapped_column(JSON)
+    reference_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    tags: Mapped[dict] = mapped_column(JSON, default=dict)
+    trained_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(200))
+
+
+class ModelAliasRow(Base):
+    """Which version holds an alias now; the unique key keeps it to one version at a time."""
+
+    __tablename__ = "model_aliases"
+    __table_args__ = (UniqueConstraint("model_id", "alias", name="uq_model_aliases_alias"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("registered_models.id", ondelete="RESTRICT"))
+    alias: Mapped[str] = mapped_column(String(50))
+    version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="RESTRICT"))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_by: Mapped[str] = mapped_column(String(200))
+
+
+class AliasMoveRow(Base):
+    """Every move of an alias: promotions (gated or forced) and rollbacks."""
+
+    __tablename__ = "alias_moves"
+    __table_args__ = (Index("ix_alias_moves_alias", "model_id", "alias"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("registered_models.id", ondelete="RESTRICT"))
+    alias: Mapped[str] = mapped_column(String(50))
+    from_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    to_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    kind: Mapped[str] = mapped_column(String(20))  # "promote" | "force" | "rollback"
+    reason: Mapped[str] = mapped_column(Text, default="")
+    gates: Mapped[list] = mapped_column(JSON, default=list)
+    rolled_back: Mapped[bool] = mapped_column(Boolean, default=False)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    user: Mapped[str] = mapped_column(String(200))
+
+
+class ApprovalRow(Base):
+    """A person's approval of a version (never the person who trained it)."""
+
+    __tablename__ = "approvals"
+    __table_args__ = (UniqueConstraint("version_id", "approver", name="uq_approvals_approver"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="RESTRICT"))
+    approver: Mapped[str] = mapped_column(String(200))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class GateEvaluationRow(Base):
+    """The outcome of evaluating an alias's gates on a version (kept for cards and bundles)."""
+
+    __tablename__ = "gate_evaluations"
+    __table_args__ = (Index("ix_gate_evaluations_version", "version_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="RESTRICT"))
+    alias: Mapped[str] = mapped_column(String(50))
+    passed: Mapped[bool] = mapped_column(Boolean)
+    results: Mapped[list] = mapped_column(JSON)
+    incumbent_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    user: Mapped[str] = mapped_column(String(200))

@@ -1,0 +1,288 @@
+"""Validation gates as written in shipway.toml, one table per guarded alias.
+
+::
+
+    [gates.production]
+    metrics = { f1 = ">= 0.85", log_loss = "<= 0.4" }    # on the version's test split
+    no_regression = { metric = "f1", max_drop = 0.01 }  # or max_drop_relative = 0.02
+    max_latency_p95_ms = 50
+    max_size_mb = 200
+    data_checks = true
+    smoke_test = true
+    approval = true
+
+A threshold is ``"OP NUMBER"`` (``>=``, ``>``, ``<=``, ``<``) or a bare number, which means "at
+least" for metrics where higher is better and "at most" for the others. An alias without a table
+has no gates, except ``production``, which is guarded by :data:`DEFAULT_PRODUCTION` until the
+file says otherwise (an empty ``[gates.production]`` table switches every rule off).
+
+Mistakes in the file (an unknown rule or metric, a threshold that does not parse, a wrong type)
+raise :class:`GateConfigError` naming the line of shipway.toml, before anything is evaluated.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from core.config import SETTINGS_FILE
+from core.errors import ProjectError
+from core.metrics import ALL_METRICS, GREATER_IS_BETTER
+
+RULES = (
+    "metrics",
+    "no_regression",
+    "max_latency_p95_ms",
+    "max_size_mb",
+    "data_checks",
+    "smoke_test",
+    "approval",
+)
+_THRESHOLD = re.compile(r"^\s*(>=|<=|>|<)?\s*([+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?)\s*$")
+
+
+class GateConfigError(ProjectError):
+    """The gates in shipway.toml cannot be used as written."""
+
+    code = "gate_config"
+
+
+@dataclass(frozen=True)
+class MetricRule:
+    metric: str
+    op: str
+    threshold: float
+
+    def holds(self, value: float) -> bool:
+        return {
+            ">=": value >= self.threshold,
+            ">": value > self.threshold,
+            "<=": value <= self.threshold,
+            "<": value < self.threshold,
+        }[self.op]
+
+
+@dataclass(frozen=True)
+class NoRegressionRule:
+    metric: str | None  # None: the project's primary metric
+    max_drop: float = 0.0
+    relative: bool = False  # max_drop is a share of the incumbent's value
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    alias: str
+    metrics: tuple[MetricRule, ...] = ()
+    no_regression: NoRegressionRule | None = None
+    max_latency_p95_ms: float | None = None
+    max_size_mb: float | None = None
+    data_checks: bool = False
+    smoke_test: bool = False
+    approval: bool = False
+    source: str = "shipway.toml"
+
+    @property
+    def empty(self) -> bool:
+        return not (
+            self.metrics
+            or self.no_regression
+            or self.max_latency_p95_ms is not None
+            or self.max_size_mb is not None
+            or self.data_checks
+            or self.smoke_test
+            or self.approval
+        )
+
+
+#: Guards ``production`` when shipway.toml has no ``[gates.production]`` table.
+DEFAULT_PRODUCTION = GateConfig(
+    alias="production",
+    no_regression=NoRegressionRule(metric=None, max_drop=0.01),
+    data_checks=True,
+    smoke_test=True,
+    source="default gates (shipway.toml has no [gates.production] table)",
+)
+
+
+def load_gates(root: Path, raw: dict[str, Any], alias: str) -> GateConfig:
+    """The gates guarding ``alias``, from the parsed shipway.toml ``raw`` of project ``root``."""
+    text = _settings_text(root)
+    gates = raw.get("gates", {})
+    if not isinstance(gates, dict):
+        raise _error("[gates] must be a table of aliases", text, "", None)
+    if alias not in gates:
+        if alias == "production":
+            return DEFAULT_PRODUCTION
+        return GateConfig(alias=alias, source=f"no [gates.{alias}] table: nothing guards {alias}")
+    table = gates[alias]
+    if not isinstance(table, dict):
+        raise _error(f"gates.{alias} must be a table", text, alias, None)
+    return _parse_table(alias, table, text)
+
+
+def _parse_table(alias: str, table: dict[str, Any], text: str) -> GateConfig:
+    for key in table:
+        if key not in RULES:
+            raise _error(
+                f"unknown gate rule {key!r} in [gates.{alias}]",
+                text,
+                alias,
+                key,
+                hint=f"known rules: {', '.join(RULES)}",
+            )
+    line = _line_of(text, alias, None)
+    return GateConfig(
+        alias=alias,
+        metrics=_metric_rules(alias, table.get("metrics", {}), text),
+        no_regression=_no_regression(alias, table.get("no_regression"), text),
+        max_latency_p95_ms=_positive(alias, table, "max_latency_p95_ms", text),
+        max_size_mb=_positive(alias, table, "max_size_mb", text),
+        data_checks=_flag(alias, table, "data_checks", text),
+        smoke_test=_flag(alias, table, "smoke_test", text),
+        approval=_flag(alias, table, "approval", text),
+        source=f"shipway.toml [gates.{alias}]" + (f" (line {line})" if line else ""),
+    )
+
+
+def _metric_rules(alias: str, value: Any, text: str) -> tuple[MetricRule, ...]:
+    if not isinstance(value, dict):
+        raise _error(
+            "metrics must be a table of metric = threshold",
+            text,
+            alias,
+            "metrics",
+            hint='write metrics = { f1 = ">= 0.85" }',
+        )
+    rules = []
+    for metric, threshold in value.items():
+        _check_metric(alias, metric, text)
+        rules.append(_metric_rule(alias, metric, threshold, text))
+    return tuple(rules)
+
+
+def _metric_rule(alias: str, metric: str, threshold: Any, text: str) -> MetricRule:
+    if isinstance(threshold, bool):
+        threshold = None
+    if isinstance(threshold, int | float):
+        op = ">=" if GREATER_IS_BETTER[metric] else "<="
+        return MetricRule(metric, op, float(threshold))
+    match = _THRESHOLD.match(threshold) if isinstance(threshold, str) else None
+    if match is None:
+        raise _error(
+            f"the threshold of {metric} ({threshold!r}) is not a comparison",
+            text,
+            alias,
+            metric,
+            hint='write e.g. ">= 0.85", "<= 12.5" or a bare number',
+        )
+    op = match.group(1) or (">=" if GREATER_IS_BETTER[metric] else "<=")
+    return MetricRule(metric, op, float(match.group(2)))
+
+
+def _no_regression(alias: str, value: Any, text: str) -> NoRegressionRule | None:
+    if value is None or value is False:
+        return None
+    if value is True:
+        return NoRegressionRule(metric=None)
+    if not isinstance(value, dict):
+        raise _error(
+            "no_regression must be a table",
+            text,
+            alias,
+            "no_regression",
+            hint='write no_regression = { metric = "f1", max_drop = 0.01 }',
+        )
+    unknown = set(value) - {"metric", "max_drop", "max_drop_relative"}
+    if unknown:
+        raise _error(
+            f"no_regression has unknown keys: {', '.join(sorted(unknown))}",
+            text,
+            alias,
+            "no_regression",
+            hint="use metric, and max_drop or max_drop_relative",
+        )
+    metric = value.get("metric")
+    if metric is not None:
+        _check_metric(alias, metric, text)
+    relative = "max_drop_relative" in value
+    if relative and "max_drop" in value:
+        raise _error(
+            "no_regression takes max_drop or max_drop_relative, not both",
+            text,
+            alias,
+            "no_regression",
+        )
+    drop = value.get("max_drop_relative" if relative else "max_drop", 0.0)
+    if isinstance(drop, bool) or not isinstance(drop, int | float) or drop < 0:
+        raise _error(
+            f"no_regression's allowed drop must be a number ≥ 0, not {drop!r}",
+            text,
+            alias,
+            "no_regression",
+        )
+    return NoRegressionRule(metric=metric, max_drop=float(drop), relative=relative)
+
+
+def _positive(alias: str, table: dict[str, Any], key: str, text: str) -> float | None:
+    value = table.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise _error(f"{key} must be a number > 0, not {value!r}", text, alias, key)
+    return float(value)
+
+
+def _flag(alias: str, table: dict[str, Any], key: str, text: str) -> bool:
+    value = table.get(key, False)
+    if not isinstance(value, bool):
+        raise _error(f"{key} must be true or false, not {value!r}", text, alias, key)
+    return value
+
+
+def _check_metric(alias: str, metric: Any, text: str) -> None:
+    if metric not in ALL_METRICS:
+        raise _error(
+            f"unknown metric {metric!r} in [gates.{alias}]",
+            text,
+            alias,
+            str(metric),
+            hint=f"known metrics: {', '.join(ALL_METRICS)}",
+        )
+
+
+# -- naming the line ----------------------------------------------------------------------
+
+
+def _settings_text(root: Path) -> str:
+    try:
+        return (root / SETTINGS_FILE).read_text(encoding="utf-8")
+    except OSError:
+        return ""
+
+
+def _line_of(text: str, alias: str, key: str | None) -> int | None:
+    """The line of ``key`` inside the gates table of ``alias`` (else of the table's header)."""
+    wanted = f"gates.{alias}"
+    section, header_line = None, None
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.split("#", 1)[0].strip()
+        header = re.match(r"^\[\s*([^\]]+?)\s*\]$", stripped)
+        if header:
+            section = header.group(1).replace(" ", "")
+            if section == wanted and header_line is None:
+                header_line = number
+            continue
+        inside = section is not None and (section == wanted or section.startswith(wanted + "."))
+        if key is not None and inside and re.search(rf"(^|[{{,\s]){re.escape(key)}\s*=", stripped):
+            return number
+    return header_line
+
+
+def _error(
+    message: str, text: str, alias: str, key: str | None, hint: str | None = None
+) -> GateConfigError:
+    line = _line_of(text, alias, key)
+    where = f"{SETTINGS_FILE} line {line}" if line else SETTINGS_FILE
+    return GateConfigError(message, where=where, hint=hint or "fix the gates in shipway.toml")

@@ -1,0 +1,62 @@
+"""The held-out test rows of a data version under a run spec, rebuilt exactly as training
+split them (same target cleaning, same seeded, stratified split), for evaluating gates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from core.data import versions
+from core.entities import DatasetVersion
+from core.errors import InvalidInput
+from core.experiments.spec import RunSpec
+from core.project import Project
+
+
+@dataclass(frozen=True)
+class Holdout:
+    """Test rows as raw columns (``frame``) and their target values (``y``)."""
+
+    dataset: DatasetVersion
+    frame: pd.DataFrame
+    y: pd.Series
+
+    @property
+    def rows(self) -> int:
+        return len(self.y)
+
+    def model_input(self, io_schema: dict[str, Any]) -> pd.DataFrame:
+        """The rows as a model with this input schema expects them (serving's coercion)."""
+        from core.serving.frames import model_frame
+
+        inputs = io_schema.get("inputs", [])
+        missing = [entry["name"] for entry in inputs if entry["name"] not in self.frame]
+        if missing:
+            raise InvalidInput(
+                f"{self.dataset.ref} lacks the model's input columns {', '.join(missing)}",
+                where=self.dataset.ref,
+                hint="compare on a data version that has every feature of both models",
+            )
+        schema = {entry["name"]: entry["type"] for entry in inputs}
+        return model_frame(self.frame, schema, [entry["name"] for entry in inputs])
+
+
+def test_rows(project: Project, dataset: DatasetVersion, spec: RunSpec) -> Holdout:
+    """The test part of ``dataset`` as a run with ``spec`` would split it."""
+    from core.experiments.training import _target, split
+
+    frame = versions.load_table(project, dataset).to_pandas()
+    if spec.target not in frame:
+        raise InvalidInput(
+            f"{dataset.ref} has no column {spec.target!r}",
+            where=dataset.ref,
+            hint="the models must predict a column of this data set",
+        )
+    y = _target(frame, spec)
+    keep = y.notna().to_numpy()
+    frame = frame.loc[keep].reset_index(drop=True)
+    y = y.loc[keep].reset_index(drop=True)
+    test_frame, test_y = split(frame, y, spec)["test"]
+    return Holdout(dataset, test_frame.reset_index(drop=True), test_y.reset_index(drop=True))

@@ -1,0 +1,226 @@
+"""The registry's part of the engine's front door (mixed into :class:`core.services.Workspace`).
+
+Promotion is evaluate-then-move: the gates are evaluated against the version holding the alias
+*now*, and the move happens only if that version still holds it when the write transaction runs
+(see :mod:`core.store.model_repository`). A forced move needs a written reason; it is recorded
+as ``model.promote_forced`` together with the rules that failed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from core.entities import AliasMove, Approval, GateReport, ModelVersion, RegisteredModel
+from core.errors import CorruptObject, GateBlocked, UsageError
+from core.progress import CancelToken, ProgressFn, no_progress
+from core.project import Project
+from core.registry.refs import parse_model_ref
+from core.store.model_repository import check_alias
+
+DEFAULT_ALIAS = "production"
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """The outcome of a promotion that moved the alias."""
+
+    version: ModelVersion
+    move: AliasMove
+    report: GateReport
+    forced: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        data = self.version.summary()
+        data.update(
+            alias=self.move.alias,
+            previous=self.move.from_version,
+            moved=True,
+            forced=self.forced,
+            passed=self.report.passed,
+            gates=[result.to_dict() for result in self.report.results],
+            gate_source=self.report.source,
+        )
+        return data
+
+
+class RegistryMixin:
+    """Registering, gating, promoting, approving and describing model versions."""
+
+    _project: Project
+
+    # -- registering and reading ---------------------------------------------------------------
+
+    def register_model(
+        self, run_id: int, name: str, description: str = "", tags: dict[str, str] | None = None
+    ) -> ModelVersion:
+        """Register a finished run as the next version of model ``name``."""
+        run = self._project.runs.get(run_id)
+        if run.model_sha256 is not None:
+            self._check_blob(run.model_sha256, f"run {run_id}")
+        return self._project.models.register(run_id, name, description, tags)
+
+    def models(self) -> list[RegisteredModel]:
+        return self._project.models.list_models()
+
+    def model_versions(self, name: str) -> list[ModelVersion]:
+        return self._project.models.list_versions(name)
+
+    def model_version(self, ref: str) -> ModelVersion:
+        """``M``, ``M@3``, ``M@latest`` or ``M@ALIAS`` → the version it names."""
+        parsed = parse_model_ref(ref)
+        if parsed.alias is not None:
+            return self._project.models.by_alias(parsed.name, parsed.alias)
+        return self._project.models.get(parsed.name, parsed.version)
+
+    def edit_model_version(
+        self,
+        ref: str,
+        description: str | None = None,
+        tags: dict[str, str] | None = None,
+        remove_tags: tuple[str, ...] = (),
+    ) -> ModelVersion:
+        version = self.model_version(ref)
+        return self._project.models.edit(
+            version.model, version.version, description, tags, remove_tags
+        )
+
+    def alias_history(self, name: str, alias: str | None = None) -> list[AliasMove]:
+        return self._project.models.history(name, alias)
+
+    def approvals(self, ref: str) -> list[Approval]:
+        version = self.model_version(ref)
+        return self._project.models.approvals(version.model, version.version)
+
+    def gate_evaluations(self, ref: str) -> list[dict[str, Any]]:
+        return self._project.models.gate_evaluations(self.model_version(ref).id)
+
+    # -- gates and aliases -----------------------------------------------------------------------
+
+    def evaluate_gates(
+        self,
+        ref: str,
+        alias: str = DEFAULT_ALIAS,
+        progress: ProgressFn = no_progress,
+        cancel: CancelToken | None = None,
+    ) -> GateReport:
+        """Evaluate the gates guarding ``alias`` on a version; nothing moves."""
+        version = self.model_version(ref)
+        return self._evaluate(version, check_alias(alias), progress, cancel)
+
+    def promote(
+        self,
+        ref: str,
+        alias: str = DEFAULT_ALIAS,
+        *,
+        force: bool = False,
+        reason: str = "",
+        progress: ProgressFn = no_progress,
+        cancel: CancelToken | None = None,
+    ) -> Promotion:
+        """Move ``alias`` to a version if its gates pass (or, forced, with a reason)."""
+        check_alias(alias)
+        reason = reason.strip()
+        if force and not reason:
+            raise UsageError(
+                "a forced promotion needs a written reason",
+                hint='add --reason "why the gates may be overridden"',
+            )
+        version = self.model_version(ref)
+        report = self._evaluate(version, alias, progress, cancel)
+        gates = [result.to_dict() for result in report.results]
+        if not report.passed and not force:
+            self._project.models.record_blocked(version.model, version.version, alias, gates)
+            raise _blocked(version, alias, report)
+        move = self._project.models.move_alias(
+            version.model,
+            alias,
+            version.version,
+            expected=report.incumbent,
+            kind="force" if force and not report.passed else "promote",
+            reason=reason,
+            gates=gates,
+        )
+        moved = self._project.models.get(version.model, version.version)
+        return Promotion(moved, move, report, forced=force and not report.passed)
+
+    def rollback_model(self, name: str, alias: str = DEFAULT_ALIAS) -> AliasMove:
+        """Move ``alias`` back to the version it held before its latest move."""
+        return self._project.models.rollback(name, alias)
+
+    def approve_model(self, ref: str, comment: str = "") -> Approval:
+        version = self.model_version(ref)
+        return self._project.models.approve(version.model, version.version, comment)
+
+    # -- artifacts -------------------------------------------------------------------------------
+
+    def model_card(self, ref: str, fmt: str = "markdown") -> str:
+        from core.registry import card
+
+        version = self.model_version(ref)
+        return card.render(self._project, version, fmt)
+
+    def write_model_dir(self, ref: str, folder: Path | str) -> Path:
+        from core.registry.artifacts import write_model_dir
+
+        return write_model_dir(self._project, self.model_version(ref), Path(folder))
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    def _evaluate(
+        self,
+        version: ModelVersion,
+        alias: str,
+        progress: ProgressFn,
+        cancel: CancelToken | None,
+    ) -> GateReport:
+        from core.experiments.runs import primary_metric
+        from core.registry.gate_config import load_gates
+        from core.registry.gates import evaluate_gates
+
+        self._check_blob(version.model_sha256, version.ref)
+        settings = self._project.settings
+        config = load_gates(self._project.root, settings.raw, alias)
+        holder = self._project.models.holder(version.model, alias)
+        incumbent = self._project.models.get(version.model, holder) if holder else None
+        report = evaluate_gates(
+            self._project,
+            version,
+            config,
+            incumbent,
+            primary_metric(self._project, version.task),
+            progress,
+            cancel,
+        )
+        self._project.models.save_gate_evaluation(
+            version.id,
+            alias,
+            report.passed,
+            [result.to_dict() for result in report.results],
+            report.incumbent,
+        )
+        return report
+
+    def _check_blob(self, sha256: str, what: str) -> None:
+        problem = self._project.blobs.verify(sha256)
+        if problem is not None:
+            raise CorruptObject(
+                f"the model of {what} is unusable: {problem}",
+                where=what,
+                hint="restore objects/ from a backup or retrain; it will not be used",
+            )
+
+
+def _blocked(version: ModelVersion, alias: str, report: GateReport) -> GateBlocked:
+    failed = report.failures
+    first = failed[0]
+    more = f" (and {len(failed) - 1} more rule(s))" if len(failed) > 1 else ""
+    return GateBlocked(
+        f"the gates of {alias!r} blocked {version.ref}: {first.rule}: {first.message}{more}",
+        where=report.source,
+        hint=f"`shipway models gates {version.ref} --alias {alias}` lists every rule; fix the "
+        "model or the rule, or promote with --force --reason",
+        details=[result.to_dict() for result in report.results],
+        report=report,
+    )
