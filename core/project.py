@@ -26,6 +26,7 @@ from core.store.blobs import BlobStore
 from core.store.database import Database, sqlite_url
 from core.store.model_repository import ModelRepository
 from core.store.repository import Repository
+from core.store.review_repository import ReviewRepository
 from core.store.run_repository import RunRepository
 
 OBJECTS_DIR = "objects"
@@ -46,6 +47,7 @@ class Project:
         self.repo = Repository(database, user)
         self.runs = RunRepository(database, user)
         self.models = ModelRepository(database, user)
+        self.reviews = ReviewRepository(database, user)
 
     # -- creating and opening --------------------------------------------------------------
 

@@ -58,15 +58,14 @@ def render(project: Project, version: ModelVersion, fmt: str = "markdown") -> st
 def build_sections(project: Project, version: ModelVersion) -> list[Section]:
     run = project.runs.get(version.run_id)
     dataset = project.repo.get_version(version.dataset, version.dataset_version)
-    models = project.models
     return [
         ("Summary", _summary(version, run)),
         ("Data", _data(version, dataset, run)),
         ("Features", _features(version, dataset, run)),
         ("Metrics", _metrics(version, run)),
         ("Curves", _curves(version, run)),
-        ("Gates", _gates(models.gate_evaluations(version.id))),
-        ("Approvals and aliases", _approvals(models, version)),
+        ("Gates", _gates(project.reviews.gate_evaluations(version.id))),
+        ("Approvals and aliases", _approvals(project, version)),
         ("Lineage", _lineage(version, dataset)),
         ("Environment", _environment(version)),
         ("Known limits", _limits(version, run, dataset)),
@@ -234,12 +233,12 @@ def _gates(evaluations: list[dict[str, Any]]) -> list[Block]:
     return blocks
 
 
-def _approvals(models: Any, version: ModelVersion) -> list[Block]:
-    approvals = models.approvals(version.model, version.version)
+def _approvals(project: Project, version: ModelVersion) -> list[Block]:
+    approvals = project.reviews.approvals(version.model, version.version)
     rows = tuple((a.approver, f"{a.at:%Y-%m-%d %H:%M} UTC", a.comment or "") for a in approvals)
     moves = [
         m
-        for m in models.history(version.model)
+        for m in project.models.history(version.model)
         if version.version in (m.to_version, m.from_version)
     ]
     blocks: list[Block] = [

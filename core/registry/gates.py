@@ -305,7 +305,7 @@ def smoke_test(evidence: Evidence) -> GateResult:
 def approval(project: Project, version: ModelVersion) -> GateResult:
     approvals = [
         a
-        for a in project.models.approvals(version.model, version.version)
+        for a in project.reviews.approvals(version.model, version.version)
         if a.approver != version.trained_by
     ]
     if not approvals:

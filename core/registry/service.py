@@ -91,10 +91,10 @@ class RegistryMixin:
 
     def approvals(self, ref: str) -> list[Approval]:
         version = self.model_version(ref)
-        return self._project.models.approvals(version.model, version.version)
+        return self._project.reviews.approvals(version.model, version.version)
 
     def gate_evaluations(self, ref: str) -> list[dict[str, Any]]:
-        return self._project.models.gate_evaluations(self.model_version(ref).id)
+        return self._project.reviews.gate_evaluations(self.model_version(ref).id)
 
     # -- gates and aliases -----------------------------------------------------------------------
 
@@ -151,7 +151,7 @@ class RegistryMixin:
 
     def approve_model(self, ref: str, comment: str = "") -> Approval:
         version = self.model_version(ref)
-        return self._project.models.approve(version.model, version.version, comment)
+        return self._project.reviews.approve(version.model, version.version, comment)
 
     # -- artifacts -------------------------------------------------------------------------------
 
@@ -193,7 +193,7 @@ class RegistryMixin:
             progress,
             cancel,
         )
-        self._project.models.save_gate_evaluation(
+        self._project.reviews.save_gate_evaluation(
             version.id,
             alias,
             report.passed,

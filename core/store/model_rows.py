@@ -1,0 +1,176 @@
+"""Finding registry rows and turning them into entities, shared by the registry repositories.
+
+Every function takes the caller's session: they are parts of one unit of work, never their own.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core.entities import ModelVersion, RegisteredModel
+from core.errors import NotFound, UsageError
+from core.store.orm import (
+    AuditEventRow,
+    DatasetRow,
+    DatasetVersionRow,
+    ModelAliasRow,
+    ModelVersionRow,
+    RegisteredModelRow,
+)
+from core.store.repository import _aware, utcnow
+
+MODEL_NAME = re.compile(r"^[A-Za-z0-9][\w.-]{0,99}$")
+ALIAS_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,49}$")
+RESERVED_ALIASES = ("latest",)
+
+
+def check_model_name(name: str) -> str:
+    if not MODEL_NAME.match(name):
+        raise UsageError(
+            f"model name {name!r} is not usable",
+            hint="use letters, digits, '.', '-' or '_' (at most 100), starting with a letter "
+            "or digit",
+        )
+    return name
+
+
+def check_alias(alias: str) -> str:
+    if not ALIAS_NAME.match(alias) or alias in RESERVED_ALIASES:
+        raise UsageError(
+            f"alias {alias!r} is not usable",
+            hint="use lower-case letters, digits, '-' or '_', starting with a letter "
+            "(e.g. staging, production); 'latest' is reserved",
+        )
+    return alias
+
+
+def add_audit(session: Session, user: str, action: str, ref: str, **detail: Any) -> None:
+    """An audit row in the caller's transaction (so the trail never disagrees with the data)."""
+    session.add(
+        AuditEventRow(
+            at=utcnow(),
+            user=user,
+            action=action,
+            object_type="model_version" if "@" in ref else "model",
+            object_ref=ref,
+            detail=detail,
+        )
+    )
+
+
+def find_model(session: Session, name: str, lock: bool = False) -> RegisteredModelRow:
+    query = select(RegisteredModelRow).where(RegisteredModelRow.name == name)
+    row = session.scalars(query.with_for_update() if lock else query).first()
+    if row is None:
+        known = ", ".join(session.scalars(select(RegisteredModelRow.name).limit(10))) or "none"
+        raise NotFound(
+            f"no registered model named {name!r}",
+            where="models of this project",
+            hint=f"known models: {known}; `shipway models register RUN --name {name}` creates it",
+        )
+    return row
+
+
+def find_version(session: Session, name: str, number: int | None) -> ModelVersionRow:
+    model = find_model(session, name)
+    query = select(ModelVersionRow).where(ModelVersionRow.model_id == model.id)
+    if number is None:
+        query = query.order_by(ModelVersionRow.number.desc()).limit(1)
+    else:
+        query = query.where(ModelVersionRow.number == number)
+    row = session.scalars(query).first()
+    if row is None:
+        count = session.scalar(
+            select(func.max(ModelVersionRow.number)).where(ModelVersionRow.model_id == model.id)
+        )
+        raise NotFound(
+            f"model {name!r} has no version {number}",
+            where=name,
+            hint=f"versions run from 1 to {count or 0}",
+        )
+    return row
+
+
+def find_alias(
+    session: Session, model_id: int, alias: str, lock: bool = False
+) -> ModelAliasRow | None:
+    query = select(ModelAliasRow).where(
+        ModelAliasRow.model_id == model_id, ModelAliasRow.alias == alias
+    )
+    return session.scalars(query.with_for_update() if lock else query).first()
+
+
+def model_entity(session: Session, model: RegisteredModelRow) -> RegisteredModel:
+    numbers = session.scalars(
+        select(ModelVersionRow.number).where(ModelVersionRow.model_id == model.id)
+    ).all()
+    return RegisteredModel(
+        id=model.id,
+        name=model.name,
+        description=model.description,
+        created_at=_aware(model.created_at),
+        created_by=model.created_by,
+        latest_version=max(numbers, default=0),
+        versions=len(numbers),
+        aliases=aliases_by_name(session, model.id),
+    )
+
+
+def version_entity(session: Session, row: ModelVersionRow) -> ModelVersion:
+    name = session.scalar(
+        select(RegisteredModelRow.name).where(RegisteredModelRow.id == row.model_id)
+    )
+    dataset, number = session.execute(
+        select(DatasetRow.name, DatasetVersionRow.number)
+        .join(DatasetVersionRow, DatasetVersionRow.dataset_id == DatasetRow.id)
+        .where(DatasetVersionRow.id == row.dataset_version_id)
+    ).one()
+    held = sorted(
+        alias
+        for alias, version in aliases_by_name(session, row.model_id).items()
+        if version == row.number
+    )
+    return ModelVersion(
+        id=row.id,
+        model=name or "",
+        version=row.number,
+        run_id=row.run_id,
+        model_sha256=row.model_sha256,
+        model_size=row.model_size,
+        task=row.task,
+        estimator=row.estimator,
+        dataset=dataset,
+        dataset_version=number,
+        dataset_sha256=row.dataset_sha256,
+        target=row.target,
+        spec=dict(row.spec),
+        metrics=dict(row.metrics),
+        io_schema=dict(row.io_schema),
+        environment=dict(row.environment),
+        reference_sha256=row.reference_sha256,
+        description=row.description or "",
+        tags=dict(row.tags or {}),
+        aliases=tuple(held),
+        trained_by=row.trained_by,
+        created_at=_aware(row.created_at),
+        created_by=row.created_by,
+    )
+
+
+def alias_number(session: Session, alias_row: ModelAliasRow | None) -> int | None:
+    if alias_row is None:
+        return None
+    return session.get(ModelVersionRow, alias_row.version_id).number
+
+
+def aliases_by_name(session: Session, model_id: int) -> dict[str, int]:
+    rows = session.execute(
+        select(ModelAliasRow.alias, ModelVersionRow.number)
+        .join(ModelVersionRow, ModelVersionRow.id == ModelAliasRow.version_id)
+        .where(ModelAliasRow.model_id == model_id)
+    ).all()
+    return {alias: number for alias, number in sorted(rows)}
