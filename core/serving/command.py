@@ -1,0 +1,99 @@
+"""``python -m core.serving``: serve one model directory in the foreground.
+
+Exit codes: 0 after a clean stop (SIGTERM/SIGINT), 1 when the server cannot start (one line on
+stderr saying why), 2 for wrong arguments. The token may come from ``--token`` or, to keep it
+out of process listings, from the ``SHIPWAY_SERVING_TOKEN`` environment variable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+from core.serving.errors import ServingError
+from core.serving.server import serve
+from core.serving.settings import MB, ServingConfig
+
+TOKEN_VARIABLE = "SHIPWAY_SERVING_TOKEN"
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m core.serving", description="Serve a fitted Shipway model over REST."
+    )
+    p.add_argument("--model-dir", help="model directory (model.joblib + model.json)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    p.add_argument("--port", type=int, default=0, help="port (0: a free one)")
+    p.add_argument("--token", help=f"bearer token (default: ${TOKEN_VARIABLE})")
+    p.add_argument("--log-dir", help="folder for the prediction log and server.log")
+    p.add_argument("--watch", metavar="FILE", help='pointer file {"model_dir": ...} to follow')
+    p.add_argument("--ready-file", metavar="FILE", help="write {port, pid} here once listening")
+    p.add_argument("--threads", type=int, default=4, help="worker threads (4)")
+    p.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="another Host name to accept (repeatable)",
+    )
+    p.add_argument(
+        "--extra-columns",
+        choices=("ignore", "reject"),
+        default="ignore",
+        help="what to do with columns the model does not read (ignore)",
+    )
+    p.add_argument(
+        "--no-log-inputs",
+        action="store_true",
+        help="keep predictions but not the input rows in the prediction log",
+    )
+    p.add_argument("--max-body-mb", type=float, default=10.0, help="body size limit (10 MB)")
+    return p
+
+
+def _setup_logging(log_dir: str | None) -> None:
+    handler: logging.Handler
+    if log_dir:
+        Path(log_dir).mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(Path(log_dir) / "server.log", encoding="utf-8")
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if not args.model_dir and not args.watch:
+        parser().error("give --model-dir, --watch, or both")
+    if args.threads < 1 or args.max_body_mb <= 0:
+        parser().error("--threads and --max-body-mb must be positive")
+    token = args.token or os.environ.get(TOKEN_VARIABLE) or None
+    config = ServingConfig(
+        token=token,
+        max_body_bytes=int(args.max_body_mb * MB),
+        extra_columns=args.extra_columns,
+        allowed_hosts=tuple(args.allow_host),
+        log_dir=args.log_dir,
+        log_inputs=not args.no_log_inputs,
+    )
+    try:
+        _setup_logging(args.log_dir)
+        serve(
+            args.model_dir,
+            host=args.host,
+            port=args.port,
+            watch=args.watch,
+            ready_file=args.ready_file,
+            threads=args.threads,
+            config=config,
+        )
+    except (ServingError, OSError) as exc:
+        print(f"shipway serving: {exc}", file=sys.stderr)
+        return 1
+    return 0

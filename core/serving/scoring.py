@@ -1,0 +1,112 @@
+"""The framework-free scoring core: body bytes → validated rows → predictions → JSON answer.
+
+The flask app is a thin shell around :func:`score`; a test, a benchmark or another server can
+call it directly (the shape MLflow's scoring server has). Output never holds NaN or Infinity:
+such a number becomes ``null`` and :func:`dumps` refuses anything else non-standard.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from core.serving import body, forms
+from core.serving.errors import PredictionFailed
+from core.serving.model import LoadedModel
+from core.serving.settings import ServingConfig
+from core.serving.validation import ModelInput, validate
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One answered prediction request."""
+
+    answer: dict[str, Any]
+    model_input: ModelInput = field(repr=False)
+    predictions: list[Any] = field(repr=False)
+    probabilities: list[list[float | None]] | None = field(repr=False, default=None)
+
+
+def plain(value: Any) -> Any:
+    """A JSON-safe Python value: numpy scalars unwrapped, non-finite floats as ``None``."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def dumps(value: Any) -> str:
+    """Strict JSON text (no NaN tokens, ASCII only, so lone surrogates cannot break it)."""
+    return json.dumps(value, allow_nan=False, separators=(",", ":"), default=_fallback)
+
+
+def _fallback(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return [plain(v) for v in value.tolist()]
+    if isinstance(value, np.generic):
+        return plain(value)
+    return str(value)
+
+
+def parse_request(
+    model: LoadedModel, data: bytes, content_type: str | None, config: ServingConfig
+) -> ModelInput:
+    """The model input of a request body, or the ServingError that answers it."""
+    kind = body.body_kind(content_type)
+    wanted = set(model.features)
+    if kind == "csv":
+        table = forms.table_from_csv(body.decode(data), config.max_rows, wanted)
+    else:
+        payload = body.parse_json(data, config.max_depth)
+        table = forms.table_from_json(payload, config.max_rows, wanted)
+    return validate(model, table, config.extra_columns)
+
+
+def predict(model: LoadedModel, model_input: ModelInput) -> tuple[list, list | None]:
+    """Predictions (and class probabilities when the model has them) as plain lists."""
+    pipeline = model.pipeline
+    try:
+        predicted = pipeline.predict(model_input.frame)
+        proba = None
+        if model.task == "classification" and hasattr(pipeline, "predict_proba"):
+            proba = pipeline.predict_proba(model_input.frame)
+    except Exception as exc:  # any failure inside the model is the model's, not the request's
+        raise PredictionFailed(
+            f"the model failed to predict ({type(exc).__name__}); the server is still up"
+        ) from exc
+    predictions = [plain(v) for v in np.asarray(predicted).tolist()]
+    probabilities = None
+    if proba is not None:
+        probabilities = [[plain(p) for p in row] for row in np.asarray(proba).tolist()]
+    return predictions, probabilities
+
+
+def score(
+    model: LoadedModel,
+    data: bytes,
+    content_type: str | None,
+    config: ServingConfig,
+    request_id: str,
+) -> Scored:
+    """Answer one prediction request; raises a ServingError for any client or model problem."""
+    model_input = parse_request(model, data, content_type, config)
+    predictions, probabilities = predict(model, model_input)
+    answer: dict[str, Any] = {"predictions": predictions}
+    if probabilities is not None:
+        answer["probabilities"] = probabilities
+    if model.task == "classification":
+        classes = model.classes or list(getattr(model.pipeline, "classes_", []))
+        answer["classes"] = [plain(c) for c in classes]
+    answer.update(
+        model=model.name,
+        version=model.version,
+        request_id=request_id,
+        warnings=list(model_input.warnings),
+        ignored_columns=list(model_input.ignored_columns),
+    )
+    return Scored(answer, model_input, predictions, probabilities)

@@ -1,0 +1,265 @@
+"""Running the app under waitress: start on a free port, stop cleanly.
+
+Stopping follows the sequence measured to never hang: shut the task dispatcher down first, then
+have the loop thread close every channel and the server itself (``trigger.pull_trigger``), then
+join the loop thread. ``server.close()`` is never called from another thread; doing so let the
+loop poll closed descriptors that later code reused.
+"""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+import json
+import logging
+import os
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from waitress import create_server
+
+from core.serving.app import ServingState, create_app, state_of
+from core.serving.errors import ServerStartError
+from core.serving.model import LoadedModel
+from core.serving.settings import ServingConfig
+from core.serving.slot import ModelSlot
+from core.serving.watch import PointerWatcher, read_pointer
+
+log = logging.getLogger("shipway.serving")
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _named_address(host: str) -> bool:
+    """A specific, non-loopback address (not 0.0.0.0 or ::, which answer on every address)."""
+    if is_loopback(host):
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        return True  # a host name
+
+
+def check_bind(host: str, token: str | None) -> None:
+    """Refuse an address other hosts can reach unless a token guards it."""
+    if not is_loopback(host) and not token:
+        raise ServerStartError(
+            f"serving on {host} makes the model reachable from other machines: give a token "
+            "(--token) or serve on 127.0.0.1",
+            code="token_required",
+        )
+
+
+@dataclass
+class RunningServer:
+    """A waitress server answering in a background thread; :meth:`stop` ends it."""
+
+    app: Flask
+    server: Any = field(repr=False)
+    thread: threading.Thread = field(repr=False)
+    host: str
+    port: int
+    _stopped: bool = field(default=False, repr=False)
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def state(self) -> ServingState:
+        return state_of(self.app)
+
+    @property
+    def slot(self) -> ModelSlot:
+        return self.state.slot
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop answering, flush the prediction log, and join the loop thread."""
+        if self._stopped:
+            return
+        self._stopped = True
+        server = self.server
+        server.task_dispatcher.shutdown(cancel_pending=True, timeout=timeout)
+        _await_flushed(server, deadline=time.monotonic() + 1.0)
+        server.trigger.pull_trigger(lambda: _close_all(server))
+        self.thread.join(timeout)
+        if self.thread.is_alive():
+            log.warning("the server loop did not stop within %.0f s", timeout)
+        self.state.close()
+
+    def __enter__(self) -> RunningServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _await_flushed(server: Any, deadline: float) -> None:
+    """Give answers already computed a moment to reach their clients (read-only peeking)."""
+    while time.monotonic() < deadline:
+        channels = list(server.active_channels.values())
+        if not any(getattr(c, "total_outbufs_len", 0) for c in channels):
+            return
+        time.sleep(0.01)
+
+
+def _close_all(server: Any) -> None:
+    """Runs in the loop thread: close client channels, then the server and its trigger."""
+    for channel in list(server._map.values()):
+        if channel is server or channel is server.trigger:
+            continue
+        if hasattr(channel, "outbufs"):
+            channel.handle_close()  # waitress' own way to drop a connection and its buffers
+        else:
+            channel.close()
+    server.close()
+
+
+def _bind(app: Flask, host: str, port: int, threads: int, config: ServingConfig) -> Any:
+    try:
+        return create_server(
+            app,
+            host=host,
+            port=port,
+            threads=threads,
+            # Past our own limit, so that our JSON 413 answers bodies up to twice the limit;
+            # waitress refuses larger ones itself before they are buffered in full.
+            max_request_body_size=2 * config.max_body_bytes + 65536,
+            ident="shipway",
+            expose_tracebacks=False,
+            clear_untrusted_proxy_headers=True,
+            channel_timeout=30,
+        )
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise ServerStartError(
+                f"port {port} on {host} is already in use: choose another port (or 0 for a "
+                "free one)",
+                code="port_in_use",
+            ) from None
+        raise ServerStartError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
+def start_server(
+    model: ModelSlot | LoadedModel | str | os.PathLike[str],
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    config: ServingConfig | None = None,
+    threads: int = 4,
+) -> RunningServer:
+    """Serve ``model`` in a background thread; returns once the socket is listening."""
+    config = config or ServingConfig()
+    host = "127.0.0.1" if host.lower() == "localhost" else host.strip("[]")
+    check_bind(host, config.token)
+    if _named_address(host):  # clients reaching a named address send it as their Host
+        shown = f"[{host}]" if ":" in host else host
+        config = config.with_changes(allowed_hosts=(*config.allowed_hosts, shown))
+    app = create_app(model, config)
+    try:
+        server = _bind(app, host, port, threads, config)
+    except BaseException:
+        state_of(app).close()
+        raise
+    bound = int(server.effective_port)
+    thread = threading.Thread(target=server.run, name=f"shipway-serving-{bound}", daemon=True)
+    thread.start()
+    log.info("serving %s on http://%s:%d", state_of(app).slot.current().label, host, bound)
+    return RunningServer(app, server, thread, host, bound)
+
+
+def wait_until_stopped(stop: threading.Event, poll: float = 0.2) -> None:
+    """Block until ``stop`` is set, waking often so that signal handlers run promptly."""
+    while not stop.wait(poll):
+        pass
+
+
+def _write_ready(path: str | os.PathLike[str], running: RunningServer) -> None:
+    file = Path(path)
+    data = {"port": running.port, "pid": os.getpid(), "host": running.host, "url": running.url}
+    temporary = file.with_name(f".{file.name}.{os.getpid()}.tmp")
+    temporary.write_text(json.dumps(data), encoding="utf-8")
+    os.replace(temporary, file)
+
+
+def serve(
+    model_dir: str | os.PathLike[str] | None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    token: str | None = None,
+    *,
+    log_dir: str | os.PathLike[str] | None = None,
+    watch: str | os.PathLike[str] | None = None,
+    ready_file: str | os.PathLike[str] | None = None,
+    threads: int = 4,
+    config: ServingConfig | None = None,
+    stop: threading.Event | None = None,
+) -> None:
+    """Serve a model directory until SIGTERM/SIGINT (or ``stop`` is set), then stop cleanly.
+
+    ``watch`` names a pointer file to follow (see :mod:`core.serving.watch`); without
+    ``model_dir`` the pointer's directory is served from the start. ``ready_file`` receives
+    ``{"port", "pid", "host", "url"}`` once the socket listens, and is removed at the end.
+    """
+    base = config or ServingConfig()
+    changes: dict[str, Any] = {}
+    if token is not None:
+        changes["token"] = token
+    if log_dir is not None:
+        changes["log_dir"] = str(log_dir)
+    config = base.with_changes(**changes) if changes else base
+    if model_dir is None:
+        if watch is None:
+            raise ServerStartError("give a model directory or a pointer file to watch")
+        model_dir = read_pointer(watch)
+    stop = stop or threading.Event()
+    restore = install_signal_handlers(stop)
+    running = start_server(model_dir, host=host, port=port, config=config, threads=threads)
+    watcher = PointerWatcher(watch, running.slot).start() if watch is not None else None
+    try:
+        if ready_file is not None:
+            _write_ready(ready_file, running)
+        wait_until_stopped(stop)
+        log.info("stopping")
+    finally:
+        if watcher is not None:
+            watcher.stop()
+        running.stop()
+        if ready_file is not None:
+            Path(ready_file).unlink(missing_ok=True)
+        restore()
+
+
+def install_signal_handlers(stop: threading.Event) -> Any:
+    """SIGTERM and SIGINT set ``stop`` (main thread only); returns a function restoring them."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+    def handle(signum: int, frame: object) -> None:
+        stop.set()
+
+    for sig in previous:
+        signal.signal(sig, handle)
+
+    def restore() -> None:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+    return restore
+
+
+_install_signal_handlers = install_signal_handlers  # the name callers used first

@@ -1,0 +1,262 @@
+"""Checking a request's rows against the model's input schema, and building the model input.
+
+Every column is judged value by value with the same rules for every request form: numbers may
+come as JSON numbers or numeric text (``"3.5"``), booleans as ``true``/``false``, their text, or
+0/1, date-times as text pandas parses, categories as text. A value that fits none of its column's
+forms, a missing value where training saw none, and NaN/Infinity where training saw no missing
+values are schema problems (422), reported per column with the rows (0-based) that have them,
+never with the values. Categories not seen in training, and numbers outside the training range,
+are accepted and reported as warnings. The accepted values then go through
+:func:`core.serving.frames.model_frame`, the coercion training used.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import warnings
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from core.serving.errors import SchemaMismatch
+from core.serving.forms import CSV_MISSING, RawTable
+from core.serving.frames import _bool_value, model_frame
+from core.serving.model import InputColumn, LoadedModel
+
+SHOWN_ROWS = 10
+MAX_DETAILS = 100
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
+_INFINITE = frozenset({"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"})
+_TRUE_FALSE = {"true": 1.0, "false": 0.0}
+
+PROBLEMS = {
+    "missing_value": "a missing value, and training saw none in this column",
+    "not_finite": "NaN or Infinity, and training saw no missing values in this column",
+    "not_a_number": "not a number",
+    "not_a_boolean": "not a boolean (true/false, 0/1)",
+    "not_a_datetime": "not a date/time",
+    "not_a_scalar": "a list or object instead of a single value",
+}
+
+
+@dataclass(frozen=True)
+class ModelInput:
+    """What the pipeline predicts on, plus what the client should hear about its request."""
+
+    frame: pd.DataFrame = field(repr=False)
+    rows: int
+    warnings: tuple[dict[str, Any], ...] = ()
+    ignored_columns: tuple[str, ...] = ()
+
+
+class _Problems:
+    """Rows per (column, problem), in the order found."""
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, str], list[int]] = defaultdict(list)
+
+    def add(self, column: str, problem: str, row: int) -> None:
+        self.rows[(column, problem)].append(row)
+
+    def details(self) -> list[dict[str, Any]]:
+        return [
+            {"column": column, "problem": problem, "rows": rows[:SHOWN_ROWS], "count": len(rows)}
+            for (column, problem), rows in self.rows.items()
+        ]
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value.strip() in CSV_MISSING)
+
+
+def _number(value: Any) -> tuple[float, str | None]:
+    """A float and no problem, NaN for missing, or NaN and the problem's code."""
+    if isinstance(value, bool):
+        return math.nan, "not_a_number"
+    if isinstance(value, int | float):
+        try:
+            number = float(value)
+        except OverflowError:  # an integer beyond float range
+            return math.nan, "not_finite"
+        return (number, None) if math.isfinite(number) else (math.nan, "not_finite")
+    if isinstance(value, str):
+        text = value.strip()
+        if _NUMBER.fullmatch(text):
+            number = float(text)
+            return (number, None) if math.isfinite(number) else (math.nan, "not_finite")
+        if text.lower() in _INFINITE:
+            return math.nan, "not_finite"
+        return math.nan, "not_a_number"
+    return math.nan, "not_a_scalar"
+
+
+def _boolean(value: Any) -> tuple[float, str | None]:
+    if isinstance(value, bool):
+        return float(value), None
+    if isinstance(value, str) and value.strip().lower() in _TRUE_FALSE:
+        return _bool_value(value.strip()), None
+    number, problem = _number(value)
+    return (number, None) if problem is None else (math.nan, _bool_problem(problem))
+
+
+def _bool_problem(problem: str) -> str:
+    return "not_a_boolean" if problem == "not_a_number" else problem
+
+
+def _floats(
+    column: InputColumn, values: list[Any], convert: Callable, problems: _Problems
+) -> np.ndarray:
+    out = np.full(len(values), np.nan)
+    for row, value in enumerate(values):
+        if _missing(value):
+            if not column.nullable:
+                problems.add(column.name, "missing_value", row)
+            continue
+        number, problem = convert(value)
+        if problem == "not_finite" and column.nullable:
+            continue  # NaN/Infinity is a missing value where training had missing values
+        if problem:
+            problems.add(column.name, problem, row)
+        else:
+            out[row] = number
+    return out
+
+
+def _texts(column: InputColumn, values: list[Any], problems: _Problems) -> pd.Series:
+    clean: list[Any] = []
+    for row, value in enumerate(values):
+        if isinstance(value, list | dict):
+            problems.add(column.name, "not_a_scalar", row)
+            value = None
+        elif value is None or (isinstance(value, float) and math.isnan(value)):
+            if not column.nullable:
+                problems.add(column.name, "missing_value", row)
+            value = None
+        clean.append(value)
+    return pd.Series(clean, dtype=object)
+
+
+def _datetimes(column: InputColumn, values: list[Any], problems: _Problems) -> pd.Series:
+    texts = _texts(column, [None if _missing(v) else v for v in values], problems)
+    bad = texts.map(lambda v: isinstance(v, bool)).to_numpy(dtype=bool)
+    candidates = texts.where(~bad, None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pandas warns when it cannot infer one format
+        try:
+            stamps = pd.to_datetime(candidates, errors="coerce", utc=True)
+        except (ValueError, TypeError, OverflowError):
+            stamps = pd.Series(pd.NaT, index=texts.index, dtype="datetime64[ns, UTC]")
+    unparsed = bad | (stamps.isna().to_numpy() & candidates.notna().to_numpy())
+    for row in np.flatnonzero(unparsed).tolist():
+        problems.add(column.name, "not_a_datetime", row)
+    return stamps
+
+
+def _coerce(column: InputColumn, values: list[Any], problems: _Problems) -> Any:
+    if column.type in ("integer", "float"):
+        return _floats(column, values, _number, problems)
+    if column.type == "boolean":
+        return _floats(column, values, _boolean, problems)
+    if column.type == "datetime":
+        return _datetimes(column, values, problems)
+    return _texts(column, values, problems)
+
+
+def _range_warning(column: InputColumn, numbers: np.ndarray) -> dict[str, Any] | None:
+    if column.minimum is None or column.maximum is None or column.type == "boolean":
+        return None
+    with np.errstate(invalid="ignore"):
+        outside = (numbers < column.minimum) | (numbers > column.maximum)
+    rows = np.flatnonzero(outside).tolist()
+    if not rows:
+        return None
+    return {
+        "column": column.name,
+        "problem": "outside_training_range",
+        "rows": rows[:SHOWN_ROWS],
+        "count": len(rows),
+        "message": f"column {column.name!r}: {len(rows)} value(s) outside the range seen in "
+        "training",
+    }
+
+
+def _category_warning(column: InputColumn, texts: pd.Series) -> dict[str, Any] | None:
+    known = column.categories
+    if not known or len(known) >= 1000:  # the schema keeps at most 1000: unknown is unsure
+        return None
+    seen = set(known)
+    rows = [i for i, v in enumerate(texts) if v is not None and str(v) not in seen]
+    if not rows:
+        return None
+    return {
+        "column": column.name,
+        "problem": "unseen_category",
+        "rows": rows[:SHOWN_ROWS],
+        "count": len(rows),
+        "message": f"column {column.name!r}: {len(rows)} value(s) not seen in training, "
+        "encoded as unknown (as training's encoder does)",
+    }
+
+
+def _shown(name: str) -> str:
+    return name if len(name) <= 100 else name[:97] + "..."
+
+
+def _columns_check(model: LoadedModel, table: RawTable, extra_policy: str) -> tuple[str, ...]:
+    wanted = set(model.features)
+    missing = [name for name in model.features if name not in table.columns]
+    extra = tuple(_shown(str(n)) for n in table.names if n not in wanted)
+    details = [{"column": name, "problem": "missing_column"} for name in missing]
+    if extra_policy == "reject":
+        details += [{"column": name, "problem": "unknown_column"} for name in extra]
+    if details:
+        first = details[0]
+        raise SchemaMismatch(
+            f"{len(details)} column problem(s); first: column {first['column']!r} is "
+            + ("missing" if first["problem"] == "missing_column" else "not an input of the model"),
+            details[:MAX_DETAILS],
+        )
+    return extra
+
+
+def _message(details: list[dict[str, Any]]) -> str:
+    first = details[0]
+    text = f"column {first['column']!r}, row {first['rows'][0]}: {PROBLEMS[first['problem']]}"
+    more = sum(d["count"] for d in details) - 1
+    return text + (f" (and {more} more problem(s))" if more else "")
+
+
+def validate(model: LoadedModel, table: RawTable, extra_policy: str = "ignore") -> ModelInput:
+    """The model input for ``table``, or :class:`SchemaMismatch` with one detail per problem.
+
+    Details are ``{"column", "problem", "rows", "count"}`` (at most ten rows shown, 0-based);
+    warnings have the same keys plus a ``message``.
+    """
+    ignored = _columns_check(model, table, extra_policy)
+    problems = _Problems()
+    notes: list[dict[str, Any]] = []
+    clean: dict[str, Any] = {}
+    for column in model.inputs:
+        values = _coerce(column, table.columns[column.name], problems)
+        clean[column.name] = values
+        if column.type == "string":
+            note = _category_warning(column, values)
+        elif column.type in ("integer", "float"):
+            note = _range_warning(column, values)
+        else:
+            note = None
+        if note:
+            notes.append(note)
+    details = problems.details()
+    if details:
+        for detail in details:
+            detail["message"] = _message([detail])
+        raise SchemaMismatch(_message(details), details[:MAX_DETAILS])
+    frame = pd.DataFrame({name: pd.Series(v) for name, v in clean.items()})
+    features = model_frame(frame, model.schema, model.features)
+    return ModelInput(features, table.rows, tuple(notes), ignored)
