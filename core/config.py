@@ -193,3 +193,38 @@ def current_user() -> str:
         return getpass.getuser()
     except Exception:  # no user database entry, e.g. in a container with an arbitrary uid
         return f"uid-{os.getuid()}" if hasattr(os, "getuid") else "unknown"
+
+
+def update_settings(
+    folder: Path,
+    project: dict[str, Any] | None = None,
+    gates: dict[str, dict[str, Any]] | None = None,
+) -> None:
+    """Set keys of ``[project]`` and replace whole ``[gates.ALIAS]`` tables in shipway.toml.
+
+    Comments and every other key are kept (tomlkit, as in :func:`set_database_url`). In a gate
+    table, ``metrics`` and ``no_regression`` are written as inline tables, the way the template
+    shows them. The new text replaces the file in one rename, so a reader never sees half of it.
+    """
+    import tomlkit
+
+    path = folder / SETTINGS_FILE
+    document = tomlkit.parse(path.read_text(encoding="utf-8"))
+    section = document.setdefault("project", tomlkit.table())
+    for key, value in (project or {}).items():
+        section[key] = value
+    if gates:
+        if "gates" not in document:
+            document["gates"] = tomlkit.table(is_super_table=True)
+        for alias, rules in gates.items():
+            table = tomlkit.table()
+            for key, value in rules.items():
+                if isinstance(value, dict):
+                    inline = tomlkit.inline_table()
+                    inline.update(value)
+                    value = inline
+                table[key] = value
+            document["gates"][alias] = table
+    temporary = path.with_name(f".{SETTINGS_FILE}.tmp")
+    temporary.write_text(tomlkit.dumps(document), encoding="utf-8")
+    os.replace(temporary, path)

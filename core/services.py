@@ -265,3 +265,120 @@ class Workspace(ExperimentsMixin, RegistryMixin):
 
     def audit(self, limit: int = 200, action: str | None = None) -> list[AuditEntry]:
         return self._project.repo.audit_entries(limit=limit, action=action)
+
+    # -- helpers for the desktop's wizard and tables ---------------------------------------------
+
+    @staticmethod
+    def preview_file(
+        path: Path | str, options: ImportOptions = ImportOptions(), rows: int = 50
+    ) -> dict[str, Any]:
+        """What importing ``path`` with ``options`` would read, from its head; stores nothing.
+
+        Text files are read from their first :data:`PREVIEW_BYTES` (cut at a line end) by the
+        importer's own sniffing, parsing and typing, so the preview shows the detected encoding,
+        delimiter, decimal mark and column types an import would use. Other formats are read
+        whole. The answer holds ``format``, ``detected``, ``columns``, ``types``, ``rows`` (the
+        first ``rows`` rows as text), ``sample_rows`` (rows read), ``profile`` and ``problems``.
+        """
+        from core.data.infer import TypingRules, shipway_type
+        from core.data.profile import profile_table
+        from core.data.readers import read_excel, read_jsonl, read_parquet
+        from core.data.report import ImportReport
+
+        source = importer.check_source(Path(path))
+        fmt = importer.detect_format(source, options.format)
+        tokens = frozenset(options.missing_tokens or DEFAULT_MISSING_TOKENS)
+        report = ImportReport(format=fmt, source=str(source))
+        rules = TypingRules(tokens, options.decimal or ".", 0.01)
+        if fmt in ("csv", "tsv"):
+            table = _preview_text(source, fmt, options, tokens, report)
+        elif fmt == "parquet":
+            table = read_parquet(source, report)
+        elif fmt == "excel":
+            table = read_excel(source, options.sheet, rules, report)
+        else:
+            table = read_jsonl(source, options.encoding or "utf-8-sig", rules, report)
+        shown = table.slice(0, rows).to_pylist()
+        return {
+            "format": fmt,
+            "detected": dict(report.detected),
+            "columns": list(table.column_names),
+            "types": {f.name: shipway_type(f.type) for f in table.schema},
+            "rows": [[None if v is None else str(v) for v in row.values()] for row in shown],
+            "sample_rows": table.num_rows,
+            "profile": profile_table(table),
+            "problems": list(report.problems),
+        }
+
+    @staticmethod
+    def suggest_task(column_type: str, stats: dict[str, Any]) -> str:
+        """The task a target column suggests (the rule training uses when no task is given)."""
+        from core.experiments.validation import infer_task
+
+        return infer_task(column_type, stats)
+
+    def save_settings(
+        self,
+        project: dict[str, Any] | None = None,
+        gates: dict[str, dict[str, Any]] | None = None,
+    ) -> ProjectInfo:
+        """Write [project] keys (task, target, primary_metric) and [gates.ALIAS] tables.
+
+        The gates are checked as promotion would read them; a mistake raises GateConfigError
+        naming the line and puts the previous file back.
+        """
+        from core.config import SETTINGS_FILE, load_settings, update_settings
+        from core.registry.gate_config import load_gates
+
+        path = self.root / SETTINGS_FILE
+        before = path.read_text(encoding="utf-8")
+        update_settings(self.root, project, gates)
+        try:
+            settings = load_settings(self.root)
+            for alias in gates or {}:
+                load_gates(self.root, settings.raw, alias)
+        except BaseException:
+            path.write_text(before, encoding="utf-8")
+            raise
+        self._project.settings = settings
+        return self.info()
+
+    @staticmethod
+    def export_table_csv(columns: dict[str, list[Any]], target: Path | str) -> Path:
+        """Write columns of plain values as CSV, formula-like text cells neutralised."""
+        import pyarrow as pa
+
+        return export_table(pa.table(columns), Path(target), "csv")
+
+
+PREVIEW_BYTES = 512 * 1024
+
+
+def _preview_text(
+    source: Path, fmt: str, options: ImportOptions, tokens: frozenset[str], report: Any
+) -> Any:
+    """Parse the head of a text file through the importer's CSV reader (bad rows skipped)."""
+    import tempfile
+
+    from core.data.csv_reader import CsvOptions, read_csv
+    from core.data.sniff import decide_encoding, scan_file
+    from core.errors import ShipwayError
+
+    with tempfile.TemporaryDirectory(prefix="shipway-preview-") as folder:
+        head = Path(folder) / source.name
+        with open(source, "rb") as handle:
+            data = handle.read(PREVIEW_BYTES)
+        if len(data) == PREVIEW_BYTES and b"\n" in data:
+            data = data[: data.rindex(b"\n") + 1]
+        head.write_bytes(data)
+        try:
+            scan = scan_file(head)
+            encoding = decide_encoding(head, scan, options.encoding)
+            delimiter = options.delimiter or ("\t" if fmt == "tsv" else None)
+            csv_options = CsvOptions(delimiter, options.decimal, "skip", tokens, 0.01)
+            return read_csv(head, scan, encoding, csv_options, report, no_progress, CancelToken())
+        except ShipwayError as exc:  # name the user's file, not the temporary copy
+            exc.message = exc.message.replace(str(head), str(source))
+            exc.where = exc.where and exc.where.replace(str(head), str(source))
+            exc.args = (exc.message,)
+            raise
