@@ -381,3 +381,46 @@ class GateReport:
             "source": self.source,
             "gates": [result.to_dict() for result in self.results],
         }
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """A recorded REST server of a model version, or of whatever version holds an alias.
+
+    ``status`` is what the store recorded ("running" or "stopped"); the live state of the
+    process and its answers come from :func:`core.deploy.probe.probe`.
+    """
+
+    id: str
+    model: str
+    alias: str | None
+    version: int
+    kind: str
+    host: str
+    port: int
+    pid: int
+    machine: str
+    token: bool
+    folder: str
+    status: str
+    started_at: datetime
+    started_by: str
+    stopped_at: datetime | None
+    stop_note: str
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def target(self) -> str:
+        return f"{self.model}@{self.alias or self.version}"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["url"] = self.url
+        data["target"] = self.target
+        data["started_at"] = _iso(self.started_at)
+        data["stopped_at"] = _iso(self.stopped_at)
+        return data

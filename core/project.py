@@ -24,6 +24,7 @@ from core.errors import ProjectError, UsageError
 from core.store import migrate
 from core.store.blobs import BlobStore
 from core.store.database import Database, sqlite_url
+from core.store.deployment_repository import DeploymentRepository
 from core.store.model_repository import ModelRepository
 from core.store.repository import Repository
 from core.store.review_repository import ReviewRepository
@@ -48,6 +49,7 @@ class Project:
         self.runs = RunRepository(database, user)
         self.models = ModelRepository(database, user)
         self.reviews = ReviewRepository(database, user)
+        self.deployments = DeploymentRepository(database, user)
 
     # -- creating and opening --------------------------------------------------------------
 

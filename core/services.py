@@ -14,6 +14,7 @@ from core.data import importer, versions
 from core.data.diff import diff_tables
 from core.data.export import export_table
 from core.data.importer import ImportOptions, ImportOutcome
+from core.deploy.service import DeploymentsMixin
 from core.entities import AuditEntry, Dataset, DatasetVersion, ProjectInfo, Run
 from core.errors import UsageError
 from core.experiments.executors import DaskExecutor, Executor, LocalExecutor
@@ -153,7 +154,7 @@ class ExperimentsMixin:
             self._executor = None
 
 
-class Workspace(ExperimentsMixin, RegistryMixin):
+class Workspace(ExperimentsMixin, RegistryMixin, DeploymentsMixin):
     """One open project and everything a user can do with it."""
 
     def __init__(self, project: Project) -> None:

@@ -48,7 +48,7 @@ def _common(parser: argparse.ArgumentParser, suppress: bool) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from core.cli import data_cmds, experiment_cmds, model_cmds, project_cmds
+    from core.cli import data_cmds, deploy_cmds, experiment_cmds, model_cmds, project_cmds
 
     parser = argparse.ArgumentParser(
         prog="shipway",
@@ -64,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     data_cmds.register(commands, common)
     experiment_cmds.register(commands, common)
     model_cmds.register(commands, common)
+    deploy_cmds.register(commands, common)
     return parser
 
 

@@ -30,6 +30,7 @@ class Promotion:
     move: AliasMove
     report: GateReport
     forced: bool
+    deployments: tuple[dict[str, Any], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         data = self.version.summary()
@@ -41,6 +42,7 @@ class Promotion:
             passed=self.report.passed,
             gates=[result.to_dict() for result in self.report.results],
             gate_source=self.report.source,
+            deployments=list(self.deployments),
         )
         return data
 
@@ -143,11 +145,32 @@ class RegistryMixin:
             gates=gates,
         )
         moved = self._project.models.get(version.model, version.version)
-        return Promotion(moved, move, report, forced=force and not report.passed)
+        swapped = self._swap_deployments(moved, alias)
+        return Promotion(moved, move, report, force and not report.passed, swapped)
 
     def rollback_model(self, name: str, alias: str = DEFAULT_ALIAS) -> AliasMove:
-        """Move ``alias`` back to the version it held before its latest move."""
-        return self._project.models.rollback(name, alias)
+        """Move ``alias`` back to the version it held before its latest move; deployments
+        following the alias swap back too."""
+        move = self._project.models.rollback(name, alias)
+        self._swap_deployments(self._project.models.get(name, move.to_version), alias)
+        return move
+
+    def _swap_deployments(self, version: ModelVersion, alias: str) -> tuple[dict[str, Any], ...]:
+        """Point the running deployments of ``model@alias`` at ``version`` and wait until each
+        says it serves it (``confirmed`` False means it has not, yet: see its server.log)."""
+        from core.deploy import manager
+
+        swapped = manager.follow_alias(self._project, version, alias)
+        return tuple(
+            {
+                "id": deployment_id,
+                "version": version.version,
+                "confirmed": manager.await_version(
+                    self._project.deployments.get(deployment_id), version.version
+                ),
+            }
+            for deployment_id in swapped
+        )
 
     def approve_model(self, ref: str, comment: str = "") -> Approval:
         version = self.model_version(ref)

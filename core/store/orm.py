@@ -231,3 +231,27 @@ class GateEvaluationRow(Base):
     incumbent_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     user: Mapped[str] = mapped_column(String(200))
+
+
+class DeploymentRow(Base):
+    """A model served by a local REST server process (``shipway deploy`` or ``serve``)."""
+
+    __tablename__ = "deployments"
+    __table_args__ = (Index("ix_deployments_model", "model", "alias"),)
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    model: Mapped[str] = mapped_column(String(200))
+    alias: Mapped[str | None] = mapped_column(String(50), nullable=True)  # None: a fixed version
+    version: Mapped[int] = mapped_column(Integer)  # the version it was last told to serve
+    kind: Mapped[str] = mapped_column(String(20))  # "background" | "foreground"
+    host: Mapped[str] = mapped_column(String(255))
+    port: Mapped[int] = mapped_column(Integer)
+    pid: Mapped[int] = mapped_column(Integer)
+    machine: Mapped[str] = mapped_column(String(255))
+    token: Mapped[bool] = mapped_column(Boolean, default=False)
+    folder: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20))  # "running" | "stopped"
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    started_by: Mapped[str] = mapped_column(String(200))
+    stopped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    stop_note: Mapped[str] = mapped_column(Text, default="")

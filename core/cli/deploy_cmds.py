@@ -1,0 +1,143 @@
+"""``shipway deploy``, ``shipway deployments``, ``shipway undeploy``, ``shipway serve``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from core.cli.output import emit_json, table
+from core.cli.project_cmds import open_workspace
+
+TOKEN_VARIABLE = "SHIPWAY_SERVING_TOKEN"
+
+
+def _serving_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("ref", metavar="M@V|M@ALIAS")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    parser.add_argument("--port", type=int, default=0, help="port (default: a free one)")
+    parser.add_argument(
+        "--token",
+        help=f"bearer token every route but /health requires (default: ${TOKEN_VARIABLE}); "
+        "needed to listen on anything but loopback",
+    )
+
+
+def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    deploy = commands.add_parser(
+        "deploy", parents=[common], help="serve a model version or alias in the background"
+    )
+    _serving_options(deploy)
+    deploy.add_argument(
+        "--no-log-inputs", action="store_true", help="log predictions without the input values"
+    )
+    deploy.set_defaults(handler=cmd_deploy)
+
+    serve = commands.add_parser("serve", parents=[common], help="serve in the foreground")
+    _serving_options(serve)
+    serve.set_defaults(handler=cmd_serve)
+
+    listing = commands.add_parser("deployments", parents=[common], help="deployments, live")
+    listing.add_argument("--running", action="store_true", help="only running ones")
+    listing.set_defaults(handler=cmd_deployments)
+
+    undeploy = commands.add_parser("undeploy", parents=[common], help="stop a deployment")
+    undeploy.add_argument("id")
+    undeploy.set_defaults(handler=cmd_undeploy)
+
+
+def _token(args: argparse.Namespace) -> str | None:
+    return args.token or os.environ.get(TOKEN_VARIABLE) or None
+
+
+def _document(deployment, state=None) -> dict:
+    document = deployment.to_dict()
+    document.update(pid=deployment.pid, port=deployment.port, url=deployment.url)
+    if state is not None:
+        document["live"] = state.to_dict()
+    return document
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    with open_workspace(args) as workspace:
+        deployment = workspace.deploy(
+            args.ref,
+            host=args.host,
+            port=args.port,
+            token=_token(args),
+            log_inputs=not args.no_log_inputs,
+        )
+    if args.json:
+        emit_json(_document(deployment))
+    else:
+        print(f"Deployment {deployment.id}: {deployment.target} (version {deployment.version})")
+        print(f"  {deployment.url}   (pid {deployment.pid})")
+        print(f"  try: curl {deployment.url}/health")
+        print(f"  stop: shipway undeploy {deployment.id}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    def ready(deployment) -> None:
+        if args.json:
+            emit_json(_document(deployment))
+        else:
+            print(f"Serving {deployment.target} (version {deployment.version}) on "
+                  f"{deployment.url}; Ctrl-C stops")  # fmt: skip
+        sys.stdout.flush()
+
+    with open_workspace(args) as workspace:
+        workspace.serve(
+            args.ref, host=args.host, port=args.port, token=_token(args), on_ready=ready
+        )
+    return 0
+
+
+def cmd_deployments(args: argparse.Namespace) -> int:
+    with open_workspace(args) as workspace:
+        found = workspace.deployments(include_stopped=not args.running)
+        states = [workspace.deployment_state(d, _token_for(d)) for d in found]
+    if args.json:
+        documents = [_document(d, s) for d, s in zip(found, states, strict=True)]
+        emit_json({"deployments": documents})
+        return 0
+    if not found:
+        print("No deployments. Start one with `shipway deploy MODEL@production`.")
+        return 0
+    rows = [
+        (
+            d.id,
+            s.state,
+            d.target,
+            s.version if s.version is not None else d.version,
+            d.url,
+            _uptime(s.uptime_s),
+            "" if s.requests is None else s.requests,
+            "" if s.error_rate is None else f"{s.error_rate:.1%}",
+        )
+        for d, s in zip(found, states, strict=True)
+    ]
+    print(table(rows, ("id", "state", "serves", "version", "url", "up", "requests", "errors")))
+    return 0
+
+
+def _token_for(deployment) -> str | None:
+    return os.environ.get(TOKEN_VARIABLE) if deployment.token else None
+
+
+def _uptime(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+
+
+def cmd_undeploy(args: argparse.Namespace) -> int:
+    with open_workspace(args) as workspace:
+        deployment = workspace.undeploy(args.id)
+    if args.json:
+        emit_json(_document(deployment))
+    else:
+        print(f"Deployment {deployment.id} {deployment.status}: {deployment.stop_note}")
+    return 0

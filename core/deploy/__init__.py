@@ -1,0 +1,1 @@
+"""Deployments: managed local REST servers of model versions and aliases (see manager)."""

@@ -1,0 +1,263 @@
+"""Managed deployments: a model version (or an alias) served by a waitress process of its own.
+
+A deployment lives in ``deployments/ID/`` of the project::
+
+    models/v3/        serving model directories (model.joblib + model.json), one per version
+    current.json      the pointer the server follows: {"model_dir": "models/v3"}
+    ready.json        written by the server once it listens: {"port", "pid"}
+    server.log        the server's log; server.out holds what the process printed
+    predictions.db    the prediction log (see core.serving.predlog)
+
+``deploy`` starts ``python -m core.serving --watch current.json ...`` in a new session (so it
+outlives the command that started it and ignores that terminal's Ctrl-C), waits until /health
+answers, and only then records the deployment; a server that fails to start leaves no record and
+no folder, and its own error is in the message. A deployment of an alias swaps versions when the
+alias moves: :func:`follow_alias` writes the new version's directory and rewrites the pointer,
+and the server loads it and swaps between requests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from core.deploy import probe
+from core.entities import Deployment, ModelVersion
+from core.errors import Conflict, InvalidInput, ShipwayError
+from core.project import DEPLOYMENTS_DIR, Project
+from core.registry.artifacts import write_model_dir
+from core.store.deployment_repository import NewDeployment
+
+START_TIMEOUT_S = 90.0
+STOP_TIMEOUT_S = 15.0
+SWAP_TIMEOUT_S = 20.0
+TOKEN_VARIABLE = "SHIPWAY_SERVING_TOKEN"
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+class DeployFailed(ShipwayError):
+    code = "deploy_failed"
+    http_status = 503
+
+
+def deploy(
+    project: Project,
+    version: ModelVersion,
+    alias: str | None,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    token: str | None = None,
+    log_inputs: bool = True,
+) -> Deployment:
+    """Start a background server for ``version`` (following ``alias`` when given)."""
+    check_address(host, port, token)
+    deployment_id, folder = new_folder(project, version)
+    try:
+        process = _spawn(folder, host, port, token, log_inputs)
+        ready = _await_ready(process, folder, token)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return project.deployments.record(
+        NewDeployment(
+            id=deployment_id,
+            model=version.model,
+            alias=alias,
+            version=version.version,
+            kind="background",
+            host=host,
+            port=ready["port"],
+            pid=process.pid,
+            machine=socket.gethostname(),
+            token=token is not None,
+            folder=str(folder.relative_to(project.root)),
+        )
+    )
+
+
+def check_address(host: str, port: int, token: str | None) -> None:
+    if host not in LOOPBACK and not token:
+        raise InvalidInput(
+            f"serving on {host} (reachable from other machines) needs a token",
+            where=f"{host}:{port}",
+            hint="add --token SECRET (clients send 'Authorization: Bearer SECRET'), or serve "
+            "on 127.0.0.1",
+        )
+    if port and not _port_free(host, port):
+        raise Conflict(
+            f"port {port} on {host} is already in use",
+            where=f"{host}:{port}",
+            hint="choose another --port, or leave it out for a free one",
+        )
+
+
+def _port_free(host: str, port: int) -> bool:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe_socket:
+        try:
+            probe_socket.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def new_folder(project: Project, version: ModelVersion) -> tuple[str, Path]:
+    """A new deployment id and its folder, holding the version and the pointer to it."""
+    deployment_id = secrets.token_hex(4)
+    folder = project.root / DEPLOYMENTS_DIR / deployment_id
+    try:
+        _point_at(project, version, folder)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return deployment_id, folder
+
+
+def _point_at(project: Project, version: ModelVersion, folder: Path) -> None:
+    """Write the version's model directory (if new) and point current.json at it."""
+    from core.serving.watch import write_pointer
+
+    model_dir = folder / "models" / f"v{version.version}"
+    if not (model_dir / "model.json").is_file():
+        write_model_dir(project, version, model_dir)
+    write_pointer(folder / "current.json", model_dir.relative_to(folder))
+
+
+def _spawn(
+    folder: Path, host: str, port: int, token: str | None, log_inputs: bool
+) -> subprocess.Popen:
+    command = [
+        sys.executable, "-m", "core.serving",
+        "--watch", str(folder / "current.json"),
+        "--host", host, "--port", str(port),
+        "--log-dir", str(folder),
+        "--ready-file", str(folder / "ready.json"),
+    ]  # fmt: skip
+    if not log_inputs:
+        command.append("--no-log-inputs")
+    env = dict(os.environ)
+    env.pop(TOKEN_VARIABLE, None)
+    if token:
+        env[TOKEN_VARIABLE] = token  # never on the command line, where `ps` would show it
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, (_package_root(), env.get("PYTHONPATH"))))
+    with open(folder / "server.out", "wb") as out:
+        return subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=folder,
+            **_detached(),
+        )
+
+
+def _package_root() -> str:
+    """The folder holding the ``core`` package, so the child imports this same Shipway."""
+    return str(Path(__file__).resolve().parents[2])
+
+
+def _detached() -> dict:
+    if os.name == "nt":  # pragma: no cover - Windows
+        flags = subprocess.CREATE_NEW_PROCESS_GROUP | subprocess.DETACHED_PROCESS
+        return {"creationflags": flags}
+    return {"start_new_session": True}
+
+
+def _await_ready(process: subprocess.Popen, folder: Path, token: str | None) -> dict:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    ready_file = folder / "ready.json"
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise DeployFailed(
+                f"the server did not start: {_last_line(folder / 'server.out')}",
+                where=str(folder),
+                hint="fix what the message says and deploy again",
+            )
+        with contextlib.suppress(OSError, ValueError):
+            ready = json.loads(ready_file.read_text(encoding="utf-8"))
+            if probe.health(f"http://127.0.0.1:{ready['port']}", token) is not None:
+                return ready
+        time.sleep(0.1)
+    _terminate(process.pid)
+    raise DeployFailed(
+        f"the server did not answer /health within {START_TIMEOUT_S:g} s",
+        where=str(folder),
+        hint=f"see {folder / 'server.out'}",
+    )
+
+
+def _last_line(path: Path) -> str:
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+    except OSError:
+        return "no output"
+    return (lines or ["no output"])[-1][:400]
+
+
+def undeploy(project: Project, deployment_id: str) -> Deployment:
+    """Stop a deployment's server (SIGTERM, then SIGKILL) and record it as stopped."""
+    deployment = project.deployments.get(deployment_id)
+    if deployment.status == "stopped":
+        return deployment
+    if deployment.machine != socket.gethostname():
+        raise Conflict(
+            f"deployment {deployment_id} runs on {deployment.machine}, not on this machine",
+            where=deployment_id,
+            hint=f"stop it on {deployment.machine}",
+        )
+    if probe.process_alive(deployment.pid):
+        stopped = _terminate(deployment.pid)
+        note = "stopped" if stopped else "killed after not stopping within the grace period"
+    else:
+        note = "its process had already ended (crashed or killed)"
+    return project.deployments.stopped(deployment_id, note)
+
+
+def _terminate(pid: int) -> bool:
+    """SIGTERM, wait, then SIGKILL; True when the process ended by itself."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if not probe.process_alive(pid):
+            return True
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    return False
+
+
+def follow_alias(project: Project, version: ModelVersion, alias: str) -> list[str]:
+    """Point every running deployment of ``model@alias`` at ``version``; returns their ids."""
+    swapped = []
+    for deployment in project.deployments.following(version.model, alias):
+        if deployment.version == version.version or deployment.machine != socket.gethostname():
+            continue
+        if not probe.process_alive(deployment.pid):
+            continue
+        _point_at(project, version, project.root / deployment.folder)
+        project.deployments.swapped(deployment.id, version.version, deployment.version)
+        swapped.append(deployment.id)
+    return swapped
+
+
+def await_version(deployment: Deployment, version: int, token: str | None = None) -> bool:
+    """Wait until the deployment's /health names ``version`` (True) or time runs out."""
+    deadline = time.monotonic() + SWAP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        health = probe.health(deployment.url, token)
+        if health is not None and health.get("version") == version:
+            return True
+        time.sleep(0.1)
+    return False

@@ -1,0 +1,131 @@
+"""The live state of a deployment: is its process alive, does it answer, what does it serve.
+
+Probes are short (half a second per request) and never raise for an unreachable server: a
+deployment whose process died shows as stopped, one that is alive but silent as unhealthy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import time
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from core.entities import Deployment
+
+TIMEOUT_S = 0.5
+_SAMPLE = re.compile(r"^shipway_http_requests_total\{([^}]*)\}\s+([0-9.eE+]+)$")
+_LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id runs (and is not a zombie) on this machine."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    stat = f"/proc/{pid}/stat"
+    try:
+        with open(stat, encoding="ascii", errors="replace") as handle:
+            return handle.read().rsplit(")", 1)[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def _get(url: str, token: str | None) -> tuple[int, bytes] | None:
+    request = urllib.request.Request(url)
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_S) as answer:
+            return answer.status, answer.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+    except (OSError, ValueError):
+        return None
+
+
+def health(url: str, token: str | None = None) -> dict[str, Any] | None:
+    """The /health document, or None when the server does not answer it with 200."""
+    answer = _get(f"{url}/health", token)
+    if answer is None or answer[0] != 200:
+        return None
+    try:
+        return json.loads(answer[1])
+    except ValueError:
+        return None
+
+
+def request_counts(url: str, token: str | None = None) -> tuple[int, int] | None:
+    """(/predict requests answered, of which errors 4xx/5xx) from /metrics, or None."""
+    answer = _get(f"{url}/metrics", token)
+    if answer is None or answer[0] != 200:
+        return None
+    total = errors = 0
+    for line in answer[1].decode("utf-8", "replace").splitlines():
+        match = _SAMPLE.match(line)
+        labels = dict(_LABEL.findall(match.group(1))) if match else {}
+        if labels.get("route") == "/predict":
+            count = int(float(match.group(2)))
+            total += count
+            errors += count if int(labels.get("status", 0)) >= 400 else 0
+    return total, errors
+
+
+@dataclass(frozen=True)
+class LiveState:
+    """What a deployment is doing now, as the CLI and the app show it."""
+
+    id: str
+    state: str  # "running" | "unhealthy" (alive, silent) | "stopped" | "elsewhere" (another host)
+    version: int | None
+    uptime_s: float | None
+    requests: int | None
+    errors: int | None
+
+    @property
+    def error_rate(self) -> float | None:
+        if not self.requests:
+            return None
+        return (self.errors or 0) / self.requests
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["error_rate"] = self.error_rate
+        return data
+
+
+def probe(deployment: Deployment, token: str | None = None) -> LiveState:
+    """The live state; a deployment recorded as stopped is not contacted."""
+    if deployment.status == "stopped":
+        return LiveState(deployment.id, "stopped", None, None, None, None)
+    local = deployment.machine == socket.gethostname()
+    if local and not process_alive(deployment.pid):
+        return LiveState(deployment.id, "stopped", None, None, None, None)
+    if not local and deployment.host in ("127.0.0.1", "localhost", "::1"):
+        return LiveState(deployment.id, "elsewhere", None, _uptime(deployment), None, None)
+    found = health(deployment.url)
+    if found is None:
+        return LiveState(deployment.id, "unhealthy", None, _uptime(deployment), None, None)
+    counts = request_counts(deployment.url, token) if not deployment.token or token else None
+    return LiveState(
+        deployment.id,
+        "running",
+        found.get("version"),
+        _uptime(deployment),
+        counts[0] if counts else None,
+        counts[1] if counts else None,
+    )
+
+
+def _uptime(deployment: Deployment) -> float:
+    return max(0.0, time.time() - deployment.started_at.timestamp())

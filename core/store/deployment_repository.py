@@ -1,0 +1,151 @@
+"""Deployments in the metadata store. Each method is one session scope; starting, swapping and
+stopping a deployment write their audit rows in the same transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.entities import Deployment
+from core.errors import NotFound
+from core.store.database import Database
+from core.store.orm import AuditEventRow, DeploymentRow
+from core.store.repository import _aware, utcnow
+
+
+@dataclass(frozen=True)
+class NewDeployment:
+    id: str
+    model: str
+    alias: str | None
+    version: int
+    kind: str
+    host: str
+    port: int
+    pid: int
+    machine: str
+    token: bool
+    folder: str
+
+
+class DeploymentRepository:
+    def __init__(self, database: Database, user: str) -> None:
+        self.db = database
+        self.user = user
+
+    def _audit(self, session: Session, action: str, deployment: str, **detail: Any) -> None:
+        session.add(
+            AuditEventRow(
+                at=utcnow(),
+                user=self.user,
+                action=action,
+                object_type="deployment",
+                object_ref=deployment,
+                detail=detail,
+            )
+        )
+
+    def record(self, new: NewDeployment) -> Deployment:
+        with self.db.session(write=True) as session:
+            row = DeploymentRow(
+                **new.__dict__,
+                status="running",
+                started_at=utcnow(),
+                started_by=self.user,
+                stop_note="",
+            )
+            session.add(row)
+            session.flush()
+            self._audit(
+                session,
+                "deploy",
+                new.id,
+                model=f"{new.model}@{new.alias or new.version}",
+                version=new.version,
+                url=f"http://{new.host}:{new.port}",
+                kind=new.kind,
+            )
+            return _entity(row)
+
+    def get(self, deployment_id: str) -> Deployment:
+        with self.db.session(write=False) as session:
+            return _entity(self._row(session, deployment_id))
+
+    def list(self, include_stopped: bool = True) -> list[Deployment]:
+        with self.db.session(write=False) as session:
+            query = select(DeploymentRow).order_by(DeploymentRow.started_at.desc())
+            if not include_stopped:
+                query = query.where(DeploymentRow.status == "running")
+            return [_entity(row) for row in session.scalars(query)]
+
+    def following(self, model: str, alias: str) -> list[Deployment]:
+        """Running deployments that serve whatever version holds ``model@alias``."""
+        with self.db.session(write=False) as session:
+            rows = session.scalars(
+                select(DeploymentRow).where(
+                    DeploymentRow.model == model,
+                    DeploymentRow.alias == alias,
+                    DeploymentRow.status == "running",
+                )
+            )
+            return [_entity(row) for row in rows]
+
+    def swapped(self, deployment_id: str, version: int, previous: int) -> None:
+        with self.db.session(write=True) as session:
+            row = self._row(session, deployment_id)
+            row.version = version
+            self._audit(
+                session,
+                "deployment.swap",
+                deployment_id,
+                model=f"{row.model}@{row.alias}",
+                version=version,
+                previous=previous,
+            )
+
+    def stopped(self, deployment_id: str, note: str) -> Deployment:
+        with self.db.session(write=True) as session:
+            row = self._row(session, deployment_id)
+            if row.status != "stopped":
+                row.status, row.stopped_at, row.stop_note = "stopped", utcnow(), note
+                self._audit(session, "undeploy", deployment_id, note=note)
+            return _entity(row)
+
+    def _row(self, session: Session, deployment_id: str) -> DeploymentRow:
+        row = session.get(DeploymentRow, deployment_id)
+        if row is None:
+            known = ", ".join(
+                session.scalars(
+                    select(DeploymentRow.id).where(DeploymentRow.status == "running").limit(10)
+                )
+            )
+            raise NotFound(
+                f"no deployment {deployment_id!r}",
+                where="deployments of this project",
+                hint=f"running: {known or 'none'}; `shipway deployments` lists them all",
+            )
+        return row
+
+
+def _entity(row: DeploymentRow) -> Deployment:
+    return Deployment(
+        id=row.id,
+        model=row.model,
+        alias=row.alias,
+        version=row.version,
+        kind=row.kind,
+        host=row.host,
+        port=row.port,
+        pid=row.pid,
+        machine=row.machine,
+        token=bool(row.token),
+        folder=row.folder,
+        status=row.status,
+        started_at=_aware(row.started_at),
+        started_by=row.started_by,
+        stopped_at=_aware(row.stopped_at) if row.stopped_at else None,
+        stop_note=row.stop_note or "",
+    )

@@ -1,0 +1,180 @@
+"""Managed deployments: real waitress processes on 127.0.0.1 serving registered models."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from core.errors import Conflict, InvalidInput
+from core.services import TrainRequest, Workspace
+
+ROOT = Path(__file__).resolve().parents[2]
+PENGUINS = ROOT / "resources" / "demo" / "penguins.csv"
+ROWS = json.loads(pd.read_csv(PENGUINS).head(3).drop(columns="species").to_json(orient="records"))
+
+
+@pytest.fixture(scope="module")
+def registered(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("deploy") / "penguins"
+    with Workspace.create(root) as ws:
+        ws.import_file(PENGUINS)
+        for estimator in ("logistic_regression", "random_forest"):
+            run = ws.train(TrainRequest("penguins", "species", estimator=estimator))
+            ws.register_model(run.id, "penguins")
+    return root
+
+
+@pytest.fixture
+def ws(registered: Path, tmp_path: Path) -> Iterator[Workspace]:
+    root = tmp_path / "copy"
+    shutil.copytree(registered, root)
+    (root / "shipway.toml").write_text(
+        (root / "shipway.toml").read_text() + "\n[gates.production]\n", encoding="utf-8"
+    )
+    workspace = Workspace.open(root)
+    yield workspace
+    for deployment in workspace.deployments(include_stopped=False):
+        workspace.undeploy(deployment.id)
+    workspace.close()
+
+
+def post(url: str, body: dict, token: str | None = None) -> tuple[int, dict]:
+    request = urllib.request.Request(
+        f"{url}/predict", data=json.dumps(body).encode(), method="POST",
+        headers={"Content-Type": "application/json"} | (
+            {"Authorization": f"Bearer {token}"} if token else {}
+        ),
+    )  # fmt: skip
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_an_alias_deployment_swaps_under_load_without_a_failed_request(ws: Workspace) -> None:
+    ws.promote("penguins@1")
+    deployment = ws.deploy("penguins@production")
+    assert deployment.alias == "production" and deployment.version == 1
+    seen: list[list[tuple[int, int | None]]] = [[] for _ in range(4)]
+    stop = threading.Event()
+
+    def load(mine: list) -> None:
+        while not stop.is_set():
+            status, answer = post(deployment.url, {"records": ROWS})
+            mine.append((status, answer.get("version")))
+
+    threads = [threading.Thread(target=load, args=(mine,)) for mine in seen]
+    for thread in threads:
+        thread.start()
+    time.sleep(1.0)
+    promotion = ws.promote("penguins@2")
+    time.sleep(1.0)
+    stop.set()
+    for thread in threads:
+        thread.join(30)
+    assert promotion.deployments == ({"id": deployment.id, "version": 2, "confirmed": True},)
+    assert {status for mine in seen for status, _ in mine} == {200}, "no request failed"
+    for mine in seen:  # each thread's requests run one after another
+        versions = [version for _, version in mine]
+        assert versions[0] == 1 and versions[-1] == 2
+        assert versions == sorted(versions), "once swapped, answers come from the new version"
+    assert ws.deployment(deployment.id).version == 2
+    assert ws.audit(action="deployment.swap")[0].detail["previous"] == 1
+
+
+def test_rollback_swaps_the_deployment_back(ws: Workspace) -> None:
+    ws.promote("penguins@1")
+    ws.promote("penguins@2")
+    deployment = ws.deploy("penguins@production")
+    ws.rollback_model("penguins")
+    assert post(deployment.url, {"records": ROWS})[1]["version"] == 1
+    state = ws.deployment_state(ws.deployment(deployment.id))
+    assert state.state == "running" and state.version == 1 and state.requests == 1
+
+
+def test_a_fixed_version_is_not_moved_by_promotions(ws: Workspace) -> None:
+    deployment = ws.deploy("penguins@1")
+    ws.promote("penguins@2")
+    assert post(deployment.url, {"records": ROWS})[1]["version"] == 1
+
+
+def test_a_crashed_deployment_shows_stopped_and_undeploys_cleanly(ws: Workspace) -> None:
+    deployment = ws.deploy("penguins@1")
+    os.kill(deployment.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while ws.deployment_state(deployment).state != "stopped" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert ws.deployment_state(deployment).state == "stopped"
+    stopped = ws.undeploy(deployment.id)
+    assert stopped.status == "stopped" and "already ended" in stopped.stop_note
+    assert ws.undeploy(deployment.id).status == "stopped"  # twice is fine
+
+
+def test_undeploy_stops_the_process(ws: Workspace) -> None:
+    deployment = ws.deploy("penguins@1")
+    stopped = ws.undeploy(deployment.id)
+    assert stopped.stop_note == "stopped"
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"{deployment.url}/health", timeout=2)
+    assert ws.audit(action="undeploy")[0].object_ref == deployment.id
+
+
+def test_a_taken_port_is_a_clear_error_and_leaves_nothing(ws: Workspace) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(Conflict, match=f"port {port} on 127.0.0.1 is already in use"):
+            ws.deploy("penguins@1", port=port)
+    assert ws.deployments() == []
+    assert list((ws.root / "deployments").iterdir()) == []
+
+
+def test_other_addresses_need_a_token(ws: Workspace) -> None:
+    with pytest.raises(InvalidInput, match="needs a token") as caught:
+        ws.deploy("penguins@1", host="0.0.0.0")
+    assert "--token" in caught.value.hint
+    assert ws.deployments() == []
+
+
+def test_with_a_token_every_route_but_health_needs_it(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deployment = ws.deploy("penguins@1", token="s3cret")
+    assert deployment.token
+    assert post(deployment.url, {"records": ROWS})[0] == 401
+    assert post(deployment.url, {"records": ROWS}, token="wrong")[0] == 401
+    assert post(deployment.url, {"records": ROWS}, token="s3cret")[0] == 200
+    with urllib.request.urlopen(f"{deployment.url}/health", timeout=5) as answer:
+        assert answer.status == 200
+    state = ws.deployment_state(deployment, token="s3cret")
+    assert state.requests == 3 and state.errors == 2
+    command = Path(f"/proc/{deployment.pid}/cmdline")
+    if command.exists():
+        assert b"s3cret" not in command.read_bytes(), "the token never shows in `ps`"
+
+
+def test_prediction_log_is_written_in_the_deployment_folder(ws: Workspace) -> None:
+    deployment = ws.deploy("penguins@1")
+    status, answer = post(deployment.url, {"records": ROWS})
+    assert status == 200
+    ws.undeploy(deployment.id)
+    folder = ws.deployment_folder(deployment)
+    assert (folder / "predictions.db").is_file() and (folder / "server.log").is_file()
+    from core.serving.logreader import read_requests
+
+    logged = read_requests(folder)
+    assert [row.request_id for row in logged][-1] == answer["request_id"]
