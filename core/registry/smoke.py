@@ -58,8 +58,7 @@ def _outcome(completed: subprocess.CompletedProcess, expected: int, seconds: flo
         last = (completed.stderr.strip().splitlines() or ["no output"])[-1]
         return SmokeOutcome(False, f"the model failed in a fresh process: {last[:300]}", 0, seconds)
     try:
-        answer = json.loads(completed.stdout)
-        count = len(answer["predictions"])
+        count = int(json.loads(completed.stdout)["predictions"])
     except (ValueError, KeyError, TypeError):
         return SmokeOutcome(False, "the fresh process gave no readable answer", 0, seconds)
     ok = count == expected
@@ -72,25 +71,15 @@ def _outcome(completed: subprocess.CompletedProcess, expected: int, seconds: flo
 
 
 def _child(model_dir: Path) -> int:
-    """Load the model directory as serving does and predict the records given on stdin."""
-    import hashlib
+    """Load the model directory and answer the request on stdin exactly as a server would."""
+    from core.serving.model import load_model
+    from core.serving.scoring import score
+    from core.serving.settings import ServingConfig
 
-    import joblib
-    import pandas as pd
-
-    from core.serving.frames import model_frame
-
-    manifest = json.loads((model_dir / "model.json").read_text(encoding="utf-8"))
-    data = (model_dir / "model.joblib").read_bytes()
-    if hashlib.sha256(data).hexdigest() != manifest["model_sha256"]:
-        sys.stderr.write("model.joblib does not match the sha256 in model.json\n")
-        return 1
-    pipeline = joblib.load(model_dir / "model.joblib")
-    inputs = manifest["io_schema"]["inputs"]
-    schema = {entry["name"]: entry["type"] for entry in inputs}
-    frame = pd.DataFrame(json.loads(sys.stdin.read())["records"])
-    predictions = pipeline.predict(model_frame(frame, schema, list(schema)))
-    sys.stdout.write(json.dumps({"predictions": [str(p) for p in predictions]}))
+    model = load_model(model_dir)  # refuses a model.joblib that does not match its sha256
+    body = sys.stdin.buffer.read()
+    scored = score(model, body, "application/json", ServingConfig(), "smoke-test")
+    sys.stdout.write(json.dumps({"predictions": len(scored.predictions)}))
     return 0
 
 
