@@ -11,6 +11,7 @@ so that the worker's scikit-learn imports overlap with this process's own start-
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -69,18 +70,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _prewarm(argv: Sequence[str]) -> None:
-    """Start one local worker now when this command is going to train."""
+    """Start one local worker now when this command is going to train.
+
+    Only light modules are imported before the worker is spawned (the project is found and its
+    shipway.toml read with :mod:`core.config`, which needs tomllib only), so the worker's
+    scikit-learn imports start within a fraction of a second of the process.
+    """
     global _prewarmed
-    words = [a for a in argv if not a.startswith("-")]
-    if not any(tuple(words[: len(c)]) == c for c in TRAINING_COMMANDS) or "dask" in argv:
+    words = _command_words(argv)
+    if not any(tuple(words[: len(c)]) == c for c in TRAINING_COMMANDS):
+        return
+    if _option(argv, "--executor") == "dask":
         return
     try:
         from core.config import load_settings
-        from core.project import find_project_root
 
-        project = _option(argv, "--project")
-        root = Path(project) if project else find_project_root()
-        settings = load_settings(root.expanduser().resolve()).executor
+        settings = load_settings(_project_root(argv)).executor
         if settings.kind != "local":
             return
         from core.experiments.executors import LocalExecutor
@@ -89,6 +94,37 @@ def _prewarm(argv: Sequence[str]) -> None:
         _prewarmed.warm(1)
     except Exception:  # the command itself will report what is wrong
         _prewarmed = None
+
+
+#: Options given before the command that take a value in the next word.
+_VALUE_OPTIONS = ("--project",)
+
+
+def _command_words(argv: Sequence[str]) -> list[str]:
+    """The words that are neither options nor an option's value (``--project DIR``)."""
+    words: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in _VALUE_OPTIONS:
+            skip = True
+        elif not arg.startswith("-"):
+            words.append(arg)
+    return words
+
+
+def _project_root(argv: Sequence[str]) -> Path:
+    """The project folder as :func:`core.project.find_project_root` finds it, without importing
+    core.project (SQLAlchemy, Alembic): ``--project``, ``$SHIPWAY_PROJECT``, else the nearest
+    folder upwards holding shipway.toml."""
+    from core.config import SETTINGS_FILE
+
+    given = _option(argv, "--project") or os.environ.get("SHIPWAY_PROJECT")
+    if given:
+        return Path(given).expanduser().resolve()
+    here = Path.cwd().resolve()
+    return next((f for f in (here, *here.parents) if (f / SETTINGS_FILE).is_file()), here)
 
 
 def _option(argv: Sequence[str], name: str) -> str | None:

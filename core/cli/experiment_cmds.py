@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from core.cli.output import TerminalProgress, emit_json, table
@@ -127,11 +128,12 @@ def cmd_train(args: argparse.Namespace) -> int:
         finally:
             progress.finish()
         children = workspace.runs(parent=run.id) if run.kind == "search" else []
-    document = _train_document(run, children)
-    if args.json:
-        emit_json(document)
-    else:
-        _print_train(run, children)
+        # The answer first: closing the workspace then stops the idle worker.
+        if args.json:
+            emit_json(_train_document(run, children))
+        else:
+            _print_train(run, children)
+        sys.stdout.flush()
     if run.status != "done":
         raise RunFailed(
             f"run {run.id} {run.status}: {run.error}",
@@ -253,6 +255,13 @@ def cmd_runs_reproduce(args: argparse.Namespace) -> int:
             result = workspace.reproduce_run(args.run, progress)
         finally:
             progress.finish()
+        _print_reproduced(args, result)  # before the workspace closes (and stops its worker)
+    if result["status"] != "done":
+        raise RunFailed(f"run {result['run']} {result['status']}: {result['error']}")
+    return 0
+
+
+def _print_reproduced(args: argparse.Namespace, result: dict[str, Any]) -> None:
     if args.json:
         emit_json(result)
     elif result["identical"]:
@@ -261,9 +270,7 @@ def cmd_runs_reproduce(args: argparse.Namespace) -> int:
         print(f"Run {result['run']} differs from run {result['of']}:")
         for item in result["differences"]:
             print(f"  {item['metric']}: {item['original']} → {item['reproduced']}")
-    if result["status"] != "done":
-        raise RunFailed(f"run {result['run']} {result['status']}: {result['error']}")
-    return 0
+    sys.stdout.flush()
 
 
 def cmd_runs_export(args: argparse.Namespace) -> int:

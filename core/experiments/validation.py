@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from core.entities import DatasetVersion
 from core.errors import InvalidInput
 from core.experiments.spec import SPLITS, TASKS, RunSpec
+
+if TYPE_CHECKING:  # the row checks run in the worker; the caller's checks need no pandas
+    import pandas as pd
 
 MAX_CLASSES_FOR_INTEGER_TARGET = 20
 
@@ -173,6 +173,8 @@ def check_training_data(spec: RunSpec, X: pd.DataFrame, y: pd.Series) -> None:
 
 
 def _check_infinite(spec: RunSpec, X: pd.DataFrame) -> None:
+    import numpy as np
+
     numeric = X.select_dtypes(include="number")
     infinite = {
         name: int(np.isinf(values).sum())
