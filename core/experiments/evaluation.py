@@ -57,6 +57,10 @@ MAX_SAMPLE_POINTS = 1000
 MAX_HISTOGRAM_BINS = 50
 MIN_PERMUTATION_ROWS = 100
 MIN_LATENCY_CALLS = 5
+LATENCY_BUDGET_S = 0.1  # single-row predict latency: at most 30 calls or this long (≥ 5 calls)
+PERMUTATION_SHARE = 0.05  # permutation importance may cost this share of the fit time,
+PERMUTATION_MIN_S = 0.1  # but at least this (small data sets keep every row and repeat)
+PERMUTATION_MAX_S = 5.0  # and at most this
 
 Metrics = dict[str, float | None]
 
@@ -441,6 +445,17 @@ def feature_importance(
     return {"method": "permutation", "values": _ranked(values, features), "notes": notes, **details}
 
 
+def permutation_budget_s(fit_s: float) -> float:
+    """The time permutation importance may take after a fit that took ``fit_s`` seconds.
+
+    :data:`PERMUTATION_SHARE` of the fit, within [:data:`PERMUTATION_MIN_S`,
+    :data:`PERMUTATION_MAX_S`]: importance is a by-product of a run and should not cost
+    noticeably more than the fit itself, while a small data set (whose full computation takes a
+    fraction of a second) still gets every row and repeat.
+    """
+    return min(PERMUTATION_MAX_S, max(PERMUTATION_MIN_S, PERMUTATION_SHARE * max(fit_s, 0.0)))
+
+
 def _ranked(values: dict[str, float], features: list[str]) -> dict[str, float]:
     """Values for every feature, highest first (ties keep the features' order)."""
     cleaned = {f: _finite(values.get(f, 0.0)) or 0.0 for f in features}
@@ -635,7 +650,7 @@ def _fit_budget(
 
 
 def predict_latency_ms(
-    pipeline: Any, X: pd.DataFrame, *, repeats: int = 30, budget_s: float = 1.0
+    pipeline: Any, X: pd.DataFrame, *, repeats: int = 30, budget_s: float = LATENCY_BUDGET_S
 ) -> dict:
     """Single-row ``predict`` latency in milliseconds: ``{"p50", "p95", "calls"}``.
 
