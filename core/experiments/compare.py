@@ -121,7 +121,10 @@ def reproduce(
             where=version.ref,
             hint="restore the project from a backup",
         )
-    again = train(project, spec, version, executor, progress, cancel, reproduces_id=run_id)
+    threads = original.environment.get("threads")  # same thread count, same last digits
+    again = train(
+        project, spec, version, executor, progress, cancel, reproduces_id=run_id, threads=threads
+    )
     differences = [
         {
             "metric": name,

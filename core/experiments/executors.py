@@ -6,6 +6,11 @@ runs one job at a time and streams progress back through its pipe. Cancel kills 
 run really stops; a worker that dies (cancelled, killed, crashed) is replaced by a fresh one, and
 its run ends as CANCELLED or FAILED, never stuck RUNNING.
 
+Each job is given the native thread pools' limit (OpenMP, BLAS) when it is sent: the machine's
+cores divided by the jobs that run at once (those submitted and not finished, at most one per
+worker). A lone run uses every core; the trials of a search on two workers get half each.
+``submit_many`` sends a batch so that its first job already counts the others.
+
 The Dask executor sends the same :class:`~core.experiments.training.RunJob` to a scheduler
 address; its workers must see the project's ``objects/`` folder at the same path (a shared
 folder), and return the model's bytes for the caller to store.
@@ -20,6 +25,7 @@ import os
 import queue
 import threading
 import time
+from concurrent import futures
 from concurrent.futures import Future
 from typing import Any, Protocol
 
@@ -53,23 +59,39 @@ class Executor(Protocol):
 
     def submit(self, job: RunJob, progress: ProgressFn) -> RunHandle: ...
 
+    def submit_many(self, jobs: list[tuple[RunJob, ProgressFn]]) -> list[RunHandle]: ...
+
     def shutdown(self) -> None: ...
 
 
 class _Worker:
-    def __init__(self, context: Any, threads: int) -> None:
+    def __init__(self, context: Any) -> None:
         from core.experiments import worker
 
         self.conn, child = context.Pipe(duplex=True)
-        self.process = context.Process(target=worker.main, args=(child, threads), daemon=True)
+        self.process = context.Process(target=worker.main, args=(child,), daemon=True)
         self.process.start()
         child.close()
         self.cancelled = False
+        self.jobs = 0  # jobs sent to it
+        self.busy = False
 
-    def stop(self) -> None:
+    def request_exit(self) -> None:
+        """Make the worker exit without waiting for its interpreter's teardown.
+
+        One that never ran a job is terminated at once (it may still be importing and has no
+        child processes). An idle one is told to exit: it stops any joblib pool a job started,
+        then ends at once. A busy one reads the same message after its job.
+        """
+        if self.jobs == 0 and not self.busy:
+            self.process.terminate()
+            return
         with contextlib.suppress(OSError, BrokenPipeError):
             self.conn.send(None)
-        self.process.join(SHUTDOWN_GRACE_S)
+
+    def wait_exit(self, grace_s: float = SHUTDOWN_GRACE_S) -> None:
+        """Wait for the worker to end; kill it if it is still running after ``grace_s``."""
+        self.process.join(grace_s)
         if self.process.is_alive():
             self.process.kill()
             self.process.join(SHUTDOWN_GRACE_S)
@@ -94,14 +116,16 @@ class LocalExecutor:
         self._all: list[_Worker] = []
         self._lock = threading.Lock()
         self._closed = False
-        self._threads = max(1, (os.cpu_count() or 1) // self._max)
+        self._cores = os.cpu_count() or 1
+        self._in_flight = 0  # jobs submitted and not finished
+        self._dispatch = threading.Lock()  # held by submit_many while it submits a batch
         atexit.register(self.shutdown)
 
     def warm(self, count: int = 1) -> None:
         """Start workers now (their imports then overlap with the caller's own work)."""
         with self._lock:
             while len(self._all) < min(count, self._max):
-                worker = _Worker(self._context, self._threads)
+                worker = _Worker(self._context)
                 self._all.append(worker)
                 self._idle.put(worker)
 
@@ -110,12 +134,16 @@ class LocalExecutor:
             if self._closed:
                 raise ShipwayError("the executor is shut down", hint="start a new one")
             if self._idle.empty() and len(self._all) < self._max:
-                worker = _Worker(self._context, self._threads)
+                worker = _Worker(self._context)
+                worker.busy = True
                 self._all.append(worker)
                 return worker
-        return self._idle.get()
+        worker = self._idle.get()
+        worker.busy = True
+        return worker
 
     def _release(self, worker: _Worker) -> None:
+        worker.busy = False
         self._idle.put(worker)
 
     def _discard(self, worker: _Worker) -> None:
@@ -126,8 +154,26 @@ class LocalExecutor:
             worker.process.join(SHUTDOWN_GRACE_S)
             worker.conn.close()
 
+    def threads_per_job(self) -> int:
+        """The thread limit a job sent now gets: cores ÷ jobs running at once (at least 1)."""
+        with self._lock:
+            at_once = min(self._max, max(1, self._in_flight))
+        return max(1, self._cores // at_once)
+
+    def _finished(self, _: Future) -> None:
+        with self._lock:
+            self._in_flight -= 1
+
+    def submit_many(self, jobs: list[tuple[RunJob, ProgressFn]]) -> list[RunHandle]:
+        """Submit a batch; none of its jobs is sent before all of them are counted."""
+        with self._dispatch:
+            return [self.submit(job, progress) for job, progress in jobs]
+
     def submit(self, job: RunJob, progress: ProgressFn) -> RunHandle:
         future: Future = Future()
+        with self._lock:
+            self._in_flight += 1
+        future.add_done_callback(self._finished)
         state: dict[str, Any] = {"worker": None, "cancelled": False}
 
         def cancel() -> None:
@@ -136,7 +182,11 @@ class LocalExecutor:
                 state["worker"].kill()
 
         def drive() -> None:
-            worker = self._acquire()
+            try:
+                worker = self._acquire()
+            except BaseException as exc:  # shut down meanwhile: never leave the future open
+                future.set_exception(exc)
+                return
             state["worker"] = worker
             if state["cancelled"]:
                 worker.kill()
@@ -147,7 +197,10 @@ class LocalExecutor:
 
     def _drive(self, worker: _Worker, job: RunJob, progress: ProgressFn, future: Future) -> None:
         try:
-            worker.conn.send(job)
+            worker.jobs += 1
+            with self._dispatch:  # a batch being submitted is counted in full first
+                threads = job.threads or self.threads_per_job()
+            worker.conn.send(("run", job, threads))
             while True:
                 message = worker.conn.recv()
                 if message[0] == "progress":
@@ -179,6 +232,8 @@ class LocalExecutor:
         )
 
     def shutdown(self) -> None:
+        """Stop every worker: idle ones exit at once; a busy one is killed after the grace time
+        (its run was abandoned). No worker process outlives this call."""
         with self._lock:
             if self._closed:
                 return
@@ -186,7 +241,9 @@ class LocalExecutor:
             workers = list(self._all)
             self._all.clear()
         for worker in workers:
-            worker.stop()
+            worker.request_exit()  # all first, so that they exit in parallel
+        for worker in workers:
+            worker.wait_exit()
 
 
 class DaskExecutor:
@@ -232,6 +289,9 @@ class DaskExecutor:
         threading.Thread(target=wait, name=f"dask-run-{job.run_id}", daemon=True).start()
         return RunHandle(future, cancel)
 
+    def submit_many(self, jobs: list[tuple[RunJob, ProgressFn]]) -> list[RunHandle]:
+        return [self.submit(job, progress) for job, progress in jobs]
+
     def shutdown(self) -> None:
         if self._owns_client:
             self._client.close()
@@ -240,3 +300,8 @@ class DaskExecutor:
 def wait_all(handles: list[RunHandle], poll_s: float = 0.05) -> None:
     while not all(handle.done() for handle in handles):
         time.sleep(poll_s)
+
+
+def wait_any(handles: list[RunHandle], timeout: float | None = None) -> None:
+    """Return as soon as one of ``handles`` is done, or after ``timeout`` seconds."""
+    futures.wait([h._future for h in handles], timeout=timeout, return_when=futures.FIRST_COMPLETED)

@@ -22,6 +22,7 @@ class RunJob:
     data_path: str
     data_sha256: str
     objects_root: str | None = None  # None: return the model's bytes instead of storing them
+    threads: int | None = None  # native thread limit; None: the executor's share of the cores
 
 
 @dataclass(frozen=True)

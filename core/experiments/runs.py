@@ -16,7 +16,7 @@ from core.data.versions import resolve
 from core.entities import DatasetVersion, Run
 from core.errors import Cancelled, InvalidInput
 from core.experiments import catalog
-from core.experiments.executors import Executor, RunHandle
+from core.experiments.executors import Executor, RunHandle, wait_any
 from core.experiments.jobs import RunJob, RunResult
 from core.experiments.spec import Preprocessing, RunSpec, Split, TrainRequest
 from core.experiments.validation import check_spec, default_features, infer_task
@@ -68,7 +68,12 @@ def primary_metric(project: Project, task: str) -> str:
 
 
 def _job(
-    project: Project, run_id: int, spec: RunSpec, version: DatasetVersion, executor: Executor
+    project: Project,
+    run_id: int,
+    spec: RunSpec,
+    version: DatasetVersion,
+    executor: Executor,
+    threads: int | None = None,
 ) -> RunJob:
     return RunJob(
         run_id=run_id,
@@ -77,12 +82,12 @@ def _job(
         data_path=str(project.blobs.path_of(version.sha256)),
         data_sha256=version.sha256,
         objects_root=str(project.blobs.root) if executor.stores_models else None,
+        threads=threads,
     )
 
 
-def _submit(
-    project: Project, run_id: int, job: RunJob, executor: Executor, progress: ProgressFn
-) -> RunHandle:
+def _marking_running(project: Project, run_id: int, progress: ProgressFn) -> ProgressFn:
+    """``progress`` that first marks the run RUNNING (its worker's first message)."""
     started = [False]
 
     def forward(fraction: float | None, message: str) -> None:
@@ -91,7 +96,13 @@ def _submit(
             project.runs.mark_running(run_id)
         progress(fraction, message)
 
-    return executor.submit(job, forward)
+    return forward
+
+
+def _submit(
+    project: Project, run_id: int, job: RunJob, executor: Executor, progress: ProgressFn
+) -> RunHandle:
+    return executor.submit(job, _marking_running(project, run_id, progress))
 
 
 def _wait(handle: RunHandle, cancel: CancelToken) -> RunResult:
@@ -153,8 +164,14 @@ def train(
     *,
     parent_id: int | None = None,
     reproduces_id: int | None = None,
+    threads: int | None = None,
 ) -> Run:
-    """Run one spec to its end; the returned run is DONE, FAILED or CANCELLED."""
+    """Run one spec to its end; the returned run is DONE, FAILED or CANCELLED.
+
+    ``threads`` fixes the native thread limit (a reproduction uses the original's, since a
+    different count can change the last digits of some metrics); None lets the executor give
+    the run its share of the cores.
+    """
     cancel = cancel or CancelToken()
     run_id = project.runs.create(
         spec=spec.to_dict(),
@@ -164,9 +181,8 @@ def train(
         parent_id=parent_id,
         reproduces_id=reproduces_id,
     )
-    handle = _submit(
-        project, run_id, _job(project, run_id, spec, version, executor), executor, progress
-    )
+    job = _job(project, run_id, spec, version, executor, threads)
+    handle = _submit(project, run_id, job, executor, progress)
     try:
         outcome: RunResult | BaseException = _wait(handle, cancel)
     except BaseException as exc:  # cancelled, or interrupted (Ctrl-C): the worker is stopped
@@ -218,7 +234,9 @@ def search(
 def _run_trials(
     project, spec, version, executor, candidates, parent, progress, cancel
 ) -> list[Run]:
-    pending: list[tuple[int, RunHandle]] = []
+    """Submit every trial at once and record each as soon as it ends (not in submission order,
+    so that a trial's recorded duration is its own); the runs come back in submission order."""
+    jobs: list[tuple[RunJob, ProgressFn]] = []
     for params in candidates:
         child_spec = spec.with_params(params)
         run_id = project.runs.create(
@@ -229,23 +247,36 @@ def _run_trials(
             parent_id=parent,
         )
         job = _job(project, run_id, child_spec, version, executor)
-        pending.append((run_id, _submit(project, run_id, job, executor, no_progress)))
-    finished: list[Run] = []
-    for index, (run_id, handle) in enumerate(pending):
-        try:
-            outcome: RunResult | BaseException = _wait(handle, cancel)
-        except Cancelled as exc:
-            outcome = exc
-        except BaseException:
-            for _, other in pending:
-                other.cancel()
-            raise
-        if cancel.cancelled:
-            for _, other in pending[index + 1 :]:
-                other.cancel()
-        finished.append(_record(project, run_id, outcome))
-        progress((index + 1) / len(pending), f"trial {index + 1} of {len(pending)} finished")
-    return finished
+        jobs.append((job, _marking_running(project, run_id, no_progress)))
+    handles = executor.submit_many(jobs)
+    pending = {id(h): (job.run_id, h) for (job, _), h in zip(jobs, handles, strict=True)}
+    finished: dict[int, Run] = {}
+    try:
+        while pending:
+            if cancel.cancelled:
+                for _, handle in pending.values():
+                    handle.cancel()
+            for key, (run_id, handle) in list(pending.items()):
+                if handle.done():
+                    del pending[key]
+                    finished[run_id] = _record(project, run_id, _outcome(handle))
+                    done = len(finished)
+                    progress(done / len(jobs), f"trial {done} of {len(jobs)} finished")
+            if pending:
+                wait_any([handle for _, handle in pending.values()], timeout=0.1)
+    except BaseException:
+        for _, handle in pending.values():
+            handle.cancel()
+        raise
+    return [finished[job.run_id] for job, _ in jobs]
+
+
+def _outcome(handle: RunHandle) -> RunResult | BaseException:
+    """A finished handle's result, or the exception it ended with (e.g. Cancelled)."""
+    try:
+        return handle.result(timeout=0)
+    except BaseException as exc:
+        return exc
 
 
 def _finish_search(project: Project, parent: int, children: list[Run], task: str) -> Run:

@@ -3,32 +3,54 @@ stop. Progress messages are throttled so a chatty run cannot flood the pipe."""
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import os
+import sys
 import time
 from typing import Any
 
 THROTTLE_S = 0.1
 
 
-def main(conn: Any, threads: int = 1) -> None:
-    """Serve jobs from ``conn``; native thread pools are capped at ``threads`` so that several
-    workers on one machine do not fight over its cores."""
+def main(conn: Any) -> None:
+    """Serve ``("run", job, threads)`` messages from ``conn`` until ``None`` or a closed pipe.
+
+    Each job runs with the native thread pools (OpenMP, BLAS) capped at the ``threads`` the
+    executor chose for it, so that parallel jobs do not fight over the cores while a lone one
+    uses them all; the limit is recorded in the run's environment.
+    """
     import sklearn.ensemble  # noqa: F401  pre-warm: the first job should not pay for imports
     from threadpoolctl import threadpool_limits
 
     from core.experiments.training import execute_run
 
-    threadpool_limits(limits=max(1, threads))
-
     while True:
         try:
-            job = conn.recv()
+            message = conn.recv()
         except (EOFError, OSError):
             break
-        if job is None:
+        if message is None:
             break
-        result = execute_run(job, _throttled(conn))
+        _, job, threads = message
+        with threadpool_limits(limits=max(1, threads)):
+            result = execute_run(job, _throttled(conn))
+        if result.ok:
+            environment = {**result.environment, "threads": threads}
+            result = dataclasses.replace(result, environment=environment)
         conn.send(("result", result))
+    _exit_now()
+
+
+def _exit_now() -> None:
+    """End the process without the interpreter's teardown (with scikit-learn loaded it takes
+    about half a second, which a command would otherwise wait for): stop the joblib pool a run
+    may have started, flush the standard streams, then exit."""
     _shutdown_loky()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):  # a closed or broken stream: nothing to lose
+            stream.flush()
+    os._exit(0)
 
 
 def _throttled(conn: Any) -> Any:
@@ -51,6 +73,6 @@ def _shutdown_loky() -> None:
 
         executor = getattr(reusable_executor, "_executor", None)
         if executor is not None:
-            executor.shutdown(wait=True)
+            executor.shutdown(wait=True, kill_workers=True)
     except Exception:  # best effort at exit
         pass

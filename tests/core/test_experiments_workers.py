@@ -1,0 +1,141 @@
+"""How runs use the local workers: thread limits per job, search trials recorded as they end,
+workers that never outlive their executor, and the by-products' budgets."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from concurrent.futures import Future
+from pathlib import Path
+
+import pytest
+
+from core.experiments import evaluation, runs
+from core.experiments.executors import LocalExecutor, RunHandle
+from core.experiments.jobs import RunJob, RunResult
+from core.services import TrainRequest, Workspace
+
+ROOT = Path(__file__).resolve().parents[2]
+PENGUINS = ROOT / "resources" / "demo" / "penguins.csv"
+CORES = os.cpu_count() or 1
+
+
+@pytest.fixture
+def penguins(workspace: Workspace) -> Workspace:
+    workspace.import_file(PENGUINS)
+    return workspace
+
+
+def _request(estimator: str = "dummy") -> TrainRequest:
+    return TrainRequest(data="penguins", target="species", estimator=estimator)
+
+
+def test_a_lone_run_gets_every_core(penguins: Workspace) -> None:
+    run = penguins.train(_request())  # two workers configured, one job running
+    assert run.status == "done", run.error
+    assert run.environment["threads"] == CORES
+
+
+def test_search_trials_share_the_cores_and_a_reproduction_keeps_its_trials_limit(
+    penguins: Workspace,
+) -> None:
+    parent = penguins.search(_request("decision_tree"), "grid", 4)
+    trials = penguins.runs(parent=parent.id)
+    assert {trial.environment["threads"] for trial in trials} == {max(1, CORES // 2)}
+    again = penguins.reproduce_run(trials[0].id)
+    assert again["identical"], again["differences"]
+    assert penguins.run(again["run"]).environment["threads"] == max(1, CORES // 2)
+
+
+def test_threads_per_job_divides_the_cores_among_the_jobs_at_once() -> None:
+    executor = LocalExecutor(workers=2)
+    try:
+        assert executor.threads_per_job() == CORES
+        executor._in_flight = 1
+        assert executor.threads_per_job() == CORES
+        executor._in_flight = 5  # more jobs than workers: one per worker runs at once
+        assert executor.threads_per_job() == max(1, CORES // 2)
+    finally:
+        executor._in_flight = 0
+        executor.shutdown()
+
+
+class _ReverseOrderExecutor:
+    """Finishes the *last* submitted job first, and each earlier one only once the later one
+    is recorded: a search that waited in submission order would never finish."""
+
+    name = "local"
+    stores_models = True
+
+    def __init__(self, workspace: Workspace) -> None:
+        self._runs = workspace._project.runs
+
+    def submit(self, job: RunJob, progress) -> RunHandle:
+        raise AssertionError("a search submits its trials as one batch")
+
+    def submit_many(self, jobs: list[tuple[RunJob, object]]) -> list[RunHandle]:
+        futures = [Future() for _ in jobs]
+        threading.Thread(target=self._finish, args=(jobs, futures), daemon=True).start()
+        return [RunHandle(future, lambda: None) for future in futures]
+
+    def _finish(self, jobs, futures) -> None:
+        for (job, progress), future in reversed(list(zip(jobs, futures, strict=True))):
+            progress(0.0, "started")
+            future.set_result(RunResult(job.run_id, False, error="stopped on purpose"))
+            deadline = time.monotonic() + 30
+            while self._runs.get(job.run_id).status == "running":
+                if time.monotonic() > deadline:
+                    return
+                time.sleep(0.01)
+
+    def shutdown(self) -> None:
+        pass
+
+
+def test_search_trials_are_recorded_as_they_end(penguins: Workspace) -> None:
+    project = penguins._project
+    spec, version = penguins.prepare_run(_request("decision_tree"))
+    executor = _ReverseOrderExecutor(penguins)
+    parent = runs.search(project, spec, version, executor, "grid", 3)
+    trials = penguins.runs(parent=parent.id)
+    assert [trial.status for trial in trials] == ["failed"] * 3
+    finished = [trial.finished_at for trial in trials]
+    assert finished == sorted(finished, reverse=True)  # the last submitted ended first
+
+
+def test_workers_that_never_ran_a_job_are_terminated_at_shutdown() -> None:
+    executor = LocalExecutor(workers=2)
+    executor.warm(2)
+    workers = list(executor._all)
+    executor.shutdown()
+    for worker in workers:  # never ran a job: terminated, not left running
+        assert not worker.process.is_alive()
+
+
+def test_a_worker_that_ran_jobs_exits_by_itself(penguins: Workspace) -> None:
+    assert penguins.train(_request()).status == "done"
+    executor = penguins.executor()
+    (worker,) = executor._all
+    penguins.shutdown_executor()
+    assert worker.process.exitcode == 0  # it exited on request, no kill was needed
+
+
+def test_the_permutation_budget_follows_the_fit() -> None:
+    assert evaluation.permutation_budget_s(0.0) == evaluation.PERMUTATION_MIN_S
+    assert evaluation.permutation_budget_s(10.0) == pytest.approx(
+        evaluation.PERMUTATION_SHARE * 10.0
+    )
+    assert evaluation.permutation_budget_s(1e6) == evaluation.PERMUTATION_MAX_S
+
+
+def test_a_run_without_native_importances_records_its_permutation_budget(
+    penguins: Workspace,
+) -> None:
+    run = penguins.train(_request("knn"))
+    assert run.status == "done", run.error
+    importance = run.importance
+    assert importance["method"] == "permutation"
+    assert set(importance["values"]) == set(run.spec["features"])
+    assert importance["rows"] >= 1 and importance["repeats"] >= 1
+    assert 0 < run.timings["predict_p50_ms"] <= run.timings["predict_p95_ms"]
