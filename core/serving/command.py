@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 
 from core.serving.errors import ServingError
-from core.serving.server import serve
 from core.serving.settings import MB, ServingConfig
 
 TOKEN_VARIABLE = "SHIPWAY_SERVING_TOKEN"
@@ -82,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         log_dir=args.log_dir,
         log_inputs=not args.no_log_inputs,
     )
+    from core.serving.server import serve  # after parsing: usage errors and --help stay fast
+
     try:
         _setup_logging(args.log_dir)
         serve(

@@ -12,6 +12,7 @@ from typing import Any
 
 from core.serving.model import InputColumn, LoadedModel
 from core.serving.settings import ServingConfig
+from core.serving.validation import magnitude_limit
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 _JSON_TYPES = {"integer": "integer", "float": "number", "boolean": "boolean"}
@@ -31,8 +32,14 @@ def column_schema(column: InputColumn) -> dict[str, Any]:
             schema["description"] = "categories seen in training; others are encoded as unknown"
     if column.nullable:
         schema["nullable"] = True
-    if column.minimum is not None and column.type in ("integer", "float"):
-        schema["x-training-range"] = [column.minimum, column.maximum]
+    if column.type in ("integer", "float"):
+        limit = magnitude_limit(column)
+        schema["minimum"], schema["maximum"] = -limit, limit
+        if column.minimum is not None:
+            schema["description"] = (
+                f"seen in training: {column.minimum:g} to {column.maximum:g} (values outside "
+                "are answered with a warning)"
+            )
     return schema
 
 

@@ -30,6 +30,11 @@ from core.serving.model import InputColumn, LoadedModel
 
 SHOWN_ROWS = 10
 MAX_DETAILS = 100
+#: Numbers beyond this many times the largest magnitude seen in training are refused: they are
+#: junk or unit errors, and scaled by the pipeline they overflow the float32 that tree models
+#: compute in (and the model would fail with a 500).
+RANGE_FACTOR = 1e6
+_NO_RANGE_LIMIT = 1e32
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 _INFINITE = frozenset({"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"})
 _TRUE_FALSE = {"true": 1.0, "false": 0.0}
@@ -41,7 +46,15 @@ PROBLEMS = {
     "not_a_boolean": "not a boolean (true/false, 0/1)",
     "not_a_datetime": "not a date/time",
     "not_a_scalar": "a list or object instead of a single value",
+    "out_of_range": f"more than {RANGE_FACTOR:.0e} times the largest magnitude seen in training",
 }
+
+
+def magnitude_limit(column: InputColumn) -> float:
+    """The largest absolute value accepted in a numeric column."""
+    if column.minimum is None or column.maximum is None:
+        return _NO_RANGE_LIMIT
+    return RANGE_FACTOR * max(abs(column.minimum), abs(column.maximum), 1.0)
 
 
 @dataclass(frozen=True)
@@ -112,6 +125,7 @@ def _floats(
     column: InputColumn, values: list[Any], convert: Callable, problems: _Problems
 ) -> np.ndarray:
     out = np.full(len(values), np.nan)
+    limit = magnitude_limit(column)
     for row, value in enumerate(values):
         if _missing(value):
             if not column.nullable:
@@ -120,6 +134,8 @@ def _floats(
         number, problem = convert(value)
         if problem == "not_finite" and column.nullable:
             continue  # NaN/Infinity is a missing value where training had missing values
+        if problem is None and abs(number) > limit:
+            problem = "out_of_range"
         if problem:
             problems.add(column.name, problem, row)
         else:
