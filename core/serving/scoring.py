@@ -67,14 +67,31 @@ def parse_request(
     return validate(model, table, config.extra_columns)
 
 
+def _raw_predict(pipeline: Any, frame: Any, want_proba: bool) -> tuple[Any, Any]:
+    """``predict`` and, when wanted and available, ``predict_proba`` of ``pipeline``.
+
+    For a Pipeline the preprocessing runs once and both calls go to the final estimator: the
+    same results as ``pipeline.predict`` and ``pipeline.predict_proba``, at half the cost
+    (the ColumnTransformer dominates a small request).
+    """
+    steps = getattr(pipeline, "steps", None)
+    if steps is not None and len(steps) > 1 and hasattr(pipeline, "__getitem__"):
+        features, final = pipeline[:-1].transform(frame), pipeline[-1]
+    else:
+        features, final = frame, pipeline
+    predicted = final.predict(features)
+    proba = None
+    if want_proba and hasattr(final, "predict_proba"):
+        proba = final.predict_proba(features)
+    return predicted, proba
+
+
 def predict(model: LoadedModel, model_input: ModelInput) -> tuple[list, list | None]:
     """Predictions (and class probabilities when the model has them) as plain lists."""
-    pipeline = model.pipeline
     try:
-        predicted = pipeline.predict(model_input.frame)
-        proba = None
-        if model.task == "classification" and hasattr(pipeline, "predict_proba"):
-            proba = pipeline.predict_proba(model_input.frame)
+        predicted, proba = _raw_predict(
+            model.pipeline, model_input.frame, model.task == "classification"
+        )
     except Exception as exc:  # any failure inside the model is the model's, not the request's
         raise PredictionFailed(
             f"the model failed to predict ({type(exc).__name__}); the server is still up"

@@ -55,10 +55,13 @@ def test_serving_predicts_what_the_pipeline_predicts_on_training_coercion(
     frame = penguins().head(40)
     pipeline = joblib.load(models["v1"] / "model.joblib")
     expected = pipeline.predict(model_frame(frame, SCHEMA, FEATURES)).tolist()
+    expected_proba = pipeline.predict_proba(model_frame(frame, SCHEMA, FEATURES)).tolist()
     rows = json.loads(frame[FEATURES].to_json(orient="records"))
     nullable = {"bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g", "sex"}
     assert all(v is not None for r in rows for k, v in r.items() if k not in nullable)
-    assert predictions(client.predict({"records": rows})) == expected
+    reply = client.predict({"records": rows})
+    assert predictions(reply) == expected
+    assert reply.json["probabilities"] == expected_proba
     csv = frame[FEATURES].to_csv(index=False)  # missing values as empty cells
     reply = client.call("POST", "/predict", csv, {"Content-Type": "text/csv"})
     assert predictions(reply) == expected
