@@ -129,6 +129,14 @@ def _close_all(server: Any) -> None:
 
 
 def _bind(app: Flask, host: str, port: int, threads: int, config: ServingConfig) -> Any:
+    server = _create(app, host, port, threads, config)
+    if not hasattr(server, "effective_port"):  # a name resolving to several addresses
+        server.close()  # safe here: no loop runs yet
+        raise ServerStartError(f"{host} resolves to several addresses: give one address")
+    return server
+
+
+def _create(app: Flask, host: str, port: int, threads: int, config: ServingConfig) -> Any:
     try:
         return create_server(
             app,
@@ -227,7 +235,11 @@ def serve(
         model_dir = read_pointer(watch)
     stop = stop or threading.Event()
     restore = install_signal_handlers(stop)
-    running = start_server(model_dir, host=host, port=port, config=config, threads=threads)
+    try:
+        running = start_server(model_dir, host=host, port=port, config=config, threads=threads)
+    except BaseException:
+        restore()
+        raise
     watcher = PointerWatcher(watch, running.slot).start() if watch is not None else None
     try:
         if ready_file is not None:

@@ -3,8 +3,9 @@
 The pointer file is JSON ``{"model_dir": "..."}`` (a relative path is relative to the file's
 folder). Its writer replaces it atomically (write a temporary file, then rename). The watcher
 checks the file's identity (inode, size, modification time) about every half second and, when
-it changed and names another directory, loads that model and swaps the slot. A pointer that
-cannot be read, or a model that fails to load, is logged and the current model keeps serving.
+it changed (or on the first look) and names another directory than the one serving, loads that
+model and swaps the slot: the pointer is the truth. A pointer that cannot be read, or a model
+that fails to load, is logged and the current model keeps serving.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ class PointerWatcher:
         self.path = Path(path)
         self.slot = slot
         self.interval = interval
-        self._seen = _signature(self.path)
+        self._seen: tuple[int, int, int] | None = None  # the first look applies the pointer
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="shipway-pointer-watch", daemon=True)
 

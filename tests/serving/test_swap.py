@@ -85,3 +85,12 @@ def test_the_pointer_watcher_follows_an_alias(serve, models, tmp_path: Path) -> 
     finally:
         watcher.stop()
         client.close()
+
+
+def test_the_watchers_first_look_applies_the_pointer(models, tmp_path: Path) -> None:
+    pointer = tmp_path / "current.json"
+    write_pointer(pointer, models["v2"])  # moved while the server was starting on v1
+    slot = ModelSlot.from_dir(models["v1"])
+    watcher = PointerWatcher(pointer, slot)
+    assert watcher.check() and slot.current().version == 2
+    assert not watcher.check()  # unchanged since: nothing to do
