@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from core.bundles.service import BundlesMixin
 from core.config import DEFAULT_MISSING_TOKENS
 from core.data import importer, versions
 from core.data.diff import diff_tables
@@ -154,7 +155,7 @@ class ExperimentsMixin:
             self._executor = None
 
 
-class Workspace(ExperimentsMixin, RegistryMixin, DeploymentsMixin):
+class Workspace(ExperimentsMixin, RegistryMixin, DeploymentsMixin, BundlesMixin):
     """One open project and everything a user can do with it."""
 
     def __init__(self, project: Project) -> None:

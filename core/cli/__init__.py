@@ -49,7 +49,14 @@ def _common(parser: argparse.ArgumentParser, suppress: bool) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from core.cli import data_cmds, deploy_cmds, experiment_cmds, model_cmds, project_cmds
+    from core.cli import (
+        bundle_cmds,
+        data_cmds,
+        deploy_cmds,
+        experiment_cmds,
+        model_cmds,
+        project_cmds,
+    )
 
     parser = argparse.ArgumentParser(
         prog="shipway",
@@ -66,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     experiment_cmds.register(commands, common)
     model_cmds.register(commands, common)
     deploy_cmds.register(commands, common)
+    bundle_cmds.register(commands, common)
     return parser
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 from core.cli.output import emit_json, table
 from core.cli.project_cmds import open_workspace
@@ -12,8 +13,8 @@ from core.cli.project_cmds import open_workspace
 TOKEN_VARIABLE = "SHIPWAY_SERVING_TOKEN"
 
 
-def _serving_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("ref", metavar="M@V|M@ALIAS")
+def _serving_options(parser: argparse.ArgumentParser, bundles: bool = False) -> None:
+    parser.add_argument("ref", metavar="M@V|M@ALIAS" + ("|BUNDLE.zip" if bundles else ""))
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     parser.add_argument("--port", type=int, default=0, help="port (default: a free one)")
     parser.add_argument(
@@ -33,8 +34,15 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     )
     deploy.set_defaults(handler=cmd_deploy)
 
-    serve = commands.add_parser("serve", parents=[common], help="serve in the foreground")
-    _serving_options(serve)
+    serve = commands.add_parser(
+        "serve", parents=[common], help="serve a version, an alias or a bundle in the foreground"
+    )
+    _serving_options(serve, bundles=True)
+    serve.add_argument(
+        "--trust",
+        action="store_true",
+        help="serve a bundle that is unsigned or signed by another project",
+    )
     serve.set_defaults(handler=cmd_serve)
 
     listing = commands.add_parser("deployments", parents=[common], help="deployments, live")
@@ -86,10 +94,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
                   f"{deployment.url}; Ctrl-C stops")  # fmt: skip
         sys.stdout.flush()
 
+    options = {"host": args.host, "port": args.port, "token": _token(args), "on_ready": ready}
     with open_workspace(args) as workspace:
-        workspace.serve(
-            args.ref, host=args.host, port=args.port, token=_token(args), on_ready=ready
-        )
+        if args.ref.lower().endswith(".zip") or Path(args.ref).is_file():
+            workspace.serve_bundle(args.ref, trust=args.trust, **options)
+        else:
+            workspace.serve(args.ref, **options)
     return 0
 
 

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from core.deploy import manager, probe
+from core.deploy import foreground, manager, probe
 from core.entities import Deployment, ModelVersion
-from core.project import DEPLOYMENTS_DIR, Project
+from core.project import Project
 from core.registry.refs import parse_model_ref
-from core.store.deployment_repository import NewDeployment
 
 
 class DeploymentsMixin:
@@ -67,55 +63,20 @@ class DeploymentsMixin:
         on_ready: Callable[[Deployment], Any] | None = None,
         stop: threading.Event | None = None,
     ) -> Deployment:
-        """Serve in the foreground until SIGINT/SIGTERM (or ``stop``); recorded like any
-        deployment, so a served alias follows promotions too."""
-        from core.serving import server as serving
-        from core.serving.settings import ServingConfig
-        from core.serving.watch import PointerWatcher
-
+        """Serve ``M@V`` or ``M@ALIAS`` in the foreground until SIGINT/SIGTERM (or ``stop``);
+        recorded like any deployment, so a served alias follows promotions too."""
         version = self.model_version(ref)
         manager.check_address(host, port, token)
         deployment_id, folder = manager.new_folder(self._project, version)
-        stop = stop or threading.Event()
-        restore = serving._install_signal_handlers(stop)
-        config = ServingConfig(token=token, log_dir=str(folder))
-        try:
-            running = serving.start_server(
-                folder / "models" / f"v{version.version}", host=host, port=port, config=config
-            )
-        except BaseException:
-            restore()
-            shutil.rmtree(folder, ignore_errors=True)
-            raise
-        watcher = PointerWatcher(folder / "current.json", running.slot).start()
-        try:
-            recorded = self._record_foreground(deployment_id, version, ref, host, running, token)
-            if on_ready is not None:
-                on_ready(recorded)
-            serving.wait_until_stopped(stop)
-        finally:
-            watcher.stop()
-            running.stop()
-            restore()
-        return self._project.deployments.stopped(deployment_id, "the foreground server stopped")
-
-    def _record_foreground(self, deployment_id, version, ref, host, running, token) -> Deployment:
-        return self._project.deployments.record(
-            NewDeployment(
-                id=deployment_id,
-                model=version.model,
-                alias=parse_model_ref(ref).alias,
-                version=version.version,
-                kind="foreground",
-                host=host,
-                port=running.port,
-                pid=os.getpid(),
-                machine=socket.gethostname(),
-                token=token is not None,
-                folder=str(
-                    (self._project.root / DEPLOYMENTS_DIR / deployment_id).relative_to(
-                        self._project.root
-                    )
-                ),
-            )
+        what = foreground.Foreground(
+            deployment_id,
+            folder,
+            folder / "models" / f"v{version.version}",
+            version.model,
+            version.version,
+            alias=parse_model_ref(ref).alias,
+            watch=folder / "current.json",
+        )
+        return foreground.run(
+            self._project, what, host=host, port=port, token=token, on_ready=on_ready, stop=stop
         )

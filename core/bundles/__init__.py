@@ -1,0 +1,1 @@
+"""Deployable bundles: one zip that serves a model version anywhere (see docs/bundles.md)."""

@@ -1,0 +1,86 @@
+"""The bundles' part of the engine's front door (mixed into core.services.Workspace)."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from core.bundles import safe_zip, signing
+from core.bundles.verify import BundleReport, verify
+from core.entities import Deployment, ModelVersion
+from core.project import DEPLOYMENTS_DIR, Project
+
+
+class BundlesMixin:
+    """Exporting, verifying, extracting and serving bundles."""
+
+    _project: Project
+    model_version: Callable[[str], ModelVersion]
+
+    def export_bundle(self, ref: str, output: Path | str) -> dict[str, Any]:
+        from core.bundles.export import export_bundle
+
+        version = self.model_version(ref)
+        path, sha256 = export_bundle(self._project, version, Path(output))
+        return {"path": str(path), "sha256": sha256, "model": version.model,
+                "version": version.version}  # fmt: skip
+
+    def verify_bundle(self, path: Path | str) -> BundleReport:
+        """Layout, manifest, hashes and signature; unsafe archives raise BundleRefused."""
+        return verify(Path(path), signing.load_key(self._project.root))
+
+    def extract_bundle(self, path: Path | str, folder: Path | str, trust: bool = False) -> Path:
+        """Unpack a verified bundle into a new ``folder`` (all or nothing)."""
+        report = self._trusted(Path(path), trust)
+        return safe_zip.extract(Path(path), list(report.entries), Path(folder))
+
+    def serve_bundle(
+        self,
+        path: Path | str,
+        *,
+        trust: bool = False,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        token: str | None = None,
+        on_ready: Callable[[Deployment], Any] | None = None,
+        stop: threading.Event | None = None,
+    ) -> Deployment:
+        """Verify, unpack into deployments/ID/bundle and serve it in the foreground."""
+        from core.deploy import foreground, manager
+
+        manager.check_address(host, port, token)
+        report = self._trusted(Path(path), trust)
+        deployment_id = secrets.token_hex(4)
+        folder = self._project.root / DEPLOYMENTS_DIR / deployment_id
+        bundle = safe_zip.extract(Path(path), list(report.entries), folder / "bundle")
+        what = foreground.Foreground(
+            deployment_id,
+            folder,
+            bundle / "model",
+            str(report.manifest["name"]),
+            int(report.manifest["version"]),
+        )
+        return foreground.run(
+            self._project, what, host=host, port=port, token=token, on_ready=on_ready, stop=stop
+        )
+
+    def _trusted(self, path: Path, trust: bool) -> BundleReport:
+        report = self.verify_bundle(path)
+        if not report.ok:
+            raise safe_zip.BundleRefused(
+                f"the bundle failed verification: {'; '.join(report.problems[:3])}",
+                where=str(path),
+                hint="`shipway bundle verify` lists every problem; export it again",
+                details=[{"problem": problem} for problem in report.problems],
+            )
+        if report.signed != "this project" and not trust:
+            origin = "unsigned" if report.signed == "unsigned" else "signed by another project"
+            raise safe_zip.BundleRefused(
+                f"the bundle is {origin}",
+                where=str(path),
+                hint="serve it only if you trust where it came from: add --trust",
+            )
+        return report

@@ -1,0 +1,76 @@
+"""``shipway bundle export M@V -o FILE.zip``, ``bundle verify FILE.zip``, ``bundle extract``."""
+
+from __future__ import annotations
+
+import argparse
+
+from core.cli.output import emit_json
+from core.cli.project_cmds import open_workspace
+from core.errors import ShipwayError
+
+
+class BundleNotOk(ShipwayError):
+    """Verification found problems (the report lists them)."""
+
+    code = "bundle_not_ok"
+
+
+def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    bundle = commands.add_parser("bundle", help="deployable bundles")
+    sub = bundle.add_subparsers(dest="bundle_command", metavar="COMMAND")
+    sub.required = True
+    export = sub.add_parser("export", parents=[common], help="write a model version's bundle")
+    export.add_argument("ref", metavar="M@V")
+    export.add_argument("-o", "--output", required=True, metavar="FILE.zip")
+    export.set_defaults(handler=cmd_export)
+    verify = sub.add_parser("verify", parents=[common], help="check a bundle's files and signature")
+    verify.add_argument("path", metavar="FILE.zip")
+    verify.set_defaults(handler=cmd_verify)
+    extract = sub.add_parser("extract", parents=[common], help="unpack a verified bundle")
+    extract.add_argument("path", metavar="FILE.zip")
+    extract.add_argument("-o", "--output", required=True, metavar="DIR", help="a new folder")
+    extract.add_argument("--trust", action="store_true", help="accept an unsigned bundle")
+    extract.set_defaults(handler=cmd_extract)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    with open_workspace(args) as workspace:
+        result = workspace.export_bundle(args.ref, args.output)
+    if args.json:
+        emit_json(result)
+    else:
+        print(f"Wrote {result['path']} (sha256 {result['sha256'][:16]}…)")
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    with open_workspace(args) as workspace:
+        report = workspace.verify_bundle(args.path)
+    if args.json:
+        emit_json(report.to_dict())
+    else:
+        verdict = "ok" if report.ok else "NOT OK"
+        print(f"{report.path}: {verdict}; {report.to_dict()['files']} files; {report.signed}")
+        print(f"  {report.manifest.get('name')}@{report.manifest.get('version')}, "
+              f"sha256 {report.sha256}")  # fmt: skip
+        for problem in report.problems:
+            print(f"  problem: {problem}")
+    if not report.ok:
+        if args.json:
+            args.json = False  # the report is out; main() adds the one-line error on stderr
+        raise BundleNotOk(
+            f"{len(report.problems)} problem(s): {report.problems[0]}",
+            where=report.path,
+            hint="do not serve it; export the bundle again from its project",
+        )
+    return 0
+
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    with open_workspace(args) as workspace:
+        folder = workspace.extract_bundle(args.path, args.output, trust=args.trust)
+    if args.json:
+        emit_json({"path": str(folder)})
+    else:
+        print(f"Extracted into {folder}")
+    return 0

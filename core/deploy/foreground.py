@@ -1,0 +1,83 @@
+"""A server in this process, recorded as a deployment while it runs (``shipway serve``)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from core.entities import Deployment
+from core.project import Project
+from core.store.deployment_repository import NewDeployment
+
+
+@dataclass(frozen=True)
+class Foreground:
+    """What to serve: ``model_dir``, and the pointer to follow when it serves an alias."""
+
+    deployment_id: str
+    folder: Path
+    model_dir: Path
+    model: str
+    version: int
+    alias: str | None = None
+    watch: Path | None = None
+
+
+def run(
+    project: Project,
+    what: Foreground,
+    *,
+    host: str,
+    port: int,
+    token: str | None,
+    on_ready: Callable[[Deployment], Any] | None = None,
+    stop: threading.Event | None = None,
+) -> Deployment:
+    """Serve until SIGINT/SIGTERM (or ``stop``), then stop cleanly and record it stopped."""
+    from core.serving import server as serving
+    from core.serving.settings import ServingConfig
+    from core.serving.watch import PointerWatcher
+
+    stop = stop or threading.Event()
+    restore = serving._install_signal_handlers(stop)
+    config = ServingConfig(token=token, log_dir=str(what.folder))
+    try:
+        running = serving.start_server(what.model_dir, host=host, port=port, config=config)
+    except BaseException:  # nothing was recorded: leave no folder behind either
+        restore()
+        shutil.rmtree(what.folder, ignore_errors=True)
+        raise
+    watcher = PointerWatcher(what.watch, running.slot).start() if what.watch else None
+    try:
+        recorded = project.deployments.record(_new(project, what, host, running.port, token))
+        if on_ready is not None:
+            on_ready(recorded)
+        serving.wait_until_stopped(stop)
+    finally:
+        if watcher is not None:
+            watcher.stop()
+        running.stop()
+        restore()
+    return project.deployments.stopped(what.deployment_id, "the foreground server stopped")
+
+
+def _new(project: Project, what: Foreground, host: str, port: int, token: str | None):
+    return NewDeployment(
+        id=what.deployment_id,
+        model=what.model,
+        alias=what.alias,
+        version=what.version,
+        kind="foreground",
+        host=host,
+        port=port,
+        pid=os.getpid(),
+        machine=socket.gethostname(),
+        token=token is not None,
+        folder=str(what.folder.relative_to(project.root)),
+    )

@@ -1,0 +1,237 @@
+"""Bundles: deterministic export, verification, signatures, and hostile archives refused with
+nothing written (a canary file beside the target must stay untouched)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import stat
+import threading
+import urllib.request
+import zipfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from core.bundles import safe_zip
+from core.bundles.safe_zip import BundleRefused
+from core.services import TrainRequest, Workspace
+
+ROOT = Path(__file__).resolve().parents[2]
+PENGUINS = ROOT / "resources" / "demo" / "penguins.csv"
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    base = tmp_path_factory.mktemp("bundles")
+    root = base / "penguins"
+    with Workspace.create(root) as ws:
+        ws.import_file(PENGUINS)
+        run = ws.train(TrainRequest("penguins", "species", estimator="logistic_regression"))
+        ws.register_model(run.id, "penguins")
+        ws.export_bundle("penguins@1", base / "penguins-1.zip")
+    return root, base / "penguins-1.zip"
+
+
+@pytest.fixture
+def ws(exported: tuple[Path, Path], tmp_path: Path) -> Iterator[Workspace]:
+    copy = tmp_path / "project"
+    shutil.copytree(exported[0], copy)
+    workspace = Workspace.open(copy)
+    yield workspace
+    workspace.close()
+
+
+def entries(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def rezip(target: Path, files: dict[str, bytes], extra: Callable | None = None) -> Path:
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+        if extra is not None:
+            extra(archive)
+    # zipfile cuts names at NUL when writing; put one in the raw headers instead
+    target.write_bytes(target.read_bytes().replace(b"evil#nul.txt", b"evil\x00nul.txt"))
+    return target
+
+
+def test_export_is_deterministic_and_verifies(ws: Workspace, tmp_path: Path) -> None:
+    first = ws.export_bundle("penguins@1", tmp_path / "a.zip")
+    second = ws.export_bundle("penguins@1", tmp_path / "b.zip")
+    assert (tmp_path / "a.zip").read_bytes() == (tmp_path / "b.zip").read_bytes()
+    assert first["sha256"] == second["sha256"]
+    report = ws.verify_bundle(tmp_path / "a.zip")
+    assert report.ok and report.signed == "this project" and report.problems == ()
+    files = entries(tmp_path / "a.zip")
+    manifest = json.loads(files["manifest.json"])
+    assert set(manifest["files"]) == set(files) - {"manifest.json", "signature.json"}
+    assert manifest["lineage"]["run"] == 1 and manifest["name"] == "penguins"
+    assert "scikit-learn" in manifest["requirements"] and "flask" in manifest["requirements"]
+    assert b"HEALTHCHECK" in files["Dockerfile"] and b"USER shipway" in files["Dockerfile"]
+    for way in (b"pip install -r requirements.txt", b"docker run", b"shipway serve"):
+        assert way in files["README.md"]
+    requirements = files["requirements.txt"].decode()
+    assert all("==" in line for line in requirements.splitlines() if line and line[0] != "#")
+    assert ws.audit(action="bundle.export")[0].object_ref == "penguins@1"
+
+
+def test_a_bundle_from_elsewhere_is_another_project_or_unsigned(
+    ws: Workspace, exported: tuple[Path, Path], tmp_path: Path
+) -> None:
+    (ws.root / "keys" / "bundle.key").write_text("00" * 32)  # a different project key
+    assert ws.verify_bundle(exported[1]).signed == "another project"
+    files = entries(exported[1])
+    del files["signature.json"]
+    unsigned = rezip(tmp_path / "unsigned.zip", files)
+    report = ws.verify_bundle(unsigned)
+    assert report.ok and report.signed == "unsigned"
+    with pytest.raises(BundleRefused, match="unsigned") as caught:
+        ws.extract_bundle(unsigned, tmp_path / "out")
+    assert "--trust" in caught.value.hint
+    assert ws.extract_bundle(unsigned, tmp_path / "out", trust=True).is_dir()
+
+
+def test_a_changed_manifest_breaks_the_signature(
+    ws: Workspace, exported: tuple[Path, Path], tmp_path: Path
+) -> None:
+    files = entries(exported[1])
+    manifest = json.loads(files["manifest.json"])
+    manifest["metrics"]["f1"] = 1.0
+    files["manifest.json"] = json.dumps(manifest).encode()
+    report = ws.verify_bundle(rezip(tmp_path / "forged.zip", files))
+    assert not report.ok and "signature does not match" in report.problems[-1]
+
+
+def test_serving_a_bundle_answers_and_is_recorded(
+    ws: Workspace, exported: tuple[Path, Path]
+) -> None:
+    stop = threading.Event()
+    ready: list = []
+    server = threading.Thread(
+        target=lambda: ws.serve_bundle(exported[1], on_ready=ready.append, stop=stop)
+    )
+    server.start()
+    try:
+        for _ in range(200):
+            if ready:
+                break
+            threading.Event().wait(0.05)
+        with urllib.request.urlopen(f"{ready[0].url}/health", timeout=5) as answer:
+            assert json.loads(answer.read())["model"] == "penguins"
+        assert ws.deployment(ready[0].id).kind == "foreground"
+    finally:
+        stop.set()
+        server.join(30)
+    assert ws.deployment(ready[0].id).status == "stopped"
+
+
+# -- hostile and broken archives ------------------------------------------------------------
+
+
+def _link(archive: zipfile.ZipFile) -> None:
+    info = zipfile.ZipInfo("model/evil-link")
+    info.create_system = 3
+    info.external_attr = (stat.S_IFLNK | 0o777) << 16
+    archive.writestr(info, "/etc/passwd")
+
+
+def _duplicate(archive: zipfile.ZipFile) -> None:
+    with pytest.warns(UserWarning):
+        archive.writestr("README.md", b"second copy")
+
+
+HOSTILE: dict[str, tuple[Callable[[dict], dict], Callable | None, str]] = {
+    "parent folder": (lambda f: f | {"../evil.txt": b"x"}, None, "leaves the bundle"),
+    "absolute path": (lambda f: f | {"/tmp/evil.txt": b"x"}, None, "absolute path"),
+    "drive letter": (lambda f: f | {"C:/evil.txt": b"x"}, None, "drive letter"),
+    "backslash": (lambda f: f | {"..\\evil.txt": b"x"}, None, "backslash"),
+    "NUL byte": (lambda f: f | {"evil#nul.txt": b"x"}, None, "NUL"),
+    "link": (lambda f: f, _link, "link"),
+    "duplicate": (lambda f: f, _duplicate, "appears twice"),
+    "case collision": (lambda f: f | {"readme.md": b"x"}, None, "collides"),
+    "compression bomb": (lambda f: f | {"model/zeros": bytes(20_000_000)}, None, "100:1"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE))
+def test_hostile_archives_are_refused_and_write_nothing(
+    ws: Workspace, exported: tuple[Path, Path], tmp_path: Path, case: str
+) -> None:
+    change, extra, message = HOSTILE[case]
+    files = change(entries(exported[1]))
+    archive = rezip(tmp_path / "hostile.zip", files, extra)
+    canary = tmp_path / "canary.txt"
+    canary.write_text("untouched")
+    target = tmp_path / "out" / "bundle"
+    before = sorted(tmp_path.rglob("*"))
+    for attempt in (
+        lambda: ws.verify_bundle(archive),
+        lambda: ws.extract_bundle(archive, target, trust=True),
+        lambda: ws.serve_bundle(archive, trust=True, stop=threading.Event()),
+    ):
+        with pytest.raises(BundleRefused, match=message) as caught:
+            attempt()
+        assert "hostile.zip" in caught.value.where
+    assert canary.read_text() == "untouched"
+    assert sorted(tmp_path.rglob("*")) == before
+    assert not list((ws.root / "deployments").iterdir()) and ws.deployments() == []
+    assert not (tmp_path.parent / "evil.txt").exists()
+
+
+def test_an_archive_over_the_size_limit_is_refused(exported: tuple[Path, Path]) -> None:
+    with pytest.raises(BundleRefused, match="unpacks to over 1,000 bytes"):
+        safe_zip.inspect(exported[1], max_total=1000)
+
+
+BROKEN: dict[str, tuple[Callable[[dict], dict], str]] = {
+    "extra file": (lambda f: f | {"model/extra.py": b"print(1)"}, "not in the manifest"),
+    "missing file": (
+        lambda f: {k: v for k, v in f.items() if k != "model/model.json"},
+        "in the manifest but not in the archive",
+    ),
+    "changed model": (
+        lambda f: f | {"model/model.joblib": f["model/model.joblib"][:-1] + b"\x00"},
+        "does not match its sha256",
+    ),
+    "manifest names code": (
+        lambda f: (
+            f
+            | {
+                "manifest.json": json.dumps(
+                    json.loads(f["manifest.json"]) | {"entrypoint": "os:system"}
+                ).encode()
+            }
+        ),
+        "unknown key 'entrypoint'",
+    ),
+    "not json": (lambda f: f | {"manifest.json": b"{nope"}, "not JSON"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN))
+def test_broken_bundles_fail_verification_and_are_not_served(
+    ws: Workspace, exported: tuple[Path, Path], tmp_path: Path, case: str
+) -> None:
+    change, message = BROKEN[case]
+    archive = rezip(tmp_path / "broken.zip", change(entries(exported[1])))
+    report = ws.verify_bundle(archive)
+    assert not report.ok and any(message in problem for problem in report.problems)
+    target = tmp_path / "out"
+    with pytest.raises(BundleRefused, match="failed verification"):
+        ws.extract_bundle(archive, target, trust=True)
+    with pytest.raises(BundleRefused, match="failed verification"):
+        ws.serve_bundle(archive, trust=True, stop=threading.Event())
+    assert not target.exists() and ws.deployments() == []
+
+
+def test_a_nested_code_key_is_refused(ws: Workspace, exported: tuple[Path, Path], tmp_path: Path):
+    files = entries(exported[1])
+    manifest = json.loads(files["manifest.json"])
+    manifest["lineage"]["loader"] = {"module": "pickle", "callable": "loads"}
+    files["manifest.json"] = json.dumps(manifest).encode()
+    report = ws.verify_bundle(rezip(tmp_path / "code.zip", files))
+    assert any("names code: lineage.loader" in problem for problem in report.problems)
