@@ -70,7 +70,7 @@ def test_overflow_is_counted_and_never_blocks_a_request(serve, models, tmp_path:
             mark = time.perf_counter()
             assert client.predict({"records": [ROW]}).status == 200
             slowest = max(slowest, time.perf_counter() - mark)
-        assert slowest < 0.5 and time.perf_counter() - started < 5
+        assert slowest < 2.0 and time.perf_counter() - started < 10  # a wait would be >= 5 s
         dropped = server.state.log.dropped
         assert dropped >= 30 - 4 - 2  # the queue holds 4, the blocked writer at most a couple
     finally:
