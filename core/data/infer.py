@@ -29,17 +29,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from core.data.report import MAX_LISTED, ImportReport
+from core.data.text_bytes import LEADING_ZERO_PATTERN, leading_zero_count
 
 NUMBER_PATTERN = r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$"
 COMMA_NUMBER_PATTERN = r"^\s*[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?\s*$"
-_NUMBER = re.compile(NUMBER_PATTERN)
+NUMBER = re.compile(NUMBER_PATTERN)
 _COMMA_NUMBER = re.compile(COMMA_NUMBER_PATTERN)
 _COMMA_DECIMAL = re.compile(r"^\s*[+-]?(\d{1,3}(\.\d{3})+|\d+),\d+\s*$")
 _DOT_DECIMAL = re.compile(r"^\s*[+-]?\d+\.\d+\s*$")
 # "1.234" is a decimal in one country and a thousand in another: it decides nothing.
 _THOUSANDS_ONLY = re.compile(r"^\s*[+-]?\d{1,3}(\.\d{3})+\s*$")
-LEADING_ZERO_PATTERN = r"^\s*[+-]?0\d"
-_ISO_DATE = re.compile(
+ISO_DATE = re.compile(
     r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$"
 )
 SAMPLE = 1000
@@ -164,33 +164,48 @@ def _apply_missing_tokens(
     return pc.if_else(is_missing, pa.scalar(None, pa.string()), values)
 
 
+@functools.cache
+def boolean_words() -> pa.Array:
+    """``true`` and ``false`` (made on first use: no pyarrow work at import)."""
+    return pa.array(["true", "false"])
+
+
 @functools.lru_cache(maxsize=8)
 def _token_array(tokens: frozenset[str]) -> pa.Array:
     return pa.array(sorted(tokens | {""}), pa.string())
 
 
-def _try_cast(values: pa.ChunkedArray, target: pa.DataType) -> pa.ChunkedArray | None:
+def try_cast(values: pa.ChunkedArray, target: pa.DataType) -> pa.ChunkedArray | None:
     try:
         return pc.cast(values, target)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
 
 
+def sample_casts(sample: list[str], target: pa.DataType) -> bool:
+    """Whether every sampled value casts to ``target``; if one does not, neither does the column.
+
+    A failed cast of a whole column costs about as much as a successful one (~10 ms per million
+    cells); the sample's costs microseconds.
+    """
+    return try_cast(pa.array(sample, pa.string()), target) is not None
+
+
 def _as_integer(name, values, sample, rules, report, zeros):
     if not all(v.strip().lstrip("+-").isdigit() for v in sample):
         return None
-    typed = _try_cast(values, pa.int64())
+    typed = try_cast(values, pa.int64())
     if typed is None:
         return None
-    return values if _kept_as_codes(name, values, report, zeros) else typed
+    return values if kept_as_codes(name, values, report, zeros) else typed
 
 
-def _kept_as_codes(
+def kept_as_codes(
     name: str, values: pa.ChunkedArray, report: ImportReport, zeros: int | None
 ) -> bool:
     """True (and noted) when some numbers are written with leading zeros, as codes are."""
     if zeros is None:
-        zeros = pc.sum(pc.match_substring_regex(values, LEADING_ZERO_PATTERN)).as_py() or 0
+        zeros = leading_zero_count(values)
     if zeros:
         report.add(
             "kept_as_text",
@@ -212,10 +227,10 @@ def _as_float(name, values, sample, rules, report, zeros):
         and all(_COMMA_NUMBER.match(v) for v in sample)
         and pc.all(pc.match_substring_regex(values, COMMA_NUMBER_PATTERN)).as_py()
     ):
-        typed = _try_cast(_comma_to_dot(values), pa.float64())
-    if typed is None:
-        typed = _try_cast(values, pa.float64())
-    if typed is None or _kept_as_codes(name, values, report, zeros):
+        typed = try_cast(_comma_to_dot(values), pa.float64())
+    if typed is None and sample_casts(sample, pa.float64()):
+        typed = try_cast(values, pa.float64())
+    if typed is None or kept_as_codes(name, values, report, zeros):
         return None if typed is None else values
     return typed
 
@@ -230,18 +245,18 @@ def _as_boolean(name, values, sample, rules, report, zeros):
     if not sample or any(v.lower() not in ("true", "false") for v in sample):
         return None
     lowered = pc.utf8_lower(values)
-    words = pa.array(["true", "false"])
-    if not pc.all(pc.is_in(lowered.drop_null(), value_set=words)).as_py():  # nulls: missing
+    # Missing cells are nulls, dropped here.
+    if not pc.all(pc.is_in(lowered.drop_null(), value_set=boolean_words())).as_py():
         return None
     return pc.equal(lowered, "true")
 
 
 def _as_datetime(name, values, sample, rules, report, zeros):
-    if not sample or not all(_ISO_DATE.match(v) for v in sample):
+    if not sample or not all(ISO_DATE.match(v) for v in sample):
         return None
     zoned = any(v.endswith("Z") or re.search(r"[+-]\d{2}:?\d{2}$", v[10:]) for v in sample)
     target = pa.timestamp("us", tz="UTC") if zoned else pa.timestamp("us")
-    return _try_cast(values, target)
+    return try_cast(values, target)
 
 
 def _numeric_with_conflicts(
@@ -257,19 +272,19 @@ def _numeric_with_conflicts(
     """A mostly-numeric column: numbers stay, the few other cells become missing (reported)."""
     comma = rules.decimal == ","
     pattern = COMMA_NUMBER_PATTERN if comma else NUMBER_PATTERN
-    matcher = _COMMA_NUMBER if comma else _NUMBER
+    matcher = _COMMA_NUMBER if comma else NUMBER
     if not sample or sum(1 for v in sample if matcher.match(v)) < 0.5 * len(sample):
         return values
     is_number = pc.match_substring_regex(values, pattern)
     bad = present - (pc.sum(is_number).as_py() or 0)
-    if bad > rules.max_conflict_share * present or _kept_as_codes(name, values, report, zeros):
+    if bad > rules.max_conflict_share * present or kept_as_codes(name, values, report, zeros):
         return values
     not_number = pc.fill_null(pc.invert(is_number), False)
     cleaned = pc.if_else(not_number, pa.scalar(None, pa.string()), values) if bad else values
     cleaned = _comma_to_dot(cleaned) if comma else pc.utf8_trim_whitespace(cleaned)
-    typed = _try_cast(cleaned, pa.int64())
+    typed = try_cast(cleaned, pa.int64())
     if typed is None or (comma and pc.any(pc.match_substring(values, ",")).as_py()):
-        typed = _try_cast(cleaned, pa.float64())
+        typed = try_cast(cleaned, pa.float64())
     if typed is None:
         return values
     if bad:
