@@ -1,9 +1,10 @@
 """CSV and TSV files: detected encoding and delimiter, parsed by pyarrow, typed by core.data.infer.
 
 Every cell is read as text first (so "007" and "NA" survive parsing), then each column is typed
-as a whole. Rows with a different number of fields than the header are never shifted into an
-index: by default they stop the import with their line numbers; ``bad_rows="skip"`` imports the
-rest and lists them in the report.
+as a whole (:mod:`core.data.infer_fast`, which hands what it cannot prove to the rules of
+:mod:`core.data.infer`). Rows with a different number of fields than the header
+are never shifted into an index: by default they stop the import with their line numbers;
+``bad_rows="skip"`` imports the rest and lists them in the report.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from typing import NoReturn
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from core.data.infer import TypingRules, column_facts, detect_decimal_comma, type_column
+from core.data.infer import TypingRules, column_facts, detect_decimal_comma
+from core.data.infer_fast import type_text_column
+from core.data.parallel import in_order, workers_for
 from core.data.report import MAX_LISTED, ImportReport
 from core.data.sniff import SAMPLE_BYTES, Encoding, SourceScan, read_sample, sniff_dialect
 from core.errors import ImportFailed
@@ -71,14 +74,37 @@ def read_csv(
     )
     report.detected["decimal"] = decimal
     rules = TypingRules(options.missing_tokens, decimal, options.max_conflict_share)
-    facts = column_facts(table.columns, rules)
-    typed = []
-    for index, name in enumerate(names):
-        cancel.raise_if_cancelled()
-        column = table.column(index)
-        typed.append(type_column(name, column, rules, report, line_of, facts[index]))
-        progress((index + 1) / len(names), f"typing column {index + 1} of {len(names)}")
+    columns = table.columns
+    del table  # each text column is let go once typed, so that its memory serves the next
+    typed = _type_columns(names, columns, rules, report, line_of, progress, cancel)
     return pa.table(typed, names=names)
+
+
+def _type_columns(
+    names: list[str],
+    columns: list[pa.ChunkedArray | None],
+    rules: TypingRules,
+    report: ImportReport,
+    line_of: Callable[[int], int | None],
+    progress: ProgressFn,
+    cancel: CancelToken,
+) -> list[pa.ChunkedArray]:
+    """Type every column (on all cores for long tables), reporting in column order."""
+    facts = column_facts(columns, rules)
+
+    def type_one(index: int) -> tuple[pa.ChunkedArray, ImportReport]:
+        column, columns[index] = columns[index], None
+        part = report.part()
+        return type_text_column(names[index], column, rules, part, line_of, facts[index]), part
+
+    typed = []
+    rows = len(columns[0]) if columns else 0
+    done = in_order(type_one, range(len(names)), workers_for(rows), cancel)
+    for index, (column, part) in enumerate(done):
+        report.absorb(part)
+        typed.append(column)
+        progress((index + 1) / len(names), f"typing column {index + 1} of {len(names)}")
+    return typed
 
 
 def _refuse_header_only(path: Path) -> NoReturn:
@@ -112,7 +138,7 @@ def _parse(
         delimiter=delimiter,
         quote_char='"',
         double_quote=True,
-        newlines_in_values=scan.quotes > 0,
+        newlines_in_values=scan.has_quotes,
         ignore_empty_lines=True,
         invalid_row_handler=on_invalid,
     )

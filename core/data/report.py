@@ -51,6 +51,15 @@ class ImportReport:
         if token_counts:
             self.missing_tokens[column] = {k: int(v) for k, v in token_counts.items()}
 
+    def part(self) -> ImportReport:
+        """An empty report for one column's findings, to be :meth:`absorb`-ed in column order."""
+        return ImportReport(self.format, self.source)
+
+    def absorb(self, part: ImportReport) -> None:
+        """Append the problems and missing-token counts of ``part`` (from :meth:`part`)."""
+        self.problems.extend(part.problems)
+        self.missing_tokens.update(part.missing_tokens)
+
     @property
     def warnings(self) -> int:
         return sum(1 for p in self.problems if p["severity"] == "warning")

@@ -1,9 +1,9 @@
 """Looking at a text file before parsing it: one pass for hash, lines and encoding; a sample for
 the delimiter and the header.
 
-The single pass over the bytes computes the sha256 (the version's source hash), counts newlines
-and quotes, and validates UTF-8 only when it meets a non-ASCII chunk, so a plain ASCII file costs
-little more than hashing it.
+The single pass over the bytes computes the sha256 (the version's source hash) in a worker
+thread while counting newlines, looking for quotes and NUL bytes, and validating UTF-8 only when
+it meets a non-ASCII chunk, so a plain ASCII file costs about as much as hashing it.
 """
 
 from __future__ import annotations
@@ -13,14 +13,18 @@ import csv
 import hashlib
 import io
 import re
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
+
+import numpy as np
 
 from core.errors import ImportFailed, UsageError
 from core.progress import ProgressFn, no_progress
 
 CHUNK = 8 * 1024 * 1024
+_NEWLINE = ord("\n")
 SAMPLE_BYTES = 256 * 1024
 DELIMITERS = (",", ";", "\t", "|")
 # Bytes that Windows-1252 leaves undefined: a file holding them is not cp1252 either.
@@ -38,7 +42,7 @@ class SourceScan:
     sha256: str
     size: int
     newlines: int
-    quotes: int
+    has_quotes: bool  # a double quote anywhere: records may then span lines
     bom: str | None
     utf8_error_offset: int | None
     ends_with_newline: bool
@@ -46,37 +50,71 @@ class SourceScan:
 
 
 def scan_file(path: Path, progress: ProgressFn = no_progress) -> SourceScan:
+    """Hash, count newlines and validate UTF-8 in one read of the file.
+
+    The sha256 runs in a worker thread (hashlib releases the GIL on large buffers) while this
+    thread looks at the same chunk, so the scan costs about one hash. Each chunk is read into a
+    buffer of its own: the hash of the previous chunk may still be running.
+    """
     digest = hashlib.sha256()
-    decoder = codecs.getincrementaldecoder("utf-8")()
     size = path.stat().st_size
-    newlines = quotes = offset = 0
-    error_offset: int | None = None
-    nul_offset: int | None = None
-    head = b""
-    last = b""
-    with open(path, "rb") as handle:
+    facts = _ChunkFacts()
+    offset = 0
+    with ThreadPoolExecutor(1, thread_name_prefix="sha256") as hasher, open(path, "rb") as handle:
+        hashing: Future[None] | None = None
         while chunk := handle.read(CHUNK):
-            if not head:
-                head = chunk[:4]
-            digest.update(chunk)
-            newlines += chunk.count(b"\n")
-            quotes += chunk.count(b'"')
-            if nul_offset is None and (found := chunk.find(b"\x00")) >= 0:
-                nul_offset = offset + found
-            # A multi-byte sequence cut by the chunk boundary must meet its next chunk.
-            if error_offset is None and (not chunk.isascii() or decoder.getstate()[0]):
-                error_offset = _utf8_error(decoder, chunk, offset)
+            if hashing is not None:
+                hashing.result()
+            hashing = hasher.submit(digest.update, chunk)
+            facts.add(chunk, offset)
             offset += len(chunk)
-            last = chunk[-1:]
             progress(offset / size if size else 1.0, "reading")
-    if error_offset is None:
-        error_offset = _utf8_error(decoder, b"", offset, final=True)  # a truncated last char
-    bom = _bom(head)
-    if bom == "utf-16":
-        error_offset = nul_offset = None  # not UTF-8 at all; decoded through its BOM
-    return SourceScan(
-        digest.hexdigest(), size, newlines, quotes, bom, error_offset, last == b"\n", nul_offset
-    )
+        if hashing is not None:
+            hashing.result()
+    return facts.finish(digest.hexdigest(), offset)
+
+
+class _ChunkFacts:
+    """Newlines, quotes, NUL bytes and UTF-8 validity, chunk by chunk."""
+
+    def __init__(self) -> None:
+        self.decoder = codecs.getincrementaldecoder("utf-8")()
+        self.newlines = 0
+        self.quotes = False
+        self.error_offset: int | None = None
+        self.nul_offset: int | None = None
+        self.head = b""
+        self.last = b""
+
+    def add(self, chunk: bytes, offset: int) -> None:
+        if not self.head:
+            self.head = chunk[:4]
+        self.newlines += int(np.count_nonzero(np.frombuffer(chunk, np.uint8) == _NEWLINE))
+        self.quotes = self.quotes or b'"' in chunk
+        if self.nul_offset is None and (found := chunk.find(b"\x00")) >= 0:
+            self.nul_offset = offset + found
+        # A multi-byte sequence cut by the chunk boundary must meet its next chunk.
+        if self.error_offset is None and (not chunk.isascii() or self.decoder.getstate()[0]):
+            self.error_offset = _utf8_error(self.decoder, chunk, offset)
+        self.last = chunk[-1:]
+
+    def finish(self, sha256: str, size: int) -> SourceScan:
+        error_offset, nul_offset = self.error_offset, self.nul_offset
+        if error_offset is None:  # a truncated last character
+            error_offset = _utf8_error(self.decoder, b"", size, final=True)
+        bom = _bom(self.head)
+        if bom == "utf-16":
+            error_offset = nul_offset = None  # not UTF-8 at all; decoded through its BOM
+        return SourceScan(
+            sha256,
+            size,
+            self.newlines,
+            self.quotes,
+            bom,
+            error_offset,
+            self.last == b"\n",
+            nul_offset,
+        )
 
 
 def _utf8_error(
