@@ -1,9 +1,12 @@
-"""Column profiles and table-wide checks, computed once per version and stored with it.
+"""Column profiles, computed once per version and stored with it.
 
 Per column: Shipway type, missing count and share, distinct count; for numbers min, max, mean,
-std, quantiles, infinite count and a 20-bin histogram; for text and booleans the top categories;
-for datetimes the range. Duplicate rows are counted with a 64-bit row hash built from per-column
-codes (numpy, no Python loop over rows).
+std, quantiles, infinite count and a 20-bin histogram; for text and booleans the top categories
+(and the text's shortest and longest length); for datetimes the range.
+
+Text is hashed once per column: its dictionary encoding gives the distinct values, their counts
+(a ``bincount`` of the indices) and, handed to :class:`core.data.table_checks.RowHasher`, the
+codes that find duplicate rows. Numbers and datetimes are sorted instead of hashed.
 """
 
 from __future__ import annotations
@@ -16,13 +19,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from core.data.infer import shipway_type
-from core.data.report import MAX_LISTED, ImportReport
+from core.data.parallel import in_order, workers_for
+from core.data.table_checks import RowHasher
 from core.progress import CancelToken, ProgressFn, no_progress
 
 HISTOGRAM_BINS = 20
 TOP_CATEGORIES = 20
 QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
-_MIX = np.uint64(0x9E3779B97F4A7C15)
 
 
 def _finite(value: float) -> float | None:
@@ -30,19 +33,49 @@ def _finite(value: float) -> float | None:
 
 
 def profile_table(
-    table: pa.Table, progress: ProgressFn = no_progress, cancel: CancelToken | None = None
+    table: pa.Table,
+    progress: ProgressFn = no_progress,
+    cancel: CancelToken | None = None,
+    rows: RowHasher | None = None,
 ) -> dict[str, dict[str, Any]]:
+    """The profile of every column, by name; ``rows``, when given, is fed every column.
+
+    Columns are profiled on all cores for long tables; ``rows`` folds their codes in column
+    order, in this thread.
+    """
     batched = numeric_profiles_batched(table)
+
+    def profile_one(index: int) -> tuple[dict[str, Any], list[np.ndarray] | None]:
+        column = table.column(index)
+        encoded = encode(column) if is_categorical(column.type) else None
+        stats = batched.get(index) or profile_column(column, encoded)
+        return stats, None if rows is None else rows.codes(column, stats, encoded)
+
     profile: dict[str, dict[str, Any]] = {}
-    for index, name in enumerate(table.column_names):
-        if cancel is not None:
-            cancel.raise_if_cancelled()
-        profile[name] = batched.get(index) or profile_column(table.column(index))
-        progress((index + 1) / table.num_columns, f"profiling column {index + 1}")
+    names = table.column_names
+    done = in_order(profile_one, range(len(names)), workers_for(table.num_rows), cancel)
+    for index, (stats, codes) in enumerate(done):
+        profile[names[index]] = stats
+        if rows is not None:
+            rows.fold(codes)
+        progress((index + 1) / len(names), f"profiling column {index + 1}")
     return profile
 
 
-def profile_column(column: pa.ChunkedArray) -> dict[str, Any]:
+def is_categorical(arrow_type: pa.DataType) -> bool:
+    """Text and booleans: profiled by their categories."""
+    return shipway_type(arrow_type) in ("string", "boolean")
+
+
+def encode(column: pa.ChunkedArray) -> pa.DictionaryArray:
+    """One dictionary encoding of the whole column (nulls stay nulls in the indices)."""
+    return pc.dictionary_encode(column).combine_chunks()  # the chunks share one dictionary
+
+
+def profile_column(
+    column: pa.ChunkedArray, encoded: pa.DictionaryArray | None = None
+) -> dict[str, Any]:
+    """The profile of one column; ``encoded`` is :func:`encode` of a categorical column."""
     kind = shipway_type(column.type)
     rows = len(column)
     missing = column.null_count
@@ -57,7 +90,7 @@ def profile_column(column: pa.ChunkedArray) -> dict[str, Any]:
     elif kind == "datetime":
         stats.update(_datetime(column))
     else:
-        stats.update(_categorical(column))
+        stats.update(_categorical(column, encode(column) if encoded is None else encoded))
     return stats
 
 
@@ -206,80 +239,31 @@ def _matrix_histograms(
 def _datetime(column: pa.ChunkedArray) -> dict[str, Any]:
     bounds = pc.min_max(column)
     low, high = bounds["min"].as_py(), bounds["max"].as_py()
+    ticks = np.sort(column.drop_null().to_numpy().view(np.int64))  # a sort beats a hash here
     return {
-        "distinct": int(pc.count_distinct(column, mode="only_valid").as_py()),
+        "distinct": int(np.count_nonzero(ticks[1:] != ticks[:-1])) + 1 if ticks.size else 0,
         "min": low.isoformat() if low else None,
         "max": high.isoformat() if high else None,
     }
 
 
-def _categorical(column: pa.ChunkedArray) -> dict[str, Any]:
-    counts = pc.value_counts(column.drop_null())
-    values = counts.field("values")
-    tallies = counts.field("counts").to_numpy()
+def _categorical(column: pa.ChunkedArray, encoded: pa.DictionaryArray) -> dict[str, Any]:
+    """Distinct values, the most frequent ones (ties: first seen first) and text lengths.
+
+    The same as ``pc.value_counts`` would give: its values come in the order in which they are
+    first seen, as a dictionary encoding's do.
+    """
+    values = encoded.dictionary
+    indices = encoded.indices.drop_null().to_numpy()
+    tallies = np.bincount(indices, minlength=len(values))
     order = np.argsort(-tallies, kind="stable")[:TOP_CATEGORIES]
     top = [{"value": _text(values[int(i)].as_py()), "count": int(tallies[i])} for i in order]
-    out: dict[str, Any] = {"distinct": len(counts), "top": top}
-    if pa.types.is_string(column.type) and len(column) - column.null_count:
-        lengths = pc.utf8_length(column)
-        out["length"] = {"min": pc.min(lengths).as_py(), "max": pc.max(lengths).as_py()}
+    out: dict[str, Any] = {"distinct": len(values), "top": top}
+    if pa.types.is_string(column.type) and len(values):
+        bounds = pc.min_max(pc.utf8_length(values))  # each distinct value once
+        out["length"] = {"min": bounds["min"].as_py(), "max": bounds["max"].as_py()}
     return out
 
 
 def _text(value: Any) -> Any:
     return value if isinstance(value, str | int | float) or value is None else str(value)
-
-
-# -- table-wide checks ------------------------------------------------------------------------
-
-
-def row_hashes(table: pa.Table) -> np.ndarray:
-    """One 64-bit hash per row, equal for equal rows (collisions are astronomically rare)."""
-    hashes = np.zeros(table.num_rows, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        for column in table.columns:
-            codes = _column_codes(column)
-            hashes = (hashes ^ codes) * _MIX
-            hashes ^= hashes >> np.uint64(29)
-    return hashes
-
-
-def _column_codes(column: pa.ChunkedArray) -> np.ndarray:
-    if pa.types.is_integer(column.type) and column.null_count == 0:
-        return column.to_numpy().astype(np.float64).view(np.uint64)  # fast path, same codes
-    if pa.types.is_floating(column.type) or pa.types.is_integer(column.type):
-        values = pc.fill_null(pc.cast(column, pa.float64()), math.nan).to_numpy()
-        values = np.where(np.isnan(values), np.nan, values)  # one NaN bit pattern
-        codes = values.view(np.uint64).copy()
-        codes[np.isnan(values)] = np.uint64(0x7FF8DEADBEEF0001)
-        return codes
-    encoded = pc.dictionary_encode(column).combine_chunks()
-    indices = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
-    return indices.astype(np.int64).view(np.uint64) + np.uint64(1)
-
-
-def check_table(table: pa.Table, profile: dict[str, dict[str, Any]], report: ImportReport) -> None:
-    """Report empty and constant columns and duplicate rows."""
-    for name, stats in profile.items():
-        if stats["count"] == 0:
-            report.add("empty_column", f"column {name!r} has no values", column=name)
-        elif stats.get("distinct") == 1 and stats["missing"] == 0:
-            report.add(
-                "constant_column",
-                f"column {name!r} holds one value only, so it cannot inform a model",
-                column=name,
-            )
-    if table.num_rows < 2 or table.num_columns == 0:
-        return
-    import pandas as pd
-
-    duplicated = pd.Series(row_hashes(table)).duplicated(keep="first").to_numpy()
-    count = int(duplicated.sum())
-    if count:
-        rows = (np.flatnonzero(duplicated)[:MAX_LISTED] + 1).tolist()
-        report.add(
-            "duplicate_rows",
-            f"{count} rows repeat an earlier row exactly (first at row {rows[0]})",
-            count=count,
-            rows=rows,
-        )
