@@ -20,6 +20,7 @@ from core.entities import AuditEntry, Dataset, DatasetVersion, ProjectInfo, Run
 from core.errors import UsageError
 from core.experiments.executors import DaskExecutor, Executor, LocalExecutor
 from core.experiments.spec import RunSpec, TrainRequest
+from core.monitoring.service import MonitoringMixin
 from core.progress import CancelToken, ProgressFn, no_progress
 from core.project import Project, find_project_root
 from core.registry.service import Promotion, RegistryMixin
@@ -155,7 +156,7 @@ class ExperimentsMixin:
             self._executor = None
 
 
-class Workspace(ExperimentsMixin, RegistryMixin, DeploymentsMixin, BundlesMixin):
+class Workspace(ExperimentsMixin, RegistryMixin, DeploymentsMixin, BundlesMixin, MonitoringMixin):
     """One open project and everything a user can do with it."""
 
     def __init__(self, project: Project) -> None:

@@ -53,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
         bundle_cmds,
         data_cmds,
         deploy_cmds,
+        drift_cmds,
         experiment_cmds,
         model_cmds,
         project_cmds,
@@ -73,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     experiment_cmds.register(commands, common)
     model_cmds.register(commands, common)
     deploy_cmds.register(commands, common)
+    drift_cmds.register(commands, common)
     bundle_cmds.register(commands, common)
     return parser
 

@@ -1,5 +1,6 @@
 """The held-out test rows of a data version under a run spec, rebuilt exactly as training
-split them (same target cleaning, same seeded, stratified split), for evaluating gates."""
+split them (same target cleaning, same seeded, stratified split), for evaluating gates; and the
+training rows, the same way, for drift's reference."""
 
 from __future__ import annotations
 
@@ -45,6 +46,16 @@ class Holdout:
 
 def test_rows(project: Project, dataset: DatasetVersion, spec: RunSpec) -> Holdout:
     """The test part of ``dataset`` as a run with ``spec`` would split it."""
+    return _part(project, dataset, spec, "test")
+
+
+def train_rows(project: Project, dataset: DatasetVersion, spec: RunSpec) -> Holdout:
+    """The training part of ``dataset`` (the rows the pipeline was fitted on), split as a run
+    with ``spec`` split it: the reference of drift monitoring."""
+    return _part(project, dataset, spec, "train")
+
+
+def _part(project: Project, dataset: DatasetVersion, spec: RunSpec, part: str) -> Holdout:
     from core.experiments.training import _target, split
 
     frame = versions.load_table(project, dataset).to_pandas()
@@ -58,5 +69,5 @@ def test_rows(project: Project, dataset: DatasetVersion, spec: RunSpec) -> Holdo
     keep = y.notna().to_numpy()
     frame = frame.loc[keep].reset_index(drop=True)
     y = y.loc[keep].reset_index(drop=True)
-    test_frame, test_y = split(frame, y, spec)["test"]
-    return Holdout(dataset, test_frame.reset_index(drop=True), test_y.reset_index(drop=True))
+    part_frame, part_y = split(frame, y, spec)[part]
+    return Holdout(dataset, part_frame.reset_index(drop=True), part_y.reset_index(drop=True))

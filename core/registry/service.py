@@ -8,7 +8,7 @@ as ``model.promote_forced`` together with the rules that failed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +61,14 @@ class RegistryMixin:
         run = self._project.runs.get(run_id)
         if run.model_sha256 is not None:
             self._check_blob(run.model_sha256, f"run {run_id}")
-        return self._project.models.register(run_id, name, description, tags)
+        version = self._project.models.register(run_id, name, description, tags)
+        from core.monitoring.reference_store import at_registration
+
+        reference = at_registration(self._project, version)  # drift's reference statistics
+        if reference is None:
+            return version
+        self._project.models.set_reference(version.id, reference)
+        return replace(version, reference_sha256=reference)
 
     def models(self) -> list[RegisteredModel]:
         return self._project.models.list_models()

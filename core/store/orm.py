@@ -255,3 +255,38 @@ class DeploymentRow(Base):
     started_by: Mapped[str] = mapped_column(String(200))
     stopped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     stop_note: Mapped[str] = mapped_column(Text, default="")
+
+
+class MonitoringAlertRow(Base):
+    """A monitoring trigger that fired: once per streak of buckets (the unique key), with the
+    retraining it started."""
+
+    __tablename__ = "monitoring_alerts"
+    __table_args__ = (
+        UniqueConstraint(
+            "model",
+            "version",
+            "deployment",
+            "kind",
+            "bucket_seconds",
+            "bucket_start",
+            name="uq_monitoring_alerts_streak",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model: Mapped[str] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(Integer)
+    deployment: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(20))  # "drift" | "metric"
+    bucket_seconds: Mapped[int] = mapped_column(Integer)
+    bucket_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # the streak's first
+    message: Mapped[str] = mapped_column(Text)
+    detail: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(200))
+    retrain_status: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    retrain_run: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    retrain_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    gates_passed: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    retrain_error: Mapped[str | None] = mapped_column(Text, nullable=True)
