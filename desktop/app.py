@@ -1,12 +1,9 @@
-"""``shipway-desktop [PROJECT_DIR]``: the application entry point.
-
-This first release shows a project and its data sets; the full shell (sidebar, background jobs,
-wizard, experiments, models, deployments, monitoring) builds on it.
-"""
+"""``shipway-desktop [PROJECT_DIR] [--demo]``: the application entry point."""
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import signal
 import sys
 from collections.abc import Sequence
@@ -18,6 +15,12 @@ from core.services import Workspace, find_project_root
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="shipway-desktop", description="Shipway desktop app")
     parser.add_argument("project", nargs="?", help="project folder to open")
+    parser.add_argument(
+        "--demo", action="store_true", help="open a ready project on the bundled demo data"
+    )
+    parser.add_argument(
+        "--theme", choices=("light", "dark"), help="use this theme (and remember it)"
+    )
     parser.add_argument(
         "--self-test",
         action="store_true",
@@ -35,12 +38,19 @@ def self_test() -> int:
     from PySide6.QtGui import QFontDatabase
     from PySide6.QtWidgets import QApplication
 
+    from desktop.context import make_context
     from desktop.main_window import MainWindow
+    from desktop.settings import AppSettings
 
     app = QApplication.instance() or QApplication([])
     families = QFontDatabase.families()
-    with tempfile.TemporaryDirectory() as folder, Workspace.create(Path(folder) / "t") as ws:
-        window = MainWindow(ws)
+    with tempfile.TemporaryDirectory() as folder:
+        from PySide6.QtCore import QSettings
+
+        store = QSettings(str(Path(folder) / "settings.ini"), QSettings.Format.IniFormat)
+        context = make_context(AppSettings(store), warm_workers=False)
+        context.theme.apply()
+        window = MainWindow(context, Workspace.create(Path(folder) / "t"))
         window.show()
         app.processEvents()
         window.close()
@@ -49,31 +59,68 @@ def self_test() -> int:
     return 0 if ok else 1
 
 
+def _project_from_environment() -> str | None:
+    try:
+        return str(find_project_root())
+    except Exception:  # no project here: show the start page
+        return None
+
+
+def install_signal_handlers(app, window) -> None:
+    """SIGINT/SIGTERM close the window without asking (cancelling work), then quit.
+
+    Python runs signal handlers only between bytecodes; a timer gives it that chance while
+    Qt's event loop runs in C++.
+    """
+    from PySide6.QtCore import QTimer
+
+    def stop(*_: object) -> None:
+        window.forced_quit = True
+        window.close()
+        app.quit()
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    ticker = QTimer(app)
+    ticker.setInterval(200)
+    ticker.timeout.connect(lambda: None)
+    ticker.start()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.self_test:
         return self_test()
-    from PySide6.QtWidgets import QApplication, QFileDialog
+    from PySide6.QtWidgets import QApplication
 
+    from desktop.context import make_context
     from desktop.main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setApplicationName("Shipway")
-    signal.signal(signal.SIGINT, lambda *_: app.quit())
-    signal.signal(signal.SIGTERM, lambda *_: app.quit())
-    folder = args.project
-    if folder is None:
-        try:
-            folder = str(find_project_root())
-        except Exception:
-            folder = QFileDialog.getExistingDirectory(None, "Open a Shipway project")
-    if not folder:
-        return 0
-    with Workspace.open(Path(folder)) as workspace:
-        window = MainWindow(workspace)
-        window.show()
+    app.setOrganizationName("Shipway")
+    app.setApplicationName("Shipway desktop")
+    app.setApplicationDisplayName("Shipway")
+    app.setDesktopFileName("shipway")
+    context = make_context()
+    if args.theme:
+        context.settings.theme = args.theme
+        context.theme.name = args.theme
+    context.theme.apply()
+    context.errors.install_hooks()
+    window = MainWindow(context)
+    install_signal_handlers(app, window)
+    window.show()
+    folder = args.project or (None if args.demo else _project_from_environment())
+    if args.demo:
+        window.open_demo()
+    elif folder:
+        window.open_project(Path(folder))
+    try:
         return app.exec()
+    finally:
+        context.errors.uninstall_hooks()
 
 
 if __name__ == "__main__":  # pragma: no cover
+    multiprocessing.freeze_support()
     sys.exit(main())

@@ -1,78 +1,297 @@
-"""The main window: the project header and its data sets."""
+"""The main window: the start page, or an open project's shell; menus, shortcuts, status bar."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtWidgets import QHeaderView, QLabel, QMainWindow, QTableView, QVBoxLayout, QWidget
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QStackedWidget
 
 from core.services import Workspace
+from desktop import demo
+from desktop.context import AppContext
+from desktop.jobs_bar import JobsBar
+from desktop.pages import PAGES
+from desktop.shell import ProjectShell
+from desktop.start_page import StartPage
+from desktop.theme import icon, resource
 
-_Index = QModelIndex | QPersistentModelIndex
-
-
-class DatasetTableModel(QAbstractTableModel):
-    """A Qt table model over the plain list of data sets the engine returns."""
-
-    HEADERS = ("Data set", "Latest version", "Versions", "Rows", "Columns", "Updated (UTC)")
-
-    def __init__(self, datasets: list) -> None:
-        super().__init__()
-        self._rows = [
-            (
-                d.name,
-                f"v{d.latest_version}",
-                d.versions,
-                f"{d.latest_rows:,}",
-                d.latest_columns,
-                d.updated_at.strftime("%Y-%m-%d %H:%M"),
-            )
-            for d in datasets
-        ]
-
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        if not index.isValid():
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return str(self._rows[index.row()][index.column()])
-        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() in (2, 3, 4):
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        return None
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> object:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return self.HEADERS[section]
-        return None
+STOP_WAIT_S = 20.0
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, workspace: Workspace) -> None:
+    """One window; it holds at most one open project (a :class:`Workspace`) at a time."""
+
+    def __init__(
+        self, context: AppContext, workspace: Workspace | None = None, own_workspace: bool = True
+    ) -> None:
+        """``own_workspace=False`` leaves a given workspace open when the window closes."""
         super().__init__()
+        self.context = context
+        self.workspace: Workspace | None = None
+        self._owned = own_workspace
+        self.forced_quit = False  # SIGTERM/SIGINT: stop work without asking
+        context.errors.parent_window = self
+        self.setWindowTitle("Shipway")
+        self.setWindowIcon(QIcon(str(resource("icons", "shipway.svg"))))
+        self.resize(1280, 800)
+        context.settings.restore_geometry(self)
+        self.start = StartPage(context.settings)
+        self.shell = ProjectShell(context)
+        self.central = QStackedWidget()
+        self.central.addWidget(self.start)
+        self.central.addWidget(self.shell)
+        self.setCentralWidget(self.central)
+        self.jobs = JobsBar(context.runner)
+        self.statusBar().addPermanentWidget(self.jobs)
+        self._build_actions()
+        self._connect()
+        if workspace is not None:
+            self.show_workspace(workspace, own_workspace)
+        else:
+            self._show_start()
+
+    # -- actions and menus -------------------------------------------------------------------
+
+    def _action(self, text: str, slot, keys: str | None = None, icon_name: str | None = None):
+        action = QAction(text, self)
+        if keys:
+            action.setShortcut(QKeySequence(keys))
+            action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+        if icon_name:
+            action.setIcon(icon(icon_name))
+            action.setData(icon_name)
+        action.triggered.connect(slot)
+        self.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        a = self._action
+        self.new_action = a("&New project…", self.new_project, "Ctrl+N", "new")
+        self.open_action = a("&Open project…", self.choose_project, "Ctrl+O", "open")
+        self.demo_action = a("Open the &demo", self.open_demo, None, "demo")
+        self.close_action = a("&Close project", self.close_project, "Ctrl+W", "close")
+        self.quit_action = a("&Quit", self.close, "Ctrl+Q")
+        self.import_action = a("&Import data…", self.import_data, "Ctrl+I", "import")
+        self.run_action = a("New &run…", self.new_run, "Ctrl+R", "run")
+        self.refresh_action = a("&Refresh", self.refresh, "F5", "refresh")
+        self.theme_action = a("Dark &theme", self.toggle_theme, "Ctrl+Shift+T", "theme")
+        self.theme_action.setCheckable(True)
+        self.theme_action.setChecked(self.context.theme.name == "dark")
+        self.page_actions = [
+            a(f"{page.title}", lambda _=False, k=page.key: self.show_page(k), f"Ctrl+{n}")
+            for n, page in enumerate(PAGES, start=1)
+        ]
+        menus = self.menuBar()
+        file_menu = menus.addMenu("&File")
+        for item in (self.new_action, self.open_action, self.demo_action, None):
+            file_menu.addAction(item) if item else file_menu.addSeparator()
+        for item in (self.close_action, self.quit_action):
+            file_menu.addAction(item)
+        project = menus.addMenu("&Project")
+        for item in (self.import_action, self.run_action, self.refresh_action):
+            project.addAction(item)
+        view = menus.addMenu("&View")
+        for item in self.page_actions:
+            view.addAction(item)
+        view.addSeparator()
+        view.addAction(self.theme_action)
+        help_menu = menus.addMenu("&Help")
+        help_menu.addAction("Keyboard shortcuts", self.show_shortcuts)
+        help_menu.addAction("About Shipway", self.show_about)
+
+    def _connect(self) -> None:
+        start = self.start
+        start.new_requested.connect(self.new_project)
+        start.open_requested.connect(self.choose_project)
+        start.demo_requested.connect(self.open_demo)
+        start.recent_chosen.connect(self.open_project)
+        events = self.context.events
+        events.navigate.connect(self.show_page)
+        events.status.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.context.theme.changed.connect(self._theme_changed)
+
+    def _project_actions_enabled(self, enabled: bool) -> None:
+        for action in (self.close_action, self.import_action, self.run_action, *self.page_actions):
+            action.setEnabled(enabled)
+
+    # -- opening and closing projects ----------------------------------------------------------
+
+    def _show_start(self) -> None:
+        self.start.reload()
+        self.central.setCurrentWidget(self.start)
+        self.setWindowTitle("Shipway")
+        self._project_actions_enabled(False)
+
+    def show_workspace(self, workspace: Workspace, owned: bool | None = None) -> None:
+        """Show an open workspace (the window takes it over and closes it later)."""
+        self.workspace = workspace
+        self._owned = True if owned is None else owned
         info = workspace.info()
+        self.context.settings.add_recent(info.path)
+        self.shell.header.show_info(info)
         self.setWindowTitle(f"{info.name} — Shipway")
-        self.resize(900, 560)
-        central = QWidget()
-        layout = QVBoxLayout(central)
-        title = QLabel(f"<h2>{_escape(info.name)}</h2><span>{_escape(info.path)}</span>")
-        title.setTextFormat(Qt.TextFormat.RichText)
-        layout.addWidget(title)
-        self.datasets = QTableView()
-        self.datasets.setModel(DatasetTableModel(workspace.datasets()))
-        self.datasets.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.datasets.verticalHeader().setVisible(False)
-        layout.addWidget(QLabel("<b>Data sets</b>"))
-        layout.addWidget(self.datasets)
-        self.setCentralWidget(central)
-        count = self.datasets.model().rowCount()
-        self.statusBar().showMessage(f"{count} data sets · schema {info.schema_revision}")
+        for page in self.shell.pages:
+            page.set_workspace(workspace)
+        self.central.setCurrentWidget(self.shell)
+        self._project_actions_enabled(True)
+        self.statusBar().showMessage(f"Opened {info.name}", 5000)
+        if self.context.warm_workers:
+            self._warm(workspace)
 
+    def _warm(self, workspace: Workspace) -> None:
+        """Start a training worker now: its imports take seconds the first run should not wait."""
 
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        def warm(_progress, _cancel) -> None:
+            executor = workspace.executor()
+            if hasattr(executor, "warm"):
+                executor.warm(1)
+
+        self.context.runner.submit("Starting a training worker", warm, quiet=True)
+
+    def open_project(self, folder: str | Path) -> None:
+        if not self.close_project():
+            return
+        self.statusBar().showMessage(f"Opening {folder}…")
+        self.context.runner.submit(
+            f"Opening {Path(folder).name}",
+            lambda _p, _c: Workspace.open(Path(folder)),
+            on_success=self.show_workspace,
+            on_failure=lambda error, trace: self._open_failed(error, trace, folder),
+        )
+
+    def _open_failed(self, error: BaseException, trace: str, folder: str | Path) -> None:
+        self.statusBar().clearMessage()
+        self.context.errors.report(error, f"Opening {folder}", trace)
+        self.start.reload()
+
+    def choose_project(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a Shipway project")
+        if folder:
+            self.open_project(folder)
+
+    def new_project(self) -> None:
+        from desktop.wizard.wizard import NewProjectWizard
+
+        wizard = NewProjectWizard(self.context, self)
+        wizard.project_created.connect(self.open_project)
+        wizard.open()
+        self.wizard = wizard
+
+    def open_demo(self) -> None:
+        folder = demo.demo_folder()
+        self.statusBar().showMessage("Preparing the demo project…")
+        self.context.runner.submit(
+            "Preparing the demo",
+            lambda progress, cancel: demo.prepare_demo(folder, progress, cancel),
+            on_success=self.open_project,
+        )
+
+    def close_project(self) -> bool:
+        """Close the open project (asking first if work runs); False when the user declines."""
+        if self.workspace is None:
+            return True
+        if not self._stop_jobs():
+            return False
+        workspace, self.workspace = self.workspace, None
+        for page in self.shell.pages:
+            page.set_workspace(None)
+        if self._owned:
+            workspace.close()
+        self._show_start()
+        return True
+
+    def _stop_jobs(self) -> bool:
+        runner = self.context.runner
+        jobs = runner.tasks()
+        if jobs and not self.forced_quit and not self.confirm_stop([t.title for t in jobs]):
+            return False
+        runner.cancel_all()
+        if runner.tasks(include_quiet=True):
+            self.statusBar().showMessage("Stopping background work…")
+            runner.wait(STOP_WAIT_S)
+        return True
+
+    def confirm_stop(self, titles: list[str]) -> bool:
+        """Ask whether running jobs may be cancelled (tests replace this method)."""
+        listed = "\n".join(f"• {title}" for title in titles[:8])
+        answer = QMessageBox.question(
+            self,
+            "Work is still running",
+            f"{len(titles)} background job(s) are still running:\n\n{listed}\n\n"
+            "Cancel them? A cancelled import stores nothing; a cancelled run is recorded "
+            "as cancelled.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.close_project():
+            event.ignore()
+            return
+        self.context.runner.shutdown(STOP_WAIT_S)
+        self.context.settings.save_geometry(self)
+        event.accept()
+
+    # -- commands ------------------------------------------------------------------------------
+
+    def show_page(self, key: str):
+        if self.workspace is None:
+            return None
+        return self.shell.show_page(key)
+
+    def import_data(self) -> None:
+        page = self.show_page("data")
+        if page is not None:
+            page.choose_files()
+
+    def new_run(self) -> None:
+        page = self.show_page("experiments")
+        if page is not None:
+            page.show_new_run()
+
+    def refresh(self) -> None:
+        if self.workspace is not None:
+            self.shell.current_page.refresh()
+        else:
+            self.start.reload()
+
+    def toggle_theme(self) -> None:
+        self.context.theme.apply("dark" if self.theme_action.isChecked() else "light")
+        self.context.settings.theme = self.context.theme.name
+
+    def _theme_changed(self, name: str) -> None:
+        self.theme_action.setChecked(name == "dark")
+        for action in self.actions():
+            if isinstance(action.data(), str):
+                action.setIcon(icon(action.data()))
+
+    def show_shortcuts(self) -> None:
+        rows = [
+            ("Ctrl+N", "New project"),
+            ("Ctrl+O", "Open project"),
+            ("Ctrl+I", "Import data"),
+            ("Ctrl+R", "New run"),
+            ("Ctrl+1 … Ctrl+6", "Data, Experiments, Compare, Models, Deployments, Monitoring"),
+            ("F5", "Refresh the page"),
+            ("Ctrl+Shift+T", "Light or dark theme"),
+            ("Ctrl+W / Ctrl+Q", "Close project / quit"),
+        ]
+        text = "".join(f"<tr><td><b>{k}</b>&nbsp;&nbsp;</td><td>{v}</td></tr>" for k, v in rows)
+        QMessageBox.information(self, "Keyboard shortcuts", f"<table>{text}</table>")
+
+    def show_about(self) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("shipway")
+        except PackageNotFoundError:
+            number = "development"
+        QMessageBox.about(
+            self,
+            "About Shipway",
+            f"<b>Shipway {number}</b><br>A desktop MLOps studio for small teams: versioned "
+            "data, tracked experiments, gated promotion, local serving and drift monitoring.",
+        )

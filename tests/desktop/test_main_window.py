@@ -1,4 +1,4 @@
-"""The first desktop window, on real Qt widgets (offscreen) over a real project."""
+"""The main window on real Qt widgets (offscreen) over a real project; Qt's own health."""
 
 from __future__ import annotations
 
@@ -14,20 +14,19 @@ from PySide6.QtCore import QLineF
 from PySide6.QtGui import QFontDatabase, QImage, QPainter, QPen
 
 from core.services import Workspace
-from desktop.main_window import MainWindow
+from tests.desktop.conftest import wait_until
 
 
-def test_window_lists_the_projects_data_sets(qtbot, workspace: Workspace, tmp_path: Path) -> None:
+def test_window_lists_the_projects_data_sets(qtbot, window, workspace: Workspace, tmp_path) -> None:
     csv = tmp_path / "penguins.csv"
     csv.write_text("species,bill_mm\nAdelie,39.1\nGentoo,47.5\n", encoding="utf-8")
     workspace.import_file(csv)
-    window = MainWindow(workspace)
-    qtbot.addWidget(window)
-    window.show()
-    model = window.datasets.model()
-    assert model.rowCount() == 1
-    assert model.index(0, 0).data() == "penguins"
-    assert model.index(0, 3).data() == "2"
+    page = window.show_page("data")
+    page.refresh()
+    wait_until(qtbot, lambda: page.datasets.rowCount() == 1, 10)
+    assert page.datasets.index(0, 0).data() == "penguins"
+    assert page.datasets.index(0, 2).data() == "2"  # rows
+    wait_until(qtbot, lambda: page.profile.model.rowCount() == 2, 10)
     assert "proj" in window.windowTitle()
 
 
@@ -55,6 +54,7 @@ def test_self_test_passes_offscreen() -> None:
         text=True,
         timeout=120,
         check=False,
+        cwd=Path(__file__).resolve().parents[2],
     )
     assert result.returncode == 0, result.stderr
     assert "PASS" in result.stdout

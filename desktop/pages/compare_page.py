@@ -1,0 +1,301 @@
+"""The Compare page: 2–10 runs side by side: metrics (best highlighted), parameter differences,
+overlaid curves, latency and size; the shown table exports as CSV and the plot as PNG/SVG."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core import metrics
+from core.entities import Run
+from core.services import Workspace
+from desktop.context import AppContext
+from desktop.pages.base import Page
+from desktop.pages.compare_views import costs_table, differences_table, metrics_table
+from desktop.pages.curve_plots import classes_of, draw_view, views_for
+from desktop.theme import icon
+from desktop.widgets.common import EmptyState, format_metric, heading, make_table, muted
+from desktop.widgets.plots import PlotPanel
+
+MIN_RUNS, MAX_RUNS = 2, 10
+RUN_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+class ComparePage(Page):
+    key = "compare"
+    title = "Compare"
+    icon_name = "compare"
+
+    def __init__(self, context: AppContext) -> None:
+        super().__init__(context)
+        self.comparison: dict[str, Any] | None = None
+        self.runs: list[Run] = []
+        self.exports: dict[str, dict[str, list[Any]]] = {}
+        self.picker = QListWidget()
+        self.picker.setSpacing(3)
+        self.picker.itemChanged.connect(lambda _item: self._count())
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Filter runs")
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(self._filter)
+        self.count = muted("")
+        self.compare_button = QPushButton(icon("compare"), "Compare")
+        self.compare_button.setProperty("primary", True)
+        self.compare_button.clicked.connect(self.compare_checked)
+        names = ("metrics", "diff", "cost")
+        self.tables = {name: make_table(None, sortable=False) for name in names}
+        self.view = QComboBox()
+        self.cls = QComboBox()
+        self.plot = PlotPanel(min_height=260)
+        self.view.currentIndexChanged.connect(self._draw)
+        self.cls.currentIndexChanged.connect(self._draw)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(16, 12, 16, 12)
+        layout.addLayout(self._toolbar())
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self._picker_panel())
+        splitter.addWidget(self._result_panel())
+        splitter.setSizes([300, 900])
+        splitter.setChildrenCollapsible(False)
+        layout.addWidget(splitter, 1)
+        context.events.compare_requested.connect(self.compare)
+        context.events.runs_changed.connect(self.refresh)
+
+    def _toolbar(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        row.addWidget(heading("Compare", "title"))
+        row.addStretch(1)
+        self.csv_button = QPushButton(icon("export"), "Export table (CSV)…")
+        self.csv_button.setToolTip("Write the table on the current tab as CSV")
+        self.csv_button.clicked.connect(self.export_csv)
+        self.png_button = QPushButton(icon("image"), "Save plot…")
+        self.png_button.setToolTip("Write the overlaid curves as PNG or SVG")
+        self.png_button.clicked.connect(self.save_plot)
+        for button in (self.csv_button, self.png_button):
+            button.setEnabled(False)
+            row.addWidget(button)
+        return row
+
+    def _picker_panel(self) -> QWidget:
+        panel = QWidget()
+        column = QVBoxLayout(panel)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(heading("Finished runs"))
+        column.addWidget(self.search)
+        column.addWidget(self.picker, 1)
+        column.addWidget(self.count)
+        column.addWidget(self.compare_button)
+        return panel
+
+    def _result_panel(self) -> QWidget:
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.tables["metrics"], "Metrics")
+        self.tabs.addTab(self.tables["diff"], "Parameter differences")
+        curves = QWidget()
+        curves_layout = QVBoxLayout(curves)
+        pick = QHBoxLayout()
+        pick.addWidget(self.view)
+        self.class_label = QLabel("class")
+        pick.addWidget(self.class_label)
+        pick.addWidget(self.cls)
+        pick.addStretch(1)
+        curves_layout.addLayout(pick)
+        curves_layout.addWidget(self.plot, 1)
+        self.tabs.addTab(curves, "Curves")
+        self.tabs.addTab(self.tables["cost"], "Latency and size")
+        self.tables["metrics"].setMinimumWidth(400)
+        self.summary = QLabel()
+        self.summary.setWordWrap(True)
+        self.summary.setTextFormat(Qt.TextFormat.RichText)
+        result = QWidget()
+        column = QVBoxLayout(result)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.summary)
+        column.addWidget(self.tabs, 1)
+        self.empty = EmptyState(
+            "compare",
+            "Choose runs to compare",
+            "Tick 2 to 10 finished runs on the left and press Compare, or select them in the "
+            "Experiments table and press Compare selected. Runs must solve the same task.",
+        )
+        self.result_stack = QStackedWidget()
+        self.result_stack.addWidget(self.empty)
+        self.result_stack.addWidget(result)
+        return self.result_stack
+
+    # -- the list of runs to pick from ---------------------------------------------------------
+
+    def refresh(self) -> None:
+        if self.workspace is None:
+            self.picker.clear()
+            self.result_stack.setCurrentWidget(self.empty)
+            return
+        self.fetch(lambda ws: [r for r in ws.runs(all_runs=True) if r.status == "done"], self._fill)
+
+    def _fill(self, runs: list[Run]) -> None:
+        checked = set(self.checked_ids()) or {r.id for r in self.runs}
+        self.picker.blockSignals(True)
+        self.picker.clear()
+        for run in reversed(runs):
+            metric = metrics.DEFAULT_PRIMARY.get(run.task, "")
+            value = format_metric(metrics.finite(run.metrics.get(metric)))
+            parent = f" · trial of #{run.parent_id}" if run.parent_id else ""
+            item = QListWidgetItem(
+                f"#{run.id}  {run.estimator}{parent}\n"
+                f"{run.dataset}@{run.dataset_version} → {run.target} · {metric} {value}"
+            )
+            item.setData(RUN_ROLE, run.id)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            state = Qt.CheckState.Checked if run.id in checked else Qt.CheckState.Unchecked
+            item.setCheckState(state)
+            self.picker.addItem(item)
+        self.picker.blockSignals(False)
+        self._filter(self.search.text())
+        self._count()
+
+    def _filter(self, text: str) -> None:
+        words = text.casefold().split()
+        for row in range(self.picker.count()):
+            item = self.picker.item(row)
+            item.setHidden(not all(w in item.text().casefold() for w in words))
+
+    def checked_ids(self) -> list[int]:
+        items = [self.picker.item(row) for row in range(self.picker.count())]
+        return [i.data(RUN_ROLE) for i in items if i.checkState() == Qt.CheckState.Checked]
+
+    def _count(self) -> None:
+        count = len(self.checked_ids())
+        ok = MIN_RUNS <= count <= MAX_RUNS
+        self.compare_button.setEnabled(ok)
+        hint = "" if ok else (" — tick at least 2" if count < MIN_RUNS else " — at most 10")
+        self.count.setText(f"{count} run(s) ticked{hint}")
+
+    def compare_checked(self) -> None:
+        self.compare(self.checked_ids())
+
+    # -- comparing -----------------------------------------------------------------------------
+
+    def compare(self, run_ids: list[int]) -> None:
+        if self.workspace is None or not MIN_RUNS <= len(run_ids) <= MAX_RUNS:
+            return
+        ids = sorted(run_ids)
+        for row in range(self.picker.count()):
+            item = self.picker.item(row)
+            wanted = item.data(RUN_ROLE) in ids
+            item.setCheckState(Qt.CheckState.Checked if wanted else Qt.CheckState.Unchecked)
+
+        def read(ws: Workspace) -> tuple[dict[str, Any], list[Run]]:
+            return ws.compare_runs(ids), [ws.run(i) for i in ids]
+
+        self.summary.setText("Comparing…")
+        self.result_stack.setCurrentIndex(1)
+        self.context.runner.fetch(
+            lambda ws=self.workspace: read(ws),
+            self.show_comparison,
+            on_failure=self._failed,
+            owner=self,
+            title="Comparing runs",
+        )
+
+    def _failed(self, error: BaseException, trace: str) -> None:
+        from desktop.errors import describe
+
+        self.summary.setText(describe(error).text)
+        self.context.errors.report(error, "Comparing runs", trace)
+
+    def show_comparison(self, answer: tuple[dict[str, Any], list[Run]]) -> None:
+        self.comparison, self.runs = answer
+        comparison = self.comparison
+        self.exports = {}
+        for key, build in (
+            ("metrics", metrics_table),
+            ("diff", differences_table),
+            ("cost", costs_table),
+        ):
+            model, export = build(comparison)
+            table = self.tables[key]
+            table.setModel(model)
+            header = table.horizontalHeader()
+            header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+            header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
+            table.setColumnWidth(0, 200)
+            self.exports[key] = export
+        best = comparison.get("best")
+        metric = comparison.get("primary_metric")
+        different = len(comparison["differences"])
+        self.summary.setText(
+            f"{len(self.runs)} runs on <b>{metric}</b> (the primary metric): best is "
+            f"<b>#{best}</b> ★. Highlighted cells hold the best value of each row. "
+            f"{different} setting(s) differ between the runs."
+            if best
+            else f"{len(self.runs)} runs; none finished, so none is best."
+        )
+        task = self.runs[0].task
+        self._fill_combo(self.view, views_for(task))
+        classes = sorted({c for r in self.runs for c in classes_of(r.curves)})
+        self._fill_combo(self.cls, classes)
+        self.csv_button.setEnabled(True)
+        self._draw()
+
+    @staticmethod
+    def _fill_combo(combo: QComboBox, items) -> None:
+        current = combo.currentText()
+        combo.blockSignals(True)
+        combo.clear()
+        combo.addItems(list(items))
+        if current in items:
+            combo.setCurrentText(current)
+        combo.blockSignals(False)
+
+    def _draw(self) -> None:
+        if not self.runs:
+            return
+        view = self.view.currentText()
+        per_class = view in ("ROC curve", "Precision–recall")
+        self.cls.setVisible(per_class)
+        self.class_label.setVisible(per_class)
+        series = [(f"#{r.id} {r.estimator}", r.curves) for r in self.runs]
+        draw_view(self.plot, view, series, self.cls.currentText() or None)
+        self.png_button.setEnabled(self.plot.showing_plot)
+
+    # -- exports -------------------------------------------------------------------------------
+
+    def export_csv(self, target: str | None = None) -> None:
+        key = {0: "metrics", 1: "diff", 3: "cost"}.get(self.tabs.currentIndex(), "metrics")
+        if key not in self.exports:
+            return
+        if not target:
+            target, _ = QFileDialog.getSaveFileName(
+                self, "Export the comparison", f"comparison-{key}.csv", "CSV (*.csv)"
+            )
+        if target:
+            columns = self.exports[key]
+            path = Workspace.export_table_csv(columns, target)
+            self.status(f"Wrote {path}")
+
+    def save_plot(self, target: str | None = None) -> None:
+        if not self.plot.showing_plot:
+            return
+        if not target:
+            target, _ = QFileDialog.getSaveFileName(
+                self, "Save the plot", "comparison.png", "PNG image (*.png);;SVG (*.svg)"
+            )
+        if target:
+            self.status(f"Wrote {self.plot.export(target)}")

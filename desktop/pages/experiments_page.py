@@ -1,0 +1,376 @@
+"""The Experiments page: the New run form, the runs table with live progress, a run's detail.
+
+Runs execute in the engine's worker processes (``Workspace.train`` / ``Workspace.search``); the
+page starts each as a background task and shows its progress in the table. The engine records
+the run before it starts, so the page finds a started run's row by refreshing the table once
+the task is under way, and matches it by kind, estimator and data among the rows that appeared
+after the task was started.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFileDialog,
+    QHBoxLayout,
+    QInputDialog,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core import metrics
+from core.entities import Run
+from core.services import TrainRequest
+from desktop.context import AppContext
+from desktop.errors import describe
+from desktop.pages.base import Page
+from desktop.pages.run_detail import RunDetail
+from desktop.pages.run_form import NewRunForm
+from desktop.pages.runs_model import STATUS_COLUMN, RunsTableModel, StatusDelegate
+from desktop.tasks import Task
+from desktop.theme import icon
+from desktop.widgets.common import EmptyState, heading, make_table
+
+MAX_COMPARE = 10
+
+
+@dataclass
+class RunJob:
+    """A run this window started: its task, and its run's id once the table shows it."""
+
+    task: Task
+    kind: str
+    estimator: str
+    data: str
+    after_id: int  # the highest run id in the table when the job started
+    run_id: int | None = None
+
+
+class ExperimentsPage(Page):
+    key = "experiments"
+    title = "Experiments"
+    icon_name = "experiments"
+
+    def __init__(self, context: AppContext) -> None:
+        super().__init__(context)
+        self.model = RunsTableModel()
+        self.jobs: list[RunJob] = []
+        self.primary: dict[str, str] = dict(metrics.DEFAULT_PRIMARY)
+        self.form = NewRunForm()
+        self.form.submitted.connect(self.start_run)
+        self.detail = RunDetail()
+        self.detail.cancel_requested.connect(self.cancel_run)
+        self.detail.reproduce_requested.connect(self.reproduce_run)
+        self.detail.register_requested.connect(self.register_run)
+        self._refresh_soon = QTimer(self, singleShot=True, interval=300)
+        self._refresh_soon.timeout.connect(self.refresh)
+        self._filter_soon = QTimer(self, singleShot=True, interval=200)
+        self._filter_soon.timeout.connect(lambda: self.model.set_filter(self.filter.text()))
+        self._selected: int | None = None
+        self._sized = False
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(16, 12, 16, 12)
+        layout.addLayout(self._toolbar())
+        layout.addWidget(self._body(), 1)
+        context.events.runs_changed.connect(self.refresh)
+        context.events.datasets_changed.connect(self._load_versions)
+
+    def _toolbar(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        row.addWidget(heading("Experiments", "title"))
+        row.addStretch(1)
+        self.filter = QLineEdit()
+        self.filter.setPlaceholderText("Filter runs: estimator, status, data…")
+        self.filter.setClearButtonEnabled(True)
+        self.filter.setMinimumWidth(120)
+        self.filter.setMaximumWidth(280)
+        self.filter.textChanged.connect(lambda _: self._filter_soon.start())
+        self.trials = QCheckBox("Show search trials")
+        self.trials.toggled.connect(self.refresh)
+        self.form_button = QPushButton(icon("run"), "New run")
+        self.form_button.setCheckable(True)
+        self.form_button.setChecked(True)
+        self.form_button.setToolTip("Show or hide the New run form (Ctrl+R)")
+        self.form_button.toggled.connect(lambda on: self.form_area.setVisible(on))
+        self.compare_button = QPushButton(icon("compare"), "Compare")
+        self.compare_button.setToolTip("Compare 2 to 10 selected runs side by side")
+        self.compare_button.clicked.connect(self.compare_selected)
+        export = QPushButton(icon("export"), "Export…")
+        export.setToolTip("Write every run and its metrics as CSV")
+        export.clicked.connect(self.export_runs)
+        self.export_button = export
+        row.addWidget(self.form_button)
+        return row
+
+    def _table_bar(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        for widget in (self.filter, self.trials):
+            row.addWidget(widget)
+        row.addStretch(1)
+        row.addWidget(self.compare_button)
+        row.addWidget(self.export_button)
+        return row
+
+    def _body(self) -> QSplitter:
+        self.form_area = QScrollArea()
+        self.form_area.setWidget(self.form)
+        self.form_area.setWidgetResizable(True)
+        self.form_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.form_area.setMinimumWidth(290)
+        self.form_area.setMaximumWidth(440)
+        self.table = make_table(self.model)
+        self.table.setItemDelegateForColumn(STATUS_COLUMN, StatusDelegate(self.table))
+        self.table.selectionModel().currentRowChanged.connect(lambda *_: self._current())
+        self.table.selectionModel().selectionChanged.connect(lambda *_: self._selection())
+        self.empty = EmptyState(
+            "experiments",
+            "No runs yet",
+            "Choose a data version, a target and a model in the New run form, then press "
+            "Start run (Ctrl+R). Each run trains in a worker process; its progress shows here.",
+        )
+        self.table_stack = QStackedWidget()
+        self.table_stack.addWidget(self.empty)
+        self.table_stack.addWidget(self.table)
+        runs = QWidget()
+        runs_layout = QVBoxLayout(runs)
+        runs_layout.setContentsMargins(0, 0, 0, 0)
+        runs_layout.addLayout(self._table_bar())
+        runs_layout.addWidget(self.table_stack, 1)
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.addWidget(runs)
+        right.addWidget(self.detail)
+        right.setSizes([250, 480])
+        right.setChildrenCollapsible(False)
+        body = QSplitter(Qt.Orientation.Horizontal)
+        body.addWidget(self.form_area)
+        body.addWidget(right)
+        body.setSizes([340, 900])
+        body.setChildrenCollapsible(False)
+        return body
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def set_workspace(self, workspace) -> None:
+        self.jobs = [j for j in self.jobs if j.task.running]
+        super().set_workspace(workspace)
+        if workspace is not None:
+            runner = self.context.runner
+            runner.fetch(lambda: workspace.catalog(), self.form.set_catalog, owner=self)
+            self._load_versions()
+        else:
+            self.form.set_versions([])
+            self.detail.show_run(None)
+
+    def _load_versions(self) -> None:
+        def read(ws):
+            versions = [v for d in ws.datasets() for v in ws.dataset_versions(d.name)]
+            info = ws.info()
+            return sorted(versions, key=lambda v: -v.created_at.timestamp()), info
+
+        self.fetch(
+            read, lambda answer: self.form.set_versions(answer[0], answer[1].target, answer[1].task)
+        )
+
+    def refresh(self) -> None:
+        if self.workspace is None:
+            self.model.set_runs([])
+            return
+        every = self.trials.isChecked()
+
+        def read(ws):
+            runs = ws.runs(all_runs=every)
+            return runs, {task: ws.primary_metric(task) for task in metrics.DEFAULT_PRIMARY}
+
+        self.fetch(read, self._show_runs)
+
+    def _show_runs(self, answer: tuple[list[Run], dict[str, str]]) -> None:
+        runs, self.primary = answer
+        if self.model.set_runs(list(reversed(runs)), self.primary) or not self._sized:
+            self._sized = True
+            for column, width in enumerate(self.model.widths()):
+                self.table.setColumnWidth(column, width)
+        self._claim_runs(runs)
+        for job in self.jobs:
+            if job.run_id is not None and job.task.running:
+                self.model.set_progress(job.run_id, job.task.fraction, job.task.message)
+        self.table_stack.setCurrentWidget(self.table if runs else self.empty)
+        if self._selected is not None:
+            row = self.model.row_of(lambda r: r.id == self._selected)
+            if row is not None:
+                self.table.selectRow(row)
+                self._load_detail(self._selected)
+
+    def _claim_runs(self, runs: list[Run]) -> None:
+        claimed = {job.run_id for job in self.jobs if job.run_id is not None}
+        for job in sorted(self.jobs, key=lambda j: j.task.id):
+            if job.run_id is not None or not job.task.running:
+                continue
+            for run in runs:
+                if (
+                    run.id > job.after_id
+                    and run.id not in claimed
+                    and not run.finished
+                    and run.kind == job.kind
+                    and run.estimator == job.estimator
+                    and f"{run.dataset}@{run.dataset_version}" == job.data
+                ):
+                    job.run_id = run.id
+                    claimed.add(run.id)
+                    break
+
+    def _current(self) -> None:
+        index = self.table.currentIndex()
+        if not index.isValid():
+            return
+        run = self.model.item(index.row())
+        self._selected = run.id
+        self._load_detail(run.id)
+
+    def _load_detail(self, run_id: int) -> None:
+        def show(run: Run) -> None:
+            if run.id == self._selected:
+                self.detail.show_run(run, cancellable=self._job_of(run.id) is not None)
+
+        self.fetch(lambda ws: ws.run(run_id), show)
+
+    def _selection(self) -> None:
+        count = len(self.selected_ids())
+        self.compare_button.setEnabled(2 <= count <= MAX_COMPARE or count == 0)
+
+    def selected_ids(self) -> list[int]:
+        rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
+        return [self.model.item(row).id for row in rows]
+
+    def _job_of(self, run_id: int) -> RunJob | None:
+        return next((j for j in self.jobs if j.run_id == run_id and j.task.running), None)
+
+    # -- starting and stopping runs ------------------------------------------------------------
+
+    def show_new_run(self) -> None:
+        self.form_button.setChecked(True)
+        self.form.data.setFocus()
+
+    def start_run(self, request: TrainRequest, search: tuple[str, int] | None = None) -> Task:
+        workspace = self.workspace
+        assert workspace is not None
+        title = f"{'Searching' if search else 'Training'} {request.estimator} on {request.data}"
+
+        def work(progress, cancel):
+            if search:
+                return workspace.search(request, search[0], search[1], progress, cancel)
+            return workspace.train(request, progress, cancel)
+
+        task = self.context.runner.submit(
+            title,
+            work,
+            on_success=self._run_finished,
+            on_failure=self._run_failed,
+            on_cancel=lambda: self._run_stopped(title),
+            owner=self,
+        )
+        top = max((r.id for r in self.model.all_items()), default=0)
+        job = RunJob(task, "search" if search else "train", request.estimator, request.data, top)
+        self.jobs.append(job)
+        task.progressed.connect(lambda fraction, message: self._progress(job, fraction, message))
+        self._refresh_soon.start()
+        return task
+
+    def _progress(self, job: RunJob, fraction: float | None, message: str) -> None:
+        if job.run_id is None:
+            if not self._refresh_soon.isActive():
+                self._refresh_soon.start()
+            return
+        self.model.set_progress(job.run_id, fraction, message)
+
+    def _run_finished(self, run: Run) -> None:
+        metric = self.primary.get(run.task, "")
+        value = run.metrics.get(metric)
+        shown = f", {metric} {value:.4f}" if isinstance(value, int | float) else ""
+        self.status(f"Run #{run.id} {run.status}{shown}")
+        self._selected = run.id
+        self._forget_finished()
+        self.context.events.runs_changed.emit()
+
+    def _run_failed(self, error: BaseException, trace: str) -> None:
+        self.form.show_problem(describe(error).text)
+        self._forget_finished()
+        self.context.errors.report(error, "Starting the run", trace)
+        self.refresh()
+
+    def _run_stopped(self, title: str) -> None:
+        self.status(f"Cancelled: {title}")
+        self._forget_finished()
+        self.context.events.runs_changed.emit()
+
+    def _forget_finished(self) -> None:
+        self.jobs = [j for j in self.jobs if j.task.running]
+
+    def cancel_run(self, run_id: int) -> None:
+        job = self._job_of(run_id)
+        if job is not None:
+            job.task.cancel()
+            self.status(f"Cancelling run #{run_id}…")
+
+    def reproduce_run(self, run_id: int) -> None:
+        workspace = self.workspace
+        if workspace is None:
+            return
+
+        def done(answer: dict) -> None:
+            verdict = "identical metrics" if answer["identical"] else "different metrics"
+            self.status(f"Run #{answer['run']} reproduces #{run_id}: {verdict}")
+            self.context.events.runs_changed.emit()
+
+        self.context.runner.submit(
+            f"Reproducing run #{run_id}",
+            lambda progress, cancel: workspace.reproduce_run(run_id, progress, cancel),
+            on_success=done,
+            owner=self,
+        )
+        self._refresh_soon.start()
+
+    def register_run(self, run_id: int) -> None:
+        workspace = self.workspace
+        if workspace is None:
+            return
+        default = workspace.info().name.lower().replace(" ", "-")
+        question = f"Register run #{run_id} as a version of the model named:"
+        name, ok = QInputDialog.getText(self, "Register a model version", question, text=default)
+        if not ok or not name.strip():
+            return
+        self.context.runner.submit(
+            f"Registering run #{run_id}",
+            lambda _p, _c: workspace.register_model(run_id, name.strip()),
+            on_success=lambda version: self.status(f"Registered run #{run_id} as {version.ref}"),
+            owner=self,
+        )
+
+    def compare_selected(self) -> None:
+        ids = self.selected_ids()
+        if not 2 <= len(ids) <= MAX_COMPARE:
+            self.status("Select 2 to 10 runs (Ctrl+click or Shift+click) to compare them.")
+            return
+        self.context.events.compare_requested.emit(ids)
+        self.context.events.navigate.emit("compare")
+
+    def export_runs(self) -> None:
+        workspace = self.workspace
+        if workspace is None:
+            return
+        target, _ = QFileDialog.getSaveFileName(self, "Export runs", "runs.csv", "CSV (*.csv)")
+        if target:
+            self.context.runner.submit(
+                "Exporting runs",
+                lambda _p, _c: workspace.export_runs(target),
+                on_success=lambda path: self.status(f"Exported the runs to {path}"),
+                owner=self,
+            )

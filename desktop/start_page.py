@@ -1,0 +1,141 @@
+"""The start page: recent projects, and the ways to begin (new, open, demo)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.settings import AppSettings
+from desktop.theme import icon, resource
+from desktop.widgets.common import heading, muted
+
+PATH_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+class StartPage(QWidget):
+    new_requested = Signal()
+    open_requested = Signal()
+    demo_requested = Signal()
+    recent_chosen = Signal(str)
+
+    def __init__(self, settings: AppSettings) -> None:
+        super().__init__()
+        self.setObjectName("StartPage")
+        self.settings = settings
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(56, 40, 56, 40)
+        layout.setSpacing(48)
+        welcome = QWidget()
+        welcome.setFixedWidth(420)
+        welcome.setLayout(self._welcome())
+        layout.addWidget(welcome, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addWidget(self._recent_card(), 1)
+        self.reload()
+
+    def _welcome(self) -> QVBoxLayout:
+        column = QVBoxLayout()
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(10)
+        logo = QLabel()
+        logo.setPixmap(QIcon(str(resource("icons", "shipway.svg"))).pixmap(QSize(72, 72)))
+        title = QLabel("Shipway")
+        title.setProperty("role", "hero")
+        tagline = muted(
+            "Take a tabular machine-learning problem from a raw file to a gated, served and "
+            "monitored model, every step versioned and audited, on your own workstation."
+        )
+        column.addWidget(logo)
+        column.addWidget(title)
+        column.addWidget(tagline)
+        column.addSpacing(24)
+        buttons = [
+            ("New project…", "new", "Ctrl+N", self.new_requested, True),
+            ("Open project…", "open", "Ctrl+O", self.open_requested, False),
+            ("Open the demo (penguins)", "demo", "", self.demo_requested, False),
+        ]
+        for text, icon_name, keys, signal, primary in buttons:
+            button = QPushButton(text)
+            button.setIcon(icon(icon_name))
+            button.setProperty("primary", primary)
+            button.setMinimumHeight(36)
+            button.setToolTip(keys or "A ready project on the bundled penguins data set")
+            button.clicked.connect(signal.emit)
+            column.addWidget(button)
+        column.addSpacing(12)
+        column.addWidget(
+            muted(
+                "The demo copies the bundled penguins data set into a project of its own, so "
+                "you can try imports, runs and comparisons without touching your files."
+            )
+        )
+        return column
+
+    def _recent_card(self) -> QFrame:
+        card = QFrame()
+        card.setObjectName("Card")
+        column = QVBoxLayout(card)
+        column.setContentsMargins(16, 14, 16, 16)
+        column.addWidget(heading("Recent projects", "title"))
+        self.recent = QListWidget()
+        self.recent.setObjectName("RecentList")
+        self.recent.setIconSize(QSize(20, 20))
+        self.recent.setSpacing(2)
+        self.recent.itemActivated.connect(self._activated)
+        self.recent.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.recent.customContextMenuRequested.connect(self._menu)
+        self.empty = muted(
+            "No recent projects yet. Create one with New project…, open a folder that holds "
+            "a shipway.toml with Open project…, or try the demo."
+        )
+        self.hint = muted("Double-click a project to open it; right-click to forget it.")
+        column.addWidget(self.recent, 1)
+        column.addWidget(self.empty)
+        column.addWidget(self.hint)
+        column.addStretch(0)
+        self.filler = column
+        return card
+
+    def reload(self) -> None:
+        self.recent.clear()
+        for path in self.settings.recent_projects():
+            folder = Path(path)
+            present = (folder / "shipway.toml").is_file()
+            item = QListWidgetItem(icon("open"), f"{folder.name}\n{path}")
+            item.setData(PATH_ROLE, path)
+            item.setSizeHint(QSize(0, 46))
+            if not present:
+                item.setText(f"{folder.name}  (missing)\n{path}")
+                item.setForeground(self.palette().placeholderText())
+                item.setToolTip("This folder no longer holds a Shipway project.")
+            self.recent.addItem(item)
+        has_items = self.recent.count() > 0
+        self.recent.setVisible(has_items)
+        self.hint.setVisible(has_items)
+        self.empty.setVisible(not has_items)
+        self.filler.setStretch(self.filler.count() - 1, 0 if has_items else 1)
+
+    def _activated(self, item: QListWidgetItem) -> None:
+        self.recent_chosen.emit(item.data(PATH_ROLE))
+
+    def _menu(self, position) -> None:
+        item = self.recent.itemAt(position)
+        if item is None:
+            return
+        menu = QMenu(self)
+        forget = menu.addAction("Remove from this list")
+        if menu.exec(self.recent.mapToGlobal(position)) is forget:
+            self.settings.remove_recent(item.data(PATH_ROLE))
+            self.reload()

@@ -1,0 +1,222 @@
+"""Themes and icons: the light and dark style sheets, the palette under them, tinted SVG icons.
+
+Style sheets live in ``resources/styles/{light,dark}.qss`` and icons in ``resources/icons/``.
+Icons are drawn with ``stroke="currentColor"``; :func:`icon` replaces that colour with the
+theme's text colour (and the selection's for selected items) before rendering, so one set of
+SVG files serves both themes.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QObject, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QPainter, QPalette, QPixmap
+from PySide6.QtSvg import QSvgRenderer
+from PySide6.QtWidgets import QApplication
+
+THEMES = ("light", "dark")
+
+
+@dataclass(frozen=True)
+class Colors:
+    """The colours a theme uses outside its style sheet (palette, plots, tinted icons)."""
+
+    window: str
+    surface: str
+    text: str
+    muted: str
+    border: str
+    accent: str
+    accent_text: str
+    selection: str
+    good: str
+    bad: str
+    warning: str
+    grid: str
+    series: tuple[str, ...]
+
+
+# Series colours: Okabe–Ito, readable for the common colour-vision deficiencies.
+_LIGHT_SERIES = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#3d3d3d")
+_DARK_SERIES = ("#56B4E9", "#E69F00", "#4cc9a0", "#e495c4", "#F0E442", "#ff8a5c", "#d0d0d0")
+
+COLORS = {
+    "light": Colors(
+        window="#f4f5f7",
+        surface="#ffffff",
+        text="#1f2328",
+        muted="#5c6673",
+        border="#d5d9df",
+        accent="#2458d3",
+        accent_text="#ffffff",
+        selection="#dce6fb",
+        good="#1a7f37",
+        bad="#c62828",
+        warning="#9a6700",
+        grid="#e3e6ea",
+        series=_LIGHT_SERIES,
+    ),
+    "dark": Colors(
+        window="#1c1f24",
+        surface="#24282f",
+        text="#e4e7eb",
+        muted="#9aa3ae",
+        border="#3a4049",
+        accent="#5b8def",
+        accent_text="#ffffff",
+        selection="#2f4468",
+        good="#4ac26b",
+        bad="#ff6b6b",
+        warning="#e3b341",
+        grid="#343a42",
+        series=_DARK_SERIES,
+    ),
+}
+
+
+def resources_dir() -> Path:
+    """The ``resources`` folder: beside the packages, or inside a frozen (PyInstaller) app."""
+    frozen = getattr(sys, "_MEIPASS", None)
+    if frozen:
+        return Path(frozen) / "resources"
+    return Path(__file__).resolve().parents[1] / "resources"
+
+
+def resource(*parts: str) -> Path:
+    return resources_dir().joinpath(*parts)
+
+
+class ThemeManager(QObject):
+    """Applies a theme to the application and tells plots and icons when it changes."""
+
+    changed = Signal(str)
+
+    def __init__(self, name: str = "light") -> None:
+        super().__init__()
+        self.name = name if name in THEMES else "light"
+
+    @property
+    def colors(self) -> Colors:
+        return COLORS[self.name]
+
+    def apply(self, name: str | None = None) -> None:
+        """Set palette and style sheet on the running QApplication."""
+        if name is not None and name in THEMES:
+            self.name = name
+        app = QApplication.instance()
+        if app is None:
+            return
+        app.setProperty("shipway_theme", self.name)
+        if not app.property("shipway_fusion"):  # once: replacing a style in use can crash
+            app.setStyle("Fusion")
+            app.setProperty("shipway_fusion", True)
+        app.setPalette(_palette(self.colors))
+        app.setStyleSheet(_style_sheet(self.name))
+        theme_changes().changed.emit(self.name)  # plots and tinted icons redraw themselves
+        self.changed.emit(self.name)
+
+    def toggle(self) -> None:
+        self.apply("dark" if self.name == "light" else "light")
+
+
+class _ThemeChanges(QObject):
+    changed = Signal(str)
+
+
+_changes: _ThemeChanges | None = None
+
+
+def theme_changes() -> _ThemeChanges:
+    """The application-wide "theme changed" signal; widgets connect their ``apply_theme``.
+
+    Qt drops a connection when its receiving widget is destroyed, so a closed plot is never
+    asked to redraw.
+    """
+    global _changes
+    if _changes is None:
+        _changes = _ThemeChanges()
+    return _changes
+
+
+def _palette(c: Colors) -> QPalette:
+    palette = QPalette()
+    roles = {
+        QPalette.ColorRole.Window: c.window,
+        QPalette.ColorRole.WindowText: c.text,
+        QPalette.ColorRole.Base: c.surface,
+        QPalette.ColorRole.AlternateBase: c.window,
+        QPalette.ColorRole.Text: c.text,
+        QPalette.ColorRole.Button: c.surface,
+        QPalette.ColorRole.ButtonText: c.text,
+        QPalette.ColorRole.Highlight: c.accent,
+        QPalette.ColorRole.HighlightedText: c.accent_text,
+        QPalette.ColorRole.ToolTipBase: c.surface,
+        QPalette.ColorRole.ToolTipText: c.text,
+        QPalette.ColorRole.PlaceholderText: c.muted,
+        QPalette.ColorRole.Link: c.accent,
+        QPalette.ColorRole.Mid: c.border,
+    }
+    for role, value in roles.items():
+        palette.setColor(role, QColor(value))
+    for role in (QPalette.ColorRole.WindowText, QPalette.ColorRole.Text):
+        palette.setColor(QPalette.ColorGroup.Disabled, role, QColor(c.muted))
+    palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText, QColor(c.muted))
+    return palette
+
+
+@cache
+def _style_sheet(name: str) -> str:
+    path = resource("styles", f"{name}.qss")
+    return path.read_text(encoding="utf-8") if path.is_file() else ""
+
+
+def set_style_property(widget, name: str, value: object) -> None:
+    """Change a property the style sheet selects on, and have the widget drawn anew.
+
+    The usual ``widget.style().unpolish(widget)`` makes PySide wrap the style object, and a
+    later style change leaves that wrapper dangling (a crash); re-setting the widget's own
+    (empty) style sheet repolishes it without touching the style object.
+    """
+    widget.setProperty(name, value)
+    widget.setStyleSheet(f"/* {name}={value} */")
+
+
+def current_colors() -> Colors:
+    """The colours of the theme in force (light when no theme was applied)."""
+    app = QApplication.instance()
+    name = app.property("shipway_theme") if app is not None else None
+    return COLORS.get(name or "light", COLORS["light"])
+
+
+def icon(name: str) -> QIcon:
+    """The icon ``resources/icons/NAME.svg`` tinted for the current theme."""
+    return _icon_cache(name, current_colors().text, current_colors().accent_text)
+
+
+@cache
+def _icon_cache(name: str, color: str, selected_color: str) -> QIcon:
+    path = resource("icons", f"{name}.svg")
+    if not path.is_file():
+        return QIcon()
+    svg = path.read_text(encoding="utf-8")
+    result = QIcon()
+    for size in (16, 20, 24, 32, 48):
+        result.addPixmap(_render(svg, color, size), QIcon.Mode.Normal)
+        result.addPixmap(_render(svg, selected_color, size), QIcon.Mode.Selected)
+        result.addPixmap(_render(svg, "#8a929c", size), QIcon.Mode.Disabled)
+    return result
+
+
+def _render(svg: str, color: str, size: int) -> QPixmap:
+    renderer = QSvgRenderer(QByteArray(svg.replace("currentColor", color).encode("utf-8")))
+    pixmap = QPixmap(QSize(size, size))
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    renderer.render(painter, QRectF(0, 0, size, size))
+    painter.end()
+    return pixmap

@@ -1,0 +1,118 @@
+"""Fixtures for the desktop tests: real widgets (offscreen), a real engine on a temp project.
+
+Every test gets its own settings file and application context; QStandardPaths runs in test
+mode, so nothing here touches the user's settings or data folders.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("PySide6")
+
+from PySide6.QtCore import QSettings, QStandardPaths, QTimer
+
+from core.services import Workspace
+from desktop.context import AppContext, make_context
+from desktop.main_window import MainWindow
+from desktop.settings import AppSettings
+
+PENGUINS = Path(__file__).resolve().parents[2] / "resources" / "demo" / "penguins.csv"
+
+
+def _roomy_offscreen_screen() -> None:
+    """Give the offscreen platform a 1600 × 1000 screen (its default, 800 × 600, is smaller
+    than the main window), so window sizes behave as on a desktop. Set before any QApplication."""
+    if os.environ.get("QT_QPA_PLATFORM") != "offscreen":
+        return
+    screen = {"name": "test", "x": 0, "y": 0, "width": 1600, "height": 1000, "logicalDpi": 96}
+    config = Path(tempfile.mkdtemp(prefix="shipway-qt-")) / "screens.json"
+    config.write_text(json.dumps({"screens": [screen]}), encoding="utf-8")
+    os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={config}"
+
+
+_roomy_offscreen_screen()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _test_paths() -> None:
+    QStandardPaths.setTestModeEnabled(True)
+
+
+@pytest.fixture
+def context(qapp, tmp_path: Path) -> Iterator[AppContext]:
+    # Widgets of earlier tests that sit in reference cycles must go now: collected later, in the
+    # middle of a style-sheet pass that calls into Python, their deletion would crash Qt.
+    gc.collect()
+    store = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    made = make_context(AppSettings(store), warm_workers=False)
+    made.theme.apply("light")
+    yield made
+    made.runner.shutdown(30)
+    made.errors.uninstall_hooks()
+    for dialog in list(made.errors.dialogs):
+        dialog.close()
+    gc.collect()
+
+
+@pytest.fixture
+def window(qtbot, context: AppContext, workspace: Workspace) -> MainWindow:
+    """The main window on the test's project (it closes the workspace when it closes)."""
+    made = MainWindow(context, workspace)
+    made.resize(1280, 800)
+    made.confirm_stop = lambda titles: True  # no modal question in tests
+    qtbot.addWidget(made)
+    made.show()
+    return made
+
+
+def penguins_copy(folder: Path, name: str = "penguins.csv") -> Path:
+    target = folder / name
+    target.write_bytes(PENGUINS.read_bytes())
+    return target
+
+
+class LatencyProbe:
+    """Measures how long the GUI thread's event loop goes without serving a timer.
+
+    A 10 ms timer should fire every 10 ms; the longest gap between two firings, less the
+    interval, is the longest time the event loop was blocked.
+    """
+
+    def __init__(self, interval_ms: int = 10) -> None:
+        self.interval = interval_ms / 1000
+        self.gaps: list[float] = []
+        self._last = 0.0
+        self._timer = QTimer()
+        self._timer.setInterval(interval_ms)
+        self._timer.timeout.connect(self._tick)
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        if self._last:
+            self.gaps.append(now - self._last)
+        self._last = now
+
+    def __enter__(self) -> LatencyProbe:
+        self._last = 0.0
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.stop()
+
+    @property
+    def worst_ms(self) -> float:
+        return (max(self.gaps, default=0.0) - self.interval) * 1000
+
+
+def wait_until(qtbot, condition: Callable[[], bool], timeout_s: float = 60.0) -> None:
+    qtbot.waitUntil(lambda: bool(condition()), timeout=int(timeout_s * 1000))
