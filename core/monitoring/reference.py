@@ -209,3 +209,28 @@ def column_reference(name: str, kind: str, values: Any) -> ColumnReference:
     if kind == "numeric":
         return numeric_reference(name, values)
     return categorical_reference(name, values)
+
+
+def build_reference(
+    frame: pd.DataFrame,
+    kinds: dict[str, str],
+    task: str = "classification",
+    prediction: Any = None,
+    target: Any = None,
+    classes: tuple[str, ...] = (),
+    meta: dict[str, Any] | None = None,
+) -> Reference:
+    """The reference of coerced feature columns (``kinds``: name -> "numeric"/"categorical"),
+    with the prediction and target when given (categorical for classifiers)."""
+    outcome = "categorical" if task == "classification" else "numeric"
+    return Reference(
+        task=task,
+        rows=len(frame),
+        features=tuple(column_reference(name, kind, frame[name]) for name, kind in kinds.items()),
+        prediction=None
+        if prediction is None
+        else column_reference("prediction", outcome, prediction),
+        target=None if target is None else column_reference("target", outcome, target),
+        classes=tuple(classes),
+        meta=dict(meta or {}),
+    )
