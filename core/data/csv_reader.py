@@ -19,6 +19,7 @@ from typing import NoReturn
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from core.data.arrow_pool import import_pool
 from core.data.infer import TypingRules, column_facts, detect_decimal_comma
 from core.data.infer_fast import type_text_column
 from core.data.parallel import in_order, workers_for
@@ -155,6 +156,7 @@ def _parse(
             read_options=read_options,
             parse_options=parse_options,
             convert_options=convert_options,
+            memory_pool=import_pool(),
         )
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
         raise ImportFailed(

@@ -28,6 +28,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from core.data.arrow_pool import import_pool
 from core.data.report import MAX_LISTED, ImportReport
 from core.data.text_bytes import LEADING_ZERO_PATTERN, leading_zero_count
 
@@ -161,7 +162,7 @@ def _apply_missing_tokens(
         name,
         {str(item["values"]): int(item["counts"]) for item in counts.to_pylist()},
     )
-    return pc.if_else(is_missing, pa.scalar(None, pa.string()), values)
+    return pc.if_else(is_missing, pa.scalar(None, pa.string()), values, memory_pool=import_pool())
 
 
 @functools.cache
@@ -177,7 +178,7 @@ def _token_array(tokens: frozenset[str]) -> pa.Array:
 
 def try_cast(values: pa.ChunkedArray, target: pa.DataType) -> pa.ChunkedArray | None:
     try:
-        return pc.cast(values, target)
+        return pc.cast(values, target, memory_pool=import_pool())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
 
@@ -244,7 +245,7 @@ def _comma_to_dot(values: pa.ChunkedArray) -> pa.ChunkedArray:
 def _as_boolean(name, values, sample, rules, report, zeros):
     if not sample or any(v.lower() not in ("true", "false") for v in sample):
         return None
-    lowered = pc.utf8_lower(values)
+    lowered = pc.utf8_lower(values, memory_pool=import_pool())
     # Missing cells are nulls, dropped here.
     if not pc.all(pc.is_in(lowered.drop_null(), value_set=boolean_words())).as_py():
         return None

@@ -29,6 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from core.data import infer
+from core.data.arrow_pool import import_pool
 from core.data.infer import NO_FACTS, SAMPLE, ColumnFacts, TypingRules
 from core.data.report import ImportReport
 from core.data.text_bytes import leading_zero_count
@@ -48,7 +49,10 @@ def type_text_column(
     """:func:`core.data.infer.type_column` of a column of text, the same result sooner."""
     if values.null_count == 0:
         empty = pc.equal(values, "")  # far cheaper than having the CSV reader look for them
-        nulled = pc.if_else(empty, None, values) if pc.any(empty).as_py() else values
+        if pc.any(empty).as_py():
+            nulled = pc.if_else(empty, None, values, memory_pool=import_pool())
+        else:
+            nulled = values
         typed = quick_type(name, nulled, rules, report, facts)
         if typed is not None:
             return typed
@@ -170,8 +174,12 @@ def _as_float(values: pa.ChunkedArray, sample: list[str], tokens: _Tokens) -> Ou
 def _as_boolean(values: pa.ChunkedArray, sample: list[str], tokens: _Tokens) -> Outcome:
     if any(v.lower() not in ("true", "false") for v in sample):
         return None
-    lowered = pc.utf8_lower(values)
-    if not pc.all(pc.is_in(lowered.drop_null(), value_set=infer.boolean_words())).as_py():
+    words = infer.boolean_words()
+    present = len(values) - values.null_count
+    if pc.sum(pc.is_in(values, value_set=words)).as_py() == present:  # as written, mostly
+        return pc.equal(values, "true", memory_pool=import_pool()), False
+    lowered = pc.utf8_lower(values, memory_pool=import_pool())
+    if not pc.all(pc.is_in(lowered.drop_null(), value_set=words)).as_py():
         return _failed(tokens)
     return pc.equal(lowered, "true"), False
 

@@ -6,7 +6,8 @@ std, quantiles, infinite count and a 20-bin histogram; for text and booleans the
 
 Text is hashed once per column: its dictionary encoding gives the distinct values, their counts
 (a ``bincount`` of the indices) and, handed to :class:`core.data.table_checks.RowHasher`, the
-codes that find duplicate rows. Numbers and datetimes are sorted instead of hashed.
+codes that find duplicate rows. An id column (cells of one width, all different) is not hashed
+at all, and proves the rows distinct. Numbers and datetimes are sorted instead of hashed.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from core.data.arrow_pool import import_pool
 from core.data.infer import shipway_type
 from core.data.parallel import in_order, workers_for
 from core.data.table_checks import RowHasher
+from core.data.text_bytes import all_distinct
 from core.progress import CancelToken, ProgressFn, no_progress
 
 HISTOGRAM_BINS = 20
@@ -47,8 +50,10 @@ def profile_table(
 
     def profile_one(index: int) -> tuple[dict[str, Any], list[np.ndarray] | None]:
         column = table.column(index)
-        encoded = encode(column) if is_categorical(column.type) else None
-        stats = batched.get(index) or profile_column(column, encoded)
+        if index in batched:
+            stats, encoded = batched[index], None
+        else:
+            stats, encoded = profile_and_encoding(column)
         return stats, None if rows is None else rows.codes(column, stats, encoded)
 
     profile: dict[str, dict[str, Any]] = {}
@@ -62,20 +67,26 @@ def profile_table(
     return profile
 
 
-def is_categorical(arrow_type: pa.DataType) -> bool:
-    """Text and booleans: profiled by their categories."""
-    return shipway_type(arrow_type) in ("string", "boolean")
-
-
 def encode(column: pa.ChunkedArray) -> pa.DictionaryArray:
     """One dictionary encoding of the whole column (nulls stay nulls in the indices)."""
-    return pc.dictionary_encode(column).combine_chunks()  # the chunks share one dictionary
+    pool = import_pool()
+    encoded = pc.dictionary_encode(column, memory_pool=pool)
+    return encoded.combine_chunks(memory_pool=pool)  # the chunks share one dictionary
 
 
-def profile_column(
-    column: pa.ChunkedArray, encoded: pa.DictionaryArray | None = None
-) -> dict[str, Any]:
-    """The profile of one column; ``encoded`` is :func:`encode` of a categorical column."""
+def profile_column(column: pa.ChunkedArray) -> dict[str, Any]:
+    """The profile of one column."""
+    return profile_and_encoding(column)[0]
+
+
+def profile_and_encoding(
+    column: pa.ChunkedArray,
+) -> tuple[dict[str, Any], pa.DictionaryArray | None]:
+    """The profile of one column, and the dictionary encoding it was made from, if any.
+
+    Text and booleans are encoded, except text whose cells :func:`all_distinct` proves
+    different (an id column): its profile follows without hashing it.
+    """
     kind = shipway_type(column.type)
     rows = len(column)
     missing = column.null_count
@@ -85,13 +96,17 @@ def profile_column(
         "missing": missing,
         "missing_share": missing / rows if rows else 0.0,
     }
+    encoded = None
     if kind in ("integer", "float"):
         stats.update(_numeric(column))
     elif kind == "datetime":
         stats.update(_datetime(column))
+    elif kind == "string" and all_distinct(column):
+        stats.update(_distinct_text(column))
     else:
-        stats.update(_categorical(column, encode(column) if encoded is None else encoded))
-    return stats
+        encoded = encode(column)
+        stats.update(_categorical(column, encoded))
+    return stats, encoded
 
 
 def _numeric(column: pa.ChunkedArray) -> dict[str, Any]:
@@ -263,6 +278,17 @@ def _categorical(column: pa.ChunkedArray, encoded: pa.DictionaryArray) -> dict[s
         bounds = pc.min_max(pc.utf8_length(values))  # each distinct value once
         out["length"] = {"min": bounds["min"].as_py(), "max": bounds["max"].as_py()}
     return out
+
+
+def _distinct_text(column: pa.ChunkedArray) -> dict[str, Any]:
+    """What :func:`_categorical` gives for text of distinct cells: each is seen once."""
+    lengths = pc.min_max(pc.utf8_length(column))
+    first = column.slice(0, TOP_CATEGORIES).to_pylist()
+    return {
+        "distinct": len(column),
+        "top": [{"value": value, "count": 1} for value in first],
+        "length": {"min": lengths["min"].as_py(), "max": lengths["max"].as_py()},
+    }
 
 
 def _text(value: Any) -> Any:

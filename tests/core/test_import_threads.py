@@ -84,3 +84,22 @@ def test_a_failing_writer_leaves_no_temporary_file(
     monkeypatch.setattr(pq, "write_table", broken_write)
     error = refused(lambda: workspace.import_file(path), OSError)
     assert "No space" in str(error)
+
+
+def test_the_import_pool_falls_back_to_the_default_without_jemalloc(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import pyarrow as pa
+
+    from core.data import arrow_pool
+
+    def missing() -> pa.MemoryPool:
+        raise pa.ArrowNotImplementedError("This Arrow build does not enable jemalloc")
+
+    arrow_pool.import_pool.cache_clear()
+    monkeypatch.setattr(pa, "jemalloc_memory_pool", missing)
+    try:
+        assert arrow_pool.import_pool().backend_name == pa.default_memory_pool().backend_name
+    finally:
+        arrow_pool.import_pool.cache_clear()
+    assert isinstance(arrow_pool.import_pool(), pa.MemoryPool)

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from core.data import parallel, profile, table_checks
+from core.data import parallel, profile, table_checks, text_bytes
 from core.data.report import ImportReport
 from core.errors import Cancelled
 from core.progress import CancelToken
@@ -50,6 +50,10 @@ TEXT_COLUMNS = {
     "many values, some repeated": [f"v{i % 37}" if i % 5 else f"u{i}" for i in range(500)],
     "unicode lengths": ["é", "€uro", "", "𝄞", "ab", None, "é"],
     "all missing": [None, None, None],
+    "distinct ids of one width": [f"id-{i:06x}" for i in range(3000)],
+    "ids of one width, one repeated late": [f"id-{i:06x}" for i in range(2999)] + ["id-000007"],
+    "distinct non-ASCII ids": [f"é{i:03d}€" for i in range(900)],
+    "distinct ids of several widths": [f"id-{i}" for i in range(3000)],
     "one value": ["x"] * 9,
 }
 
@@ -61,6 +65,21 @@ def test_text_profiles_equal_the_value_counts_definition(case: str) -> None:
     expected = categorical_by_definition(column)
     assert {key: stats.get(key) for key in expected} == expected
     assert ("length" in stats) == ("length" in expected)
+
+
+def test_id_columns_are_proved_distinct_without_hashing() -> None:
+    ids = chunked(TEXT_COLUMNS["distinct ids of one width"], pa.string())
+    assert text_bytes.all_distinct(ids)
+    assert text_bytes.all_distinct(chunked(TEXT_COLUMNS["distinct non-ASCII ids"], pa.string()))
+    assert profile.profile_and_encoding(ids)[1] is None  # no dictionary encoding made
+    for case in ("ids of one width, one repeated late", "distinct ids of several widths"):
+        assert not text_bytes.all_distinct(chunked(TEXT_COLUMNS[case], pa.string()))
+    assert not text_bytes.all_distinct(pa.chunked_array([pa.array(["ab", None, "cd"])]))
+    cells = TEXT_COLUMNS["distinct ids of one width"]
+    first = pa.array(["id-zzzzzz", *cells[:1500]]).slice(1)  # an offset into the buffers
+    assert text_bytes.all_distinct(pa.chunked_array([first, pa.array(cells[1500:])]))
+    again = pa.chunked_array([first, pa.array(cells[1499:])])  # one cell in both chunks
+    assert not text_bytes.all_distinct(again)
 
 
 def test_boolean_profiles_equal_the_value_counts_definition() -> None:
