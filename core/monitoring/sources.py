@@ -40,7 +40,7 @@ def read_file(path: Path, missing_tokens: tuple[str, ...]) -> pd.DataFrame:
                 path,
                 sep="\t" if suffix == ".tsv" else ",",
                 keep_default_na=False,
-                na_values=list(missing_tokens),
+                na_values=["", *missing_tokens],  # empty cells are always missing
                 low_memory=False,
             )
     except (ValueError, OSError, pd.errors.ParserError) as exc:
