@@ -282,16 +282,18 @@ def _profile_and_write(
 ) -> tuple[dict[str, dict[str, Any]], StoredBlob]:
     """Profile and check the table while a worker thread writes its Parquet blob.
 
-    Both spend their time in pyarrow and numpy, which release the GIL, so on two cores the
-    write costs little more than the profile. The timings say "profile" until the profile is
-    done and "store" for what remains (the rest of the write, its hash, the fsyncs). A failure
-    or a cancel waits for the writer, then removes its temporary file.
+    Both spend their time in pyarrow and numpy, which release the GIL; the profile leaves one
+    core to the writer, the longest single piece of work after the parse. The timings say
+    "profile" until the profile is done and "store" for what remains (the rest of the write,
+    its hash, the fsyncs). A failure or a cancel waits for the writer, then removes its
+    temporary file.
     """
     with project.blobs.new_temp(".parquet") as temp:
         with ThreadPoolExecutor(1, thread_name_prefix="parquet") as writer:
             writing = writer.submit(pq.write_table, table, temp, compression=PARQUET_COMPRESSION)
             rows = RowHasher(table.num_rows)
-            profile = profile_table(table, Stage(progress, 0.55, 0.8, "profiling"), cancel, rows)
+            stage = Stage(progress, 0.55, 0.8, "profiling")
+            profile = profile_table(table, stage, cancel, rows, spare_threads=1)
             check_table(table, profile, report, rows)
             clock.lap("profile")
             progress(0.8, "storing")

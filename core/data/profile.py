@@ -40,11 +40,12 @@ def profile_table(
     progress: ProgressFn = no_progress,
     cancel: CancelToken | None = None,
     rows: RowHasher | None = None,
+    spare_threads: int = 0,
 ) -> dict[str, dict[str, Any]]:
     """The profile of every column, by name; ``rows``, when given, is fed every column.
 
-    Columns are profiled on all cores for long tables; ``rows`` folds their codes in column
-    order, in this thread.
+    Columns are profiled on all cores for long tables, less ``spare_threads`` (cores left to
+    other work running meanwhile); ``rows`` folds their codes in column order, in this thread.
     """
     batched = numeric_profiles_batched(table)
 
@@ -58,7 +59,8 @@ def profile_table(
 
     profile: dict[str, dict[str, Any]] = {}
     names = table.column_names
-    done = in_order(profile_one, range(len(names)), workers_for(table.num_rows), cancel)
+    workers = max(1, workers_for(table.num_rows) - spare_threads)
+    done = in_order(profile_one, range(len(names)), workers, cancel)
     for index, (stats, codes) in enumerate(done):
         profile[names[index]] = stats
         if rows is not None:
