@@ -50,7 +50,8 @@ class ComparePage(Page):
         self.exports: dict[str, dict[str, list[Any]]] = {}
         self.picker = QListWidget()
         self.picker.setSpacing(3)
-        self.picker.itemChanged.connect(lambda _item: self._count())
+        self.wanted: set[int] = set()  # the ticked runs, kept across refreshes of the list
+        self.picker.itemChanged.connect(lambda _item: self._ticked())
         self.search = QLineEdit()
         self.search.setPlaceholderText("Filter runs")
         self.search.setClearButtonEnabled(True)
@@ -150,7 +151,7 @@ class ComparePage(Page):
         self.fetch(lambda ws: [r for r in ws.runs(all_runs=True) if r.status == "done"], self._fill)
 
     def _fill(self, runs: list[Run]) -> None:
-        checked = set(self.checked_ids()) or {r.id for r in self.runs}
+        checked = self.wanted
         self.picker.blockSignals(True)
         self.picker.clear()
         for run in reversed(runs):
@@ -180,6 +181,10 @@ class ComparePage(Page):
         items = [self.picker.item(row) for row in range(self.picker.count())]
         return [i.data(RUN_ROLE) for i in items if i.checkState() == Qt.CheckState.Checked]
 
+    def _ticked(self) -> None:
+        self.wanted = set(self.checked_ids())
+        self._count()
+
     def _count(self) -> None:
         count = len(self.checked_ids())
         ok = MIN_RUNS <= count <= MAX_RUNS
@@ -196,10 +201,14 @@ class ComparePage(Page):
         if self.workspace is None or not MIN_RUNS <= len(run_ids) <= MAX_RUNS:
             return
         ids = sorted(run_ids)
+        self.picker.blockSignals(True)
         for row in range(self.picker.count()):
             item = self.picker.item(row)
             wanted = item.data(RUN_ROLE) in ids
             item.setCheckState(Qt.CheckState.Checked if wanted else Qt.CheckState.Unchecked)
+        self.picker.blockSignals(False)
+        self.wanted = set(ids)
+        self._count()
 
         def read(ws: Workspace) -> tuple[dict[str, Any], list[Run]]:
             return ws.compare_runs(ids), [ws.run(i) for i in ids]

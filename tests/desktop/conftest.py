@@ -74,6 +74,34 @@ def window(qtbot, context: AppContext, workspace: Workspace) -> MainWindow:
     return made
 
 
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory) -> Iterator[Workspace]:
+    """One project shared by the tests that train: penguins imported, a worker kept warm.
+
+    Starting a worker process costs seconds (imports); sharing it keeps the suite affordable.
+    Tests add runs to it but never depend on runs they did not make themselves.
+    """
+    folder = tmp_path_factory.mktemp("lab") / "lab"
+    workspace = Workspace.create(folder, name="lab")
+    workspace.import_file(penguins_copy(folder.parent))
+    executor = workspace.executor()
+    if hasattr(executor, "warm"):
+        executor.warm(1)
+    yield workspace
+    workspace.close()
+
+
+@pytest.fixture
+def lab_window(qtbot, context: AppContext, lab: Workspace) -> MainWindow:
+    """The main window on the shared project (the project stays open when it closes)."""
+    made = MainWindow(context, lab, own_workspace=False)
+    made.resize(1280, 800)
+    made.confirm_stop = lambda titles: True
+    qtbot.addWidget(made)
+    made.show()
+    return made
+
+
 def penguins_copy(folder: Path, name: str = "penguins.csv") -> Path:
     target = folder / name
     target.write_bytes(PENGUINS.read_bytes())
