@@ -67,23 +67,41 @@ def parse_request(
     return validate(model, table, config.extra_columns)
 
 
+#: Classifiers whose own ``predict`` is the class of the highest ``predict_proba`` (scikit-learn
+#: computes it that way), so one call gives both; for the others (e.g. SVC, whose probabilities
+#: come from a separate calibration) both are called.
+ARGMAX_OF_PROBA = frozenset(
+    {
+        "DecisionTreeClassifier",
+        "ExtraTreeClassifier",
+        "RandomForestClassifier",
+        "ExtraTreesClassifier",
+        "GradientBoostingClassifier",
+        "HistGradientBoostingClassifier",
+    }
+)
+
+
 def _raw_predict(pipeline: Any, frame: Any, want_proba: bool) -> tuple[Any, Any]:
     """``predict`` and, when wanted and available, ``predict_proba`` of ``pipeline``.
 
     For a Pipeline the preprocessing runs once and both calls go to the final estimator: the
     same results as ``pipeline.predict`` and ``pipeline.predict_proba``, at half the cost
-    (the ColumnTransformer dominates a small request).
+    (the ColumnTransformer dominates a small request). For :data:`ARGMAX_OF_PROBA` models the
+    prediction is taken from the probabilities, as scikit-learn's own ``predict`` does: a forest
+    is walked once instead of twice.
     """
     steps = getattr(pipeline, "steps", None)
     if steps is not None and len(steps) > 1 and hasattr(pipeline, "__getitem__"):
         features, final = pipeline[:-1].transform(frame), pipeline[-1]
     else:
         features, final = frame, pipeline
-    predicted = final.predict(features)
-    proba = None
-    if want_proba and hasattr(final, "predict_proba"):
-        proba = final.predict_proba(features)
-    return predicted, proba
+    if not want_proba or not hasattr(final, "predict_proba"):
+        return final.predict(features), None
+    proba = final.predict_proba(features)
+    if type(final).__name__ in ARGMAX_OF_PROBA:
+        return np.asarray(final.classes_).take(np.argmax(proba, axis=1), axis=0), proba
+    return final.predict(features), proba
 
 
 def predict(model: LoadedModel, model_input: ModelInput) -> tuple[list, list | None]:

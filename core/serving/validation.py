@@ -273,6 +273,6 @@ def validate(model: LoadedModel, table: RawTable, extra_policy: str = "ignore") 
         for detail in details:
             detail["message"] = _message([detail])
         raise SchemaMismatch(_message(details), details[:MAX_DETAILS])
-    frame = pd.DataFrame({name: pd.Series(v) for name, v in clean.items()})
+    frame = pd.DataFrame(clean, index=pd.RangeIndex(table.rows))
     features = model_frame(frame, model.schema, model.features)
     return ModelInput(features, table.rows, tuple(notes), ignored)
