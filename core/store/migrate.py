@@ -38,12 +38,21 @@ def _config() -> Config:
     return config
 
 
-@functools.cache
 def _revision_graph() -> dict[str, tuple[str, ...]]:
-    """Every shipped revision and the revisions it follows (``down_revision``)."""
+    """Every shipped revision and the revisions it follows (``down_revision``).
+
+    Parsed again whenever a migration file was added or changed (as Alembic would read them
+    again), else taken from a cache: parsing costs ~10 ms, a look at the folder ~0.1 ms.
+    """
+    files = sorted((MIGRATIONS_DIR / "versions").glob("*.py"))
+    return dict(_parsed_graph(tuple((str(f), f.stat().st_mtime_ns) for f in files)))
+
+
+@functools.lru_cache(maxsize=4)
+def _parsed_graph(files: tuple[tuple[str, int], ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
     graph: dict[str, tuple[str, ...]] = {}
-    for path in sorted((MIGRATIONS_DIR / "versions").glob("*.py")):
-        values = _module_constants(path, ("revision", "down_revision"))
+    for name, _ in files:
+        values = _module_constants(Path(name), ("revision", "down_revision"))
         revision = values.get("revision")
         if not isinstance(revision, str):
             continue  # __init__.py, or not a migration
@@ -52,7 +61,7 @@ def _revision_graph() -> dict[str, tuple[str, ...]]:
             graph[revision] = tuple(down)
         else:
             graph[revision] = (down,) if down else ()
-    return graph
+    return tuple(graph.items())
 
 
 def _module_constants(path: Path, names: tuple[str, ...]) -> dict[str, Any]:

@@ -154,3 +154,19 @@ def test_an_empty_database_has_no_revision(tmp_path: Path) -> None:
         assert migrate.needs_upgrade(database.writer)
     finally:
         database.dispose()
+
+
+def test_a_migration_added_later_is_seen_without_restarting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    copy = tmp_path / "migrations"
+    shutil.copytree(migrate.MIGRATIONS_DIR, copy)
+    monkeypatch.setattr(migrate, "MIGRATIONS_DIR", copy)
+    head = migrate.head_revision()
+    (copy / "versions" / "9000_later.py").write_text(
+        f'"""Later."""\n\nrevision = "9000"\ndown_revision = {head!r}\n', encoding="utf-8"
+    )
+    assert migrate.head_revision() == "9000"
+    assert migrate.known_revisions() >= {head, "9000"}
