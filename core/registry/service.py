@@ -57,7 +57,8 @@ class RegistryMixin:
     def register_model(
         self, run_id: int, name: str, description: str = "", tags: dict[str, str] | None = None
     ) -> ModelVersion:
-        """Register a finished run as the next version of model ``name``."""
+        """Register a finished run as the next version of model ``name`` (and compute the
+        reference statistics drift compares against: core.monitoring.reference_store)."""
         run = self._project.runs.get(run_id)
         if run.model_sha256 is not None:
             self._check_blob(run.model_sha256, f"run {run_id}")
