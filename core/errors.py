@@ -139,3 +139,10 @@ class GateBlocked(ShipwayError):
     def __init__(self, message: str, *, report: Any, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.report = report
+
+
+class PermissionDenied(ShipwayError):
+    """The person acting does not hold the role shipway.toml asks for; nothing changed."""
+
+    code = "forbidden"
+    http_status = 403

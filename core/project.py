@@ -21,9 +21,10 @@ from core.config import (
     write_new_settings,
 )
 from core.errors import ProjectError, UsageError
+from core.shared_storage import sqlite_placement_warning
 from core.store import migrate
 from core.store.blobs import BlobStore
-from core.store.database import Database, sqlite_url
+from core.store.database import Database, check_no_password, sqlite_url
 from core.store.deployment_repository import DeploymentRepository
 from core.store.model_repository import ModelRepository
 from core.store.repository import Repository
@@ -44,7 +45,8 @@ class Project:
         self.settings = settings
         self.database = database
         self.user = user
-        self.blobs = BlobStore(root / OBJECTS_DIR)
+        self.blobs = BlobStore(objects_folder(root, settings))
+        self.warnings: list[str] = []
         self.repo = Repository(database, user)
         self.runs = RunRepository(database, user)
         self.models = ModelRepository(database, user)
@@ -71,6 +73,8 @@ class Project:
                 f"project name {name!r} is not usable",
                 hint="use letters, digits, spaces, '.', '-' or '_' (at most 100 characters)",
             )
+        if db_url:
+            check_no_password(db_url, "--db")
         folder.mkdir(parents=True, exist_ok=True)
         write_new_settings(folder, name)
         if db_url:
@@ -91,10 +95,15 @@ class Project:
         """
         folder = folder.expanduser().resolve()
         settings = load_settings(folder)
+        if settings.db_url:
+            check_no_password(settings.db_url, f"{folder / SETTINGS_FILE} [database] url")
         url = settings.db_url or sqlite_url(str(folder / DEFAULT_DB_FILE))
         database = Database(url)
         try:
             project = cls(folder, settings, database, current_user())
+            if url.startswith("sqlite"):
+                warning = sqlite_placement_warning(folder)
+                project.warnings += [warning] if warning else []
             project._prepare_schema(upgrade)
             project.blobs.sweep_temporaries()
             if migrate.current_revision(database.reader) == migrate.head_revision():
@@ -155,6 +164,16 @@ class Project:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def objects_folder(root: Path, settings: Settings) -> Path:
+    """``objects/`` of the project, or the shared folder ``[storage] objects`` names."""
+    storage = settings.raw.get("storage", {})
+    shared = storage.get("objects") if isinstance(storage, dict) else None
+    if not shared:
+        return root / OBJECTS_DIR
+    path = Path(str(shared)).expanduser()
+    return path if path.is_absolute() else (root / path).resolve()
 
 
 def find_project_root(start: Path | None = None) -> Path:

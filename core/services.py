@@ -269,6 +269,19 @@ class Workspace(ExperimentsMixin, RegistryMixin, DeploymentsMixin, BundlesMixin,
     def audit(self, limit: int = 200, action: str | None = None) -> list[AuditEntry]:
         return self._project.repo.audit_entries(limit=limit, action=action)
 
+    def last_change(self) -> int:
+        """The id of the newest audit entry: a cursor for :meth:`changes_since`."""
+        return self._project.repo.last_audit_id()
+
+    def changes_since(self, cursor: int) -> list[AuditEntry]:
+        """Every state change recorded after ``cursor``, by anyone (the app polls this to
+        refresh when teammates import, train, register or move aliases)."""
+        return self._project.repo.audit_since(cursor)
+
+    def warnings(self) -> list[str]:
+        """What the person opening this project should know (e.g. SQLite on a network share)."""
+        return list(self._project.warnings)
+
     # -- helpers for the desktop's wizard and tables ---------------------------------------------
 
     @staticmethod

@@ -57,3 +57,28 @@ def refused(workspace: Workspace) -> Callable[..., ShipwayError]:
         return caught.value
 
     return check
+
+
+# -- PostgreSQL: one throwaway server per test session, a fresh database per test ---------------
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    from tests.pg import PASSWORD, running_server
+
+    with running_server() as server:
+        previous = os.environ.get("SHIPWAY_DB_PASSWORD")
+        os.environ["SHIPWAY_DB_PASSWORD"] = PASSWORD  # children inherit it too
+        yield server
+        if previous is None:
+            os.environ.pop("SHIPWAY_DB_PASSWORD", None)
+        else:
+            os.environ["SHIPWAY_DB_PASSWORD"] = previous
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest) -> str | None:
+    """None (SQLite beside shipway.toml) or the URL of a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return None
+    return request.getfixturevalue("postgres_server").new_database()

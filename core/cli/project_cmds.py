@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from core.cli.output import emit_json, table
@@ -12,7 +13,10 @@ from core.services import Workspace, find_project_root
 def open_workspace(args: argparse.Namespace) -> Workspace:
     """The project named by --project, $SHIPWAY_PROJECT or the nearest shipway.toml upwards."""
     root = Path(args.project) if args.project else find_project_root()
-    return Workspace.open(root)
+    workspace = Workspace.open(root)
+    for warning in workspace.warnings():
+        sys.stderr.write(f"shipway: warning: {warning}\n")
+    return workspace
 
 
 def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

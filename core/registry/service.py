@@ -17,6 +17,7 @@ from core.errors import CorruptObject, GateBlocked, UsageError
 from core.progress import CancelToken, ProgressFn, no_progress
 from core.project import Project
 from core.registry.refs import parse_model_ref
+from core.registry.roles import denied, load_roles
 from core.store.model_repository import check_alias
 
 DEFAULT_ALIAS = "production"
@@ -137,6 +138,7 @@ class RegistryMixin:
                 "a forced promotion needs a written reason",
                 hint='add --reason "why the gates may be overridden"',
             )
+        self._check_may_move(alias, "promote")
         version = self.model_version(ref)
         report = self._evaluate(version, alias, progress, cancel)
         gates = [result.to_dict() for result in report.results]
@@ -159,6 +161,7 @@ class RegistryMixin:
     def rollback_model(self, name: str, alias: str = DEFAULT_ALIAS) -> AliasMove:
         """Move ``alias`` back to the version it held before its latest move; deployments
         following the alias swap back too."""
+        self._check_may_move(alias, "roll back")
         move = self._project.models.rollback(name, alias)
         self._swap_deployments(self._project.models.get(name, move.to_version), alias)
         return move
@@ -182,7 +185,21 @@ class RegistryMixin:
 
     def approve_model(self, ref: str, comment: str = "") -> Approval:
         version = self.model_version(ref)
+        roles = load_roles(self._project.settings.raw)
+        user = self._project.user
+        if not roles.may_approve(user):
+            self._project.repo.record_event(
+                "access.denied", "model_version", version.ref, attempted="approve"
+            )
+            raise denied(user, f"approve {version.ref}", roles.approve or ())
         return self._project.reviews.approve(version.model, version.version, comment)
+
+    def _check_may_move(self, alias: str, action: str) -> None:
+        roles = load_roles(self._project.settings.raw)
+        user = self._project.user
+        if not roles.may_move(user, alias):
+            self._project.repo.record_event("access.denied", "alias", alias, attempted=action)
+            raise denied(user, f"{action} the {alias!r} alias", roles.promote[alias])
 
     # -- artifacts -------------------------------------------------------------------------------
 

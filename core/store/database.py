@@ -9,17 +9,29 @@ same file keep the two kinds apart.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+import os
+import random
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.errors import Conflict, ShipwayError, StoreError
+from core.errors import Conflict, ProjectError, ShipwayError, StoreError
 
 BUSY_TIMEOUT_S = 60.0
+PASSWORD_VARIABLE = "SHIPWAY_DB_PASSWORD"
+KEYRING_SERVICE = "shipway"
+RETRIES = 6
+#: SQLSTATEs after which the whole unit of work is run again: serialization failure, deadlock,
+#: and (PostgreSQL) a unique key another writer took first, e.g. two first imports of a name.
+RETRYABLE_STATES = frozenset({"40001", "40P01", "23505"})
+Method = TypeVar("Method", bound=Callable[..., Any])
 
 
 def sqlite_url(path: str) -> str:
@@ -30,10 +42,53 @@ def _is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
+def check_no_password(url: str, where: str) -> None:
+    """A URL written to shipway.toml may name a user, never a password."""
+    try:
+        parsed = make_url(url)
+    except Exception:
+        raise ProjectError(
+            f"{url!r} is not a database URL",
+            where=where,
+            hint="write e.g. postgresql+psycopg://alice@db.example.org/shipway",
+        ) from None
+    if parsed.password:
+        raise ProjectError(
+            "the database URL holds a password, which must never be written to shipway.toml",
+            where=where,
+            hint=f"remove it from the URL and set ${PASSWORD_VARIABLE} (or PGPASSWORD, "
+            "~/.pgpass, or the OS keyring under the service 'shipway')",
+        )
+
+
+def connection_url(url: str) -> str | URL:
+    """The URL to connect with: the password from $SHIPWAY_DB_PASSWORD or the OS keyring
+    (PostgreSQL also reads PGPASSWORD and ~/.pgpass on its own)."""
+    if _is_sqlite(url):
+        return url
+    parsed = make_url(url)
+    password = os.environ.get(PASSWORD_VARIABLE) or _keyring_password(parsed)
+    return parsed.set(password=password) if password else parsed
+
+
+def _keyring_password(parsed: URL) -> str | None:
+    try:
+        import keyring
+    except ImportError:
+        return None
+    account = f"{parsed.username}@{parsed.host}:{parsed.port or 5432}/{parsed.database}"
+    try:
+        return keyring.get_password(KEYRING_SERVICE, account)
+    except Exception:  # no keyring backend on this machine
+        return None
+
+
 def make_engine(url: str, *, immediate: bool = False) -> Engine:
     """Create an engine; for SQLite, configure WAL, busy timeout and the BEGIN flavour."""
     if not _is_sqlite(url):
-        return create_engine(url, pool_pre_ping=True, future=True)
+        return create_engine(
+            connection_url(url), pool_pre_ping=True, pool_size=10, max_overflow=20, future=True
+        )
     engine = create_engine(
         url, connect_args={"timeout": BUSY_TIMEOUT_S, "check_same_thread": False}
     )
@@ -92,11 +147,41 @@ class Database:
             self.writer.dispose()
 
 
+def retrying(method: Method) -> Method:
+    """Run a repository's write method again when the database asks for it.
+
+    PostgreSQL may abort a transaction that collided with another writer (a serialization
+    failure, a deadlock, a unique key taken meanwhile); the whole unit of work then runs again
+    after a short, growing, jittered pause, and sees the other writer's result. SQLite's
+    ``BEGIN IMMEDIATE`` writers never collide like that, so nothing there is retryable.
+    """
+
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        for attempt in range(RETRIES):
+            try:
+                return method(*args, **kwargs)
+            except ShipwayError as error:
+                if not getattr(error, "retryable", False) or attempt == RETRIES - 1:
+                    raise
+                time.sleep(0.02 * 2**attempt * (1 + random.random()))
+        raise AssertionError("unreachable")
+
+    return wrapper  # type: ignore[return-value]
+
+
 def translate_error(exc: SQLAlchemyError, url: str) -> ShipwayError:
     """Turn a database exception into a ShipwayError that says what to do."""
     where = _safe_url(url)
     original = exc.orig if isinstance(exc, DBAPIError) else exc
     text = str(original).splitlines()[0] if str(original) else type(original).__name__
+    state = getattr(original, "sqlstate", None)
+    error = _classify(exc, text, where)
+    error.retryable = state in RETRYABLE_STATES and not _is_sqlite(url)
+    return error
+
+
+def _classify(exc: SQLAlchemyError, text: str, where: str) -> ShipwayError:
     if isinstance(exc, IntegrityError):
         return Conflict(
             f"the change collides with existing records: {text}",

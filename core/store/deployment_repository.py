@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from core.entities import Deployment
 from core.errors import NotFound
-from core.store.database import Database
+from core.store.database import Database, retrying
 from core.store.orm import AuditEventRow, DeploymentRow
 from core.store.repository import _aware, utcnow
 
@@ -48,6 +48,7 @@ class DeploymentRepository:
             )
         )
 
+    @retrying
     def record(self, new: NewDeployment) -> Deployment:
         with self.db.session(write=True) as session:
             row = DeploymentRow(
@@ -93,6 +94,7 @@ class DeploymentRepository:
             )
             return [_entity(row) for row in rows]
 
+    @retrying
     def swapped(self, deployment_id: str, version: int, previous: int) -> None:
         with self.db.session(write=True) as session:
             row = self._row(session, deployment_id)
@@ -106,6 +108,7 @@ class DeploymentRepository:
                 previous=previous,
             )
 
+    @retrying
     def stopped(self, deployment_id: str, note: str) -> Deployment:
         with self.db.session(write=True) as session:
             row = self._row(session, deployment_id)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from core.entities import AliasMove, ModelVersion, RegisteredModel
 from core.errors import Conflict, InvalidInput, NotFound
-from core.store.database import Database
+from core.store.database import Database, retrying
 from core.store.model_rows import (
     add_audit,
     alias_number,
@@ -45,6 +45,7 @@ class ModelRepository:
     def _audit(self, session: Session, action: str, ref: str, **detail: Any) -> None:
         add_audit(session, self.user, action, ref, **detail)
 
+    @retrying
     def register(
         self, run_id: int, name: str, description: str = "", tags: dict[str, str] | None = None
     ) -> ModelVersion:
@@ -53,7 +54,7 @@ class ModelRepository:
         with self.db.session(write=True) as session:
             run = _registrable_run(session, run_id)
             model = session.scalars(
-                select(RegisteredModelRow).where(RegisteredModelRow.name == name)
+                select(RegisteredModelRow).where(RegisteredModelRow.name == name).with_for_update()
             ).first()
             if model is None:
                 model = RegisteredModelRow(
@@ -79,6 +80,7 @@ class ModelRepository:
             )
             return version_entity(session, row)
 
+    @retrying
     def set_reference(self, version_id: int, sha256: str) -> None:
         """Record the blob of the version's reference statistics (computed once, for drift)."""
         with self.db.session(write=True) as session:
@@ -86,6 +88,7 @@ class ModelRepository:
             if row is not None:
                 row.reference_sha256 = sha256
 
+    @retrying
     def edit(
         self,
         name: str,
@@ -162,6 +165,7 @@ class ModelRepository:
             ).all()
             return [version_entity(session, row) for row in rows]
 
+    @retrying
     def move_alias(
         self,
         name: str,
@@ -208,6 +212,7 @@ class ModelRepository:
             )
             return move
 
+    @retrying
     def rollback(self, name: str, alias: str) -> AliasMove:
         """Move ``alias`` back to the version it held before its latest (not undone) move."""
         check_alias(alias)
@@ -239,6 +244,7 @@ class ModelRepository:
             )
             return move
 
+    @retrying
     def record_blocked(
         self, name: str, number: int, alias: str, gates: list[dict[str, Any]]
     ) -> None:

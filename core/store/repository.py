@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from core.entities import AuditEntry, Dataset, DatasetVersion
 from core.errors import NotFound
-from core.store.database import Database
+from core.store.database import Database, retrying
 from core.store.orm import AuditEventRow, BlobRow, DatasetRow, DatasetVersionRow
 
 
@@ -27,6 +27,18 @@ def utcnow() -> datetime:
 def _aware(value: datetime) -> datetime:
     """SQLite hands datetimes back naive; they were stored as UTC."""
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _audit_entry(row: AuditEventRow) -> AuditEntry:
+    return AuditEntry(
+        id=row.id,
+        at=_aware(row.at),
+        user=row.user,
+        action=row.action,
+        object_type=row.object_type,
+        object_ref=row.object_ref,
+        detail=row.detail or {},
+    )
 
 
 @dataclass(frozen=True)
@@ -71,6 +83,7 @@ class Repository:
             )
         )
 
+    @retrying
     def record_event(self, action: str, object_type: str, ref: str, **detail: Any) -> None:
         """Write an audit row for a change that has no table of its own (e.g. project init)."""
         with self.db.session(write=True) as session:
@@ -81,18 +94,22 @@ class Repository:
             query = select(AuditEventRow).order_by(AuditEventRow.id.desc()).limit(limit)
             if action:
                 query = query.where(AuditEventRow.action == action)
-            return [
-                AuditEntry(
-                    id=row.id,
-                    at=_aware(row.at),
-                    user=row.user,
-                    action=row.action,
-                    object_type=row.object_type,
-                    object_ref=row.object_ref,
-                    detail=row.detail or {},
-                )
-                for row in session.scalars(query)
-            ]
+            return [_audit_entry(row) for row in session.scalars(query)]
+
+    def audit_since(self, after_id: int, limit: int = 500) -> list[AuditEntry]:
+        """Audit entries newer than ``after_id``, oldest first (what others changed since)."""
+        with self.db.session(write=False) as session:
+            query = (
+                select(AuditEventRow)
+                .where(AuditEventRow.id > after_id)
+                .order_by(AuditEventRow.id)
+                .limit(limit)
+            )
+            return [_audit_entry(row) for row in session.scalars(query)]
+
+    def last_audit_id(self) -> int:
+        with self.db.session(write=False) as session:
+            return int(session.scalar(select(func.max(AuditEventRow.id))) or 0)
 
     # -- data sets ----------------------------------------------------------------------------
 
@@ -114,6 +131,7 @@ class Repository:
             ).first()
             return self._version(session, row) if row else None
 
+    @retrying
     def add_version(self, new: NewVersion) -> tuple[DatasetVersion, bool]:
         """Record a version whose blob is stored; returns (version, created).
 
@@ -123,7 +141,7 @@ class Repository:
         """
         with self.db.session(write=True) as session:
             dataset = session.scalars(
-                select(DatasetRow).where(DatasetRow.name == new.dataset)
+                select(DatasetRow).where(DatasetRow.name == new.dataset).with_for_update()
             ).first()
             if dataset is None:
                 dataset = DatasetRow(name=new.dataset, created_at=utcnow(), created_by=self.user)

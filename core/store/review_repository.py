@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from core.entities import Approval
 from core.errors import Conflict, InvalidInput
-from core.store.database import Database
+from core.store.database import Database, retrying
 from core.store.model_rows import add_audit, find_version
 from core.store.orm import ApprovalRow, GateEvaluationRow
 from core.store.repository import _aware, utcnow
@@ -26,6 +26,7 @@ class ReviewRepository:
         self.db = database
         self.user = user
 
+    @retrying
     def approve(self, name: str, number: int, comment: str = "") -> Approval:
         """Record the current user's approval; the person who trained the run may not approve."""
         with self.db.session(write=True) as session:
@@ -59,6 +60,7 @@ class ReviewRepository:
             ).all()
             return [_approval_entity(name, number, approval) for approval in rows]
 
+    @retrying
     def save_gate_evaluation(
         self, version_id: int, alias: str, passed: bool, results: list[dict], incumbent: int | None
     ) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from core.entities import Run
 from core.errors import NotFound
-from core.store.database import Database
+from core.store.database import Database, retrying
 from core.store.orm import AuditEventRow, BlobRow, DatasetRow, DatasetVersionRow, RunRow
 from core.store.repository import _aware, utcnow
 
@@ -34,6 +34,7 @@ class RunRepository:
             )
         )
 
+    @retrying
     def create(
         self,
         *,
@@ -86,12 +87,14 @@ class RunRepository:
             )
             return row.id
 
+    @retrying
     def mark_running(self, run_id: int) -> None:
         with self.db.session(write=True) as session:
             row = self._row(session, run_id)
             row.status, row.started_at = "running", utcnow()
             row.host, row.pid = socket.gethostname(), os.getpid()
 
+    @retrying
     def finish(self, run_id: int, status: str, **fields: Any) -> None:
         """Record the outcome; ``fields`` are RunRow attributes (metrics, curves, error…)."""
         with self.db.session(write=True) as session:
@@ -114,11 +117,13 @@ class RunRepository:
             row.duration_s = (row.finished_at - started).total_seconds()
             self._audit(session, f"run.{status}", run_id, error=fields.get("error"))
 
+    @retrying
     def mark_best(self, parent_id: int, best_id: int | None) -> None:
         with self.db.session(write=True) as session:
             for row in session.scalars(select(RunRow).where(RunRow.parent_id == parent_id)):
                 row.is_best = row.id == best_id
 
+    @retrying
     def fail_abandoned(self) -> list[int]:
         """Runs left QUEUED/RUNNING by a process of this host that no longer exists → FAILED."""
         host = socket.gethostname()
