@@ -110,7 +110,7 @@ def _bucket(
         config,
         model=version.model,
         version=version.version,
-        live=_live(rows, version),
+        live=live_of(rows, version),
     )
     requests = int(rows["request_id"].nunique())
     complete = start + seconds <= complete_until
@@ -119,7 +119,8 @@ def _bucket(
     )
 
 
-def _live(rows: pd.DataFrame, version: ModelVersion) -> Any:
+def live_of(rows: pd.DataFrame, version: ModelVersion) -> Any:
+    """Live metrics of logged rows (``prediction`` and ``actual`` columns), or None."""
     if "actual" not in rows.columns or "prediction" not in rows.columns:
         return None
     classes = version.io_schema.get("output", {}).get("classes", [])
@@ -128,7 +129,7 @@ def _live(rows: pd.DataFrame, version: ModelVersion) -> Any:
 
 def _with_live(bucket: BucketDrift, rows, version: ModelVersion, folder: Path, start: int):
     """A cached bucket with its live metrics recomputed (feedback may have come since)."""
-    live = _live(rows, version)
+    live = live_of(rows, version)
     if live == bucket.report.live:
         return bucket
     updated = replace(bucket, report=replace(bucket.report, live=live))

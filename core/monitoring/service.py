@@ -113,7 +113,7 @@ class MonitoringMixin:
         return report
 
     def _log_window(self, version: ModelVersion, deployment_id: str, rows: int):
-        from core.monitoring.buckets import _live
+        from core.monitoring.buckets import live_of
         from core.monitoring.sources import from_log, log_rows
 
         folder = self.deployment_folder(self._serving(version, deployment_id))
@@ -122,7 +122,7 @@ class MonitoringMixin:
         if not len(frame):
             note = f"the log of {deployment_id} holds no rows answered by {version.ref}"
             data = Current(data.frame, data.source, problems=(note,))
-        return data, _live(frame, version) if len(frame) else None
+        return data, live_of(frame, version) if len(frame) else None
 
     def _table_window(self, version: ModelVersion, current: Any, dataset: str | None):
         from core.data import versions
