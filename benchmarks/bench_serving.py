@@ -1,0 +1,386 @@
+"""Serving speed: Shipway's REST server against the in-process floor and `mlflow models serve`.
+
+One fitted pipeline (RandomForest, 100 trees, on 50,000 x 20 rows, trained and registered
+through Shipway) is served three ways: by Shipway (``python -m core.serving``, as ``shipway
+deploy`` starts it, with and without the prediction log), and by ``mlflow models serve
+--env-manager local`` from the same pipeline saved with ``mlflow.sklearn.save_model``. Load
+comes from ``wrk`` on loopback, bounded in time; every server gets the same body (MLflow's
+``dataframe_split`` form, which both accept).
+
+Measured: single-row p50/p99 at concurrency 1, throughput at concurrency 8 for 1-row and 100-row
+bodies, the cost of the prediction log, and the server's memory over a soak run. The floor is
+``pipeline.predict`` on a one-row DataFrame in this process.
+
+    .venv/bin/python benchmarks/bench_serving.py                 # about 6 minutes (soak 300 s)
+    .venv/bin/python benchmarks/bench_serving.py --soak 30 --duration 5     # a quick check
+
+MLflow is run from ``benchmarks/.venv-mlflow`` (created by ``--setup-mlflow``, with the same
+scikit-learn, numpy, pandas and scipy as this environment); without it that column is skipped.
+``wrk`` comes from Debian (``apt-get install wrk``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+DATA = HERE / ".data" / "serving"
+MLFLOW_VENV = HERE / ".venv-mlflow"
+# MLflow 3 saves scikit-learn models with skops and refuses pickles unless told; a pipeline
+# saved with cloudpickle is what most MLflow users serve.
+# `mlflow models serve` starts uvicorn through the shell: the venv's bin must be on PATH.
+MLFLOW_ENV = os.environ | {
+    "MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "true",
+    "PATH": f"{MLFLOW_VENV / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+}
+sys.path.insert(0, str(ROOT))
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# -- the model ------------------------------------------------------------------------------
+
+
+def model_dir(rows: int) -> Path:
+    """A serving model directory of a RandomForest(100) trained through Shipway (cached)."""
+    folder = DATA / f"model-{rows}"
+    if (folder / "model.json").is_file():
+        return folder
+    import numpy as np
+    import pandas as pd
+    from sklearn.datasets import make_classification
+
+    from core.services import TrainRequest, Workspace
+
+    X, y = make_classification(n_samples=rows, n_features=20, n_informative=12, random_state=7)
+    frame = pd.DataFrame(X, columns=[f"f{i:02d}" for i in range(20)]).round(5)
+    frame["label"] = np.where(y == 1, "yes", "no")
+    project = Path(tempfile.mkdtemp(prefix="bench-serving-"))
+    frame.to_csv(project / "data.csv", index=False)
+    log(f"training RandomForest(100) on {rows:,} x 20 ...")
+    with Workspace.create(project / "p") as ws:
+        ws.import_file(project / "data.csv")
+        request = TrainRequest("data", "label", estimator="random_forest",
+                               params={"n_estimators": 100})  # fmt: skip
+        run = ws.train(request)
+        ws.register_model(run.id, "bench")
+        ws.write_model_dir("bench@1", folder)
+    shutil.rmtree(project, ignore_errors=True)
+    return folder
+
+
+def bodies(folder: Path) -> dict[str, str]:
+    import numpy as np
+
+    meta = json.loads((folder / "model.json").read_text())
+    columns = [entry["name"] for entry in meta["io_schema"]["inputs"]]
+    rng = np.random.default_rng(1)
+    made = {}
+    for count in (1, 100):
+        data = rng.normal(0, 1, (count, len(columns))).round(5).tolist()
+        made[f"{count} row" + ("s" if count > 1 else "")] = json.dumps(
+            {"dataframe_split": {"columns": columns, "data": data}}
+        )
+    return made
+
+
+def floor(folder: Path, body: str, calls: int = 300) -> dict[str, float]:
+    """In-process predict on a one-row DataFrame (the frame built once, outside the timing)."""
+    import pandas as pd
+
+    from core.serving.frames import model_frame
+    from core.serving.model import load_model
+
+    model = load_model(folder)
+    split = json.loads(body)["dataframe_split"]
+    frame = model_frame(pd.DataFrame(split["data"], columns=split["columns"]), model.schema,
+                        model.features)  # fmt: skip
+    for _ in range(10):
+        model.pipeline.predict(frame)
+    timings = []
+    for _ in range(calls):
+        mark = time.perf_counter()
+        model.pipeline.predict(frame)
+        timings.append((time.perf_counter() - mark) * 1000)
+    timings.sort()
+    return {"p50_ms": statistics.median(timings), "p99_ms": timings[int(0.99 * len(timings))]}
+
+
+# -- servers ----------------------------------------------------------------------------------
+
+
+class Server:
+    def __init__(
+        self, name: str, command: list[str], url: str, path: str, ready: str, env=None
+    ) -> None:
+        self.name, self.url, self.path = name, url, path
+        self.process = subprocess.Popen(
+            command,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            env=env,
+        )
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and self.process.poll() is None:
+            try:
+                with urllib.request.urlopen(self.url + ready, timeout=1) as answer:
+                    if answer.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.3)
+        self.stop()
+        raise RuntimeError(f"{name} did not start (exit code {self.process.poll()})")
+
+    def rss_mb(self) -> float:
+        """Resident memory of the server process and its children."""
+        total = 0
+        for pid in _tree(self.process.pid):
+            try:
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+            except OSError:
+                continue
+        return total / 1024
+
+    def stop(self) -> None:
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(20)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(self.process.pid, signal.SIGKILL)
+
+
+def _tree(pid: int) -> list[int]:
+    found = [pid]
+    for child in Path("/proc").glob("[0-9]*"):
+        try:
+            if int(child.joinpath("stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found += _tree(int(child.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def shipway_server(folder: Path, with_log: bool) -> Server:
+    port = free_port()
+    command = [sys.executable, "-m", "core.serving", "--model-dir", str(folder),
+               "--port", str(port)]  # fmt: skip
+    if with_log:
+        logs = Path(tempfile.mkdtemp(prefix="bench-log-"))
+        command += ["--log-dir", str(logs)]
+    name = "shipway" if with_log else "shipway, no log"
+    return Server(name, command, f"http://127.0.0.1:{port}", "/predict", "/health")
+
+
+def mlflow_server(folder: Path) -> Server | None:
+    python = MLFLOW_VENV / "bin" / "python"
+    if not python.exists():
+        log("benchmarks/.venv-mlflow is missing: run with --setup-mlflow to compare with MLflow")
+        return None
+    target = DATA / f"mlflow-{folder.name}"
+    if not (target / "MLmodel").is_file():
+        shutil.rmtree(target, ignore_errors=True)
+        script = (
+            "import joblib, mlflow.sklearn, sys; "
+            "mlflow.sklearn.save_model(joblib.load(sys.argv[1]), sys.argv[2], "
+            "serialization_format='cloudpickle')"
+        )
+        subprocess.run([str(python), "-c", script, str(folder / "model.joblib"), str(target)],
+                       check=True, env=MLFLOW_ENV)  # fmt: skip
+    port = free_port()
+    command = [str(MLFLOW_VENV / "bin" / "mlflow"), "models", "serve", "-m", str(target),
+               "--env-manager", "local", "--host", "127.0.0.1", "-p", str(port)]  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    return Server("mlflow", command, url, "/invocations", "/ping", env=MLFLOW_ENV)
+
+
+def setup_mlflow() -> None:
+    from importlib import metadata
+
+    pins = [f"{name}=={metadata.version(name)}"
+            for name in ("scikit-learn", "numpy", "pandas", "scipy", "joblib")]  # fmt: skip
+    subprocess.run([sys.executable, "-m", "venv", str(MLFLOW_VENV)], check=True)
+    subprocess.run([str(MLFLOW_VENV / "bin" / "pip"), "install", "-q", "mlflow", *pins],
+                   check=True)  # fmt: skip
+
+
+# -- load ------------------------------------------------------------------------------------
+
+_LUA = """wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = io.open(os.getenv("BENCH_BODY")):read("*a")
+"""
+
+
+def wrk(server: Server, body: str, connections: int, seconds: float) -> dict[str, float]:
+    folder = Path(tempfile.mkdtemp(prefix="bench-wrk-"))
+    (folder / "post.lua").write_text(_LUA)
+    (folder / "body.json").write_text(body)
+    threads = 1 if connections == 1 else 2
+    result = subprocess.run(
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--latency",
+         "-s", str(folder / "post.lua"), server.url + server.path],
+        capture_output=True, text=True, env=os.environ | {"BENCH_BODY": str(folder / "body.json")},
+        check=True,
+    )  # fmt: skip
+    shutil.rmtree(folder, ignore_errors=True)
+    return _parse_wrk(result.stdout)
+
+
+def _parse_wrk(text: str) -> dict[str, float]:
+    def ms(value: str) -> float:
+        number, unit = re.match(r"([\d.]+)(us|ms|s)", value).groups()
+        return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    percent = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", text, re.M))
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    errors = re.search(r"Socket errors: (.*)$", text, re.M)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)),
+        "p50_ms": ms(percent["50"]),
+        "p99_ms": ms(percent["99"]),
+        "requests": int(re.search(r"(\d+) requests in", text).group(1)),
+        "failed": int(bad.group(1)) if bad else 0,
+        "socket_errors": errors.group(1).strip() if errors else "",
+    }
+
+
+# -- the run ---------------------------------------------------------------------------------
+
+
+def measure_server(server: Server, made: dict[str, str], seconds: float) -> dict[str, dict]:
+    wrk(server, made["1 row"], 2, 2)  # warm up
+    figures = {"c1, 1 row": wrk(server, made["1 row"], 1, seconds)}
+    for name, body in made.items():
+        figures[f"c8, {name}"] = wrk(server, body, 8, seconds)
+    figures["rss_mb"] = {"after": server.rss_mb()}
+    return figures
+
+
+def soak(server: Server, body: str, seconds: float, step: float = 10.0) -> dict[str, float]:
+    wrk(server, body, 8, min(step, seconds))  # warm-up chunk, not counted
+    samples, requests = [], 0
+    elapsed = 0.0
+    while elapsed < seconds:
+        chunk = min(step, seconds - elapsed)
+        requests += wrk(server, body, 8, chunk)["requests"]
+        samples.append(server.rss_mb())
+        elapsed += chunk
+    return {
+        "seconds": seconds,
+        "requests": requests,
+        "rss_first_mb": samples[0],
+        "rss_last_mb": samples[-1],
+        "rss_min_mb": min(samples),
+        "rss_max_mb": max(samples),
+        "change": samples[-1] / samples[0] - 1,
+    }
+
+
+def run(args: argparse.Namespace) -> dict:
+    folder = model_dir(args.rows)
+    made = bodies(folder)
+    results: dict = {"floor": {"1 row": floor(folder, made["1 row"])}, "servers": {}}
+    for factory in (lambda: shipway_server(folder, True), lambda: shipway_server(folder, False),
+                    lambda: None if args.skip_mlflow else mlflow_server(folder)):  # fmt: skip
+        server = factory()
+        if server is None:
+            continue
+        log(f"measuring {server.name} ...")
+        try:
+            results["servers"][server.name] = measure_server(server, made, args.duration)
+            if server.name == "shipway" and args.soak > 0:
+                log(f"soak: {args.soak:g} s at concurrency 8 ...")
+                results["soak"] = soak(server, made["1 row"], args.soak)
+        finally:
+            server.stop()
+    results["load_average"] = os.getloadavg()
+    return results
+
+
+def report(results: dict) -> None:
+    servers = results["servers"]
+    floor_p50 = results["floor"]["1 row"]["p50_ms"]
+    print(f"load average {results['load_average'][0]:.2f}\n")
+    print(f"{'':24}{'c1 p50':>9}{'c1 p99':>9}{'c8 1 row':>11}{'c8 100 rows':>13}{'failed':>8}")
+    print(f"{'floor (in process)':24}{floor_p50:>7.2f}ms"
+          f"{results['floor']['1 row']['p99_ms']:>7.2f}ms")  # fmt: skip
+    for name, figures in servers.items():
+        c1, c8, c8_100 = figures["c1, 1 row"], figures["c8, 1 row"], figures["c8, 100 rows"]
+        failed = sum(f.get("failed", 0) for f in (c1, c8, c8_100))
+        print(f"{name:24}{c1['p50_ms']:>7.2f}ms{c1['p99_ms']:>7.2f}ms{c8['rps']:>7.1f}/s"
+              f"{c8_100['rps']:>9.1f}/s{failed:>8}")  # fmt: skip
+    ship = servers.get("shipway")
+    print()
+    if ship:
+        limit = 1.25 * floor_p50 + 1.0
+        p50 = ship["c1, 1 row"]["p50_ms"]
+        _ratio("single-row p50 vs 1.25 x floor + 1 ms", p50, limit, p50 <= limit, "ms")
+    if ship and "mlflow" in servers:
+        for body in ("1 row", "100 rows"):
+            ratio = ship[f"c8, {body}"]["rps"] / servers["mlflow"][f"c8, {body}"]["rps"]
+            _ratio(f"throughput c8 {body} vs MLflow", ratio, 1.5, ratio >= 1.5, "x")
+    if ship and "shipway, no log" in servers:
+        cost = 1 - ship["c8, 1 row"]["rps"] / servers["shipway, no log"]["c8, 1 row"]["rps"]
+        _ratio("prediction log cost (c8, 1 row)", cost * 100, 5.0, cost <= 0.05, "%")
+    if "soak" in results:
+        change = results["soak"]["change"] * 100
+        _ratio(
+            f"memory over {results['soak']['seconds']:g} s", change, 10.0, abs(change) <= 10, "%"
+        )
+
+
+def _ratio(label: str, value: float, target: float, passed: bool, unit: str) -> None:
+    verdict = "PASS" if passed else "MISS"
+    print(f"{label:44} {value:8.2f} {unit:2} target {target:6.2f} {unit:2} {verdict}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=50_000)
+    parser.add_argument("--duration", type=float, default=15.0, help="seconds per wrk run")
+    parser.add_argument("--soak", type=float, default=300.0, help="seconds of soak (0: none)")
+    parser.add_argument("--skip-mlflow", action="store_true")
+    parser.add_argument("--setup-mlflow", action="store_true", help="create .venv-mlflow first")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        log("wrk is missing: apt-get install wrk")
+        return 0
+    if args.setup_mlflow:
+        setup_mlflow()
+    results = run(args)
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        report(results)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
