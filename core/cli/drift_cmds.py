@@ -45,11 +45,12 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
 
 
 def cmd_drift(args: argparse.Namespace) -> int:
-    progress = TerminalProgress(enabled=not args.json)
-    if args.buckets is not None and args.deployment is None:
-        from core.errors import UsageError
+    from core.errors import UsageError
 
-        raise UsageError("--buckets needs --deployment", hint="buckets cut a deployment's log")
+    progress = TerminalProgress(enabled=not args.json)
+    for option in ("window", "buckets"):
+        if getattr(args, option) is not None and args.deployment is None:
+            raise UsageError(f"--{option} needs --deployment", hint="it cuts a deployment's log")
     with open_workspace(args) as workspace:
         if args.buckets is not None:
             series = workspace.drift_series(

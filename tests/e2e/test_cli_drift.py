@@ -125,3 +125,7 @@ def test_drift_of_a_file_exits_0_with_or_without_drift(project: Path, tmp_path: 
     assert missing.returncode == 1 and "no such file" in missing.stderr
     usage = shipway(project, "drift", "penguins-model@1")
     assert usage.returncode == 2
+    window = shipway(
+        project, "drift", "penguins-model@1", "--current", str(PENGUINS), "--window", "5"
+    )
+    assert window.returncode == 2 and "--window needs --deployment" in window.stderr
