@@ -39,6 +39,9 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
         help="drift per time bucket of the log (cached; evaluates [triggers])",
     )
     drift.add_argument(
+        "--last", type=int, metavar="N", help="with --buckets: only the newest N bucket lengths"
+    )
+    drift.add_argument(
         "--no-triggers", action="store_true", help="with --buckets: do not evaluate [triggers]"
     )
     drift.set_defaults(handler=cmd_drift)
@@ -51,12 +54,15 @@ def cmd_drift(args: argparse.Namespace) -> int:
     for option in ("window", "buckets"):
         if getattr(args, option) is not None and args.deployment is None:
             raise UsageError(f"--{option} needs --deployment", hint="it cuts a deployment's log")
+    if args.last is not None and args.buckets is None:
+        raise UsageError("--last needs --buckets", hint="e.g. --buckets 3600 --last 24")
     with open_workspace(args) as workspace:
         if args.buckets is not None:
             series = workspace.drift_series(
                 args.ref,
                 args.deployment,
                 args.buckets,
+                last=args.last,
                 triggers=not args.no_triggers,
                 progress=progress,
             )

@@ -61,21 +61,21 @@ def bucket_series(
     config: DriftConfig,
     seconds: int,
     *,
+    last: int | None = None,
     now: float | None = None,
     progress: ProgressFn = no_progress,
     cancel: CancelToken | None = None,
 ) -> tuple[list[BucketDrift], Path]:
-    """The buckets of ``version``'s traffic in the log at ``log_folder``, oldest first."""
+    """The buckets of ``version``'s traffic in the log at ``log_folder``, oldest first; with
+    ``last``, only those of the last ``last`` bucket lengths (the filling one included)."""
     now = time.time() if now is None else now
+    horizon = None if last is None else (math.floor(now / seconds) - last + 1) * seconds
     folder = cache_folder(log_folder, version, reference[0], config, seconds)
-    cached, damaged = _read_cached(folder)
+    cached, damaged = _read_cached(folder, horizon)
     through = None if damaged else _read_index(folder)
     complete_until = math.floor((now - GRACE_S) / seconds) * seconds
-    read_from = through
-    if through is not None and config.feedback_window_s > 0:
-        read_from = min(through, math.floor((now - config.feedback_window_s) / seconds) * seconds)
-    frame = _log_frame(log_folder, version, read_from)
-    groups = _groups(frame, seconds)
+    read_from = _read_from(through, horizon, now, seconds, config)
+    groups = _groups(_log_frame(log_folder, version, read_from), seconds)
     for index, (start, rows) in enumerate(groups):
         if cancel is not None:
             cancel.raise_if_cancelled()
@@ -87,11 +87,23 @@ def bucket_series(
         if bucket.complete:
             _write(folder / f"{start}.json", bucket.to_dict())
         cached[start] = bucket
-    _write(
-        folder / "index.json",
-        {"through": complete_until if through is None else max(through, complete_until)},
-    )
+    if horizon is None or (through is not None and through >= horizon):  # read all since then
+        done = complete_until if through is None else max(through, complete_until)
+        _write(folder / "index.json", {"through": done})
     return [cached[start] for start in sorted(cached)], folder
+
+
+def _read_from(
+    through: int | None, horizon: int | None, now: float, seconds: int, config: DriftConfig
+) -> int | None:
+    """Where to read the log from: the first uncached bucket, or earlier for late feedback,
+    and never before ``horizon``."""
+    read_from = through
+    if through is not None and config.feedback_window_s > 0:
+        read_from = min(through, math.floor((now - config.feedback_window_s) / seconds) * seconds)
+    if horizon is not None:
+        read_from = horizon if read_from is None else max(read_from, horizon)
+    return read_from
 
 
 def _bucket(
@@ -161,15 +173,15 @@ def _read_index(folder: Path) -> int | None:
         return None
 
 
-def _read_cached(folder: Path) -> tuple[dict[int, BucketDrift], bool]:
-    """The cached buckets, and whether one was unreadable (it is dropped, and the whole log
-    read again so that it is recomputed)."""
+def _read_cached(folder: Path, horizon: int | None) -> tuple[dict[int, BucketDrift], bool]:
+    """The cached buckets from ``horizon`` on, and whether one was unreadable (it is dropped,
+    and the whole log read again so that it is recomputed)."""
     found: dict[int, BucketDrift] = {}
     damaged = False
     if not folder.is_dir():
         return found, damaged
     for path in folder.glob("*.json"):
-        if not path.stem.isdigit():
+        if not path.stem.isdigit() or (horizon is not None and int(path.stem) < horizon):
             continue
         try:
             found[int(path.stem)] = BucketDrift.from_dict(json.loads(path.read_text("utf-8")))

@@ -169,14 +169,16 @@ class MonitoringMixin:
         deployment: str,
         bucket_seconds: int | None = None,
         *,
+        last: int | None = None,
         triggers: bool = True,
         now: float | None = None,
         progress: ProgressFn = no_progress,
         cancel: CancelToken | None = None,
     ) -> DriftSeries:
         """Drift per time bucket of what ``deployment`` answered with ``ref``; complete buckets
-        are cached (see :mod:`core.monitoring.buckets`). With ``triggers``, the [triggers] of
-        shipway.toml are evaluated: alerts fired now are in ``alerts``."""
+        are cached (see :mod:`core.monitoring.buckets`). ``last``: only the buckets of the
+        last ``last`` bucket lengths. With ``triggers``, the [triggers] of shipway.toml are
+        evaluated over the buckets returned: alerts fired now are in ``alerts``."""
         from core.monitoring.buckets import bucket_series
 
         version = self.model_version(ref)
@@ -187,12 +189,15 @@ class MonitoringMixin:
             raise UsageError("buckets must last at least one second", hint="e.g. --buckets 3600")
         reference = self._reference(version, Stage(progress, 0.0, 0.2, "reference"), cancel)
         folder = self.deployment_folder(self._serving(version, deployment))
+        if last is not None and last < 1:
+            raise UsageError("--last must be at least 1", hint="e.g. --last 24")
         buckets, cache = bucket_series(
             folder,
             version,
             reference,
             config,
             seconds,
+            last=last,
             now=now,
             progress=Stage(progress, 0.2, 0.9, "buckets"),
             cancel=cancel,

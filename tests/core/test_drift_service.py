@@ -236,10 +236,13 @@ def test_buckets_of_a_deployments_log_are_compared_once(ws: Workspace, counted: 
     again = ws.drift_series("peng@1", deployment, HOUR, now=base + 5 * HOUR + 10)
     assert [b.cached for b in again.buckets] == [True] * 5 + [False] and len(counted) == 7
     assert [b.report for b in again.buckets[:5]] == [b.report for b in first.buckets[:5]]
+    recent = ws.drift_series("peng@1", deployment, HOUR, last=3, now=base + 5 * HOUR + 10)
+    assert [b.start for b in recent.buckets[:2]] == [buckets.stamp(base + h * HOUR) for h in (3, 4)]
+    assert all(b.cached for b in recent.buckets[:2]) and len(counted) == 8
     log_bucket(folder, base + 5 * HOUR, traffic(5))
     later = ws.drift_series("peng@1", deployment, HOUR, now=base + 6 * HOUR + 10)
     assert len(later.buckets) == 7 and later.buckets[5].complete and not later.buckets[5].cached
-    assert len(counted) == 9  # the new bucket and the filling one, nothing older
+    assert len(counted) == 10  # the new bucket and the filling one, nothing older
     live = later.buckets[0].report.live
     assert live.rows == 90 and live.metrics["accuracy"] == 1.0  # predictions were the truth
     assert live.training == {k: ws.model_version("peng@1").metrics[k] for k in live.training}
