@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
@@ -100,11 +101,11 @@ def _type_columns(
 
     typed = []
     rows = len(columns[0]) if columns else 0
-    done = in_order(type_one, range(len(names)), workers_for(rows), cancel)
-    for index, (column, part) in enumerate(done):
-        report.absorb(part)
-        typed.append(column)
-        progress((index + 1) / len(names), f"typing column {index + 1} of {len(names)}")
+    with closing(in_order(type_one, range(len(names)), workers_for(rows), cancel)) as done:
+        for index, (column, part) in enumerate(done):
+            report.absorb(part)
+            typed.append(column)
+            progress((index + 1) / len(names), f"typing column {index + 1} of {len(names)}")
     return typed
 
 

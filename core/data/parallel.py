@@ -40,7 +40,8 @@ def in_order(
 
     At most two items per worker are in flight, so that results (typed columns, row codes)
     do not pile up in memory. A cancel, or an error in any item, stops the rest: items not yet
-    started are dropped, running ones finish first, and the error is raised here.
+    started are dropped, running ones finish first, and the error is raised here. A caller
+    that may stop early closes the iterator (``contextlib.closing``) to stop it as well.
     """
     if workers <= 1:
         for item in items:

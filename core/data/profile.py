@@ -13,6 +13,7 @@ at all, and proves the rows distinct. Numbers and datetimes are sorted instead o
 from __future__ import annotations
 
 import math
+from contextlib import closing
 from typing import Any
 
 import numpy as np
@@ -60,12 +61,12 @@ def profile_table(
     profile: dict[str, dict[str, Any]] = {}
     names = table.column_names
     workers = max(1, workers_for(table.num_rows) - spare_threads)
-    done = in_order(profile_one, range(len(names)), workers, cancel)
-    for index, (stats, codes) in enumerate(done):
-        profile[names[index]] = stats
-        if rows is not None:
-            rows.fold(codes)
-        progress((index + 1) / len(names), f"profiling column {index + 1}")
+    with closing(in_order(profile_one, range(len(names)), workers, cancel)) as done:
+        for index, (stats, codes) in enumerate(done):
+            profile[names[index]] = stats
+            if rows is not None:
+                rows.fold(codes)
+            progress((index + 1) / len(names), f"profiling column {index + 1}")
     return profile
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+from contextlib import closing
 from typing import Any
 
 import numpy as np
@@ -240,3 +241,20 @@ def test_in_order_stops_when_cancelled() -> None:
             if value == 3:
                 cancel.cancel()
     assert len(started) < 20  # at most a few items in flight when the cancel came
+
+
+def test_closing_in_order_early_stops_its_threads() -> None:
+    started: list[int] = []
+
+    def work(item: int) -> int:
+        started.append(item)
+        time.sleep(0.005)
+        return item
+
+    results = parallel.in_order(work, range(100), 2)
+    with closing(results):
+        for value in results:
+            if value == 1:
+                break
+    assert len(started) < 10
+    assert not [t for t in threading.enumerate() if t.name.startswith("columns")]
