@@ -116,9 +116,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif folder:
         window.open_project(Path(folder))
     try:
-        return app.exec()
+        code = app.exec()
     finally:
         context.errors.uninstall_hooks()
+    return _exit_even_if_stuck(context, code)
+
+
+def _exit_even_if_stuck(context, code: int) -> int:
+    """Return the exit code; if background work ignored Cancel, end the process anyway.
+
+    The window already waited for every task and closed the project (its worker processes are
+    stopped). A pool thread still running would make Qt's thread pool wait for it forever at
+    interpreter exit, so the process ends here instead of hanging.
+    """
+    import os
+
+    stuck = context.runner.tasks(include_quiet=True)
+    if not stuck:
+        return code
+    names = ", ".join(task.title for task in stuck)
+    print(f"shipway-desktop: exiting although {names} did not stop", file=sys.stderr)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -34,11 +34,17 @@ def demo_data() -> Path:
 
 
 def prepare_demo(
-    folder: Path, progress: ProgressFn = no_progress, cancel: CancelToken | None = None
+    folder: Path,
+    progress: ProgressFn = no_progress,
+    cancel: CancelToken | None = None,
+    source: Path | None = None,
 ) -> Path:
-    """Create (or find) the demo project in ``folder`` and return its path."""
+    """Create (or find) the demo project in ``folder`` and return its path.
+
+    ``source`` replaces the bundled CSV (the screenshots import a copy of it).
+    """
     cancel = cancel or CancelToken()
-    source = demo_data()
+    source = source or demo_data()
     if not source.is_file():
         raise ProjectError(
             "the bundled demo data set is missing",

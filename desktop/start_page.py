@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QIcon
+from PySide6.QtCore import QModelIndex, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QIcon, QPainter
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -14,15 +14,46 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QMenu,
     QPushButton,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QVBoxLayout,
     QWidget,
 )
 
 from desktop.settings import AppSettings
-from desktop.theme import icon, resource
+from desktop.theme import current_colors, icon, resource
 from desktop.widgets.common import heading, muted
 
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1
+MISSING_ROLE = Qt.ItemDataRole.UserRole + 2
+
+
+class RecentDelegate(QStyledItemDelegate):
+    """Draws a recent project as its name over its folder, the folder in the muted colour."""
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index) -> None:
+        super().paint(painter, option, QModelIndex())  # background and selection only
+        option.widget and self._icon(painter, option, index)
+        colors = current_colors()
+        name, path = index.data(Qt.ItemDataRole.DisplayRole).split("\n", 1)
+        text = option.rect.adjusted(40, 4, -8, -4)
+        painter.save()
+        font = QFont(option.font)
+        font.setWeight(QFont.Weight.DemiBold)
+        painter.setFont(font)
+        painter.setPen(QColor(colors.muted if index.data(MISSING_ROLE) else colors.text))
+        painter.drawText(text, Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft, name)
+        painter.setFont(option.font)
+        painter.setPen(QColor(colors.muted))
+        painter.drawText(text, Qt.AlignmentFlag.AlignBottom | Qt.AlignmentFlag.AlignLeft, path)
+        painter.restore()
+
+    @staticmethod
+    def _icon(painter: QPainter, option: QStyleOptionViewItem, index) -> None:
+        picture = index.data(Qt.ItemDataRole.DecorationRole)
+        if picture is not None:
+            box = option.rect
+            picture.paint(painter, box.x() + 10, box.y() + (box.height() - 20) // 2, 20, 20)
 
 
 class StartPage(QWidget):
@@ -93,6 +124,7 @@ class StartPage(QWidget):
         self.recent.setObjectName("RecentList")
         self.recent.setIconSize(QSize(20, 20))
         self.recent.setSpacing(2)
+        self.recent.setItemDelegate(RecentDelegate(self.recent))
         self.recent.itemActivated.connect(self._activated)
         self.recent.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.recent.customContextMenuRequested.connect(self._menu)
@@ -118,7 +150,7 @@ class StartPage(QWidget):
             item.setSizeHint(QSize(0, 46))
             if not present:
                 item.setText(f"{folder.name}  (missing)\n{path}")
-                item.setForeground(self.palette().placeholderText())
+                item.setData(MISSING_ROLE, True)
                 item.setToolTip("This folder no longer holds a Shipway project.")
             self.recent.addItem(item)
         has_items = self.recent.count() > 0

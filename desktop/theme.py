@@ -170,8 +170,10 @@ def _palette(c: Colors) -> QPalette:
 
 @cache
 def _style_sheet(name: str) -> str:
+    """The theme's style sheet, its ``@ICONS@`` placeholders pointing at resources/icons."""
     path = resource("styles", f"{name}.qss")
-    return path.read_text(encoding="utf-8") if path.is_file() else ""
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    return text.replace("@ICONS@", resource("icons").as_posix())
 
 
 def set_style_property(widget, name: str, value: object) -> None:

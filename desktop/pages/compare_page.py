@@ -7,6 +7,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QFileDialog,
     QHBoxLayout,
@@ -29,7 +30,7 @@ from core.services import Workspace
 from desktop.context import AppContext
 from desktop.pages.base import Page
 from desktop.pages.compare_views import costs_table, differences_table, metrics_table
-from desktop.pages.curve_plots import classes_of, draw_view, views_for
+from desktop.pages.curve_plots import classes_of, draw_view, missing_from, views_for
 from desktop.theme import icon
 from desktop.widgets.common import EmptyState, format_metric, heading, make_table, muted
 from desktop.widgets.plots import PlotPanel
@@ -56,6 +57,9 @@ class ComparePage(Page):
         self.search.setPlaceholderText("Filter runs")
         self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(self._filter)
+        self.trials = QCheckBox("Include search trials")
+        self.trials.toggled.connect(lambda _on: self._fill(self.finished))
+        self.finished: list[Run] = []
         self.count = muted("")
         self.compare_button = QPushButton(icon("compare"), "Compare")
         self.compare_button.setProperty("primary", True)
@@ -73,7 +77,7 @@ class ComparePage(Page):
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self._picker_panel())
         splitter.addWidget(self._result_panel())
-        splitter.setSizes([300, 900])
+        splitter.setSizes([340, 860])
         splitter.setChildrenCollapsible(False)
         layout.addWidget(splitter, 1)
         context.events.compare_requested.connect(self.compare)
@@ -100,6 +104,7 @@ class ComparePage(Page):
         column.setContentsMargins(0, 0, 0, 0)
         column.addWidget(heading("Finished runs"))
         column.addWidget(self.search)
+        column.addWidget(self.trials)
         column.addWidget(self.picker, 1)
         column.addWidget(self.count)
         column.addWidget(self.compare_button)
@@ -119,6 +124,8 @@ class ComparePage(Page):
         pick.addStretch(1)
         curves_layout.addLayout(pick)
         curves_layout.addWidget(self.plot, 1)
+        self.plot_note = muted("")
+        curves_layout.addWidget(self.plot_note)
         self.tabs.addTab(curves, "Curves")
         self.tabs.addTab(self.tables["cost"], "Latency and size")
         self.tables["metrics"].setMinimumWidth(400)
@@ -151,10 +158,13 @@ class ComparePage(Page):
         self.fetch(lambda ws: [r for r in ws.runs(all_runs=True) if r.status == "done"], self._fill)
 
     def _fill(self, runs: list[Run]) -> None:
+        self.finished = runs
         checked = self.wanted
         self.picker.blockSignals(True)
         self.picker.clear()
         for run in reversed(runs):
+            if run.parent_id and not self.trials.isChecked() and run.id not in checked:
+                continue
             metric = metrics.DEFAULT_PRIMARY.get(run.task, "")
             value = format_metric(metrics.finite(run.metrics.get(metric)))
             parent = f" · trial of #{run.parent_id}" if run.parent_id else ""
@@ -281,8 +291,20 @@ class ComparePage(Page):
         self.cls.setVisible(per_class)
         self.class_label.setVisible(per_class)
         series = [(f"#{r.id} {r.estimator}", r.curves) for r in self.runs]
-        draw_view(self.plot, view, series, self.cls.currentText() or None)
+        cls = self.cls.currentText() or None
+        draw_view(self.plot, view, series, cls)
         self.png_button.setEnabled(self.plot.showing_plot)
+        missing = missing_from(view, series, cls) if view != "Confusion matrix" else []
+        self.plot_note.setText(
+            f"Not drawn, nothing recorded: {', '.join(missing)}. A search run keeps no curves; "
+            "compare its best trial instead (listed as “trial of #…”)."
+            if missing
+            else (
+                "Confusion matrix of the first run; choose runs one by one to see theirs."
+                if view == "Confusion matrix" and len(series) > 1
+                else ""
+            )
+        )
 
     # -- exports -------------------------------------------------------------------------------
 

@@ -38,6 +38,23 @@ def draw_view(panel: PlotPanel, view: str, series: Sequence[Series], cls: str | 
     drawers[view](panel, list(series), cls)
 
 
+def missing_from(view: str, series: Sequence[Series], cls: str | None) -> list[str]:
+    """Labels of the series that have nothing to draw for ``view`` (say so under the plot)."""
+    key = {
+        "ROC curve": "roc",
+        "Precision–recall": "pr",
+        "Confusion matrix": "confusion_matrix",
+    }.get(view, "residuals" if view.startswith("Residuals") else "predicted_vs_actual")
+    missing = []
+    for label, curves in series:
+        found = curves.get(key)
+        if key in ("roc", "pr"):
+            found = (found or {}).get(cls) if cls else found
+        if not found:
+            missing.append(label)
+    return missing
+
+
 def _per_class_or_run(series: list[Series], key: str, cls: str | None) -> list[tuple[str, dict]]:
     """One run: a line per class. Several runs: a line per run, for the chosen class."""
     if len(series) == 1:

@@ -51,7 +51,6 @@ DATASET_COLUMNS = [
 VERSION_COLUMNS = [
     Column("Version", lambda v: v.version, text=lambda v: f"v{v.version}"),
     Column("Rows", lambda v: v.rows, text=lambda v: f"{v.rows:,}", numeric=True),
-    Column("Columns", lambda v: v.columns, numeric=True),
     Column("Created (UTC)", lambda v: v.created_at, text=lambda v: _minute(v.created_at)),
     Column("Source", lambda v: Path(v.source).name),
 ]
@@ -112,7 +111,7 @@ class DataPage(Page):
         self.dataset_table = make_table(self.datasets)
         set_widths(self.dataset_table, [150, 60, 76])
         self.version_table = make_table(self.versions)
-        set_widths(self.version_table, [62, 62, 74, 128])
+        set_widths(self.version_table, [72, 72, 140])
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)

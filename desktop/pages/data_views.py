@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QSplitter, QStackedWidget, QVBoxLayout, QWidget
 
 from core.entities import DatasetVersion
 from desktop.theme import current_colors
 from desktop.widgets.common import (
     format_size,
     format_value,
+    heading,
     make_table,
     muted,
     set_widths,
@@ -22,6 +23,12 @@ from desktop.widgets.table_model import Column, ListTableModel
 
 def _percent(share: float | None) -> str:
     return "—" if share is None else f"{share * 100:.1f} %"
+
+
+def _range(stats: dict[str, Any]) -> str:
+    if stats.get("min") is None:
+        return "—"
+    return f"{format_value(stats['min'])} – {format_value(stats.get('max'))}"
 
 
 def _top(stats: dict[str, Any]) -> str:
@@ -39,8 +46,7 @@ PROFILE_COLUMNS = [
         numeric=True,
     ),
     Column("Distinct", lambda r: r[1].get("distinct"), numeric=True),
-    Column("Min", lambda r: r[1].get("min"), text=lambda r: format_value(r[1].get("min"))),
-    Column("Max", lambda r: r[1].get("max"), text=lambda r: format_value(r[1].get("max"))),
+    Column("Range", lambda r: r[1].get("min"), text=lambda r: _range(r[1])),
     Column("Mean", lambda r: r[1].get("mean"), text=lambda r: format_value(r[1].get("mean"))),
     Column("Most frequent", lambda r: _top(r[1])),
 ]
@@ -53,7 +59,7 @@ class ProfileView(QWidget):
         super().__init__()
         self.model = ListTableModel(PROFILE_COLUMNS)
         self.table = make_table(self.model)
-        set_widths(self.table, [136, 64, 70, 66, 66, 66, 72])
+        set_widths(self.table, [140, 72, 72, 76, 110, 80])
         self.plot = PlotPanel(min_height=200)
         self.caption = muted("Select a column to see its distribution.")
         splitter = QSplitter(Qt.Orientation.Vertical)
@@ -149,17 +155,27 @@ class ReportView(QWidget):
             [
                 Column("Column", lambda t: t[0]),
                 Column("Token", lambda t: t[1]),
-                Column("Cells made missing", lambda t: t[2], numeric=True),
+                Column("Cells", lambda t: t[2], numeric=True),
             ]
         )
         problems_table = make_table(self.problems)
         set_widths(problems_table, [80, 130, 120, 70, 120])
+        self.no_problems = muted(
+            "No problems were found: no type conflicts, ragged rows, constant or empty columns, "
+            "or duplicate rows."
+        )
+        self.problem_stack = QStackedWidget()
+        self.problem_stack.addWidget(problems_table)
+        self.problem_stack.addWidget(self.no_problems)
+        tokens_table = make_table(self.tokens)
+        set_widths(tokens_table, [200, 120])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
         layout.addWidget(self.summary)
-        layout.addWidget(problems_table, 3)
-        layout.addWidget(muted("Tokens read as missing values"))
-        layout.addWidget(make_table(self.tokens), 1)
+        layout.addWidget(heading("Problems"))
+        layout.addWidget(self.problem_stack, 3)
+        layout.addWidget(heading("Cells read as missing values"))
+        layout.addWidget(tokens_table, 2)
 
     def show_version(self, version: DatasetVersion | None) -> None:
         report = version.report if version else {}
@@ -181,6 +197,7 @@ class ReportView(QWidget):
             + (f"<br><span style='color:{colors.muted}'>{source}</span>" if source else "")
         )
         self.problems.set_items(report.get("problems", []))
+        self.problem_stack.setCurrentIndex(0 if report.get("problems") else 1)
         tokens = [
             (column, token, count)
             for column, counts in (report.get("missing_tokens") or {}).items()

@@ -196,7 +196,8 @@ class ExperimentsPage(Page):
         runs, self.primary = answer
         if self.model.set_runs(list(reversed(runs)), self.primary) or not self._sized:
             self._sized = True
-            for column, width in enumerate(self.model.widths()):
+            fonts = self.table.horizontalHeader().fontMetrics()
+            for column, width in enumerate(self.model.widths(fonts.horizontalAdvance)):
                 self.table.setColumnWidth(column, width)
         self._claim_runs(runs)
         for job in self.jobs:

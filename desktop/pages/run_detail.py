@@ -24,7 +24,6 @@ from desktop.theme import current_colors, icon
 from desktop.widgets.common import (
     format_metric,
     format_size,
-    format_value,
     key_value_model,
     make_table,
 )
@@ -58,11 +57,20 @@ def overview_text(run: Run) -> str:
     timings = run.timings or {}
     parts = [
         f"<b>Run #{run.id}</b> · {run.kind} · <b>{run.status}</b> · {run.estimator} on "
-        f"{run.dataset}@{run.dataset_version}, target <b>{run.target}</b> ({run.task})",
-        f"by {run.created_by}, {run.created_at:%Y-%m-%d %H:%M} UTC · duration "
-        f"{format_value(run.duration_s)} s · fit {format_value(timings.get('fit'))} s · "
-        f"predict p50 {format_value(timings.get('predict_p50_ms'))} ms, p95 "
-        f"{format_value(timings.get('predict_p95_ms'))} ms · model {format_size(run.model_size)}",
+        f"{run.dataset}@{run.dataset_version}, target <b>{run.target}</b> ({run.task})"
+    ]
+    if not run.finished:
+        parts.append(
+            f"started by {run.created_by}, {run.created_at:%Y-%m-%d %H:%M} UTC; metrics, curves "
+            "and costs appear when it finishes"
+        )
+        return "<br>".join(parts)
+    parts += [
+        f"by {run.created_by}, {run.created_at:%Y-%m-%d %H:%M} UTC · took "
+        f"{_number(run.duration_s, 2)} s (fit {_number(timings.get('fit'), 2)} s) · predict "
+        f"p50 {_number(timings.get('predict_p50_ms'), 1)} ms, p95 "
+        f"{_number(timings.get('predict_p95_ms'), 1)} ms per row · model "
+        f"{format_size(run.model_size)}",
     ]
     if run.reproduces_id:
         parts.append(f"reproduces run #{run.reproduces_id}")
@@ -71,6 +79,10 @@ def overview_text(run: Run) -> str:
         parts.append(f"<span style='color:{bad}'><b>Error:</b> {_escape(run.error)}</span>")
     parts += [f"note: {_escape(n)}" for n in run.notes]
     return "<br>".join(parts)
+
+
+def _number(value: Any, decimals: int) -> str:
+    return "—" if value is None else f"{value:.{decimals}f}"
 
 
 def _escape(text: str) -> str:
@@ -188,12 +200,24 @@ class RunDetail(QWidget):
         self._draw_curves()
 
     def _draw_curves(self) -> None:
-        if self.run is not None:
-            label = f"#{self.run.id}"
-            draw_view(self.curves, self.view.currentText(), [(label, self.run.curves)], None)
+        run = self.run
+        if run is None:
+            return
+        if not run.finished:
+            self.curves.show_message("The curves appear when the run finishes.")
+        elif run.kind == "search" and not run.curves:
+            self.curves.show_message(
+                "A search keeps its curves in its trials: tick “Show search trials” and select "
+                f"the best trial ({'; '.join(run.notes) or 'marked in bold'})."
+            )
+        else:
+            draw_view(self.curves, self.view.currentText(), [(f"#{run.id}", run.curves)], None)
 
     def _draw_importance(self, run: Run) -> None:
         values = (run.importance or {}).get("values") or {}
+        if not run.finished:
+            self.importance.show_message("Feature importance appears when the run finishes.")
+            return
         if not values:
             self.importance.show_message("No feature importance was recorded for this run.")
             return

@@ -71,7 +71,7 @@ def run_columns(tasks: set[str], primary: dict[str, str]) -> list[Column]:
 class RunsTableModel(ListTableModel):
     """Runs, with the latest progress of the ones this window is waiting for."""
 
-    WIDTHS = (56, 96, 170, 110, 100)  # run, status, estimator, data, target; metrics 84
+    WIDTHS = (56, 124, 200, 110, 90)  # run, status, estimator, data, target
 
     def __init__(self) -> None:
         super().__init__(run_columns({"classification"}, metrics.DEFAULT_PRIMARY))
@@ -104,9 +104,12 @@ class RunsTableModel(ListTableModel):
         self.set_items(runs)
         return changed
 
-    def widths(self) -> list[int]:
-        """Column widths that fit their content: fixed ones first, 84 px per metric."""
-        return [*self.WIDTHS, *[84] * (self.columnCount() - len(self.WIDTHS) - 3), 80, 100]
+    def widths(self, text_width) -> list[int]:
+        """Column widths: fixed ones first, then each metric as wide as its header needs."""
+        metrics_end = self.columnCount() - 3
+        titles = [self.column(c).title for c in range(len(self.WIDTHS), metrics_end)]
+        fitted = [max(80, text_width(title) + 30) for title in titles]
+        return [*self.WIDTHS, *fitted, 80, 110, 80]
 
     def set_progress(self, run_id: int, fraction: float | None, message: str) -> None:
         self.progress[run_id] = (fraction, message)

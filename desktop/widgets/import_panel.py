@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from core.services import ImportOptions, Workspace
 from desktop.context import AppContext
+from desktop.theme import current_colors
 from desktop.widgets.common import make_table, muted
 from desktop.widgets.table_model import Column, ListTableModel
 
@@ -201,10 +202,16 @@ class ImportPanel(QWidget):
         self.detected.setText(text)
         types = preview["types"]
         columns = [
-            Column(f"{name}\n{types.get(name, '')}", lambda row, i=i: row[i])
+            Column(
+                f"{name}\n{types.get(name, '')}",
+                lambda row, i=i: row[i],
+                text=lambda row, i=i: "missing" if row[i] is None else row[i],
+            )
             for i, name in enumerate(preview["columns"])
         ]
         self.model.set_columns(columns)
+        muted = current_colors().muted
+        self.model.set_emphasis(color=lambda row, i: muted if row[i] is None else None)
         self.model.set_items(preview["rows"])
         for index in range(len(columns)):
             self.table.setColumnWidth(index, 120)

@@ -101,6 +101,7 @@ class PlotPanel(QWidget):
         self.plot.setBackground(colors.surface)
         item = self.item
         item.showGrid(x=True, y=True, alpha=0.25)
+        item.getViewBox().setZValue(1)  # data above the grid lines (the axes draw them, at 0.5)
         for name, label in zip(("bottom", "left"), self._labels, strict=True):
             axis = item.getAxis(name)
             axis.setPen(pg.mkPen(colors.border))

@@ -112,7 +112,7 @@ class GatesPage(QWizardPage):
         self.preview = QPlainTextEdit()
         self.preview.setReadOnly(True)
         self.preview.setProperty("mono", True)
-        self.preview.setMaximumHeight(150)
+        self.preview.setFixedHeight(150)
         self.message = message_label()
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
@@ -140,6 +140,7 @@ class GatesPage(QWizardPage):
         for field in (self.threshold, self.max_drop, self.latency_ms, self.size_mb):
             signal = field.textChanged if isinstance(field, QLineEdit) else field.valueChanged
             signal.connect(self._changed)
+            field.setFixedWidth(150)
         grid.setColumnStretch(0, 1)
         layout = QVBoxLayout(self)
         layout.addLayout(grid)
@@ -148,6 +149,7 @@ class GatesPage(QWizardPage):
         layout.addWidget(self.message)
         layout.addWidget(self.progress_label)
         layout.addWidget(self.progress)
+        layout.addStretch(1)
         self.progress.hide()
         self.progress_label.hide()
 

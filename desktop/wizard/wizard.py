@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QWidget, QWizard
 
 from desktop.context import AppContext
 from desktop.errors import describe
+from desktop.theme import set_style_property
 from desktop.wizard.create import ProjectPlan, create_project
 from desktop.wizard.gates import GatesPage, MetricPage
 from desktop.wizard.pages import ImportPage, NamePage, TargetPage, say
@@ -32,11 +33,13 @@ class NewProjectWizard(QWizard):
         self.target_page = TargetPage()
         self.metric_page = MetricPage()
         self.gates_page = GatesPage()
-        for number, page in enumerate(
-            (self.name_page, self.import_page, self.target_page, self.metric_page, self.gates_page)
-        ):
+        pages = (self.name_page, self.import_page, self.target_page, self.metric_page)
+        for number, page in enumerate((*pages, self.gates_page)):
+            page.setTitle(f"Step {number + 1} of 5 · {page.title()}")
             self.setPage(number, page)
         self.setButtonText(QWizard.WizardButton.FinishButton, "Create project")
+        for button in (QWizard.WizardButton.FinishButton, QWizard.WizardButton.NextButton):
+            set_style_property(self.button(button), "primary", True)
         self.currentIdChanged.connect(self._entering)
         self.task = None
         self.folder: Path | None = None

@@ -1,0 +1,176 @@
+"""``python -m desktop.screenshots OUT_DIR [--theme light|dark]``: the documentation screenshots.
+
+Drives the real application on the current display (run it under Xvfb on a server) through the
+start page, the wizard, and a demo project with a few runs, and saves what the screen shows.
+Settings and projects live in a temporary folder, so the user's own are never touched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication, QWidget
+
+from core.services import TrainRequest, Workspace
+from desktop import demo
+from desktop.context import make_context
+from desktop.main_window import MainWindow
+from desktop.settings import AppSettings
+
+SIZE = (1280, 800)
+
+
+def settle(seconds: float = 0.4, until: Callable[[], bool] | None = None) -> None:
+    """Let the event loop run (background reads land, plots draw) for a while, or until."""
+    deadline = time.monotonic() + (120 if until else seconds)
+    while time.monotonic() < deadline:
+        QApplication.processEvents()
+        if until is not None and until():
+            break
+        time.sleep(0.02)
+    end = time.monotonic() + 0.3
+    while time.monotonic() < end:
+        QApplication.processEvents()
+        time.sleep(0.02)
+
+
+def shoot(widget: QWidget, path: Path) -> None:
+    """What the screen shows of ``widget`` (grabbed from the display, not re-rendered)."""
+    settle(0.2)
+    screen = widget.screen()
+    frame = widget.frameGeometry()
+    image = screen.grabWindow(0, frame.x(), frame.y(), frame.width(), frame.height())
+    if image.isNull() or image.width() < 10:
+        image = widget.grab()
+    image.save(str(path))
+    print(path)
+
+
+def wizard_shots(window: MainWindow, data: Path, out: Path, theme: str) -> None:
+    window.new_project()
+    wizard = window.wizard
+    wizard.resize(900, 660)
+    wizard.move(window.x() + 190, window.y() + 70)
+    wizard.name_page.name.setText("Penguin species")
+    settle()
+    wizard.next()
+    wizard.import_page.panel.set_path(data)
+    settle(until=lambda: wizard.import_page.panel.ready)
+    shoot(wizard, out / f"wizard-data-{theme}.png")
+    wizard.next()
+    settle()
+    shoot(wizard, out / f"wizard-target-{theme}.png")
+    wizard.next()
+    wizard.next()
+    wizard.gates_page.use_threshold.setChecked(True)
+    settle()
+    shoot(wizard, out / f"wizard-gates-{theme}.png")
+    wizard.reject()
+
+
+def train_some(workspace: Workspace) -> None:
+    requests = [
+        TrainRequest(data="penguins", target="species", estimator="random_forest"),
+        TrainRequest(data="penguins", target="species", estimator="logistic_regression"),
+        TrainRequest(data="penguins", target="species", estimator="knn"),
+        TrainRequest(
+            data="penguins", target="species", estimator="decision_tree", params={"max_depth": 2}
+        ),
+    ]
+    for request in requests:
+        workspace.train(request)
+    workspace.search(
+        TrainRequest(data="penguins", target="species", estimator="gradient_boosting"), "random", 4
+    )
+
+
+def running_shot(window: MainWindow, page, path: Path) -> None:
+    """A long search under way: its progress in the table and in the status bar."""
+    form = page.form
+    form.estimator.setCurrentIndex(form.estimator.findData("random_forest"))
+    form.search.setCurrentText("random")
+    form.trials.setValue(16)
+    form.start.click()
+    settle(until=lambda: any(job.run_id and (job.task.fraction or 0) > 0.1 for job in page.jobs))
+    page.table.selectRow(0)
+    settle(1.0)
+    shoot(window, path)
+    settle(until=lambda: not window.context.runner.tasks())
+
+
+def project_shots(window: MainWindow, folder: Path, out: Path, theme: str) -> None:
+    window.open_project(folder)
+    settle(until=lambda: window.workspace is not None)
+    data = window.show_page("data")
+    settle(until=lambda: data.profile.model.rowCount() > 0)
+    data.profile.select_column("species")
+    shoot(window, out / f"data-{theme}.png")
+    data.tabs.setCurrentWidget(data.report)
+    shoot(window, out / f"data-report-{theme}.png")
+    data.tabs.setCurrentWidget(data.profile)
+    experiments = window.show_page("experiments")
+    settle(until=lambda: experiments.model.rowCount() >= 5)
+    experiments.table.selectRow(1)
+    settle(until=lambda: experiments.detail.run is not None)
+    experiments.detail.tabs.setCurrentIndex(2)
+    shoot(window, out / f"experiments-{theme}.png")
+    running_shot(window, experiments, out / f"experiments-running-{theme}.png")
+    ids = sorted(run.id for run in experiments.model.items() if run.kind == "train")[:3]
+    window.context.events.compare_requested.emit(ids)
+    compare = window.show_page("compare")
+    settle(until=lambda: compare.comparison is not None)
+    shoot(window, out / f"compare-{theme}.png")
+    compare.tabs.setCurrentIndex(2)
+    shoot(window, out / f"compare-curves-{theme}.png")
+    window.show_page("models")
+    shoot(window, out / f"coming-next-{theme}.png")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m desktop.screenshots")
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--theme", choices=("light", "dark"), default="light")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    scratch = Path(tempfile.mkdtemp(prefix="shipway-shots-"))
+    store = QSettings(str(scratch / "settings.ini"), QSettings.Format.IniFormat)
+    context = make_context(AppSettings(store))
+    context.theme.apply(args.theme)
+    context.errors.install_hooks()
+    data = scratch / "downloads" / "penguins.csv"
+    data.parent.mkdir()
+    data.write_bytes(demo.demo_data().read_bytes())
+    folder = demo.prepare_demo(scratch / "Penguins demo", source=data)
+    for name in ("churn-model", "house-prices"):
+        Workspace.create(scratch / name).close()
+        context.settings.add_recent(scratch / name)
+    context.settings.add_recent(folder)
+    with Workspace.open(folder) as workspace:
+        train_some(workspace)
+    window = MainWindow(context)
+    window.resize(*SIZE)
+    window.move(40, 30)
+    window.show()
+    settle(1.0)
+    shoot(window, args.out / f"start-{args.theme}.png")
+    wizard_shots(window, data, args.out, args.theme)
+    project_shots(window, folder, args.out, args.theme)
+    problems = [e.title for e in context.errors.history]
+    window.close()
+    app.processEvents()
+    if problems:
+        print("errors shown:", problems, file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    multiprocessing.freeze_support()
+    sys.exit(main())
