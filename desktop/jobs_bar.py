@@ -8,14 +8,13 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QProgressBar,
-    QPushButton,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from desktop.tasks import Task, TaskRunner
-from desktop.theme import icon
+from desktop.widgets.common import icon_button
 
 
 class JobRow(QWidget):
@@ -31,8 +30,7 @@ class JobRow(QWidget):
         self.bar = QProgressBar()
         self.bar.setFixedWidth(140)
         self.bar.setTextVisible(False)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setIcon(icon("cancel"))
+        self.cancel_button = icon_button("Cancel", "cancel")
         self.cancel_button.setToolTip(f"Cancel: {task.title}")
         self.cancel_button.clicked.connect(task.cancel)
         layout.addWidget(self.label, 1)

@@ -15,7 +15,7 @@ from desktop.jobs_bar import JobsBar
 from desktop.pages import PAGES
 from desktop.shell import ProjectShell
 from desktop.start_page import StartPage
-from desktop.theme import icon, resource
+from desktop.theme import keep_icon, resource
 
 STOP_WAIT_S = 20.0
 
@@ -60,8 +60,7 @@ class MainWindow(QMainWindow):
             action.setShortcut(QKeySequence(keys))
             action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
         if icon_name:
-            action.setIcon(icon(icon_name))
-            action.setData(icon_name)
+            keep_icon(action, icon_name)
         action.triggered.connect(slot)
         self.addAction(action)
         return action
@@ -264,9 +263,6 @@ class MainWindow(QMainWindow):
 
     def _theme_changed(self, name: str) -> None:
         self.theme_action.setChecked(name == "dark")
-        for action in self.actions():
-            if isinstance(action.data(), str):
-                action.setIcon(icon(action.data()))
 
     def show_shortcuts(self) -> None:
         rows = [

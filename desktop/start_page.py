@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QMenu,
-    QPushButton,
     QStyledItemDelegate,
     QStyleOptionViewItem,
     QVBoxLayout,
@@ -22,7 +21,7 @@ from PySide6.QtWidgets import (
 
 from desktop.settings import AppSettings
 from desktop.theme import current_colors, icon, resource
-from desktop.widgets.common import heading, muted
+from desktop.widgets.common import heading, icon_button, muted
 
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1
 MISSING_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -98,9 +97,7 @@ class StartPage(QWidget):
             ("Open the demo (penguins)", "demo", "", self.demo_requested, False),
         ]
         for text, icon_name, keys, signal, primary in buttons:
-            button = QPushButton(text)
-            button.setIcon(icon(icon_name))
-            button.setProperty("primary", primary)
+            button = icon_button(text, icon_name, primary)
             button.setMinimumHeight(36)
             button.setToolTip(keys or "A ready project on the bundled penguins data set")
             button.clicked.connect(signal.emit)

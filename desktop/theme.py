@@ -194,9 +194,32 @@ def current_colors() -> Colors:
     return COLORS.get(name or "light", COLORS["light"])
 
 
-def icon(name: str) -> QIcon:
-    """The icon ``resources/icons/NAME.svg`` tinted for the current theme."""
-    return _icon_cache(name, current_colors().text, current_colors().accent_text)
+def icon(name: str, on_accent: bool = False) -> QIcon:
+    """The icon ``resources/icons/NAME.svg`` tinted for the current theme.
+
+    ``on_accent`` tints it for an accent-coloured background (a primary button).
+    """
+    colors = current_colors()
+    normal = colors.accent_text if on_accent else colors.text
+    return _icon_cache(name, normal, colors.accent_text)
+
+
+class _IconKeeper(QObject):
+    """Re-tints its parent's icon when the theme changes; dies (and disconnects) with it."""
+
+    def __init__(self, target: QObject, name: str, on_accent: bool) -> None:
+        super().__init__(target)
+        self._name, self._on_accent = name, on_accent
+        theme_changes().changed.connect(self.refresh)
+        self.refresh()
+
+    def refresh(self, _theme: str = "") -> None:
+        self.parent().setIcon(icon(self._name, self._on_accent))
+
+
+def keep_icon(widget: QObject, name: str, on_accent: bool = False) -> None:
+    """Give ``widget`` (a button or action) an icon that follows the theme."""
+    _IconKeeper(widget, name, on_accent)
 
 
 @cache

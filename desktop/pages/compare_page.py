@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
-    QPushButton,
     QSplitter,
     QStackedWidget,
     QTabWidget,
@@ -31,8 +30,14 @@ from desktop.context import AppContext
 from desktop.pages.base import Page
 from desktop.pages.compare_views import costs_table, differences_table, metrics_table
 from desktop.pages.curve_plots import classes_of, draw_view, missing_from, views_for
-from desktop.theme import icon
-from desktop.widgets.common import EmptyState, format_metric, heading, make_table, muted
+from desktop.widgets.common import (
+    EmptyState,
+    format_metric,
+    heading,
+    icon_button,
+    make_table,
+    muted,
+)
 from desktop.widgets.plots import PlotPanel
 
 MIN_RUNS, MAX_RUNS = 2, 10
@@ -61,8 +66,7 @@ class ComparePage(Page):
         self.trials.toggled.connect(lambda _on: self._fill(self.finished))
         self.finished: list[Run] = []
         self.count = muted("")
-        self.compare_button = QPushButton(icon("compare"), "Compare")
-        self.compare_button.setProperty("primary", True)
+        self.compare_button = icon_button("Compare", "compare", primary=True)
         self.compare_button.clicked.connect(self.compare_checked)
         names = ("metrics", "diff", "cost")
         self.tables = {name: make_table(None, sortable=False) for name in names}
@@ -87,10 +91,10 @@ class ComparePage(Page):
         row = QHBoxLayout()
         row.addWidget(heading("Compare", "title"))
         row.addStretch(1)
-        self.csv_button = QPushButton(icon("export"), "Export table (CSV)…")
+        self.csv_button = icon_button("Export table (CSV)…", "export")
         self.csv_button.setToolTip("Write the table on the current tab as CSV")
         self.csv_button.clicked.connect(self.export_csv)
-        self.png_button = QPushButton(icon("image"), "Save plot…")
+        self.png_button = icon_button("Save plot…", "image")
         self.png_button.setToolTip("Write the overlaid curves as PNG or SVG")
         self.png_button.clicked.connect(self.save_plot)
         for button in (self.csv_button, self.png_button):

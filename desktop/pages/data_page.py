@@ -9,7 +9,6 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
-    QPushButton,
     QSplitter,
     QStackedWidget,
     QTabWidget,
@@ -24,11 +23,11 @@ from desktop.pages.base import Page
 from desktop.pages.data_views import ProfileView, ReportView, version_details
 from desktop.pages.diff_view import DiffView
 from desktop.pages.import_dialog import ImportDialog
-from desktop.theme import icon
 from desktop.widgets.common import (
     Banner,
     EmptyState,
     heading,
+    icon_button,
     key_value_model,
     make_table,
     muted,
@@ -93,14 +92,13 @@ class DataPage(Page):
         row = QHBoxLayout()
         row.addWidget(heading("Data", "title"))
         row.addStretch(1)
-        self.import_button = QPushButton(icon("import"), "Import…")
-        self.import_button.setProperty("primary", True)
+        self.import_button = icon_button("Import…", "import", primary=True)
         self.import_button.setToolTip("Import a file as a new data set or version (Ctrl+I)")
         self.import_button.clicked.connect(self.choose_files)
-        self.export_button = QPushButton(icon("export"), "Export…")
+        self.export_button = icon_button("Export…", "export")
         self.export_button.setToolTip("Write the selected version as CSV or Parquet")
         self.export_button.clicked.connect(self.export_version)
-        refresh = QPushButton(icon("refresh"), "Refresh")
+        refresh = icon_button("Refresh", "refresh")
         refresh.setToolTip("Read the data sets again (F5)")
         refresh.clicked.connect(self.refresh)
         for button in (self.import_button, self.export_button, refresh):

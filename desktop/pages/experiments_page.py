@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QInputDialog,
     QLineEdit,
-    QPushButton,
     QScrollArea,
     QSplitter,
     QStackedWidget,
@@ -36,8 +35,7 @@ from desktop.pages.run_detail import RunDetail
 from desktop.pages.run_form import NewRunForm
 from desktop.pages.runs_model import STATUS_COLUMN, RunsTableModel, StatusDelegate
 from desktop.tasks import Task
-from desktop.theme import icon
-from desktop.widgets.common import EmptyState, heading, make_table
+from desktop.widgets.common import EmptyState, heading, icon_button, make_table
 
 MAX_COMPARE = 10
 
@@ -95,15 +93,15 @@ class ExperimentsPage(Page):
         self.filter.textChanged.connect(lambda _: self._filter_soon.start())
         self.trials = QCheckBox("Show search trials")
         self.trials.toggled.connect(self.refresh)
-        self.form_button = QPushButton(icon("run"), "New run")
+        self.form_button = icon_button("New run", "run")
         self.form_button.setCheckable(True)
         self.form_button.setChecked(True)
         self.form_button.setToolTip("Show or hide the New run form (Ctrl+R)")
         self.form_button.toggled.connect(lambda on: self.form_area.setVisible(on))
-        self.compare_button = QPushButton(icon("compare"), "Compare")
+        self.compare_button = icon_button("Compare", "compare")
         self.compare_button.setToolTip("Compare 2 to 10 selected runs side by side")
         self.compare_button.clicked.connect(self.compare_selected)
-        export = QPushButton(icon("export"), "Export…")
+        export = icon_button("Export…", "export")
         export.setToolTip("Write every run and its metrics as CSV")
         export.clicked.connect(self.export_runs)
         self.export_button = export

@@ -11,7 +11,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPlainTextEdit,
-    QPushButton,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -20,10 +19,11 @@ from PySide6.QtWidgets import (
 from core import metrics
 from core.entities import Run
 from desktop.pages.curve_plots import classes_of, draw_view, views_for
-from desktop.theme import current_colors, icon
+from desktop.theme import current_colors
 from desktop.widgets.common import (
     format_metric,
     format_size,
+    icon_button,
     key_value_model,
     make_table,
 )
@@ -104,9 +104,9 @@ class RunDetail(QWidget):
         self.summary.setTextFormat(Qt.TextFormat.RichText)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.buttons = {
-            "cancel": QPushButton(icon("cancel"), "Cancel run"),
-            "reproduce": QPushButton(icon("reproduce"), "Reproduce"),
-            "register": QPushButton(icon("register"), "Register…"),
+            "cancel": icon_button("Cancel run", "cancel"),
+            "reproduce": icon_button("Reproduce", "reproduce"),
+            "register": icon_button("Register…", "register"),
         }
         self.buttons["cancel"].clicked.connect(lambda: self._emit(self.cancel_requested))
         self.buttons["reproduce"].clicked.connect(lambda: self._emit(self.reproduce_requested))
@@ -144,7 +144,7 @@ class RunDetail(QWidget):
         picker.addWidget(self.view)
         picker.addWidget(self.cls)
         picker.addStretch(1)
-        save = QPushButton(icon("image"), "Save plot…")
+        save = icon_button("Save plot…", "image")
         save.clicked.connect(self.save_plot)
         picker.addWidget(save)
         curves_layout.addLayout(picker)

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 from core.entities import DatasetVersion
 from core.services import TrainRequest, Workspace
 from desktop.pages.param_editors import ParamEditor
-from desktop.theme import icon
+from desktop.widgets.common import icon_button
 
 AUTO_TASK = "suggested"
 
@@ -60,8 +60,7 @@ class NewRunForm(QWidget):
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.message.setProperty("role", "error")
-        self.start = QPushButton(icon("run"), "Start run")
-        self.start.setProperty("primary", True)
+        self.start = icon_button("Start run", "run", primary=True)
         self.start.clicked.connect(self._submit)
         for combo in (self.data, self.target, self.task, self.estimator, self.search):
             combo.setSizeAdjustPolicy(

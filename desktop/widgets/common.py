@@ -17,10 +17,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.theme import icon, set_style_property
+from desktop.theme import icon, keep_icon, set_style_property
 from desktop.widgets.table_model import Column, ListTableModel
 
 ROW_HEIGHT = 26
+
+
+def icon_button(text: str, icon_name: str, primary: bool = False, tip: str = "") -> QPushButton:
+    """A push button whose icon follows the theme (white on the accent when ``primary``)."""
+    button = QPushButton(text)
+    button.setProperty("primary", primary)
+    keep_icon(button, icon_name, on_accent=primary)
+    if tip:
+        button.setToolTip(tip)
+    return button
 
 
 def make_table(model: QAbstractItemModel, sortable: bool = True, stretch_last: bool = True):
@@ -158,8 +168,7 @@ class Banner(QWidget):
         self.label = QLabel()
         self.label.setWordWrap(True)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        close = QPushButton()
-        close.setIcon(icon("close"))
+        close = icon_button("", "close")
         close.setFlat(True)
         close.setToolTip("Dismiss")
         close.clicked.connect(self.hide)

@@ -74,8 +74,10 @@ def test_geometry_and_theme_are_remembered(qtbot, qapp, tmp_path: Path, workspac
     window = MainWindow(first, workspace, own_workspace=False)
     qtbot.addWidget(window)
     window.show()
+    assert _ink(window.refresh_action) < 100  # dark line icons on a light window
     window.theme_action.trigger()  # dark
     assert qapp.palette().color(QPalette.ColorRole.Window).lightness() < 80
+    assert _ink(window.refresh_action) > 150  # re-tinted: light lines on a dark window
     window.setGeometry(30, 40, 1100, 720)
     qtbot.waitUntil(lambda: window.width() == 1100)
     window.close()
@@ -86,6 +88,13 @@ def test_geometry_and_theme_are_remembered(qtbot, qapp, tmp_path: Path, workspac
     assert (second.width(), second.height()) == (1100, 720)
     again.theme.apply("light")
     assert qapp.palette().color(QPalette.ColorRole.Window).lightness() > 200
+
+
+def _ink(action) -> int:
+    """The lightness of an icon's most opaque pixel (its line colour)."""
+    image = action.icon().pixmap(24, 24).toImage()
+    pixels = [image.pixelColor(x, y) for x in range(24) for y in range(24)]
+    return max(pixels, key=lambda c: c.alpha()).lightness()
 
 
 def test_a_shipway_error_reads_as_sentences() -> None:
