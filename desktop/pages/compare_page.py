@@ -7,15 +7,11 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QCheckBox,
     QComboBox,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QLineEdit,
-    QListWidget,
-    QListWidgetItem,
     QSplitter,
     QStackedWidget,
     QTabWidget,
@@ -23,25 +19,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core import metrics
 from core.entities import Run
 from core.services import Workspace
 from desktop.context import AppContext
 from desktop.pages.base import Page
+from desktop.pages.compare_picker import MAX_RUNS, MIN_RUNS, RunPicker
 from desktop.pages.compare_views import costs_table, differences_table, metrics_table
 from desktop.pages.curve_plots import classes_of, draw_view, missing_from, views_for
 from desktop.widgets.common import (
     EmptyState,
-    format_metric,
     heading,
     icon_button,
     make_table,
     muted,
 )
 from desktop.widgets.plots import PlotPanel
-
-MIN_RUNS, MAX_RUNS = 2, 10
-RUN_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
 class ComparePage(Page):
@@ -54,20 +46,8 @@ class ComparePage(Page):
         self.comparison: dict[str, Any] | None = None
         self.runs: list[Run] = []
         self.exports: dict[str, dict[str, list[Any]]] = {}
-        self.picker = QListWidget()
-        self.picker.setSpacing(3)
-        self.wanted: set[int] = set()  # the ticked runs, kept across refreshes of the list
-        self.picker.itemChanged.connect(lambda _item: self._ticked())
-        self.search = QLineEdit()
-        self.search.setPlaceholderText("Filter runs")
-        self.search.setClearButtonEnabled(True)
-        self.search.textChanged.connect(self._filter)
-        self.trials = QCheckBox("Include search trials")
-        self.trials.toggled.connect(lambda _on: self._fill(self.finished))
-        self.finished: list[Run] = []
-        self.count = muted("")
-        self.compare_button = icon_button("Compare", "compare", primary=True)
-        self.compare_button.clicked.connect(self.compare_checked)
+        self.picker = RunPicker()
+        self.picker.chosen.connect(self.compare)
         names = ("metrics", "diff", "cost")
         self.tables = {name: make_table(None, sortable=False) for name in names}
         self.view = QComboBox()
@@ -79,7 +59,7 @@ class ComparePage(Page):
         layout.setContentsMargins(16, 12, 16, 12)
         layout.addLayout(self._toolbar())
         splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(self._picker_panel())
+        splitter.addWidget(self.picker)
         splitter.addWidget(self._result_panel())
         splitter.setSizes([340, 860])
         splitter.setChildrenCollapsible(False)
@@ -101,18 +81,6 @@ class ComparePage(Page):
             button.setEnabled(False)
             row.addWidget(button)
         return row
-
-    def _picker_panel(self) -> QWidget:
-        panel = QWidget()
-        column = QVBoxLayout(panel)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.addWidget(heading("Finished runs"))
-        column.addWidget(self.search)
-        column.addWidget(self.trials)
-        column.addWidget(self.picker, 1)
-        column.addWidget(self.count)
-        column.addWidget(self.compare_button)
-        return panel
 
     def _result_panel(self) -> QWidget:
         self.tabs = QTabWidget()
@@ -152,62 +120,20 @@ class ComparePage(Page):
         self.result_stack.addWidget(result)
         return self.result_stack
 
-    # -- the list of runs to pick from ---------------------------------------------------------
+    # -- the runs to pick from ----------------------------------------------------------------
 
     def refresh(self) -> None:
         if self.workspace is None:
-            self.picker.clear()
+            self.picker.set_runs([])
             self.result_stack.setCurrentWidget(self.empty)
             return
-        self.fetch(lambda ws: [r for r in ws.runs(all_runs=True) if r.status == "done"], self._fill)
-
-    def _fill(self, runs: list[Run]) -> None:
-        self.finished = runs
-        checked = self.wanted
-        self.picker.blockSignals(True)
-        self.picker.clear()
-        for run in reversed(runs):
-            if run.parent_id and not self.trials.isChecked() and run.id not in checked:
-                continue
-            metric = metrics.DEFAULT_PRIMARY.get(run.task, "")
-            value = format_metric(metrics.finite(run.metrics.get(metric)))
-            parent = f" · trial of #{run.parent_id}" if run.parent_id else ""
-            item = QListWidgetItem(
-                f"#{run.id}  {run.estimator}{parent}\n"
-                f"{run.dataset}@{run.dataset_version} → {run.target} · {metric} {value}"
-            )
-            item.setData(RUN_ROLE, run.id)
-            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            state = Qt.CheckState.Checked if run.id in checked else Qt.CheckState.Unchecked
-            item.setCheckState(state)
-            self.picker.addItem(item)
-        self.picker.blockSignals(False)
-        self._filter(self.search.text())
-        self._count()
-
-    def _filter(self, text: str) -> None:
-        words = text.casefold().split()
-        for row in range(self.picker.count()):
-            item = self.picker.item(row)
-            item.setHidden(not all(w in item.text().casefold() for w in words))
+        self.fetch(
+            lambda ws: [r for r in ws.runs(all_runs=True) if r.status == "done"],
+            self.picker.set_runs,
+        )
 
     def checked_ids(self) -> list[int]:
-        items = [self.picker.item(row) for row in range(self.picker.count())]
-        return [i.data(RUN_ROLE) for i in items if i.checkState() == Qt.CheckState.Checked]
-
-    def _ticked(self) -> None:
-        self.wanted = set(self.checked_ids())
-        self._count()
-
-    def _count(self) -> None:
-        count = len(self.checked_ids())
-        ok = MIN_RUNS <= count <= MAX_RUNS
-        self.compare_button.setEnabled(ok)
-        hint = "" if ok else (" — tick at least 2" if count < MIN_RUNS else " — at most 10")
-        self.count.setText(f"{count} run(s) ticked{hint}")
-
-    def compare_checked(self) -> None:
-        self.compare(self.checked_ids())
+        return self.picker.checked_ids()
 
     # -- comparing -----------------------------------------------------------------------------
 
@@ -215,14 +141,7 @@ class ComparePage(Page):
         if self.workspace is None or not MIN_RUNS <= len(run_ids) <= MAX_RUNS:
             return
         ids = sorted(run_ids)
-        self.picker.blockSignals(True)
-        for row in range(self.picker.count()):
-            item = self.picker.item(row)
-            wanted = item.data(RUN_ROLE) in ids
-            item.setCheckState(Qt.CheckState.Checked if wanted else Qt.CheckState.Unchecked)
-        self.picker.blockSignals(False)
-        self.wanted = set(ids)
-        self._count()
+        self.picker.tick(ids)
 
         def read(ws: Workspace) -> tuple[dict[str, Any], list[Run]]:
             return ws.compare_runs(ids), [ws.run(i) for i in ids]

@@ -9,14 +9,10 @@ after the task was started.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QCheckBox,
-    QFileDialog,
     QHBoxLayout,
-    QInputDialog,
     QLineEdit,
     QScrollArea,
     QSplitter,
@@ -31,28 +27,16 @@ from core.services import TrainRequest
 from desktop.context import AppContext
 from desktop.errors import describe
 from desktop.pages.base import Page
+from desktop.pages.run_actions import MAX_COMPARE, RunActionsMixin
 from desktop.pages.run_detail import RunDetail
 from desktop.pages.run_form import NewRunForm
+from desktop.pages.run_jobs import RunJob, claim_runs
 from desktop.pages.runs_model import STATUS_COLUMN, RunsTableModel, StatusDelegate
 from desktop.tasks import Task
 from desktop.widgets.common import EmptyState, heading, icon_button, make_table
 
-MAX_COMPARE = 10
 
-
-@dataclass
-class RunJob:
-    """A run this window started: its task, and its run's id once the table shows it."""
-
-    task: Task
-    kind: str
-    estimator: str
-    data: str
-    after_id: int  # the highest run id in the table when the job started
-    run_id: int | None = None
-
-
-class ExperimentsPage(Page):
+class ExperimentsPage(RunActionsMixin, Page):
     key = "experiments"
     title = "Experiments"
     icon_name = "experiments"
@@ -197,7 +181,7 @@ class ExperimentsPage(Page):
             fonts = self.table.horizontalHeader().fontMetrics()
             for column, width in enumerate(self.model.widths(fonts.horizontalAdvance)):
                 self.table.setColumnWidth(column, width)
-        self._claim_runs(runs)
+        claim_runs(self.jobs, runs)
         for job in self.jobs:
             if job.run_id is not None and job.task.running:
                 self.model.set_progress(job.run_id, job.task.fraction, job.task.message)
@@ -207,24 +191,6 @@ class ExperimentsPage(Page):
             if row is not None:
                 self.table.selectRow(row)
                 self._load_detail(self._selected)
-
-    def _claim_runs(self, runs: list[Run]) -> None:
-        claimed = {job.run_id for job in self.jobs if job.run_id is not None}
-        for job in sorted(self.jobs, key=lambda j: j.task.id):
-            if job.run_id is not None or not job.task.running:
-                continue
-            for run in runs:
-                if (
-                    run.id > job.after_id
-                    and run.id not in claimed
-                    and not run.finished
-                    and run.kind == job.kind
-                    and run.estimator == job.estimator
-                    and f"{run.dataset}@{run.dataset_version}" == job.data
-                ):
-                    job.run_id = run.id
-                    claimed.add(run.id)
-                    break
 
     def _current(self) -> None:
         index = self.table.currentIndex()
@@ -318,58 +284,3 @@ class ExperimentsPage(Page):
         if job is not None:
             job.task.cancel()
             self.status(f"Cancelling run #{run_id}…")
-
-    def reproduce_run(self, run_id: int) -> None:
-        workspace = self.workspace
-        if workspace is None:
-            return
-
-        def done(answer: dict) -> None:
-            verdict = "identical metrics" if answer["identical"] else "different metrics"
-            self.status(f"Run #{answer['run']} reproduces #{run_id}: {verdict}")
-            self.context.events.runs_changed.emit()
-
-        self.context.runner.submit(
-            f"Reproducing run #{run_id}",
-            lambda progress, cancel: workspace.reproduce_run(run_id, progress, cancel),
-            on_success=done,
-            owner=self,
-        )
-        self._refresh_soon.start()
-
-    def register_run(self, run_id: int) -> None:
-        workspace = self.workspace
-        if workspace is None:
-            return
-        default = workspace.info().name.lower().replace(" ", "-")
-        question = f"Register run #{run_id} as a version of the model named:"
-        name, ok = QInputDialog.getText(self, "Register a model version", question, text=default)
-        if not ok or not name.strip():
-            return
-        self.context.runner.submit(
-            f"Registering run #{run_id}",
-            lambda _p, _c: workspace.register_model(run_id, name.strip()),
-            on_success=lambda version: self.status(f"Registered run #{run_id} as {version.ref}"),
-            owner=self,
-        )
-
-    def compare_selected(self) -> None:
-        ids = self.selected_ids()
-        if not 2 <= len(ids) <= MAX_COMPARE:
-            self.status("Select 2 to 10 runs (Ctrl+click or Shift+click) to compare them.")
-            return
-        self.context.events.compare_requested.emit(ids)
-        self.context.events.navigate.emit("compare")
-
-    def export_runs(self) -> None:
-        workspace = self.workspace
-        if workspace is None:
-            return
-        target, _ = QFileDialog.getSaveFileName(self, "Export runs", "runs.csv", "CSV (*.csv)")
-        if target:
-            self.context.runner.submit(
-                "Exporting runs",
-                lambda _p, _c: workspace.export_runs(target),
-                on_success=lambda path: self.status(f"Exported the runs to {path}"),
-                owner=self,
-            )
