@@ -79,11 +79,16 @@ COLORS = {
 
 
 def resources_dir() -> Path:
-    """The ``resources`` folder: beside the packages, or inside a frozen (PyInstaller) app."""
+    """The ``resources`` folder: inside a frozen (PyInstaller) app, beside the packages (a
+    source checkout or an editable install), or where a wheel installs its data files
+    (``<prefix>/share/shipway/resources``, see pyproject.toml)."""
     frozen = getattr(sys, "_MEIPASS", None)
     if frozen:
         return Path(frozen) / "resources"
-    return Path(__file__).resolve().parents[1] / "resources"
+    beside = Path(__file__).resolve().parents[1] / "resources"
+    if beside.is_dir():
+        return beside
+    return Path(sys.prefix) / "share" / "shipway" / "resources"
 
 
 def resource(*parts: str) -> Path:
