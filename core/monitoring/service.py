@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.entities import Deployment, ModelVersion
 from core.errors import ShipwayError, UsageError
@@ -15,11 +15,12 @@ from core.monitoring.config import (
     load_drift_config,
     load_trigger_config,
 )
-from core.monitoring.engine import Current, compare
-from core.monitoring.reference import Reference
 from core.monitoring.results import Alert, DriftReport, DriftSeries
 from core.progress import CancelToken, ProgressFn, Stage, no_progress
 from core.project import Project
+
+if TYPE_CHECKING:  # the engine (numpy, scipy) is imported when drift is first computed
+    from core.monitoring.reference import Reference
 
 REFERENCE_CACHE = 8  # references kept in memory per workspace
 
@@ -86,6 +87,8 @@ class MonitoringMixin:
     ) -> DriftReport:
         """Drift of a file, a data set version or the last ``window`` rows a deployment
         answered with the version ``ref`` (give exactly one), against its training rows."""
+        from core.monitoring.engine import compare
+
         if sum(source is not None for source in (current, dataset, deployment)) != 1:
             raise UsageError(
                 "give exactly one of a file, a data set version or a deployment to compare",
@@ -114,6 +117,7 @@ class MonitoringMixin:
 
     def _log_window(self, version: ModelVersion, deployment_id: str, rows: int):
         from core.monitoring.buckets import live_of
+        from core.monitoring.engine import Current
         from core.monitoring.sources import from_log, log_rows
 
         folder = self.deployment_folder(self._serving(version, deployment_id))
