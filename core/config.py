@@ -14,32 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import ProjectError
+from core.serving.missing import DEFAULT_MISSING_TOKENS
 
 SETTINGS_FILE = "shipway.toml"
 DEFAULT_DB_FILE = "shipway.db"
 PROJECT_FORMAT = 1
 
-#: Cells holding exactly one of these become missing values on import (pandas' default list).
-DEFAULT_MISSING_TOKENS: tuple[str, ...] = (
-    "#N/A",
-    "#N/A N/A",
-    "#NA",
-    "-1.#IND",
-    "-1.#QNAN",
-    "-NaN",
-    "-nan",
-    "1.#IND",
-    "1.#QNAN",
-    "<NA>",
-    "N/A",
-    "NA",
-    "NULL",
-    "NaN",
-    "None",
-    "n/a",
-    "nan",
-    "null",
-)
 
 _TEMPLATE = """\
 # Shipway project settings. This file is the project's settings as code: edit it, review it,

@@ -28,16 +28,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.config import SETTINGS_FILE
 from core.errors import ProjectError
-from core.metrics import ALL_METRICS, GREATER_IS_BETTER
-
-_THRESHOLD = re.compile(r"^\s*(>=|<=|>|<)?\s*([+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?)\s*$")
+from core.metrics import ALL_METRICS
+from core.settings_rules import (
+    THRESHOLD_HINT,
+    MetricRule,
+    parse_metric_rule,
+    settings_text,
+    source,
+    where,
+)
 
 
 class MonitoringConfigError(ProjectError):
@@ -75,26 +79,6 @@ class DriftConfig:
 
 
 @dataclass(frozen=True)
-class MetricRule:
-    """``metric op threshold``; the alert fires when it does not hold."""
-
-    metric: str
-    op: str
-    threshold: float
-
-    def holds(self, value: float) -> bool:
-        return {
-            ">=": value >= self.threshold,
-            ">": value > self.threshold,
-            "<=": value <= self.threshold,
-            "<": value < self.threshold,
-        }[self.op]
-
-    def __str__(self) -> str:
-        return f"{self.metric} {self.op} {self.threshold:g}"
-
-
-@dataclass(frozen=True)
 class TriggerConfig:
     drift_buckets: int = 0
     live_metrics: tuple[MetricRule, ...] = ()
@@ -124,7 +108,7 @@ _DRIFT_KEYS: dict[str, tuple[type, float, float | None]] = {
 
 def load_drift_config(root: Path, raw: dict[str, Any]) -> DriftConfig:
     """The drift thresholds of the project at ``root`` (``raw``: its parsed shipway.toml)."""
-    text = _settings_text(root)
+    text = settings_text(root)
     table = _table(raw, "drift", text)
     if table is None:
         return DriftConfig()
@@ -139,14 +123,14 @@ def load_drift_config(root: Path, raw: dict[str, Any]) -> DriftConfig:
                 f"known keys: {', '.join(_DRIFT_KEYS)}",
             )
         values[key] = _number(value, key, *_DRIFT_KEYS[key], text)
-    config = DriftConfig(**values, source=_source(text, "drift"))
+    config = DriftConfig(**values, source=source(text, "drift"))
     if config.psi_drift < config.psi_warning:
         raise _error("psi_drift must not be below psi_warning", text, "drift", "psi_drift")
     return config
 
 
 def load_trigger_config(root: Path, raw: dict[str, Any]) -> TriggerConfig:
-    text = _settings_text(root)
+    text = settings_text(root)
     table = _table(raw, "triggers", text)
     if table is None:
         return TriggerConfig()
@@ -172,7 +156,7 @@ def load_trigger_config(root: Path, raw: dict[str, Any]) -> TriggerConfig:
             _number(table.get("min_feedback", 30), "min_feedback", int, 1, None, text)
         ),
         retrain=retrain,
-        source=_source(text, "triggers"),
+        source=source(text, "triggers"),
     )
 
 
@@ -200,19 +184,16 @@ def _metric_rules(value: Any, text: str) -> tuple[MetricRule, ...]:
 
 
 def _metric_rule(metric: str, threshold: Any, text: str) -> MetricRule:
-    default_op = ">=" if GREATER_IS_BETTER[metric] else "<="
-    if isinstance(threshold, int | float) and not isinstance(threshold, bool):
-        return MetricRule(metric, default_op, float(threshold))
-    match = _THRESHOLD.match(threshold) if isinstance(threshold, str) else None
-    if match is None:
+    rule = parse_metric_rule(metric, threshold)
+    if rule is None:
         raise _error(
             f"the threshold of {metric} ({threshold!r}) is not a comparison",
             text,
             "triggers",
             metric,
-            'write e.g. ">= 0.8", "<= 12.5" or a bare number',
+            THRESHOLD_HINT,
         )
-    return MetricRule(metric, match.group(1) or default_op, float(match.group(2)))
+    return rule
 
 
 def _number(value: Any, key: str, kind: type, low: float, high: float | None, text: str) -> Any:
@@ -241,40 +222,9 @@ def _table(raw: dict[str, Any], name: str, text: str) -> dict[str, Any] | None:
 # -- naming the line ----------------------------------------------------------------------
 
 
-def _settings_text(root: Path) -> str:
-    try:
-        return (root / SETTINGS_FILE).read_text(encoding="utf-8")
-    except OSError:
-        return ""
-
-
-def line_of(text: str, table: str, key: str | None) -> int | None:
-    """The line of ``key`` inside ``[table]`` (else of the table's header), or None."""
-    section, header_line = None, None
-    for number, line in enumerate(text.splitlines(), start=1):
-        stripped = line.split("#", 1)[0].strip()
-        header = re.match(r"^\[\s*([^\]]+?)\s*\]$", stripped)
-        if header:
-            section = header.group(1).replace(" ", "")
-            if section == table and header_line is None:
-                header_line = number
-            continue
-        found = key is not None and re.search(rf"(^|[{{,\s]){re.escape(key)}\s*=", stripped)
-        if found and section == table:
-            return number
-    return header_line
-
-
-def _source(text: str, table: str) -> str:
-    line = line_of(text, table, None)
-    return f"shipway.toml [{table}]" + (f" (line {line})" if line else "")
-
-
 def _error(
     message: str, text: str, table: str, key: str | None, hint: str | None = None
 ) -> MonitoringConfigError:
-    line = line_of(text, table, key)
-    where = f"{SETTINGS_FILE} line {line}" if line else SETTINGS_FILE
     return MonitoringConfigError(
-        message, where=where, hint=hint or f"fix [{table}] in shipway.toml"
+        message, where=where(text, table, key), hint=hint or f"fix [{table}] in shipway.toml"
     )

@@ -22,14 +22,20 @@ raise :class:`GateConfigError` naming the line of shipway.toml, before anything 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.config import SETTINGS_FILE
 from core.errors import ProjectError
-from core.metrics import ALL_METRICS, GREATER_IS_BETTER
+from core.metrics import ALL_METRICS
+from core.settings_rules import (
+    THRESHOLD_HINT,
+    MetricRule,
+    parse_metric_rule,
+    settings_text,
+    source,
+    where,
+)
 
 RULES = (
     "metrics",
@@ -40,28 +46,12 @@ RULES = (
     "smoke_test",
     "approval",
 )
-_THRESHOLD = re.compile(r"^\s*(>=|<=|>|<)?\s*([+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?)\s*$")
 
 
 class GateConfigError(ProjectError):
     """The gates in shipway.toml cannot be used as written."""
 
     code = "gate_config"
-
-
-@dataclass(frozen=True)
-class MetricRule:
-    metric: str
-    op: str
-    threshold: float
-
-    def holds(self, value: float) -> bool:
-        return {
-            ">=": value >= self.threshold,
-            ">": value > self.threshold,
-            "<=": value <= self.threshold,
-            "<": value < self.threshold,
-        }[self.op]
 
 
 @dataclass(frozen=True)
@@ -108,7 +98,7 @@ DEFAULT_PRODUCTION = GateConfig(
 
 def load_gates(root: Path, raw: dict[str, Any], alias: str) -> GateConfig:
     """The gates guarding ``alias``, from the parsed shipway.toml ``raw`` of project ``root``."""
-    text = _settings_text(root)
+    text = settings_text(root)
     gates = raw.get("gates", {})
     if not isinstance(gates, dict):
         raise _error("[gates] must be a table of aliases", text, "", None)
@@ -132,7 +122,6 @@ def _parse_table(alias: str, table: dict[str, Any], text: str) -> GateConfig:
                 key,
                 hint=f"known rules: {', '.join(RULES)}",
             )
-    line = _line_of(text, alias, None)
     return GateConfig(
         alias=alias,
         metrics=_metric_rules(alias, table.get("metrics", {}), text),
@@ -142,7 +131,7 @@ def _parse_table(alias: str, table: dict[str, Any], text: str) -> GateConfig:
         data_checks=_flag(alias, table, "data_checks", text),
         smoke_test=_flag(alias, table, "smoke_test", text),
         approval=_flag(alias, table, "approval", text),
-        source=f"shipway.toml [gates.{alias}]" + (f" (line {line})" if line else ""),
+        source=source(text, f"gates.{alias}"),
     )
 
 
@@ -163,22 +152,16 @@ def _metric_rules(alias: str, value: Any, text: str) -> tuple[MetricRule, ...]:
 
 
 def _metric_rule(alias: str, metric: str, threshold: Any, text: str) -> MetricRule:
-    if isinstance(threshold, bool):
-        threshold = None
-    if isinstance(threshold, int | float):
-        op = ">=" if GREATER_IS_BETTER[metric] else "<="
-        return MetricRule(metric, op, float(threshold))
-    match = _THRESHOLD.match(threshold) if isinstance(threshold, str) else None
-    if match is None:
+    rule = parse_metric_rule(metric, threshold)
+    if rule is None:
         raise _error(
             f"the threshold of {metric} ({threshold!r}) is not a comparison",
             text,
             alias,
             metric,
-            hint='write e.g. ">= 0.85", "<= 12.5" or a bare number',
+            hint=THRESHOLD_HINT,
         )
-    op = match.group(1) or (">=" if GREATER_IS_BETTER[metric] else "<=")
-    return MetricRule(metric, op, float(match.group(2)))
+    return rule
 
 
 def _no_regression(alias: str, value: Any, text: str) -> NoRegressionRule | None:
@@ -255,34 +238,11 @@ def _check_metric(alias: str, metric: Any, text: str) -> None:
 # -- naming the line ----------------------------------------------------------------------
 
 
-def _settings_text(root: Path) -> str:
-    try:
-        return (root / SETTINGS_FILE).read_text(encoding="utf-8")
-    except OSError:
-        return ""
-
-
-def _line_of(text: str, alias: str, key: str | None) -> int | None:
-    """The line of ``key`` inside the gates table of ``alias`` (else of the table's header)."""
-    wanted = f"gates.{alias}"
-    section, header_line = None, None
-    for number, line in enumerate(text.splitlines(), start=1):
-        stripped = line.split("#", 1)[0].strip()
-        header = re.match(r"^\[\s*([^\]]+?)\s*\]$", stripped)
-        if header:
-            section = header.group(1).replace(" ", "")
-            if section == wanted and header_line is None:
-                header_line = number
-            continue
-        inside = section is not None and (section == wanted or section.startswith(wanted + "."))
-        if key is not None and inside and re.search(rf"(^|[{{,\s]){re.escape(key)}\s*=", stripped):
-            return number
-    return header_line
-
-
 def _error(
     message: str, text: str, alias: str, key: str | None, hint: str | None = None
 ) -> GateConfigError:
-    line = _line_of(text, alias, key)
-    where = f"{SETTINGS_FILE} line {line}" if line else SETTINGS_FILE
-    return GateConfigError(message, where=where, hint=hint or "fix the gates in shipway.toml")
+    return GateConfigError(
+        message,
+        where=where(text, f"gates.{alias}", key),
+        hint=hint or "fix the gates in shipway.toml",
+    )

@@ -18,7 +18,8 @@ from core.experiments.spec import RunSpec
 from core.progress import CancelToken, ProgressFn, no_progress
 from core.project import Project
 from core.registry import artifacts, holdout, smoke
-from core.registry.gate_config import GateConfig, MetricRule, NoRegressionRule
+from core.registry.gate_config import GateConfig, NoRegressionRule
+from core.settings_rules import MetricRule
 
 EPSILON = 1e-12
 MB = 1_000_000

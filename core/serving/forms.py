@@ -16,33 +16,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.serving.errors import BadRequest, PayloadTooLarge, SchemaMismatch
+from core.serving.missing import DEFAULT_MISSING_TOKENS
 
 FORMS = ("records", "dataframe_records", "dataframe_split", "instances", "inputs")
 
-#: CSV cells holding exactly one of these are missing values (pandas' default list, as the data
-#: import uses), as is an empty cell.
-CSV_MISSING = frozenset(
-    [
-        "#N/A",
-        "#N/A N/A",
-        "#NA",
-        "-1.#IND",
-        "-1.#QNAN",
-        "-NaN",
-        "-nan",
-        "1.#IND",
-        "1.#QNAN",
-        "<NA>",
-        "N/A",
-        "NA",
-        "NULL",
-        "NaN",
-        "None",
-        "n/a",
-        "nan",
-        "null",
-    ]
-) | {""}
+#: CSV cells holding exactly one of these are missing values (the data import's default
+#: tokens), as is an empty cell.
+CSV_MISSING = frozenset(DEFAULT_MISSING_TOKENS) | {""}
 
 
 @dataclass(frozen=True)

@@ -3,22 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-PENGUINS = ROOT / "resources" / "demo" / "penguins.csv"
-
-
-def shipway(project: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "core.cli", "--project", str(project), *args],
-        capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+from tests.e2e.cli import PENGUINS, shipway
 
 
 @pytest.fixture(scope="module")

@@ -14,24 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-PENGUINS = ROOT / "resources" / "demo" / "penguins.csv"
-
-
-def shipway(project: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "core.cli", "--project", str(project), *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-
-
-def ok_json(project: Path, *args: str) -> dict:
-    result = shipway(project, *args, "--json")
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+from tests.e2e.cli import PENGUINS, ok_json, shipway
 
 
 def call(url: str, body: bytes | None = None) -> tuple[int, str, bytes]:

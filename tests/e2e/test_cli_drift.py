@@ -4,8 +4,6 @@ features, as JSON and as a table; a file and the time buckets too; drift always 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -17,27 +15,10 @@ import pytest
 
 from core.services import Workspace
 from core.serving.logreader import inputs_frame
+from tests.e2e.cli import PENGUINS, ok_json, shipway
 
-ROOT = Path(__file__).resolve().parents[2]
-PENGUINS = ROOT / "resources" / "demo" / "penguins.csv"
 DATA = pd.read_csv(PENGUINS)
 SHIFTED = ("bill_length_mm", "body_mass_g")
-
-
-def shipway(project: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "core.cli", "--project", str(project), *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-
-
-def ok_json(project: Path, *args: str) -> dict:
-    result = shipway(project, *args, "--json")
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
 
 
 @pytest.fixture(scope="module")

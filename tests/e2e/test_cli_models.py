@@ -4,32 +4,13 @@ approvals, the model card and the audit trail, through real `shipway` processes.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-PENGUINS = ROOT / "resources" / "demo" / "penguins.csv"
-
-
-def shipway(project: Path, *args: str, user: str = "ann") -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "core.cli", "--project", str(project), *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        env=os.environ | {"SHIPWAY_USER": user},
-    )
-
-
-def ok_json(project: Path, *args: str, user: str = "ann") -> dict:
-    result = shipway(project, *args, "--json", user=user)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+from tests.e2e.cli import PENGUINS, ok_json, shipway
 
 
 def gates(project: Path, text: str) -> None:
