@@ -139,3 +139,15 @@ def test_a_run_without_native_importances_records_its_permutation_budget(
     assert set(importance["values"]) == set(run.spec["features"])
     assert importance["rows"] >= 1 and importance["repeats"] >= 1
     assert 0 < run.timings["predict_p50_ms"] <= run.timings["predict_p95_ms"]
+
+
+def test_the_model_artifact_is_a_zlib_joblib_file_that_loads(penguins: Workspace) -> None:
+    import joblib
+
+    run = penguins.train(_request("random_forest"))
+    path = penguins._project.blobs.path_of(run.model_sha256)
+    assert path.read_bytes()[:1] == b"\x78"  # a zlib stream, level 1 (as joblib writes it)
+    model = joblib.load(path)
+    frame = penguins.read_dataset("penguins")
+    features = list(run.spec["features"])
+    assert set(model.predict(frame[features].head(20))) <= set(run.io_schema["output"]["classes"])
