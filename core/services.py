@@ -366,6 +366,51 @@ class Workspace(ExperimentsMixin, RegistryMixin, DeploymentsMixin, BundlesMixin,
 
         return export_table(pa.table(columns), Path(target), "csv")
 
+    # -- helpers for the desktop's models, deployments and monitoring pages ----------------------
+
+    def current_user(self) -> str:
+        """The name this workspace records in the audit trail (``$SHIPWAY_USER`` or the OS's)."""
+        return self._project.user
+
+    def reload_settings(self) -> ProjectInfo:
+        """Read shipway.toml again, so edits made in an editor count (gates, drift, triggers)
+        without reopening the project; a mistake raises and keeps the settings in force."""
+        from core.config import load_settings
+
+        self._project.settings = load_settings(self.root)
+        return self.info()
+
+    def deployment_requests(
+        self, deployment_id: str, *, since: Any = None, last: int | None = None
+    ) -> Any:
+        """The deployment's logged requests as a DataFrame, one row per request, oldest first
+        (see :func:`core.serving.logreader.requests_frame`)."""
+        from core.serving.logreader import requests_frame
+
+        folder = self.deployment_folder(self.deployment(deployment_id))
+        return requests_frame(folder, since=since, last=last)
+
+    def deployment_log(self, deployment_id: str, max_bytes: int = 64 * 1024) -> str:
+        """The end of the deployment's server.log (its process output when there is no log)."""
+        folder = self.deployment_folder(self.deployment(deployment_id))
+        for name in ("server.log", "server.out"):
+            path = folder / name
+            size = path.stat().st_size if path.is_file() else 0
+            if size:
+                start = max(0, size - max_bytes)
+                with open(path, "rb") as handle:
+                    handle.seek(start)
+                    text = handle.read().decode("utf-8", "replace")
+                return text if start == 0 else text.split("\n", 1)[-1]  # from a whole line
+        return ""
+
+    def retrain_request(self, ref: str) -> TrainRequest:
+        """The version's spec as a request on the newest version of its data set (what a
+        drift trigger's retraining trains)."""
+        from core.monitoring.triggers import retrain_request
+
+        return retrain_request(self.model_version(ref))
+
 
 PREVIEW_BYTES = 512 * 1024
 
