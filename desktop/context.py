@@ -6,7 +6,7 @@ be added, replaced or removed without touching the others.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject, Signal
 
@@ -21,7 +21,13 @@ class Events(QObject):
 
     datasets_changed = Signal()
     runs_changed = Signal()
+    models_changed = Signal()  # registrations, alias moves, approvals, gate evaluations
+    deployments_changed = Signal()
+    alerts_changed = Signal()  # monitoring alerts and retraining
     compare_requested = Signal(list)  # run ids
+    model_requested = Signal(str)  # show this model version (M@V) on the Models page
+    deployment_requested = Signal(str)  # show this deployment (id) on the Deployments page
+    monitor_requested = Signal(str)  # show this deployment (id) on the Monitoring page
     navigate = Signal(str)  # page key
     status = Signal(str)  # a message for the status bar
 
@@ -34,6 +40,7 @@ class AppContext:
     theme: ThemeManager
     events: Events
     warm_workers: bool = True  # start a training worker when a project opens
+    started_deployments: set[str] = field(default_factory=set)  # ids this window deployed
 
 
 def make_context(settings: AppSettings | None = None, warm_workers: bool = True) -> AppContext:

@@ -20,22 +20,32 @@ from desktop.widgets.common import icon_button
 class JobRow(QWidget):
     """One job: its title and latest message, a progress bar and Cancel."""
 
-    def __init__(self, task: Task, compact: bool = True) -> None:
+    def __init__(self, task: Task, compact: bool = True, stacked: bool = False) -> None:
+        """``stacked``: the message above the bar, wrapped (a narrow column)."""
         super().__init__()
         self.task = task
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
         self.label = QLabel()
-        self.label.setMinimumWidth(180 if compact else 260)
         self.bar = QProgressBar()
-        self.bar.setFixedWidth(140)
         self.bar.setTextVisible(False)
         self.cancel_button = icon_button("Cancel", "cancel")
         self.cancel_button.setToolTip(f"Cancel: {task.title}")
         self.cancel_button.clicked.connect(task.cancel)
-        layout.addWidget(self.label, 1)
-        layout.addWidget(self.bar)
-        layout.addWidget(self.cancel_button)
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        if stacked:
+            self.label.setWordWrap(True)
+            column = QVBoxLayout(self)
+            column.setContentsMargins(0, 0, 0, 0)
+            column.addWidget(self.label)
+            column.addLayout(row)
+            row.addWidget(self.bar, 1)
+        else:
+            self.setLayout(row)
+            self.label.setMinimumWidth(180 if compact else 260)
+            self.bar.setFixedWidth(140)
+            row.addWidget(self.label, 1)
+            row.addWidget(self.bar)
+        row.addWidget(self.cancel_button)
         task.progressed.connect(lambda *_: self.update_from_task())
         self.update_from_task()
 

@@ -115,12 +115,15 @@ class ThemeManager(QObject):
         app = QApplication.instance()
         if app is None:
             return
+        sheet = _style_sheet(self.name)
+        if app.property("shipway_theme") == self.name and app.styleSheet() == sheet:
+            return  # already in force: re-polishing every widget would only cost time
         app.setProperty("shipway_theme", self.name)
         if not app.property("shipway_fusion"):  # once: replacing a style in use can crash
             app.setStyle("Fusion")
             app.setProperty("shipway_fusion", True)
         app.setPalette(_palette(self.colors))
-        app.setStyleSheet(_style_sheet(self.name))
+        app.setStyleSheet(sheet)
         theme_changes().changed.emit(self.name)  # plots and tinted icons redraw themselves
         self.changed.emit(self.name)
 

@@ -42,8 +42,16 @@ class Page(QWidget):
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def fetch(self, read: Callable[[Workspace], Any], show: Callable[[Any], None]) -> Task | None:
-        """Run ``read(workspace)`` in the background, then ``show(result)`` if still current."""
+    def fetch(
+        self,
+        read: Callable[[Workspace], Any],
+        show: Callable[[Any], None],
+        on_failure: Callable[[BaseException, str], None] | None = None,
+    ) -> Task | None:
+        """Run ``read(workspace)`` in the background, then ``show(result)`` if still current.
+
+        A failure goes to the error channel unless ``on_failure`` takes it (live views that
+        poll say it inline instead of opening a dialog every few seconds)."""
         workspace = self.workspace
         if workspace is None:
             return None
@@ -52,7 +60,18 @@ class Page(QWidget):
             if self.workspace is workspace:
                 show(result)
 
-        return self.context.runner.fetch(lambda: read(workspace), shown, owner=self)
+        return self.context.runner.fetch(
+            lambda: read(workspace), shown, owner=self, on_failure=on_failure
+        )
+
+    def quietly_failed(self, what: str) -> Callable[[BaseException, str], None]:
+        """An ``on_failure`` for polled reads: the status bar says it, no dialog."""
+        from desktop.errors import describe
+
+        def failed(error: BaseException, _trace: str) -> None:
+            self.status(f"{what} could not be read: {describe(error).text}")
+
+        return failed
 
     def status(self, text: str) -> None:
         self.context.events.status.emit(text)

@@ -163,6 +163,7 @@ class Banner(QWidget):
     def __init__(self) -> None:
         super().__init__()
         self.setObjectName("Banner")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)  # its colour shows
         layout = QHBoxLayout(self)
         layout.setContentsMargins(10, 6, 6, 6)
         self.label = QLabel()

@@ -31,6 +31,7 @@ class Column:
     text: Callable[[Any], str] | None = None
     numeric: bool = False  # right-aligned
     tooltip: str = ""
+    cell_tip: Callable[[Any], str] | None = None  # a tooltip per cell (long texts cut in a row)
 
     def display(self, item: Any) -> str:
         if self.text is not None:
@@ -66,6 +67,21 @@ class ListTableModel(QAbstractTableModel):
         self._search.clear()
         self._order = self._arranged()
         self.endResetModel()
+
+    def update_items(self, items: Sequence[Any], key: Callable[[Any], Any]) -> None:
+        """Show ``items``; when they are the same rows as now (by ``key``, in order), repaint
+        the cells in place, so selection, current row and scrolling stay (live tables)."""
+        items = list(items)
+        if [key(i) for i in items] != [key(i) for i in self._items]:
+            self.set_items(items)
+            return
+        self._items = items
+        self._search.clear()
+        if self._sort is not None or self._filter:
+            self._rearrange()
+        if self._order and self._columns:
+            last = self.index(len(self._order) - 1, len(self._columns) - 1)
+            self.dataChanged.emit(self.index(0, 0), last)
 
     def set_columns(self, columns: Sequence[Column]) -> None:
         self.beginResetModel()
@@ -130,7 +146,7 @@ class ListTableModel(QAbstractTableModel):
             color = self._background(item, index.column())
             return QColor(color) if color else None
         if role == Qt.ItemDataRole.ToolTipRole:
-            return column.tooltip or None
+            return (column.cell_tip(item) if column.cell_tip else column.tooltip) or None
         return None
 
     def headerData(
