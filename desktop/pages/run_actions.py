@@ -37,10 +37,15 @@ class RunActionsMixin:
         name, ok = QInputDialog.getText(self, "Register a model version", question, text=default)
         if not ok or not name.strip():
             return
-        self.context.runner.submit(
+
+        def registered(version) -> None:
+            self.status(f"Registered run #{run_id} as {version.ref} (see the Models page)")
+            self.context.events.models_changed.emit()
+
+        return self.context.runner.submit(
             f"Registering run #{run_id}",
             lambda _p, _c: workspace.register_model(run_id, name.strip()),
-            on_success=lambda version: self.status(f"Registered run #{run_id} as {version.ref}"),
+            on_success=registered,
             owner=self,
         )
 

@@ -1,0 +1,338 @@
+"""The Deployments page: deploy a version or alias in one click, watch every server live.
+
+The list is read again every :data:`POLL_MS` while the page is shown, in the background: the
+recorded deployments and, for each that should run, a short probe (``deployment_state``: is
+the process alive, does /health answer, which version, requests and errors from /metrics).
+Rows are repainted in place, so the selection and the Try-it panel stay put.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QMessageBox,
+    QSplitter,
+    QStackedWidget,
+    QVBoxLayout,
+)
+
+from core.entities import Deployment
+from core.errors import ShipwayError
+from desktop.context import AppContext
+from desktop.pages.base import Page
+from desktop.pages.deploy_action import start_deployment
+from desktop.pages.deployment_detail import DeploymentDetail, DeploymentInfo
+from desktop.pages.endpoint_examples import sample_record
+from desktop.polling import Poller
+from desktop.theme import current_colors
+from desktop.widgets.common import EmptyState, heading, icon_button, make_table, set_widths
+from desktop.widgets.table_model import Column, ListTableModel
+
+POLL_MS = 3000
+STATE_COLORS = {"running": "good", "unhealthy": "bad", "stopped": "muted", "elsewhere": "warning"}
+
+
+@dataclass(frozen=True)
+class DeploymentRow:
+    deployment: Deployment
+    state: str
+    version: int | None
+    uptime_s: float | None
+    requests: int | None
+    errors: int | None
+
+    @property
+    def error_rate(self) -> float | None:
+        return None if not self.requests else (self.errors or 0) / self.requests
+
+
+def uptime_text(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
+
+
+def _rate(row: DeploymentRow) -> str:
+    return "—" if row.error_rate is None else f"{row.error_rate * 100:.1f} %"
+
+
+COLUMNS = [
+    Column("State", lambda r: r.state, text=lambda r: f"● {r.state}"),
+    Column("ID", lambda r: r.deployment.id),
+    Column("Serves", lambda r: r.deployment.target),
+    Column(
+        "Version",
+        lambda r: r.version or r.deployment.version,
+        text=lambda r: f"v{r.version or r.deployment.version}",
+        numeric=True,
+        tooltip="The version answering now (a deployment of an alias follows it)",
+    ),
+    Column("Port", lambda r: r.deployment.port, numeric=True),
+    Column("URL", lambda r: r.deployment.url),
+    Column("Uptime", lambda r: r.uptime_s, text=lambda r: uptime_text(r.uptime_s), numeric=True),
+    Column(
+        "Requests",
+        lambda r: r.requests,
+        text=lambda r: "—" if r.requests is None else f"{r.requests:,}",
+        numeric=True,
+        tooltip="POST /predict requests answered since the server started",
+    ),
+    Column("Errors", lambda r: r.error_rate, text=_rate, numeric=True, tooltip="4xx and 5xx"),
+    Column("Started by", lambda r: r.deployment.started_by),
+]
+
+
+def read_rows(workspace, include_stopped: bool) -> list[DeploymentRow]:
+    rows = []
+    for d in workspace.deployments(include_stopped):
+        live = workspace.deployment_state(d)
+        rows.append(
+            DeploymentRow(d, live.state, live.version, live.uptime_s, live.requests, live.errors)
+        )
+    return rows
+
+
+def read_info(workspace, deployment_id: str) -> DeploymentInfo:
+    deployment = workspace.deployment(deployment_id)
+    try:
+        version = workspace.model_version(f"{deployment.model}@{deployment.version}")
+        schema = version.io_schema
+    except ShipwayError:  # the version is gone from the registry: no schema to show
+        schema = {}
+    return DeploymentInfo(deployment, schema, sample_record(schema))
+
+
+class DeploymentsPage(Page):
+    key = "deployments"
+    title = "Deployments"
+    icon_name = "deployments"
+
+    def __init__(self, context: AppContext) -> None:
+        super().__init__(context)
+        self.model = ListTableModel(COLUMNS)
+        self.model.set_emphasis(
+            color=lambda r, col: (
+                getattr(current_colors(), STATE_COLORS.get(r.state, "text")) if col == 0 else None
+            ),
+            bold=lambda r, col: col == 0,
+        )
+        self.detail = DeploymentDetail(context)
+        self._selected: str | None = None
+        self.poller = Poller(self, POLL_MS, self._read_list)
+        self.log_poller = Poller(self, POLL_MS, self._read_log)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(16, 12, 16, 12)
+        layout.addLayout(self._toolbar())
+        layout.addWidget(self._body(), 1)
+        self._connect()
+
+    def _toolbar(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        row.addWidget(heading("Deployments", "title"))
+        row.addStretch(1)
+        self.target = QComboBox()
+        self.target.setMinimumWidth(220)
+        self.target.setToolTip("A model version (M@3) or an alias (M@production) to serve")
+        self.deploy_button = icon_button("Deploy", "deployments", True, "Serve it on 127.0.0.1")
+        self.show_stopped = QCheckBox("Show stopped")
+        self.refresh_button = icon_button("Refresh", "refresh")
+        for widget in (self.target, self.deploy_button, self.show_stopped, self.refresh_button):
+            row.addWidget(widget)
+        return row
+
+    def _body(self) -> QStackedWidget:
+        self.table = make_table(self.model)
+        set_widths(self.table, (110, 90, 170, 70, 60, 170, 70, 80, 64))
+        self.empty = EmptyState(
+            "deployments",
+            "Nothing is deployed",
+            "Choose a model version or alias above and press Deploy (or Deploy on the Models "
+            "page): it is served as a REST API on this machine (127.0.0.1, a free port), "
+            "with a prediction log that the Monitoring page reads.",
+        )
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.table)
+        split.addWidget(self.detail)
+        split.setSizes([140, 580])
+        split.setChildrenCollapsible(False)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.empty)
+        self.stack.addWidget(split)
+        return self.stack
+
+    def _connect(self) -> None:
+        self.deploy_button.clicked.connect(lambda: self.deploy())
+        self.show_stopped.toggled.connect(lambda _: self._read_list())
+        self.refresh_button.clicked.connect(self.refresh)
+        self.table.selectionModel().currentRowChanged.connect(lambda *_: self._current())
+        self.detail.stop_button.clicked.connect(lambda: self.stop())
+        self.detail.monitor_button.clicked.connect(self._monitor)
+        self.detail.refresh_log.clicked.connect(self._read_log)
+        self.detail.tabs.currentChanged.connect(lambda _: self.log_poller.poll())
+        events = self.context.events
+        events.deployments_changed.connect(self._read_list)
+        events.models_changed.connect(self._read_targets)
+        events.deployment_requested.connect(self.show_deployment)
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def set_workspace(self, workspace) -> None:
+        super().set_workspace(workspace)
+        if workspace is None:
+            self.poller.stop()
+            self.log_poller.stop()
+        else:
+            self.poller.start(now=False)
+            self.log_poller.start(now=False)
+
+    def refresh(self) -> None:
+        self._read_targets()
+        self._read_list()
+
+    def activated(self) -> None:
+        self._read_list()
+
+    def _read_targets(self) -> None:
+        def read(ws) -> list[str]:
+            refs = []
+            for model in ws.models():
+                refs += [f"{model.name}@{alias}" for alias in sorted(model.aliases)]
+                refs += [f"{model.name}@{v.version}" for v in ws.model_versions(model.name)][::-1]
+            return refs
+
+        self.fetch(read, self._show_targets)
+
+    def _show_targets(self, refs: list[str]) -> None:
+        current = self.target.currentText()
+        self.target.clear()
+        self.target.addItems(refs)
+        if current in refs:
+            self.target.setCurrentText(current)
+        self.deploy_button.setEnabled(bool(refs))
+
+    def _read_list(self):
+        if self.workspace is None:
+            self.model.set_items([])
+            return None
+        stopped = self.show_stopped.isChecked()
+        return self.fetch(
+            lambda ws: read_rows(ws, stopped), self._show_rows, self.quietly_failed("Deployments")
+        )
+
+    def _show_rows(self, rows: list[DeploymentRow]) -> None:
+        self.model.update_items(rows, key=lambda r: r.deployment.id)
+        self.stack.setCurrentIndex(1 if rows else 0)
+        if not rows:
+            self.detail.show_info(None)
+            return
+        wanted = self._selected or rows[0].deployment.id
+        row = self.model.row_of(lambda r: r.deployment.id == wanted)
+        if row is None:
+            row, self._selected = 0, None
+        if self.table.currentIndex().row() != row:
+            self.table.selectRow(row)
+        self._show_state()
+
+    def _current(self) -> None:
+        index = self.table.currentIndex()
+        if not index.isValid():
+            return
+        deployment_id = self.model.item(index.row()).deployment.id
+        if deployment_id == self._selected and self.detail.info is not None:
+            return
+        self._selected = deployment_id
+        self.fetch(lambda ws: read_info(ws, deployment_id), self._show_info)
+        self.log_poller.poll()
+
+    def _show_info(self, info: DeploymentInfo) -> None:
+        if info.deployment.id == self._selected:
+            row = self.selected_row()
+            self.detail.show_info(info, row.state if row else "")
+            self._show_state()
+
+    def _show_state(self) -> None:
+        row = self.selected_row()
+        if row is None or self.detail.info is None:
+            return
+        d = row.deployment
+        color = getattr(current_colors(), STATE_COLORS.get(row.state, "text"))
+        version = row.version or d.version
+        self.detail.show_state(
+            f"<b>{d.id}</b> · <span style='color:{color}'><b>{row.state}</b></span> · serves "
+            f"<b>{d.target}</b> (v{version}) at {d.url} · up {uptime_text(row.uptime_s)} · "
+            f"{row.requests if row.requests is not None else '—'} requests, errors {_rate(row)}"
+        )
+        self.detail.stop_button.setEnabled(d.status != "stopped")
+        self.detail.try_it.send_button.setEnabled(row.state == "running")
+
+    def selected_row(self) -> DeploymentRow | None:
+        if self._selected is None:
+            return None
+        row = self.model.row_of(lambda r: r.deployment.id == self._selected)
+        return None if row is None else self.model.item(row)
+
+    def _read_log(self):
+        deployment_id = self._selected
+        if deployment_id is None or not self.detail.logs_shown:
+            return None
+
+        def show(text: str) -> None:
+            if deployment_id == self._selected:
+                self.detail.show_log(text)
+
+        return self.fetch(
+            lambda ws: ws.deployment_log(deployment_id), show, self.quietly_failed("The log")
+        )
+
+    # -- actions -------------------------------------------------------------------------------
+
+    def deploy(self, ref: str | None = None):
+        ref = ref or self.target.currentText()
+        if self.workspace is None or not ref:
+            return None
+        return start_deployment(self.context, self.workspace, ref, self)
+
+    def show_deployment(self, deployment_id: str) -> None:
+        self._selected = deployment_id
+        self.context.events.navigate.emit(self.key)
+        self._read_list()
+
+    def confirm(self, title: str, text: str) -> bool:
+        """Ask before stopping a server (the tests replace this method)."""
+        return QMessageBox.question(self, title, text) == QMessageBox.StandardButton.Yes
+
+    def stop(self, deployment_id: str | None = None):
+        deployment_id = deployment_id or self._selected
+        workspace = self.workspace
+        if workspace is None or deployment_id is None:
+            return None
+        question = f"Stop deployment {deployment_id}? Clients calling it will get no answer."
+        if not self.confirm("Stop the deployment", question):
+            return None
+
+        def stopped(deployment: Deployment) -> None:
+            self.context.started_deployments.discard(deployment.id)
+            self.status(f"Stopped deployment {deployment.id} ({deployment.target})")
+            self.context.events.deployments_changed.emit()
+
+        return self.context.runner.submit(
+            f"Stopping deployment {deployment_id}",
+            lambda _p, _c: workspace.undeploy(deployment_id),
+            on_success=stopped,
+            owner=self,
+        )
+
+    def _monitor(self) -> None:
+        if self._selected is not None:
+            self.context.events.monitor_requested.emit(self._selected)
