@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from core.services import Workspace, find_project_root
+from core.services import find_project_root
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,39 +24,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--self-test",
         action="store_true",
-        help="start offscreen, check Qt, fonts and the engine, then exit",
+        help="start offscreen, walk every page, run import → train → register → deploy → "
+        "predict → drift in a temporary project, print each check; exit 0 or 1",
     )
     return parser
 
 
 def self_test() -> int:
-    """Check that Qt starts, fonts exist and a project can be created; print and exit."""
-    import os
-    import tempfile
+    """Open the window offscreen, walk every page, run a tiny loop; see desktop/self_test.py."""
+    from desktop.self_test import run_self_test
 
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtGui import QFontDatabase
-    from PySide6.QtWidgets import QApplication
-
-    from desktop.context import make_context
-    from desktop.main_window import MainWindow
-    from desktop.settings import AppSettings
-
-    app = QApplication.instance() or QApplication([])
-    families = QFontDatabase.families()
-    with tempfile.TemporaryDirectory() as folder:
-        from PySide6.QtCore import QSettings
-
-        store = QSettings(str(Path(folder) / "settings.ini"), QSettings.Format.IniFormat)
-        context = make_context(AppSettings(store), warm_workers=False)
-        context.theme.apply()
-        window = MainWindow(context, Workspace.create(Path(folder) / "t"))
-        window.show()
-        app.processEvents()
-        window.close()
-    ok = bool(families)
-    print(f"qt ok; fonts {len(families)}; engine ok; {'PASS' if ok else 'FAIL: no fonts'}")
-    return 0 if ok else 1
+    return run_self_test()
 
 
 def _project_from_environment() -> str | None:

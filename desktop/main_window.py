@@ -6,16 +6,27 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QStackedWidget
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from core.services import Workspace
-from desktop import demo
+from desktop import demo, help_dialogs
 from desktop.context import AppContext
 from desktop.jobs_bar import JobsBar
 from desktop.pages import PAGES
+from desktop.session import ProjectSession
 from desktop.shell import ProjectShell
 from desktop.start_page import StartPage
 from desktop.theme import keep_icon, resource
+from desktop.traffic import TrafficGenerator
+from desktop.widgets.common import Banner
 
 STOP_WAIT_S = 20.0
 
@@ -30,6 +41,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.context = context
         self.workspace: Workspace | None = None
+        self.session: ProjectSession | None = None
         self._owned = own_workspace
         self.forced_quit = False  # SIGTERM/SIGINT: stop work without asking
         context.errors.parent_window = self
@@ -42,8 +54,19 @@ class MainWindow(QMainWindow):
         self.central = QStackedWidget()
         self.central.addWidget(self.start)
         self.central.addWidget(self.shell)
-        self.setCentralWidget(self.central)
+        self.banner = Banner()  # what the project's workspace warns about (a network share…)
+        frame = QWidget()
+        column = QVBoxLayout(frame)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.banner)
+        column.addWidget(self.central, 1)
+        self.setCentralWidget(frame)
         self.jobs = JobsBar(context.runner)
+        self.traffic_label = QLabel()
+        self.traffic_label.setProperty("muted", True)
+        self.traffic_label.hide()
+        self.statusBar().addPermanentWidget(self.traffic_label)
         self.statusBar().addPermanentWidget(self.jobs)
         self._build_actions()
         self._connect()
@@ -118,6 +141,7 @@ class MainWindow(QMainWindow):
     # -- opening and closing projects ----------------------------------------------------------
 
     def _show_start(self) -> None:
+        self.banner.hide()
         self.start.reload()
         self.central.setCurrentWidget(self.start)
         self.setWindowTitle("Shipway")
@@ -135,6 +159,8 @@ class MainWindow(QMainWindow):
             page.set_workspace(workspace)
         self.central.setCurrentWidget(self.shell)
         self._project_actions_enabled(True)
+        self.session = ProjectSession(self.context, workspace, self, self.banner)
+        self.session.start()
         self.statusBar().showMessage(f"Opened {info.name}", 5000)
         if self.context.warm_workers:
             self._warm(workspace)
@@ -178,22 +204,53 @@ class MainWindow(QMainWindow):
         wizard.open()
         self.wizard = wizard
 
-    def open_demo(self) -> None:
+    def open_demo(self):
+        """Build (or reopen) the demo in the background, then open it with traffic flowing."""
+        if not self.close_project():
+            return None
         folder = demo.demo_folder()
         self.statusBar().showMessage("Preparing the demo project…")
-        self.context.runner.submit(
+        task = self.context.runner.submit(
             "Preparing the demo",
-            lambda progress, cancel: demo.prepare_demo(folder, progress, cancel),
-            on_success=self.open_project,
+            lambda progress, cancel: demo.open_demo(folder, progress, cancel),
+            on_success=self._demo_ready,
+            on_failure=self._demo_failed,
         )
+        self.start.show_task(task)
+        return task
+
+    def _demo_ready(self, answer) -> None:
+        workspace, project = answer
+        self.show_workspace(workspace)
+        if project.deployment is not None and self.session is not None:
+            self.context.started_deployments.add(project.deployment.id)
+            traffic = TrafficGenerator.from_csv(
+                project.deployment.url, demo.demo_data(), demo.DEMO_TARGET
+            )
+            self.session.start_traffic(traffic, self.traffic_label)
+        self.show_page("monitoring")
+
+    def _demo_failed(self, error: BaseException, trace: str) -> None:
+        self.statusBar().clearMessage()
+        self.context.errors.report(error, "Preparing the demo", trace)
+        self.start.reload()
 
     def close_project(self) -> bool:
         """Close the open project (asking first if work runs); False when the user declines."""
         if self.workspace is None:
             return True
-        if not self._stop_jobs():
+        session = self.session
+        if not self._confirm_jobs():
             return False
-        workspace, self.workspace = self.workspace, None
+        deployments = session.ask_about_deployments(self.forced_quit) if session else "keep"
+        if deployments is None:
+            return False
+        if session is not None:
+            session.stop_background()
+        self._stop_jobs()
+        if session is not None:
+            session.stop_deployments(deployments)
+        workspace, self.workspace, self.session = self.workspace, None, None
         for page in self.shell.pages:
             page.set_workspace(None)
         if self._owned:
@@ -201,16 +258,16 @@ class MainWindow(QMainWindow):
         self._show_start()
         return True
 
-    def _stop_jobs(self) -> bool:
+    def _confirm_jobs(self) -> bool:
+        jobs = self.context.runner.tasks()
+        return not jobs or self.forced_quit or self.confirm_stop([t.title for t in jobs])
+
+    def _stop_jobs(self) -> None:
         runner = self.context.runner
-        jobs = runner.tasks()
-        if jobs and not self.forced_quit and not self.confirm_stop([t.title for t in jobs]):
-            return False
         runner.cancel_all()
         if runner.tasks(include_quiet=True):
             self.statusBar().showMessage("Stopping background work…")
             runner.wait(STOP_WAIT_S)
-        return True
 
     def confirm_stop(self, titles: list[str]) -> bool:
         """Ask whether running jobs may be cancelled (tests replace this method)."""
@@ -265,29 +322,7 @@ class MainWindow(QMainWindow):
         self.theme_action.setChecked(name == "dark")
 
     def show_shortcuts(self) -> None:
-        rows = [
-            ("Ctrl+N", "New project"),
-            ("Ctrl+O", "Open project"),
-            ("Ctrl+I", "Import data"),
-            ("Ctrl+R", "New run"),
-            ("Ctrl+1 … Ctrl+6", "Data, Experiments, Compare, Models, Deployments, Monitoring"),
-            ("F5", "Refresh the page"),
-            ("Ctrl+Shift+T", "Light or dark theme"),
-            ("Ctrl+W / Ctrl+Q", "Close project / quit"),
-        ]
-        text = "".join(f"<tr><td><b>{k}</b>&nbsp;&nbsp;</td><td>{v}</td></tr>" for k, v in rows)
-        QMessageBox.information(self, "Keyboard shortcuts", f"<table>{text}</table>")
+        help_dialogs.show_shortcuts(self)
 
     def show_about(self) -> None:
-        from importlib.metadata import PackageNotFoundError, version
-
-        try:
-            number = version("shipway")
-        except PackageNotFoundError:
-            number = "development"
-        QMessageBox.about(
-            self,
-            "About Shipway",
-            f"<b>Shipway {number}</b><br>A desktop MLOps studio for small teams: versioned "
-            "data, tracked experiments, gated promotion, local serving and drift monitoring.",
-        )
+        help_dialogs.show_about(self)

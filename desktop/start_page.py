@@ -19,7 +19,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.jobs_bar import JobRow
 from desktop.settings import AppSettings
+from desktop.tasks import Task
 from desktop.theme import current_colors, icon, resource
 from desktop.widgets.common import heading, icon_button, muted
 
@@ -103,13 +105,32 @@ class StartPage(QWidget):
             button.clicked.connect(signal.emit)
             column.addWidget(button)
         column.addSpacing(12)
-        column.addWidget(
-            muted(
-                "The demo copies the bundled penguins data set into a project of its own, so "
-                "you can try imports, runs and comparisons without touching your files."
-            )
+        self.demo_note = muted(
+            "The demo takes the bundled penguins data set through the whole loop in a project "
+            "of its own: three runs, a registered model with production and staging aliases, a "
+            "local REST service and traffic that slowly drifts. Building it takes about a "
+            "minute the first time; your own files are never touched."
         )
+        column.addWidget(self.demo_note)
+        self.progress_box = QVBoxLayout()
+        column.addLayout(self.progress_box)
+        self.progress_row: JobRow | None = None
         return column
+
+    def show_task(self, task: Task) -> None:
+        """Show a background job's progress here (the demo being built) until it ends."""
+        if self.progress_row is not None:
+            self.progress_row.setParent(None)
+            self.progress_row.deleteLater()
+        self.progress_row = JobRow(task, stacked=True)
+        self.progress_box.addWidget(self.progress_row)
+        task.ended.connect(lambda _task, row=self.progress_row: self._task_ended(row))
+
+    def _task_ended(self, row: JobRow) -> None:
+        if row is self.progress_row:
+            row.setParent(None)
+            row.deleteLater()
+            self.progress_row = None
 
     def _recent_card(self) -> QFrame:
         card = QFrame()

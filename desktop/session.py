@@ -1,0 +1,150 @@
+"""What runs around an open project: the change feed, its warnings, demo traffic, and what
+happens to the deployments this window started when the project closes.
+
+Deployments are separate processes that outlive the app by design (``shipway deploy``). Those
+started from this window keep running after it closes only if the user says so: closing asks
+(stop them / keep them running), unless the setting ``deployments/on_exit`` is ``stop`` or
+``keep`` (the dialog's "remember" box sets it; the tests set it). A quit by signal never
+waits for an answer: it applies the setting, and stops them when nothing was chosen.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, QTimer
+from PySide6.QtWidgets import QCheckBox, QLabel, QMessageBox, QWidget
+
+from core.entities import Deployment
+from core.services import Workspace
+from desktop.context import AppContext
+from desktop.team_watch import ChangeWatcher
+from desktop.traffic import TrafficGenerator
+from desktop.widgets.common import Banner
+
+ON_EXIT_KEY = "deployments/on_exit"  # "ask" (default), "stop" or "keep"
+STOP_WAIT_S = 20.0
+
+
+class ProjectSession(QObject):
+    """Started when a project is shown; :meth:`close` ends it before the workspace closes."""
+
+    def __init__(
+        self, context: AppContext, workspace: Workspace, window: QWidget, banner: Banner
+    ) -> None:
+        super().__init__(window)
+        self.context = context
+        self.workspace = workspace
+        self.window = window
+        self.banner = banner
+        self.watcher = ChangeWatcher(context, workspace, window)
+        self.traffic: TrafficGenerator | None = None
+        self._traffic_label: QLabel | None = None
+        self._traffic_timer = QTimer(self)
+        self._traffic_timer.setInterval(2000)
+        self._traffic_timer.timeout.connect(self._tell_traffic)
+
+    def start(self) -> None:
+        self.watcher.start()
+        self.banner.hide()
+        workspace = self.workspace
+        self.context.runner.fetch(workspace.warnings, self._show_warnings, owner=self.window)
+
+    def _show_warnings(self, warnings: list[str]) -> None:
+        if warnings:
+            self.banner.show_message("  ".join(warnings), "warning")
+
+    def start_traffic(self, generator: TrafficGenerator, label: QLabel | None = None) -> None:
+        """Send demo traffic; ``label`` (in the status bar) says how much went out."""
+        self.stop_traffic()
+        self.traffic = generator
+        generator.start()
+        if label is not None:
+            self._traffic_label = label
+            self._traffic_timer.start()
+            self._tell_traffic()
+
+    def _tell_traffic(self) -> None:
+        traffic, label = self.traffic, self._traffic_label
+        if traffic is None or label is None:
+            return
+        label.setText(
+            f"Demo traffic: {traffic.answered:,} requests answered, "
+            f"{traffic.share_now():.0%} of rows shifted"
+        )
+        label.setToolTip(
+            "A thread sends penguins to penguins@production; a growing share of them is "
+            "heavier, longer-flippered and from Torgersen (drift). It stops with the project."
+        )
+        label.setVisible(traffic.running)
+
+    def stop_traffic(self) -> None:
+        if self.traffic is not None:
+            self.traffic.stop()
+        self._traffic_timer.stop()
+        if self._traffic_label is not None:
+            self._traffic_label.hide()
+
+    # -- closing ---------------------------------------------------------------------------------
+
+    def ask_about_deployments(self, forced: bool) -> str | None:
+        """ "stop", "keep" or None (cancel closing) for the deployments this window started."""
+        running = self.started_and_running()
+        if not running:
+            return "keep"
+        remembered = str(self.context.settings.value(ON_EXIT_KEY, "ask"))
+        if remembered in ("stop", "keep"):
+            return remembered
+        if forced:
+            return "stop"
+        return self.question([d.target + f" ({d.id}, {d.url})" for d in running])
+
+    def started_and_running(self) -> list[Deployment]:
+        started = self.context.started_deployments
+        if not started:
+            return []
+        return [d for d in self.workspace.deployments(include_stopped=False) if d.id in started]
+
+    def question(self, names: list[str]) -> str | None:
+        """Ask the user (the tests set ``deployments/on_exit`` instead)."""
+        listed = "\n".join(f"• {name}" for name in names[:8])
+        box = QMessageBox(self.window)
+        box.setWindowTitle("Deployments are running")
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setText(
+            f"{len(names)} deployment(s) started from this window are still serving:\n\n"
+            f"{listed}\n\nStop them, or keep them running after Shipway closes? (Either way "
+            "they are listed on the Deployments page next time.)"
+        )
+        stop = box.addButton("Stop them", QMessageBox.ButtonRole.AcceptRole)
+        keep = box.addButton("Keep them running", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        remember = QCheckBox("Remember my answer")
+        box.setCheckBox(remember)
+        box.exec()
+        answer = {stop: "stop", keep: "keep"}.get(box.clickedButton())
+        if answer and remember.isChecked():
+            self.context.settings.set_value(ON_EXIT_KEY, answer)
+        return answer
+
+    def stop_background(self) -> None:
+        """Stop the change feed and the demo traffic (first, before the jobs are cancelled)."""
+        self.watcher.stop()
+        self.stop_traffic()
+
+    def stop_deployments(self, deployments: str) -> None:
+        """Stop the deployments this window started when told to ("stop"), and forget them."""
+        started = set(self.context.started_deployments)
+        self.context.started_deployments.clear()
+        if deployments != "stop" or not started:
+            return
+        workspace = self.workspace
+
+        def stop_all(_progress, _cancel) -> list[str]:
+            stopped = []
+            for deployment in workspace.deployments(include_stopped=False):
+                if deployment.id in started:
+                    workspace.undeploy(deployment.id)
+                    stopped.append(deployment.id)
+            return stopped
+
+        self.context.runner.submit("Stopping the deployments started here", stop_all)
+        self.context.runner.wait(STOP_WAIT_S)
