@@ -11,6 +11,7 @@ import json
 import os
 import tempfile
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -18,9 +19,10 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from PySide6.QtCore import QSettings, QStandardPaths, QTimer
+from PySide6.QtCore import QCoreApplication, QEvent, QSettings, QStandardPaths, QTimer
 
-from core.services import Workspace
+from core.entities import Deployment, ModelVersion
+from core.services import TrainRequest, Workspace
 from desktop.context import AppContext, make_context
 from desktop.main_window import MainWindow
 from desktop.settings import AppSettings
@@ -50,10 +52,14 @@ def _test_paths() -> None:
 @pytest.fixture
 def context(qapp, tmp_path: Path) -> Iterator[AppContext]:
     # Widgets of earlier tests that sit in reference cycles must go now: collected later, in the
-    # middle of a style-sheet pass that calls into Python, their deletion would crash Qt.
+    # middle of a style-sheet pass that calls into Python, their deletion would crash Qt. The
+    # windows pytest-qt closed are deleted later, by the event loop: do it now, so that a theme
+    # change does not restyle the widgets of every earlier test.
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     gc.collect()
     store = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     made = make_context(AppSettings(store), warm_workers=False)
+    made.settings.set_value("deployments/on_exit", "stop")  # no question when a window closes
     made.theme.apply("light")
     yield made
     made.runner.shutdown(30)
@@ -100,6 +106,33 @@ def lab_window(qtbot, context: AppContext, lab: Workspace) -> MainWindow:
     qtbot.addWidget(made)
     made.show()
     return made
+
+
+@pytest.fixture(scope="session")
+def registered(lab: Workspace) -> ModelVersion:
+    """A logistic regression of the shared project, registered as ``penguins-lr@1``."""
+    run = lab.train(
+        TrainRequest(data="penguins", target="species", estimator="logistic_regression")
+    )
+    return lab.register_model(run.id, "penguins-lr")
+
+
+@pytest.fixture(scope="module")
+def served(lab: Workspace, registered: ModelVersion) -> Iterator[Deployment]:
+    """``penguins-lr@1`` served by a real waitress process on 127.0.0.1 (one per module)."""
+    deployment = lab.deploy(registered.ref)
+    yield deployment
+    if lab.deployment(deployment.id).status != "stopped":
+        lab.undeploy(deployment.id)
+
+
+def post_json(url: str, body: dict) -> dict:
+    """POST JSON with urllib (the way any client would) and return the decoded answer."""
+    request = urllib.request.Request(
+        url, json.dumps(body).encode("utf-8"), {"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return json.loads(answer.read())
 
 
 def penguins_copy(folder: Path, name: str = "penguins.csv") -> Path:

@@ -47,7 +47,7 @@ def test_drawing_does_not_leak_references_to_none(qapp) -> None:
     assert after >= before - 10
 
 
-def test_self_test_passes_offscreen() -> None:
+def test_self_test_walks_the_pages_and_runs_the_loop_offscreen() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "desktop.app", "--self-test"],
         capture_output=True,
@@ -56,5 +56,10 @@ def test_self_test_passes_offscreen() -> None:
         check=False,
         cwd=Path(__file__).resolve().parents[2],
     )
-    assert result.returncode == 0, result.stderr
-    assert "PASS" in result.stdout
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert lines[-1] == "PASS"
+    checked = [line.split(":", 1)[0].split(None, 1)[1] for line in lines[:-1] if ":" in line]
+    for name in ("window", "pages (empty project)", "train", "deploy", "predict", "drift"):
+        assert name in checked, lines
+    assert all(line.startswith("ok   ") for line in lines[:-1]), lines
