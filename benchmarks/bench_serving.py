@@ -1,9 +1,10 @@
 """Serving speed: Shipway's REST server against the in-process floor and `mlflow models serve`.
 
 One fitted pipeline (RandomForest, 100 trees, on 50,000 x 20 rows, trained and registered
-through Shipway) is served three ways: by Shipway (``python -m core.serving``, as ``shipway
-deploy`` starts it, with and without the prediction log), and by ``mlflow models serve
---env-manager local`` from the same pipeline saved with ``mlflow.sklearn.save_model``. Load
+through Shipway) is served by Shipway (``python -m core.serving`` as ``shipway deploy`` starts
+it: two worker processes of one thread; with and without the prediction log; and as one
+process of four threads) and by ``mlflow models serve --env-manager local`` (its default one
+worker, and two) from the same pipeline saved with ``mlflow.sklearn.save_model``. Load
 comes from ``wrk`` on loopback, bounded in time; every server gets the same body (MLflow's
 ``dataframe_split`` form, which both accept).
 
@@ -186,18 +187,21 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def shipway_server(folder: Path, with_log: bool) -> Server:
+def shipway_server(folder: Path, with_log: bool, workers: int) -> Server:
+    """The server as ``shipway deploy`` starts it (workers > 1: one thread each)."""
     port = free_port()
     command = [sys.executable, "-m", "core.serving", "--model-dir", str(folder),
                "--port", str(port)]  # fmt: skip
+    if workers > 1:
+        command += ["--workers", str(workers), "--threads", "1"]
     if with_log:
         logs = Path(tempfile.mkdtemp(prefix="bench-log-"))
         command += ["--log-dir", str(logs)]
-    name = "shipway" if with_log else "shipway, no log"
+    name = "shipway" + ("" if with_log else ", no log") + f", {workers} proc"
     return Server(name, command, f"http://127.0.0.1:{port}", "/predict", "/health")
 
 
-def mlflow_server(folder: Path) -> Server | None:
+def mlflow_server(folder: Path, workers: int = 1) -> Server | None:
     python = MLFLOW_VENV / "bin" / "python"
     if not python.exists():
         log("benchmarks/.venv-mlflow is missing: run with --setup-mlflow to compare with MLflow")
@@ -214,9 +218,11 @@ def mlflow_server(folder: Path) -> Server | None:
                        check=True, env=MLFLOW_ENV)  # fmt: skip
     port = free_port()
     command = [str(MLFLOW_VENV / "bin" / "mlflow"), "models", "serve", "-m", str(target),
-               "--env-manager", "local", "--host", "127.0.0.1", "-p", str(port)]  # fmt: skip
+               "--env-manager", "local", "--host", "127.0.0.1", "-p", str(port),
+               "--workers", str(workers)]  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    return Server("mlflow", command, url, "/invocations", "/ping", env=MLFLOW_ENV)
+    name = f"mlflow, {workers} proc"
+    return Server(name, command, url, "/invocations", "/ping", env=MLFLOW_ENV)
 
 
 def setup_mlflow() -> None:
@@ -302,19 +308,28 @@ def soak(server: Server, body: str, seconds: float, step: float = 10.0) -> dict[
     }
 
 
+DEFAULT = "shipway, 2 proc"  # what `shipway deploy` starts on a machine of two cores or more
+
+
 def run(args: argparse.Namespace) -> dict:
     folder = model_dir(args.rows)
     made = bodies(folder)
     results: dict = {"floor": {"1 row": floor(folder, made["1 row"])}, "servers": {}}
-    for factory in (lambda: shipway_server(folder, True), lambda: shipway_server(folder, False),
-                    lambda: None if args.skip_mlflow else mlflow_server(folder)):  # fmt: skip
+    factories = [
+        lambda: shipway_server(folder, True, 2),
+        lambda: shipway_server(folder, False, 2),
+        lambda: shipway_server(folder, True, 1),
+    ]
+    if not args.skip_mlflow:
+        factories += [lambda: mlflow_server(folder, 1), lambda: mlflow_server(folder, 2)]
+    for factory in factories:
         server = factory()
         if server is None:
             continue
         log(f"measuring {server.name} ...")
         try:
             results["servers"][server.name] = measure_server(server, made, args.duration)
-            if server.name == "shipway" and args.soak > 0:
+            if server.name == DEFAULT and args.soak > 0:
                 log(f"soak: {args.soak:g} s at concurrency 8 ...")
                 results["soak"] = soak(server, made["1 row"], args.soak)
         finally:
@@ -335,24 +350,25 @@ def report(results: dict) -> None:
         failed = sum(f.get("failed", 0) for f in (c1, c8, c8_100))
         print(f"{name:24}{c1['p50_ms']:>7.2f}ms{c1['p99_ms']:>7.2f}ms{c8['rps']:>7.1f}/s"
               f"{c8_100['rps']:>9.1f}/s{failed:>8}")  # fmt: skip
-    ship = servers.get("shipway")
     print()
+    ship = servers.get(DEFAULT)
     if ship:
         limit = 1.25 * floor_p50 + 1.0
         p50 = ship["c1, 1 row"]["p50_ms"]
         _ratio("single-row p50 vs 1.25 x floor + 1 ms", p50, limit, p50 <= limit, "ms")
-    if ship and "mlflow" in servers:
-        for body in ("1 row", "100 rows"):
-            ratio = ship[f"c8, {body}"]["rps"] / servers["mlflow"][f"c8, {body}"]["rps"]
-            _ratio(f"throughput c8 {body} vs MLflow", ratio, 1.5, ratio >= 1.5, "x")
-    if ship and "shipway, no log" in servers:
-        cost = 1 - ship["c8, 1 row"]["rps"] / servers["shipway, no log"]["c8, 1 row"]["rps"]
+    for other in ("mlflow, 1 proc", "mlflow, 2 proc"):
+        if ship and other in servers:
+            for body in ("1 row", "100 rows"):
+                ratio = ship[f"c8, {body}"]["rps"] / servers[other][f"c8, {body}"]["rps"]
+                _ratio(f"throughput c8 {body} vs {other}", ratio, 1.5, ratio >= 1.5, "x")
+    no_log = servers.get("shipway, no log, 2 proc")
+    if ship and no_log:
+        cost = 1 - ship["c8, 1 row"]["rps"] / no_log["c8, 1 row"]["rps"]
         _ratio("prediction log cost (c8, 1 row)", cost * 100, 5.0, cost <= 0.05, "%")
     if "soak" in results:
         change = results["soak"]["change"] * 100
-        _ratio(
-            f"memory over {results['soak']['seconds']:g} s", change, 10.0, abs(change) <= 10, "%"
-        )
+        label = f"memory over {results['soak']['seconds']:g} s"
+        _ratio(label, change, 10.0, abs(change) <= 10, "%")
 
 
 def _ratio(label: str, value: float, target: float, passed: bool, unit: str) -> None:

@@ -32,6 +32,13 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     deploy.add_argument(
         "--no-log-inputs", action="store_true", help="log predictions without the input values"
     )
+    deploy.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="server processes sharing the port (default: [serving] workers in shipway.toml, "
+        "else 2 on a machine with two cores or more)",
+    )
     deploy.set_defaults(handler=cmd_deploy)
 
     serve = commands.add_parser(
@@ -74,6 +81,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
             port=args.port,
             token=_token(args),
             log_inputs=not args.no_log_inputs,
+            workers=args.workers,
         )
     if args.json:
         emit_json(_document(deployment))

@@ -9,8 +9,24 @@ from typing import Any
 
 from core.deploy import foreground, manager, probe
 from core.entities import Deployment, ModelVersion
+from core.errors import ProjectError
 from core.project import Project
 from core.registry.refs import parse_model_ref
+
+
+def configured_workers(raw: dict[str, Any]) -> int | None:
+    """``[serving] workers`` of shipway.toml (None when not set)."""
+    serving = raw.get("serving", {})
+    value = serving.get("workers") if isinstance(serving, dict) else None
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 64:
+        raise ProjectError(
+            f"[serving] workers must be a whole number from 1 to 64, not {value!r}",
+            where="shipway.toml [serving]",
+            hint="e.g. workers = 2 (server processes sharing a deployment's port)",
+        )
+    return value
 
 
 class DeploymentsMixin:
@@ -27,13 +43,21 @@ class DeploymentsMixin:
         port: int = 0,
         token: str | None = None,
         log_inputs: bool = True,
+        workers: int | None = None,
     ) -> Deployment:
         """Serve ``M@V`` (that version) or ``M@ALIAS`` (whatever holds the alias) in the
         background; returns once /health answers."""
         version = self.model_version(ref)
         alias = parse_model_ref(ref).alias
         return manager.deploy(
-            self._project, version, alias, host=host, port=port, token=token, log_inputs=log_inputs
+            self._project,
+            version,
+            alias,
+            host=host,
+            port=port,
+            token=token,
+            log_inputs=log_inputs,
+            workers=workers or configured_workers(self._project.settings.raw),
         )
 
     def deployments(self, include_stopped: bool = True) -> list[Deployment]:

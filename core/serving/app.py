@@ -27,6 +27,7 @@ from core.serving.predlog import PredictionLog
 from core.serving.routes import register_routes
 from core.serving.scoring import dumps
 from core.serving.settings import ServingConfig
+from core.serving.shared_metrics import Publisher, sibling_states
 from core.serving.slot import ModelSlot
 
 EXTENSION = "shipway.serving"
@@ -69,6 +70,14 @@ class ServingState:
         if self.log is not None:
             self.metrics.counters["shipway_prediction_log_written_total"] = lambda: self.log.written
             self.metrics.gauges["shipway_prediction_log_queue_depth"] = lambda: self.log.depth
+        self.publisher: Publisher | None = None
+        if config.metrics_dir is not None:
+            self.publisher = Publisher(config.metrics_dir, self.metrics)
+
+    def render_metrics(self, model: str, version: int) -> str:
+        """This process's counts, plus its sibling workers' when there are any."""
+        others = sibling_states(self.config.metrics_dir) if self.config.metrics_dir else []
+        return self.metrics.render(model, version, others)
 
     def _dropped(self) -> int:
         return self.log.dropped if self.log is not None else 0
@@ -82,6 +91,8 @@ class ServingState:
         """Flush and stop the prediction log (the app answers no more requests after this)."""
         if self.log is not None:
             self.log.close()
+        if self.publisher is not None:
+            self.publisher.stop()
 
 
 def state_of(app: Flask) -> ServingState:

@@ -10,10 +10,14 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import socket
 import sys
+import threading
 from pathlib import Path
 
+from core.serving import workers
 from core.serving.errors import ServingError
+from core.serving.server import serve
 from core.serving.settings import MB, ServingConfig
 
 TOKEN_VARIABLE = "SHIPWAY_SERVING_TOKEN"
@@ -50,6 +54,15 @@ def parser() -> argparse.ArgumentParser:
         help="keep predictions but not the input rows in the prediction log",
     )
     p.add_argument("--max-body-mb", type=float, default=10.0, help="body size limit (10 MB)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes sharing the port (POSIX; default 1)",
+    )
+    p.add_argument("--listen-fd", type=int, help=argparse.SUPPRESS)  # a worker's inherited socket
+    p.add_argument("--metrics-dir", help=argparse.SUPPRESS)  # where workers share their counts
+    p.add_argument("--supervisor", type=int, help=argparse.SUPPRESS)  # the supervisor's pid
     return p
 
 
@@ -70,31 +83,81 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if not args.model_dir and not args.watch:
         parser().error("give --model-dir, --watch, or both")
-    if args.threads < 1 or args.max_body_mb <= 0:
-        parser().error("--threads and --max-body-mb must be positive")
+    if args.threads < 1 or args.max_body_mb <= 0 or args.workers < 1:
+        parser().error("--threads, --workers and --max-body-mb must be positive")
     token = args.token or os.environ.get(TOKEN_VARIABLE) or None
-    config = ServingConfig(
+    try:
+        _setup_logging(args.log_dir)
+        if args.workers > 1 and args.listen_fd is None and workers.supported():
+            return _supervise(args, token)
+        _serve(args, token)
+    except (ServingError, OSError) as exc:
+        print(f"shipway serving: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _config(args: argparse.Namespace, token: str | None) -> ServingConfig:
+    return ServingConfig(
         token=token,
         max_body_bytes=int(args.max_body_mb * MB),
         extra_columns=args.extra_columns,
         allowed_hosts=tuple(args.allow_host),
         log_dir=args.log_dir,
         log_inputs=not args.no_log_inputs,
+        metrics_dir=args.metrics_dir,
     )
-    from core.serving.server import serve  # after parsing: usage errors and --help stay fast
 
-    try:
-        _setup_logging(args.log_dir)
-        serve(
-            args.model_dir,
-            host=args.host,
-            port=args.port,
-            watch=args.watch,
-            ready_file=args.ready_file,
-            threads=args.threads,
-            config=config,
-        )
-    except (ServingError, OSError) as exc:
-        print(f"shipway serving: {exc}", file=sys.stderr)
-        return 1
-    return 0
+
+def _serve(args: argparse.Namespace, token: str | None) -> None:
+    """One process: the whole server, or one worker of a supervised server."""
+    stop = threading.Event()
+    sock = None
+    if args.listen_fd is not None:
+        sock = socket.socket(fileno=args.listen_fd)
+        if args.supervisor:
+            workers.watch_supervisor(args.supervisor, stop)
+    serve(
+        args.model_dir,
+        host=args.host,
+        port=args.port,
+        watch=args.watch,
+        ready_file=None if sock is not None else args.ready_file,
+        threads=args.threads,
+        config=_config(args, token),
+        stop=stop,
+        sock=sock,
+    )
+
+
+def _supervise(args: argparse.Namespace, token: str | None) -> int:
+    if token:
+        os.environ[TOKEN_VARIABLE] = token  # the workers inherit it; never on a command line
+    worker_args = [
+        "--host",
+        args.host,
+        "--threads",
+        str(args.threads),
+        "--extra-columns",
+        args.extra_columns,
+        "--max-body-mb",
+        str(args.max_body_mb),
+    ]
+    for flag in ("model_dir", "watch", "log_dir"):
+        value = getattr(args, flag)
+        if value:
+            worker_args += [f"--{flag.replace('_', '-')}", str(value)]
+    for host in args.allow_host:
+        worker_args += ["--allow-host", host]
+    if args.no_log_inputs:
+        worker_args.append("--no-log-inputs")
+    metrics_dir = str(Path(args.log_dir) / "metrics") if args.log_dir else None
+    return workers.supervise(
+        worker_args,
+        host=args.host,
+        port=args.port,
+        token=token,
+        workers=args.workers,
+        ready_file=args.ready_file,
+        metrics_dir=metrics_dir,
+    )  # fmt: skip

@@ -3,6 +3,11 @@
 Hand-written so the package needs no client library: a few dictionaries under one lock, cheap to
 update on the request path. Routes are the matched URL rules (``/predict``), never raw paths, so a
 client sending junk paths cannot grow the label set.
+
+A server of several worker processes answers ``/metrics`` from any one of them, so each worker
+can publish its :meth:`Metrics.state` (plain JSON) and the one answering adds its siblings'
+states to its own (:func:`merge`): counters and histograms are sums, and so are the gauges (a
+queue depth per worker).
 """
 
 from __future__ import annotations
@@ -11,9 +16,11 @@ import bisect
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from typing import Any
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+State = dict[str, Any]
 
 
 def escape(value: object) -> str:
@@ -68,61 +75,91 @@ class Metrics:
         with self._lock:
             self._feedback += 1
 
-    def render(self, model: str, version: int) -> str:
-        """The whole exposition, ending with a newline."""
+    def state(self) -> State:
+        """Everything counted so far, as JSON-able lists (keys first, the count last)."""
         with self._lock:
-            lines = [
-                *self._family_requests(),
-                *self._family_errors(),
-                *self._family_latency(),
-                *self._family_predictions(),
-            ]
-            feedback = self._feedback
-        lines += _family(
-            "shipway_feedback_total", "counter", "Feedback received.", [("", feedback)]
-        )
-        info = _labels(("model", "version"), (model, version))
-        lines += _family("shipway_model_info", "gauge", "The model now serving.", [(info, 1)])
-        for name, read in sorted(self.counters.items()):
-            lines += _family(name, "counter", _HELP.get(name, name), [("", read())])
-        for name, read in sorted(self.gauges.items()):
-            lines += _family(name, "gauge", _HELP.get(name, name), [("", read())])
+            return {
+                "requests": [[*key, n] for key, n in self._requests.items()],
+                "errors": [[*key, n] for key, n in self._errors.items()],
+                "latency": {
+                    route: [*buckets, self._latency_sum[route]]
+                    for route, buckets in self._latency.items()
+                },
+                "predictions": [[*key, n] for key, n in self._predictions.items()],
+                "rows": [[*key, n] for key, n in self._rows.items()],
+                "feedback": self._feedback,
+                "counters": {name: float(read()) for name, read in self.counters.items()},
+                "gauges": {name: float(read()) for name, read in self.gauges.items()},
+            }
+
+    def render(self, model: str, version: int, others: Iterable[State] = ()) -> str:
+        """The whole exposition (this process's counts plus ``others``), ending with a newline."""
+        state = merge([self.state(), *others])
+        lines = [
+            *_family("shipway_http_requests_total", "counter", "HTTP requests answered.",
+                     _samples(state["requests"], ("route", "method", "status"))),
+            *_family("shipway_http_errors_total", "counter", "Error answers by code.",
+                     _samples(state["errors"], ("route", "code"))),
+            *_latency_family(state["latency"]),
+            *_family("shipway_predictions_total", "counter", "Predicted rows by class.",
+                     _samples(state["predictions"], ("model", "version", "class"))),
+            *_family("shipway_predicted_rows_total", "counter", "Predicted rows.",
+                     _samples(state["rows"], ("model", "version"))),
+            *_family("shipway_feedback_total", "counter", "Feedback received.",
+                     [("", state["feedback"])]),
+            *_family("shipway_model_info", "gauge", "The model now serving.",
+                     [(_labels(("model", "version"), (model, version)), 1)]),
+        ]  # fmt: skip
+        for kind in ("counters", "gauges"):
+            for name, value in sorted(state[kind].items()):
+                lines += _family(name, kind[:-1], _HELP.get(name, name), [("", value)])
         return "\n".join(lines) + "\n"
 
-    def _family_requests(self) -> list[str]:
-        samples = [
-            (_labels(("route", "method", "status"), key), count)
-            for key, count in sorted(self._requests.items())
-        ]
-        return _family("shipway_http_requests_total", "counter", "HTTP requests answered.", samples)
 
-    def _family_errors(self) -> list[str]:
-        samples = [(_labels(("route", "code"), k), n) for k, n in sorted(self._errors.items())]
-        return _family("shipway_http_errors_total", "counter", "Error answers by code.", samples)
+def merge(states: Iterable[State]) -> State:
+    """One state whose every count is the sum of ``states``' counts."""
+    keyed: dict[str, dict[tuple, float]] = defaultdict(lambda: defaultdict(float))
+    latency: dict[str, list[float]] = {}
+    totals: dict[str, dict[str, float]] = {
+        "counters": defaultdict(float),
+        "gauges": defaultdict(float),
+    }
+    feedback = 0
+    for state in states:
+        for family in ("requests", "errors", "predictions", "rows"):
+            for *key, count in state.get(family, []):
+                keyed[family][tuple(key)] += count
+        for route, values in state.get("latency", {}).items():
+            current = latency.setdefault(route, [0.0] * len(values))
+            latency[route] = [a + b for a, b in zip(current, values, strict=True)]
+        for kind in ("counters", "gauges"):
+            for name, value in state.get(kind, {}).items():
+                totals[kind][name] += value
+        feedback += state.get("feedback", 0)
+    merged: State = {family: [[*k, n] for k, n in keyed[family].items()] for family in
+                     ("requests", "errors", "predictions", "rows")}  # fmt: skip
+    merged.update(latency=latency, feedback=feedback, **{k: dict(v) for k, v in totals.items()})
+    return merged
 
-    def _family_latency(self) -> list[str]:
-        name = "shipway_http_request_duration_seconds"
-        lines = [f"# HELP {name} Time to answer a request.", f"# TYPE {name} histogram"]
-        for route, buckets in sorted(self._latency.items()):
-            total = 0
-            for bound, count in zip((*BUCKETS, float("inf")), buckets, strict=True):
-                total += count
-                le = "+Inf" if bound == float("inf") else repr(bound)
-                lines.append(f"{name}_bucket{_labels(('route', 'le'), (route, le))} {total}.0")
-            lines.append(f"{name}_sum{_labels(('route',), (route,))} {self._latency_sum[route]!r}")
-            lines.append(f"{name}_count{_labels(('route',), (route,))} {total}.0")
-        return lines
 
-    def _family_predictions(self) -> list[str]:
-        by_class = [
-            (_labels(("model", "version", "class"), k), n)
-            for k, n in sorted(self._predictions.items())
-        ]
-        rows = [(_labels(("model", "version"), k), n) for k, n in sorted(self._rows.items())]
-        return [
-            *_family("shipway_predictions_total", "counter", "Predicted rows by class.", by_class),
-            *_family("shipway_predicted_rows_total", "counter", "Predicted rows.", rows),
-        ]
+def _samples(entries: list[list], names: tuple[str, ...]) -> list[tuple[str, float]]:
+    rows = sorted((tuple(entry[:-1]), entry[-1]) for entry in entries)
+    return [(_labels(names, key), count) for key, count in rows]
+
+
+def _latency_family(latency: dict[str, list[float]]) -> list[str]:
+    name = "shipway_http_request_duration_seconds"
+    lines = [f"# HELP {name} Time to answer a request.", f"# TYPE {name} histogram"]
+    for route, values in sorted(latency.items()):
+        *buckets, seconds = values
+        total = 0.0
+        for bound, count in zip((*BUCKETS, float("inf")), buckets, strict=True):
+            total += count
+            le = "+Inf" if bound == float("inf") else repr(bound)
+            lines.append(f"{name}_bucket{_labels(('route', 'le'), (route, le))} {_number(total)}")
+        lines.append(f"{name}_sum{_labels(('route',), (route,))} {float(seconds)!r}")
+        lines.append(f"{name}_count{_labels(('route',), (route,))} {_number(total)}")
+    return lines
 
 
 _HELP = {

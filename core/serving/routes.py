@@ -82,7 +82,7 @@ def register_routes(app: Flask, state: ServingState) -> None:
 
     @app.get("/metrics")
     def metrics() -> Response:
-        text = state.metrics.render(g.model.name, g.model.version)
+        text = state.render_metrics(g.model.name, g.model.version)
         return Response(text, content_type=CONTENT_TYPE)
 
     @app.post("/predict")

@@ -128,20 +128,26 @@ def _close_all(server: Any) -> None:
     server.close()
 
 
-def _bind(app: Flask, host: str, port: int, threads: int, config: ServingConfig) -> Any:
-    server = _create(app, host, port, threads, config)
+def _bind(
+    app: Flask, host: str, port: int, threads: int, config: ServingConfig, sock: Any = None
+) -> Any:
+    server = _create(app, host, port, threads, config, sock)
     if not hasattr(server, "effective_port"):  # a name resolving to several addresses
         server.close()  # safe here: no loop runs yet
         raise ServerStartError(f"{host} resolves to several addresses: give one address")
     return server
 
 
-def _create(app: Flask, host: str, port: int, threads: int, config: ServingConfig) -> Any:
+def _create(
+    app: Flask, host: str, port: int, threads: int, config: ServingConfig, sock: Any = None
+) -> Any:
+    where: dict[str, Any] = {"host": host, "port": port}
+    if sock is not None:
+        where = {"sockets": [sock]}
     try:
         return create_server(
             app,
-            host=host,
-            port=port,
+            **where,
             threads=threads,
             # Past our own limit, so that our JSON 413 answers bodies up to twice the limit;
             # waitress refuses larger ones itself before they are buffered in full.
@@ -168,8 +174,14 @@ def start_server(
     port: int = 0,
     config: ServingConfig | None = None,
     threads: int = 4,
+    sock: Any = None,
 ) -> RunningServer:
-    """Serve ``model`` in a background thread; returns once the socket is listening."""
+    """Serve ``model`` in a background thread; returns once the socket is listening.
+
+    ``sock`` is a listening socket to accept on instead of binding ``host:port`` (the worker
+    processes of one server share the socket their supervisor bound: see
+    :mod:`core.serving.workers`).
+    """
     config = config or ServingConfig()
     host = "127.0.0.1" if host.lower() == "localhost" else host.strip("[]")
     check_bind(host, config.token)
@@ -178,7 +190,7 @@ def start_server(
         config = config.with_changes(allowed_hosts=(*config.allowed_hosts, shown))
     app = create_app(model, config)
     try:
-        server = _bind(app, host, port, threads, config)
+        server = _bind(app, host, port, threads, config, sock)
     except BaseException:
         state_of(app).close()
         raise
@@ -215,6 +227,7 @@ def serve(
     threads: int = 4,
     config: ServingConfig | None = None,
     stop: threading.Event | None = None,
+    sock: Any = None,
 ) -> None:
     """Serve a model directory until SIGTERM/SIGINT (or ``stop`` is set), then stop cleanly.
 
@@ -236,7 +249,9 @@ def serve(
     stop = stop or threading.Event()
     restore = install_signal_handlers(stop)
     try:
-        running = start_server(model_dir, host=host, port=port, config=config, threads=threads)
+        running = start_server(
+            model_dir, host=host, port=port, config=config, threads=threads, sock=sock
+        )
     except BaseException:
         restore()
         raise

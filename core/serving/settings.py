@@ -35,6 +35,9 @@ class ServingConfig:
     log_queue_size:
         Capacity of the queue between requests and the log writer; past it entries are dropped
         and counted, a request never waits.
+    metrics_dir:
+        Where the worker processes of one server publish their counts (see
+        :mod:`core.serving.workers`); ``None`` for a server of one process.
     """
 
     token: str | None = None
@@ -46,6 +49,7 @@ class ServingConfig:
     log_dir: str | None = None
     log_inputs: bool = True
     log_queue_size: int = 10_000
+    metrics_dir: str | None = None
 
     def __post_init__(self) -> None:
         if self.extra_columns not in EXTRA_COLUMN_POLICIES:
