@@ -218,3 +218,17 @@ def test_prediction_log_is_written_in_the_deployment_folder(ws: Workspace) -> No
 
     logged = read_requests(folder)
     assert [row.request_id for row in logged][-1] == answer["request_id"]
+
+
+def test_serving_workers_come_from_shipway_toml(ws: Workspace) -> None:
+    from core.deploy.service import configured_workers
+    from core.errors import ProjectError
+
+    assert configured_workers({"serving": {"workers": 3}}) == 3
+    assert configured_workers({}) is None
+    for bad in (0, "two", True, 65):
+        with pytest.raises(ProjectError, match="workers must be a whole number"):
+            configured_workers({"serving": {"workers": bad}})
+    deployment = ws.deploy("penguins@1", workers=1)
+    assert children(deployment.pid) == [], "one process serves alone"
+    assert post(deployment.url, {"records": ROWS})[0] == 200
