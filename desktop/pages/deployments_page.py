@@ -8,8 +8,6 @@ Rows are repainted in place, so the selection and the Try-it panel stay put.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -22,95 +20,25 @@ from PySide6.QtWidgets import (
 )
 
 from core.entities import Deployment
-from core.errors import ShipwayError
 from desktop.context import AppContext
 from desktop.pages.base import Page
 from desktop.pages.deploy_action import start_deployment
 from desktop.pages.deployment_detail import DeploymentDetail, DeploymentInfo
-from desktop.pages.endpoint_examples import sample_record
+from desktop.pages.deployments_model import (
+    COLUMNS,
+    STATE_COLORS,
+    DeploymentRow,
+    rate_text,
+    read_info,
+    read_rows,
+    uptime_text,
+)
 from desktop.polling import Poller
 from desktop.theme import current_colors
 from desktop.widgets.common import EmptyState, heading, icon_button, make_table, set_widths
-from desktop.widgets.table_model import Column, ListTableModel
+from desktop.widgets.table_model import ListTableModel
 
 POLL_MS = 3000
-STATE_COLORS = {"running": "good", "unhealthy": "bad", "stopped": "muted", "elsewhere": "warning"}
-
-
-@dataclass(frozen=True)
-class DeploymentRow:
-    deployment: Deployment
-    state: str
-    version: int | None
-    uptime_s: float | None
-    requests: int | None
-    errors: int | None
-
-    @property
-    def error_rate(self) -> float | None:
-        return None if not self.requests else (self.errors or 0) / self.requests
-
-
-def uptime_text(seconds: float | None) -> str:
-    if seconds is None:
-        return "—"
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    if seconds < 172800:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.1f} days"
-
-
-def _rate(row: DeploymentRow) -> str:
-    return "—" if row.error_rate is None else f"{row.error_rate * 100:.1f} %"
-
-
-COLUMNS = [
-    Column("State", lambda r: r.state, text=lambda r: f"● {r.state}"),
-    Column("ID", lambda r: r.deployment.id),
-    Column("Serves", lambda r: r.deployment.target),
-    Column(
-        "Version",
-        lambda r: r.version or r.deployment.version,
-        text=lambda r: f"v{r.version or r.deployment.version}",
-        numeric=True,
-        tooltip="The version answering now (a deployment of an alias follows it)",
-    ),
-    Column("Port", lambda r: r.deployment.port, numeric=True),
-    Column("URL", lambda r: r.deployment.url),
-    Column("Uptime", lambda r: r.uptime_s, text=lambda r: uptime_text(r.uptime_s), numeric=True),
-    Column(
-        "Requests",
-        lambda r: r.requests,
-        text=lambda r: "—" if r.requests is None else f"{r.requests:,}",
-        numeric=True,
-        tooltip="POST /predict requests answered since the server started",
-    ),
-    Column("Errors", lambda r: r.error_rate, text=_rate, numeric=True, tooltip="4xx and 5xx"),
-    Column("Started by", lambda r: r.deployment.started_by),
-]
-
-
-def read_rows(workspace, include_stopped: bool) -> list[DeploymentRow]:
-    rows = []
-    for d in workspace.deployments(include_stopped):
-        live = workspace.deployment_state(d)
-        rows.append(
-            DeploymentRow(d, live.state, live.version, live.uptime_s, live.requests, live.errors)
-        )
-    return rows
-
-
-def read_info(workspace, deployment_id: str) -> DeploymentInfo:
-    deployment = workspace.deployment(deployment_id)
-    try:
-        version = workspace.model_version(f"{deployment.model}@{deployment.version}")
-        schema = version.io_schema
-    except ShipwayError:  # the version is gone from the registry: no schema to show
-        schema = {}
-    return DeploymentInfo(deployment, schema, sample_record(schema))
 
 
 class DeploymentsPage(Page):
@@ -271,7 +199,7 @@ class DeploymentsPage(Page):
         self.detail.show_state(
             f"<b>{d.id}</b> · <span style='color:{color}'><b>{row.state}</b></span> · serves "
             f"<b>{d.target}</b> (v{version}) at {d.url} · up {uptime_text(row.uptime_s)} · "
-            f"{row.requests if row.requests is not None else '—'} requests, errors {_rate(row)}"
+            f"{row.requests if row.requests is not None else '—'} requests, errors {rate_text(row)}"
         )
         self.detail.stop_button.setEnabled(d.status != "stopped")
         self.detail.try_it.send_button.setEnabled(row.state == "running")

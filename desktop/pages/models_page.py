@@ -15,7 +15,8 @@ from core.entities import ModelVersion, RegisteredModel
 from desktop.context import AppContext
 from desktop.pages.base import Page
 from desktop.pages.model_actions import ModelActionsMixin
-from desktop.pages.model_detail import ModelDetail, VersionDetail
+from desktop.pages.model_detail import ModelDetail
+from desktop.pages.version_detail import VersionDetail
 from desktop.widgets.badges import BadgeDelegate
 from desktop.widgets.common import (
     EmptyState,
@@ -107,7 +108,7 @@ class ModelsPage(ModelActionsMixin, Page):
     def _body(self) -> QSplitter:
         self.models_table = make_table(self.models)
         self.models_table.setItemDelegateForColumn(2, BadgeDelegate(self.models_table))
-        set_widths(self.models_table, (90, 72))
+        set_widths(self.models_table, (86, 80))
         self.versions_table = make_table(self.versions)
         self.versions_table.setItemDelegateForColumn(1, BadgeDelegate(self.versions_table))
         set_widths(self.versions_table, (70, 160, 160, 80, 136))

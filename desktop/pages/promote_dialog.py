@@ -26,7 +26,7 @@ from core.errors import GateBlocked
 from core.services import Promotion, Workspace
 from desktop.context import AppContext
 from desktop.errors import describe
-from desktop.pages.gate_table import gate_model, gate_table, verdict
+from desktop.pages.gate_table import gate_model, gate_table, rule_name, verdict
 from desktop.theme import set_style_property
 from desktop.widgets.common import heading, icon_button, muted
 
@@ -166,10 +166,18 @@ class PromoteDialog(QDialog):
         if isinstance(error, GateBlocked):
             self.blocked = error
             self.gates.set_items(list(error.report.results))
-            self._say(verdict(error.report) + " Nothing moved.", "error")
+            reasons = "".join(
+                f"<br>✗ <b>{rule_name(g.rule)}</b>: {_escape(g.message)}"
+                for g in error.report.failures
+            )
+            self._say(f"{verdict(error.report)} Nothing moved.{reasons}", "error")
             self.force_box.setVisible(True)
             self._reason_changed()
             return
         self._say(describe(error).text, "error")
         if not describe(error).expected:
             self.context.errors.report(error, f"Promoting {self.version.ref}", trace)
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
