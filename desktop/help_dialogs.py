@@ -1,4 +1,4 @@
-"""The Help menu's dialogs: keyboard shortcuts and About."""
+"""The menu bar of the main window, and the Help menu's dialogs (shortcuts, About)."""
 
 from __future__ import annotations
 
@@ -34,3 +34,24 @@ def show_about(parent: QWidget) -> None:
         f"<b>Shipway {number}</b><br>A desktop MLOps studio for small teams: versioned "
         "data, tracked experiments, gated promotion, local serving and drift monitoring.",
     )
+
+
+def fill_menus(window) -> None:
+    """File, Project, View and Help, from the window's actions."""
+    menus = window.menuBar()
+    file_menu = menus.addMenu("&File")
+    for item in (window.new_action, window.open_action, window.demo_action, None):
+        file_menu.addAction(item) if item else file_menu.addSeparator()
+    for item in (window.close_action, window.quit_action):
+        file_menu.addAction(item)
+    project = menus.addMenu("&Project")
+    for item in (window.import_action, window.run_action, window.refresh_action):
+        project.addAction(item)
+    view = menus.addMenu("&View")
+    for item in window.page_actions:
+        view.addAction(item)
+    view.addSeparator()
+    view.addAction(window.theme_action)
+    help_menu = menus.addMenu("&Help")
+    help_menu.addAction("Keyboard shortcuts", lambda: show_shortcuts(window))
+    help_menu.addAction("About Shipway", lambda: show_about(window))

@@ -105,23 +105,7 @@ class MainWindow(QMainWindow):
             a(f"{page.title}", lambda _=False, k=page.key: self.show_page(k), f"Ctrl+{n}")
             for n, page in enumerate(PAGES, start=1)
         ]
-        menus = self.menuBar()
-        file_menu = menus.addMenu("&File")
-        for item in (self.new_action, self.open_action, self.demo_action, None):
-            file_menu.addAction(item) if item else file_menu.addSeparator()
-        for item in (self.close_action, self.quit_action):
-            file_menu.addAction(item)
-        project = menus.addMenu("&Project")
-        for item in (self.import_action, self.run_action, self.refresh_action):
-            project.addAction(item)
-        view = menus.addMenu("&View")
-        for item in self.page_actions:
-            view.addAction(item)
-        view.addSeparator()
-        view.addAction(self.theme_action)
-        help_menu = menus.addMenu("&Help")
-        help_menu.addAction("Keyboard shortcuts", self.show_shortcuts)
-        help_menu.addAction("About Shipway", self.show_about)
+        help_dialogs.fill_menus(self)
 
     def _connect(self) -> None:
         start = self.start
@@ -320,9 +304,3 @@ class MainWindow(QMainWindow):
 
     def _theme_changed(self, name: str) -> None:
         self.theme_action.setChecked(name == "dark")
-
-    def show_shortcuts(self) -> None:
-        help_dialogs.show_shortcuts(self)
-
-    def show_about(self) -> None:
-        help_dialogs.show_about(self)
