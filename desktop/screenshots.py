@@ -1,14 +1,18 @@
 """``python -m desktop.screenshots OUT_DIR [--theme light|dark]``: the documentation screenshots.
 
 Drives the real application on the current display (run it under Xvfb on a server) through the
-start page, the wizard, and a demo project with a few runs, and saves what the screen shows.
-Settings and projects live in a temporary folder, so the user's own are never touched.
+start page, the wizard, and the demo project (opened as "Open the demo" opens it: a running
+deployment and its traffic generator), with a few more runs, and saves what the screen shows:
+Data, Experiments, Compare, then Models, Deployments and Monitoring with live data
+(:mod:`desktop.screenshots_live`). Settings and projects live in a temporary folder, so the
+user's own are never touched.
 """
 
 from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import sys
 import tempfile
 import time
@@ -105,9 +109,16 @@ def running_shot(window: MainWindow, page, path: Path) -> None:
     settle(until=lambda: not window.context.runner.tasks())
 
 
-def project_shots(window: MainWindow, folder: Path, out: Path, theme: str) -> None:
-    window.open_project(folder)
+def demo_shot(window: MainWindow, folder: Path, out: Path, theme: str) -> None:
+    """Open the demo from the start page; shoot its progress, wait until it is open."""
+    os.environ[demo.FOLDER_VARIABLE] = str(folder)
+    task = window.open_demo()
+    settle(until=lambda: (task.fraction or 0) >= 0.75 or not task.running)
+    shoot(window, out / f"start-demo-{theme}.png")
     settle(until=lambda: window.workspace is not None)
+
+
+def project_shots(window: MainWindow, out: Path, theme: str) -> None:
     data = window.show_page("data")
     settle(until=lambda: data.profile.model.rowCount() > 0)
     data.profile.select_column("species")
@@ -129,8 +140,6 @@ def project_shots(window: MainWindow, folder: Path, out: Path, theme: str) -> No
     shoot(window, out / f"compare-{theme}.png")
     compare.tabs.setCurrentIndex(2)
     shoot(window, out / f"compare-curves-{theme}.png")
-    window.show_page("models")
-    shoot(window, out / f"coming-next-{theme}.png")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -143,12 +152,13 @@ def main(argv: list[str] | None = None) -> int:
     scratch = Path(tempfile.mkdtemp(prefix="shipway-shots-"))
     store = QSettings(str(scratch / "settings.ini"), QSettings.Format.IniFormat)
     context = make_context(AppSettings(store))
+    context.settings.set_value("deployments/on_exit", "stop")
     context.theme.apply(args.theme)
     context.errors.install_hooks()
     data = scratch / "downloads" / "penguins.csv"
     data.parent.mkdir()
     data.write_bytes(demo.demo_data().read_bytes())
-    folder = demo.prepare_demo(scratch / "Penguins demo", source=data)
+    folder = demo.prepare_demo(scratch / "Penguins demo", source=data, deploy=False)
     for name in ("churn-model", "house-prices"):
         Workspace.create(scratch / name).close()
         context.settings.add_recent(scratch / name)
@@ -162,12 +172,16 @@ def main(argv: list[str] | None = None) -> int:
     settle(1.0)
     shoot(window, args.out / f"start-{args.theme}.png")
     wizard_shots(window, data, args.out, args.theme)
-    project_shots(window, folder, args.out, args.theme)
-    problems = [e.title for e in context.errors.history]
+    demo_shot(window, folder, args.out, args.theme)
+    project_shots(window, args.out, args.theme)
+    from desktop.screenshots_live import live_shots  # it uses settle and shoot from here
+
+    live_shots(window, args.out, args.theme)
+    problems = [e.details for e in context.errors.history]
     window.close()
     app.processEvents()
     if problems:
-        print("errors shown:", problems, file=sys.stderr)
+        print("errors shown:", *problems, sep="\n", file=sys.stderr)
     return 1 if problems else 0
 
 
