@@ -8,6 +8,7 @@ loop poll closed descriptors that later code reused.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import ipaddress
 import json
@@ -92,9 +93,14 @@ class RunningServer:
             return
         self._stopped = True
         server = self.server
+        server.shipway_stopping = True
         server.task_dispatcher.shutdown(cancel_pending=True, timeout=timeout)
         _await_flushed(server, deadline=time.monotonic() + 1.0)
-        server.trigger.pull_trigger(lambda: _close_all(server))
+        try:
+            server.trigger.pull_trigger(lambda: _close_all(server))
+        except OSError as exc:  # the wake-up pipe is gone: nothing can wake the loop any more
+            log.warning("the server loop could not be woken (%s): closing its sockets here", exc)
+            _close_without_trigger(server)
         self.thread.join(timeout)
         if self.thread.is_alive():
             log.warning("the server loop did not stop within %.0f s", timeout)
@@ -126,6 +132,25 @@ def _close_all(server: Any) -> None:
         else:
             channel.close()
     server.close()
+
+
+def _close_without_trigger(server: Any) -> None:
+    """The fallback when a descriptor of the trigger's pipe was closed by other code.
+
+    The pipe's two descriptor numbers may belong to someone else by now, so they are left alone
+    (closing them again could close another component's file); everything else is closed here,
+    and the loop thread ends once its map is empty or its poll fails (see :func:`_run_loop`).
+    """
+    trigger = server.trigger
+    trigger._closed = True  # waitress' own flag: its close() then leaves the pipe alone
+    trigger.del_channel()
+    with contextlib.suppress(OSError):
+        trigger.socket.close()  # our own duplicate of the read end
+    for channel in list(server._map.values()):
+        with contextlib.suppress(OSError):
+            channel.handle_close() if hasattr(channel, "outbufs") else channel.close()
+    with contextlib.suppress(OSError):
+        server.close()
 
 
 def _bind(
@@ -195,10 +220,22 @@ def start_server(
         state_of(app).close()
         raise
     bound = int(server.effective_port)
-    thread = threading.Thread(target=server.run, name=f"shipway-serving-{bound}", daemon=True)
+    thread = threading.Thread(
+        target=_run_loop, args=(server,), name=f"shipway-serving-{bound}", daemon=True
+    )
     thread.start()
     log.info("serving %s on http://%s:%d", state_of(app).slot.current().label, host, bound)
     return RunningServer(app, server, thread, host, bound)
+
+
+def _run_loop(server: Any) -> None:
+    """The loop thread; a poll failing on descriptors the fallback stop closed ends it quietly."""
+    try:
+        server.run()
+    except OSError as exc:
+        if not getattr(server, "shipway_stopping", False):  # not a stop: a real failure
+            raise
+        log.debug("the server loop ended on closed descriptors: %s", exc)
 
 
 def wait_until_stopped(stop: threading.Event, poll: float = 0.2) -> None:

@@ -139,7 +139,9 @@ def test_rollback_swaps_the_deployment_back(ws: Workspace) -> None:
     deployment = ws.deploy("penguins@production")
     ws.rollback_model("penguins")
     assert post(deployment.url, {"records": ROWS})[1]["version"] == 1
-    state = ws.deployment_state(ws.deployment(deployment.id))
+    # a sibling worker's count reaches /metrics within a second (core/serving/shared_metrics.py)
+    state = eventually(lambda: ws.deployment_state(ws.deployment(deployment.id)),
+                       lambda s: s.requests == 1)  # fmt: skip
     assert state.state == "running" and state.version == 1 and state.requests == 1
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from core.serving.errors import ServerStartError
+from core.serving.logreader import read_requests
 from core.serving.server import serve, start_server
 from core.serving.settings import ServingConfig
 from core.serving.watch import write_pointer
@@ -63,6 +64,24 @@ def test_stopping_leaves_no_thread_and_frees_the_port(models) -> None:
     client.close()
     time.sleep(0.1)
     assert {t.name for t in threading.enumerate()} - before == set()
+    with socket.socket() as again:
+        again.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        again.bind(("127.0.0.1", server.port))
+
+
+def test_a_stop_still_ends_when_the_wake_up_pipe_was_closed_elsewhere(
+    models, tmp_path: Path
+) -> None:
+    """Other code closing a descriptor it does not own must not leave the server running."""
+    server = start_server(models["v1"], config=ServingConfig(log_dir=str(tmp_path)), threads=2)
+    client = Client(server.port)
+    assert client.predict({"records": [ROW]}).status == 200
+    os.close(server.server.trigger.trigger)  # as a foreign double close would
+    started = time.perf_counter()
+    server.stop()
+    assert time.perf_counter() - started < 5 and not server.thread.is_alive()
+    assert [r.status for r in read_requests(tmp_path)] == [200], "the log was still flushed"
+    client.close()
     with socket.socket() as again:
         again.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         again.bind(("127.0.0.1", server.port))
