@@ -22,7 +22,6 @@ import atexit
 import contextlib
 import multiprocessing
 import os
-import queue
 import threading
 import time
 from concurrent import futures
@@ -112,9 +111,10 @@ class LocalExecutor:
     def __init__(self, workers: int = 1) -> None:
         self._context = multiprocessing.get_context("spawn")
         self._max = max(1, workers)
-        self._idle: queue.Queue[_Worker] = queue.Queue()
+        self._idle: list[_Worker] = []
         self._all: list[_Worker] = []
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)  # a worker freed or ended, a cancel
         self._closed = False
         self._cores = os.cpu_count() or 1
         self._in_flight = 0  # jobs submitted and not finished
@@ -127,29 +127,46 @@ class LocalExecutor:
             while len(self._all) < min(count, self._max):
                 worker = _Worker(self._context)
                 self._all.append(worker)
-                self._idle.put(worker)
+                self._idle.append(worker)
 
-    def _acquire(self) -> _Worker:
-        with self._lock:
-            if self._closed:
-                raise ShipwayError("the executor is shut down", hint="start a new one")
-            if self._idle.empty() and len(self._all) < self._max:
-                worker = _Worker(self._context)
-                worker.busy = True
-                self._all.append(worker)
-                return worker
-        worker = self._idle.get()
-        worker.busy = True
-        return worker
+    def _acquire(self, cancelled: Any) -> _Worker | None:
+        """An idle worker, a new one if the pool has room, or ``None`` once ``cancelled()``.
+
+        Waits while every worker is busy; a worker that ends (killed by a cancel, crashed) frees
+        room for a new one, so a queued job never waits for a worker that will not come back.
+        """
+        with self._changed:
+            while True:
+                if self._closed:
+                    raise ShipwayError("the executor is shut down", hint="start a new one")
+                if cancelled():
+                    return None
+                if self._idle:
+                    worker = self._idle.pop()
+                    break
+                if len(self._all) < self._max:
+                    worker = _Worker(self._context)
+                    self._all.append(worker)
+                    break
+                self._changed.wait()
+            worker.busy = True
+            return worker
 
     def _release(self, worker: _Worker) -> None:
-        worker.busy = False
-        self._idle.put(worker)
+        with self._changed:
+            worker.busy = False
+            self._idle.append(worker)
+            self._changed.notify_all()
+
+    def _wake(self) -> None:
+        with self._changed:
+            self._changed.notify_all()
 
     def _discard(self, worker: _Worker) -> None:
-        with self._lock:
+        with self._changed:
             if worker in self._all:
                 self._all.remove(worker)
+            self._changed.notify_all()
         with contextlib.suppress(Exception):
             worker.process.join(SHUTDOWN_GRACE_S)
             worker.conn.close()
@@ -175,21 +192,34 @@ class LocalExecutor:
             self._in_flight += 1
         future.add_done_callback(self._finished)
         state: dict[str, Any] = {"worker": None, "cancelled": False}
+        guard = threading.Lock()  # a cancel and the worker's assignment never interleave
 
         def cancel() -> None:
-            state["cancelled"] = True
-            if state["worker"] is not None:
-                state["worker"].kill()
+            with guard:
+                state["cancelled"] = True
+                worker = state["worker"]
+            if worker is not None:
+                worker.kill()
+            else:
+                self._wake()  # a queued job stops waiting for a worker
 
         def drive() -> None:
             try:
-                worker = self._acquire()
+                worker = self._acquire(lambda: state["cancelled"])
             except BaseException as exc:  # shut down meanwhile: never leave the future open
                 future.set_exception(exc)
                 return
-            state["worker"] = worker
-            if state["cancelled"]:
-                worker.kill()
+            if worker is None:  # cancelled while queued: no worker was taken or killed
+                future.set_exception(Cancelled("the run was cancelled", hint="nothing was kept"))
+                return
+            with guard:
+                if state["cancelled"]:
+                    self._release(worker)  # cancelled as it was handed a worker: keep it
+                    future.set_exception(
+                        Cancelled("the run was cancelled", hint="nothing was kept")
+                    )
+                    return
+                state["worker"] = worker
             self._drive(worker, job, progress, future)
 
         threading.Thread(target=drive, name=f"run-{job.run_id}", daemon=True).start()
@@ -240,6 +270,8 @@ class LocalExecutor:
             self._closed = True
             workers = list(self._all)
             self._all.clear()
+            self._idle.clear()
+            self._changed.notify_all()
         for worker in workers:
             worker.request_exit()  # all first, so that they exit in parallel
         for worker in workers:

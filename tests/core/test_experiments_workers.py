@@ -151,3 +151,34 @@ def test_the_model_artifact_is_a_zlib_joblib_file_that_loads(penguins: Workspace
     frame = penguins.read_dataset("penguins")
     features = list(run.spec["features"])
     assert set(model.predict(frame[features].head(20))) <= set(run.io_schema["output"]["classes"])
+
+
+def test_cancelling_a_search_with_queued_trials_ends_every_trial(penguins: Workspace) -> None:
+    """More trials than workers: the queued ones end as cancelled without taking a worker."""
+    from core.progress import CancelToken
+
+    token = CancelToken()
+    outcome: list[object] = []
+
+    def search() -> None:
+        try:
+            outcome.append(penguins.search(_request("random_forest"), "random", 8, cancel=token))
+        except BaseException as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=search, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not any(r.status == "running" and r.parent_id for r in penguins.runs(all_runs=True)):
+        assert time.monotonic() < deadline, "no trial started"  # a trial holds a worker
+        time.sleep(0.05)
+    token.cancel()
+    thread.join(60)
+    assert not thread.is_alive(), "the cancelled search never finished"
+    (parent,) = outcome
+    assert not isinstance(parent, BaseException) and parent.status in {"cancelled", "done"}
+    trials = [r for r in penguins.runs(all_runs=True) if r.parent_id is not None]
+    assert len(trials) == 8 and {t.status for t in trials} <= {"cancelled", "done"}
+    assert "cancelled" in {t.status for t in trials}
+    assert len(penguins.executor()._all) <= 2, "no worker beyond the pool's size"
+    assert penguins.train(_request()).status == "done", "the pool still runs jobs afterwards"
