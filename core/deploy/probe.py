@@ -7,7 +7,6 @@ deployment whose process died shows as stopped, one that is alive but silent as 
 from __future__ import annotations
 
 import json
-import os
 import re
 import socket
 import time
@@ -17,28 +16,11 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from core.entities import Deployment
+from core.serving.processes import process_alive
 
 TIMEOUT_S = 0.5
 _SAMPLE = re.compile(r"^shipway_http_requests_total\{([^}]*)\}\s+([0-9.eE+]+)$")
 _LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
-
-
-def process_alive(pid: int) -> bool:
-    """Whether a process with this id runs (and is not a zombie) on this machine."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    stat = f"/proc/{pid}/stat"
-    try:
-        with open(stat, encoding="ascii", errors="replace") as handle:
-            return handle.read().rsplit(")", 1)[-1].split()[0] != "Z"
-    except OSError:
-        return True
 
 
 def _get(url: str, token: str | None) -> tuple[int, bytes] | None:

@@ -18,26 +18,20 @@ from pathlib import Path
 from typing import Any
 
 from core.serving.metrics import Metrics
+from core.serving.processes import process_alive
 
 log = logging.getLogger("shipway.serving")
 PUBLISH_SECONDS = 1.0
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def sibling_states(folder: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """The published states of the other live workers."""
     states = []
     for path in Path(folder).glob("*.json"):
-        if not path.stem.isdigit() or int(path.stem) == os.getpid() or not _alive(int(path.stem)):
+        if not path.stem.isdigit():
+            continue
+        pid = int(path.stem)
+        if pid == os.getpid() or not process_alive(pid):
             continue
         with contextlib.suppress(OSError, ValueError):
             states.append(json.loads(path.read_text(encoding="utf-8")))
