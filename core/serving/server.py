@@ -1,9 +1,15 @@
 """Running the app under waitress: start on a free port, stop cleanly.
 
 Stopping follows the sequence measured to never hang: shut the task dispatcher down first, then
-have the loop thread close every channel and the server itself (``trigger.pull_trigger``), then
-join the loop thread. ``server.close()`` is never called from another thread; doing so let the
-loop poll closed descriptors that later code reused.
+have the loop thread close every channel and the server itself, then join the loop thread.
+``server.close()`` is never called from another thread; doing so let the loop poll closed
+descriptors that later code reused.
+
+The loop thread runs waitress' loop one poll at a time (at most :data:`LOOP_SLICE` seconds
+each) and, once :meth:`RunningServer.stop` asks, closes everything itself. The stop pulls the
+trigger only to wake it sooner: in a long test run other code once closed a descriptor of the
+trigger's pipe (it then reported ``EBADF``, or waitress closed the trigger on the pipe's hang-up),
+and a stop that depended on the pipe could not end the server.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from waitress import create_server
+from waitress import create_server, wasyncore
 
 from core.serving.app import ServingState, create_app, state_of
 from core.serving.errors import ServerStartError
@@ -32,6 +38,7 @@ from core.serving.slot import ModelSlot
 from core.serving.watch import PointerWatcher, read_pointer
 
 log = logging.getLogger("shipway.serving")
+LOOP_SLICE = 0.2  # seconds: the longest a stop waits for the loop when nothing can wake it
 
 
 def is_loopback(host: str) -> bool:
@@ -96,11 +103,11 @@ class RunningServer:
         server.shipway_stopping = True
         server.task_dispatcher.shutdown(cancel_pending=True, timeout=timeout)
         _await_flushed(server, deadline=time.monotonic() + 1.0)
+        server.shipway_close = True  # the loop thread closes everything at its next turn
         try:
-            server.trigger.pull_trigger(lambda: _close_all(server))
-        except OSError as exc:  # the wake-up pipe is gone: nothing can wake the loop any more
-            log.warning("the server loop could not be woken (%s): closing its sockets here", exc)
-            _close_without_trigger(server)
+            server.trigger.pull_trigger()
+        except OSError as exc:  # the wake-up pipe is gone: the loop notices within a slice
+            log.warning("the server loop could not be woken (%s); it stops on its own", exc)
         self.thread.join(timeout)
         if self.thread.is_alive():
             log.warning("the server loop did not stop within %.0f s", timeout)
@@ -127,30 +134,21 @@ def _close_all(server: Any) -> None:
     for channel in list(server._map.values()):
         if channel is server or channel is server.trigger:
             continue
-        if hasattr(channel, "outbufs"):
-            channel.handle_close()  # waitress' own way to drop a connection and its buffers
-        else:
-            channel.close()
-    server.close()
-
-
-def _close_without_trigger(server: Any) -> None:
-    """The fallback when a descriptor of the trigger's pipe was closed by other code.
-
-    The pipe's two descriptor numbers may belong to someone else by now, so they are left alone
-    (closing them again could close another component's file); everything else is closed here,
-    and the loop thread ends once its map is empty or its poll fails (see :func:`_run_loop`).
-    """
-    trigger = server.trigger
-    trigger._closed = True  # waitress' own flag: its close() then leaves the pipe alone
-    trigger.del_channel()
-    with contextlib.suppress(OSError):
-        trigger.socket.close()  # our own duplicate of the read end
-    for channel in list(server._map.values()):
         with contextlib.suppress(OSError):
-            channel.handle_close() if hasattr(channel, "outbufs") else channel.close()
-    with contextlib.suppress(OSError):
-        server.close()
+            if hasattr(channel, "outbufs"):
+                channel.handle_close()  # waitress' own way to drop a connection and its buffers
+            else:
+                channel.close()
+    try:
+        server.close()  # the trigger's pipe too
+    except OSError as exc:  # a descriptor of that pipe was closed by other code
+        log.debug("closing the server after its trigger failed: %s", exc)
+    # Where waitress gave up on the trigger (or the server) halfway, close what is still ours:
+    # the trigger's own copy of the pipe's read end, and the listening socket.
+    for dispatcher in (server.trigger, server):
+        if dispatcher.socket is not None:
+            with contextlib.suppress(OSError):
+                wasyncore.dispatcher.close(dispatcher)
 
 
 def _bind(
@@ -220,6 +218,7 @@ def start_server(
         state_of(app).close()
         raise
     bound = int(server.effective_port)
+    server.shipway_stopping = server.shipway_close = False
     thread = threading.Thread(
         target=_run_loop, args=(server,), name=f"shipway-serving-{bound}", daemon=True
     )
@@ -229,13 +228,18 @@ def start_server(
 
 
 def _run_loop(server: Any) -> None:
-    """The loop thread; a poll failing on descriptors the fallback stop closed ends it quietly."""
-    try:
-        server.run()
-    except OSError as exc:
-        if not getattr(server, "shipway_stopping", False):  # not a stop: a real failure
-            raise
-        log.debug("the server loop ended on closed descriptors: %s", exc)
+    """The loop thread: waitress' loop a poll at a time until a stop asks it to close all."""
+    use_poll = server.adj.asyncore_use_poll
+    while server._map and not server.shipway_close:
+        try:
+            wasyncore.loop(timeout=LOOP_SLICE, map=server._map, use_poll=use_poll, count=1)
+        except OSError as exc:
+            if not server.shipway_stopping:  # not a stop: a real failure
+                raise
+            log.debug("the server loop polled closed descriptors while stopping: %s", exc)
+            break
+    if server.shipway_stopping:
+        _close_all(server)
 
 
 def wait_until_stopped(stop: threading.Event, poll: float = 0.2) -> None:

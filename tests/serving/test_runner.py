@@ -69,14 +69,21 @@ def test_stopping_leaves_no_thread_and_frees_the_port(models) -> None:
         again.bind(("127.0.0.1", server.port))
 
 
+@pytest.mark.parametrize("noticed", [False, True], ids=["at once", "after the loop noticed"])
 def test_a_stop_still_ends_when_the_wake_up_pipe_was_closed_elsewhere(
-    models, tmp_path: Path
+    models, tmp_path: Path, noticed: bool
 ) -> None:
     """Other code closing a descriptor it does not own must not leave the server running."""
     server = start_server(models["v1"], config=ServingConfig(log_dir=str(tmp_path)), threads=2)
     client = Client(server.port)
     assert client.predict({"records": [ROW]}).status == 200
-    os.close(server.server.trigger.trigger)  # as a foreign double close would
+    trigger = server.server.trigger
+    os.close(trigger.trigger)  # as a foreign double close would
+    if noticed:  # the read end hangs up: waitress closes the trigger itself, halfway
+        deadline = time.monotonic() + 5
+        while not trigger._closed and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert trigger._closed
     started = time.perf_counter()
     server.stop()
     assert time.perf_counter() - started < 5 and not server.thread.is_alive()
