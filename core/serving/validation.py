@@ -121,11 +121,36 @@ def _bool_problem(problem: str) -> str:
     return "not_a_boolean" if problem == "not_a_number" else problem
 
 
+_PLAIN_NUMBERS = frozenset({int, float})
+
+
+def _clean_numbers(values: list[Any], limit: float) -> np.ndarray | None:
+    """The column as floats when every value is a finite JSON number within ``limit``, else None.
+
+    The common case, checked in C: a request of numbers needs no per-value look. Anything else
+    (a string, a bool, a null, NaN, a huge value) returns None and takes the per-value path,
+    which finds and names the problems.
+    """
+    if not set(map(type, values)) <= _PLAIN_NUMBERS:
+        return None
+    try:
+        numbers = np.array(values, dtype=float)
+    except OverflowError:  # an integer beyond float range
+        return None
+    if not np.isfinite(numbers).all() or (numbers.size and np.abs(numbers).max() > limit):
+        return None
+    return numbers
+
+
 def _floats(
     column: InputColumn, values: list[Any], convert: Callable, problems: _Problems
 ) -> np.ndarray:
-    out = np.full(len(values), np.nan)
     limit = magnitude_limit(column)
+    if convert is _number:
+        numbers = _clean_numbers(values, limit)
+        if numbers is not None:
+            return numbers
+    out = np.full(len(values), np.nan)
     for row, value in enumerate(values):
         if _missing(value):
             if not column.nullable:

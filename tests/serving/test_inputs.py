@@ -155,6 +155,20 @@ def test_infinite_numbers_as_text_or_too_large_are_refused(client: Client) -> No
         assert reply.json["details"][0]["problem"] == "not_finite"
 
 
+def test_a_number_far_beyond_the_training_range_is_refused(client: Client) -> None:
+    rows = [dict(ROW, bill_length_mm=value) for value in (45, 45.5, 1e12)]  # ints, floats, one far
+    reply = client.predict({"records": rows})
+    assert reply.status == 422
+    (detail,) = reply.json["details"]
+    assert (detail["column"], detail["problem"], detail["rows"]) == (
+        "bill_length_mm",
+        "out_of_range",
+        [2],
+    )
+    accepted = client.predict({"records": rows[:2]})
+    assert accepted.status == 200 and len(accepted.json["predictions"]) == 2
+
+
 def test_an_unseen_category_is_encoded_as_unknown_and_warned_about(client: Client) -> None:
     reply = client.predict({"records": [ROW, dict(ROW, island="Atlantis")]})
     assert reply.status == 200
