@@ -72,7 +72,8 @@ def test_overflow_is_counted_and_never_blocks_a_request(serve, models, tmp_path:
             slowest = max(slowest, time.perf_counter() - mark)
         assert slowest < 2.0 and time.perf_counter() - started < 10  # a wait would be >= 5 s
         dropped = server.state.log.dropped
-        assert dropped >= 30 - 4 - 2  # the queue holds 4, the blocked writer at most a couple
+        # the queue holds 4; the blocked writer's batch, the entry it waited on and 4 more
+        assert dropped >= 30 - 4 - 5 - 1
     finally:
         blocker.execute("ROLLBACK")
         blocker.close()
@@ -80,6 +81,19 @@ def test_overflow_is_counted_and_never_blocks_a_request(serve, models, tmp_path:
     assert f"shipway_prediction_log_dropped_total {dropped}.0" in metrics
     server.stop()
     assert len(read_requests(tmp_path)) == 31 - dropped
+
+
+def test_a_steady_trickle_is_written_in_few_transactions(tmp_path: Path) -> None:
+    log = PredictionLog(tmp_path, flush_interval=1.0)
+    for index in range(20):
+        log.put(RequestEntry(f"r{index}", now_iso(), "m", 1, 1.0, 200, 1, outputs={"p": [1]}))
+        time.sleep(0.01)
+    _wait_for(lambda: len(read_requests(tmp_path)) == 20, timeout=5.0)  # no close() needed
+    assert log.transactions <= 2  # one per entry without the wait
+    log.put(RequestEntry("last", now_iso(), "m", 1, 1.0, 200, 1, outputs={"p": [1]}))
+    started = time.monotonic()
+    log.close()  # a stop does not wait out the interval
+    assert time.monotonic() - started < 0.9 and len(read_requests(tmp_path)) == 21
 
 
 def test_feedback_joins_its_request(client: Client, shared_server) -> None:
