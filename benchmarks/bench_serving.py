@@ -52,6 +52,7 @@ MLFLOW_ENV = os.environ | {
     "PATH": f"{MLFLOW_VENV / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
 }
 sys.path.insert(0, str(ROOT))
+WRITER_THREAD = "shipway-predlog"  # core.serving.predlog.WRITER_THREAD
 
 
 def log(message: str) -> None:
@@ -173,6 +174,20 @@ class Server:
             except OSError:
                 continue
             total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
+        return total / os.sysconf("SC_CLK_TCK")
+
+    def thread_cpu_seconds(self, name: str) -> float:
+        """CPU time so far of the threads the OS knows by ``name``, in all server processes."""
+        total = 0
+        for pid in _tree(self.process.pid):
+            for task in Path(f"/proc/{pid}/task").glob("*"):
+                try:
+                    if (task / "comm").read_text().strip() != name:
+                        continue
+                    fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                total += int(fields[11]) + int(fields[12])
         return total / os.sysconf("SC_CLK_TCK")
 
     def stop(self) -> None:
@@ -343,6 +358,7 @@ def alternating(folder: Path, made: dict[str, str], args: argparse.Namespace) ->
     servers: dict[str, Server] = {}
     rps: dict[str, dict[str, list[float]]] = {body: {} for body in made}
     cpu: dict[str, dict[str, list[float]]] = {body: {} for body in made}  # ms per request
+    writer_share: list[float] = []  # the log writer thread's part of the server's CPU
     try:
         for name, factory in factories.items():
             if (server := factory()) is not None:
@@ -356,9 +372,13 @@ def alternating(folder: Path, made: dict[str, str], args: argparse.Namespace) ->
                 for name in turn:
                     if name == NO_LOG and body_name != "1 row":
                         continue  # the log's cost is measured on the small body only
-                    before = servers[name].cpu_seconds()
-                    figures = wrk(servers[name], body, 8, args.round_seconds)
-                    spent = servers[name].cpu_seconds() - before
+                    server = servers[name]
+                    before = server.cpu_seconds(), server.thread_cpu_seconds(WRITER_THREAD)
+                    figures = wrk(server, body, 8, args.round_seconds)
+                    spent = server.cpu_seconds() - before[0]
+                    if name == DEFAULT and body_name == "1 row":
+                        writer = server.thread_cpu_seconds(WRITER_THREAD) - before[1]
+                        writer_share.append(writer / spent)
                     rps[body_name].setdefault(name, []).append(figures["rps"])
                     cpu[body_name].setdefault(name, []).append(
                         1000 * spent / max(figures["requests"], 1)
@@ -366,7 +386,7 @@ def alternating(folder: Path, made: dict[str, str], args: argparse.Namespace) ->
     finally:
         for server in servers.values():
             server.stop()
-    return {"rps": rps, "cpu_ms": cpu}
+    return {"rps": rps, "cpu_ms": cpu, "writer_share": writer_share}
 
 
 def _median_ratio(first: list[float], second: list[float]) -> tuple[float, list[float]]:
@@ -458,6 +478,13 @@ def _report_rounds(measured: dict[str, dict[str, dict[str, list[float]]]]) -> No
         cost = (ratio - 1) * 100
         label = "prediction log cost, CPU a request"
         _ratio(label, cost, 5.0, cost <= 5.0, "%", [(r - 1) * 100 for r in each])
+    if measured.get("writer_share"):
+        # the writer thread's own CPU over the whole server's, in the same runs: a ratio
+        # within one process tree and one run, which the machine's other load cannot skew
+        shares = [share * 100 for share in measured["writer_share"]]
+        share = statistics.median(shares)
+        label = "prediction log writer, share of server CPU"
+        _ratio(label, share, 5.0, share <= 5.0, "%", shares)
 
 
 def _ratio(

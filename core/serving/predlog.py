@@ -30,12 +30,14 @@ from typing import Any
 
 import pandas as pd
 
+from core.serving.processes import name_os_thread
 from core.serving.scoring import dumps
 
 LOG_FILE = "predictions.db"
 SCHEMA_VERSION = 1
 BATCH = 500
 FLUSH_INTERVAL = 0.25
+WRITER_THREAD = "shipway-predlog"  # the writer's thread name, in Python and the OS
 log = logging.getLogger("shipway.serving")
 
 SCHEMA = """
@@ -154,7 +156,7 @@ class PredictionLog:
         self.dropped = 0
         self.written = 0
         self.transactions = 0
-        self._thread = threading.Thread(target=self._run, name="shipway-prediction-log")
+        self._thread = threading.Thread(target=self._run, name=WRITER_THREAD)
         self._thread.daemon = True
         self._thread.start()
 
@@ -199,6 +201,7 @@ class PredictionLog:
         return batch
 
     def _run(self) -> None:
+        name_os_thread(WRITER_THREAD)
         connection = connect(self.path)
         try:
             while True:

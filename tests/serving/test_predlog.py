@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import sqlite3
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from core.serving.logreader import inputs_frame, read_requests, requests_frame
-from core.serving.predlog import LOG_FILE, PredictionLog, RequestEntry, now_iso
+from core.serving.predlog import (
+    LOG_FILE,
+    WRITER_THREAD,
+    PredictionLog,
+    RequestEntry,
+    now_iso,
+)
 from tests.serving.helpers import FEATURES, ROW, Client
 
 OTHER = dict(ROW, island="Dream", sex="male")
@@ -94,6 +103,20 @@ def test_a_steady_trickle_is_written_in_few_transactions(tmp_path: Path) -> None
     started = time.monotonic()
     log.close()  # a stop does not wait out the interval
     assert time.monotonic() - started < 0.9 and len(read_requests(tmp_path)) == 21
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="OS thread names are read from /proc")
+def test_the_writer_thread_is_named_in_the_os_too(tmp_path: Path) -> None:
+    log = PredictionLog(tmp_path)
+    try:
+
+        def names() -> set[str]:
+            tasks = Path("/proc/self/task").iterdir()
+            return {(task / "comm").read_text().strip() for task in tasks}
+
+        _wait_for(lambda: WRITER_THREAD in names(), timeout=5.0)
+    finally:
+        log.close()
 
 
 def test_feedback_joins_its_request(client: Client, shared_server) -> None:
