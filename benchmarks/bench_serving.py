@@ -52,7 +52,6 @@ MLFLOW_ENV = os.environ | {
     "PATH": f"{MLFLOW_VENV / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
 }
 sys.path.insert(0, str(ROOT))
-WRITER_THREAD = "shipway-predlog"  # core.serving.predlog.WRITER_THREAD
 
 
 def log(message: str) -> None:
@@ -167,28 +166,19 @@ class Server:
 
     def cpu_seconds(self) -> float:
         """User + system CPU time of the server process and its children so far."""
-        total = 0
-        for pid in _tree(self.process.pid):
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
-        return total / os.sysconf("SC_CLK_TCK")
+        return sum(_cpu_seconds(Path(f"/proc/{pid}/stat")) for pid in _tree(self.process.pid))
 
     def thread_cpu_seconds(self, name: str) -> float:
         """CPU time so far of the threads the OS knows by ``name``, in all server processes."""
-        total = 0
+        total = 0.0
         for pid in _tree(self.process.pid):
             for task in Path(f"/proc/{pid}/task").glob("*"):
                 try:
-                    if (task / "comm").read_text().strip() != name:
-                        continue
-                    fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+                    named = (task / "comm").read_text().strip() == name
                 except OSError:
                     continue
-                total += int(fields[11]) + int(fields[12])
-        return total / os.sysconf("SC_CLK_TCK")
+                total += _cpu_seconds(task / "stat") if named else 0.0
+        return total
 
     def stop(self) -> None:
         try:
@@ -196,6 +186,15 @@ class Server:
             self.process.wait(20)
         except (ProcessLookupError, subprocess.TimeoutExpired):
             os.killpg(self.process.pid, signal.SIGKILL)
+
+
+def _cpu_seconds(stat: Path) -> float:
+    """utime + stime (fields 14 and 15) of a /proc stat file; 0 for a process that ended."""
+    try:
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _tree(pid: int) -> list[int]:
@@ -350,6 +349,8 @@ def alternating(folder: Path, made: dict[str, str], args: argparse.Namespace) ->
     in turn (the order rotates from round to round); a ratio is the median over the rounds of
     the ratio within a round.
     """
+    from core.serving.predlog import WRITER_THREAD
+
     factories = {DEFAULT: lambda: shipway_server(folder, True, 2),
                  NO_LOG: lambda: shipway_server(folder, False, 2)}  # fmt: skip
     if not args.skip_mlflow:
