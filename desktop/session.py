@@ -66,14 +66,20 @@ class ProjectSession(QObject):
         traffic, label = self.traffic, self._traffic_label
         if traffic is None or label is None:
             return
-        label.setText(
+        text = (
             f"Demo traffic: {traffic.answered:,} requests answered, "
             f"{traffic.share_now():.0%} of rows shifted"
         )
-        label.setToolTip(
+        tip = (
             "A thread sends penguins to penguins@production; a growing share of them is "
             "heavier, longer-flippered and from Torgersen (drift). It stops with the project."
         )
+        if traffic.refused:
+            text += f", {traffic.refused:,} refused"
+            tip += f"\n\nLast refusal: {traffic.last_error}"
+        label.setText(text)
+        label.setToolTip(tip)
+        label.setProperty("muted", not traffic.refused)
         label.setVisible(traffic.running)
 
     def stop_traffic(self) -> None:

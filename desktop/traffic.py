@@ -7,6 +7,10 @@ flippers (+8%) and bills (+10%) and comes mostly from Torgersen. The share of sh
 linearly to :data:`MAX_SHIFTED` over :data:`RAMP_S` seconds. The true species of most answered
 requests is sent to /feedback, so live metrics appear (and fall as the shift grows).
 
+Every answer other than 2xx is a fault of the demo or the server, never something to hide: it is
+counted in ``refused``, its status, route and message are kept in ``last_error`` (the status
+bar shows them) and logged as an error.
+
 Plain Python (urllib on a daemon thread), no Qt: the window starts it with the demo and stops
 it when the project closes.
 """
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import random
 import threading
 import time
@@ -29,6 +34,15 @@ MAX_SHIFTED = 0.85
 FEEDBACK_SHARE = 0.6
 TIMEOUT_S = 5.0
 SHIFTED_ISLANDS = (("Torgersen", 0.7), ("Dream", 0.2), ("Biscoe", 0.1))
+log = logging.getLogger("shipway.demo")
+
+
+class Refused(Exception):
+    """The server answered with a status other than 2xx."""
+
+    def __init__(self, route: str, status: int, message: str) -> None:
+        super().__init__(f"POST {route} answered {status}: {message}")
+        self.route, self.status = route, status
 
 
 def read_rows(path: Path, target: str) -> list[tuple[dict[str, Any], Any]]:
@@ -80,7 +94,8 @@ class TrafficGenerator:
         self.url = url.rstrip("/")
         self.rows = rows
         self.rng = random.Random(seed)
-        self.sent = self.answered = self.failed = self.feedback = 0
+        self.sent = self.answered = self.failed = self.feedback = self.refused = 0
+        self.last_error: str | None = None
         self.started_at: float | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -117,12 +132,20 @@ class TrafficGenerator:
             try:
                 self.send_one()
                 pause = 1.0 / RATE_PER_S
-            except (OSError, ValueError):  # the server is gone or restarting: try more slowly
+            except Refused as error:
+                self.refused += 1
+                self.last_error = str(error)
+                log.error("demo traffic: %s", error)
+            except (OSError, ValueError) as error:  # the server is gone or restarting
                 self.failed += 1
+                self.last_error = f"no answer: {error}"
                 pause = 1.0
 
     def send_one(self) -> dict[str, Any]:
-        """One request (and, for most, its feedback); raises OSError when nobody answers."""
+        """One request (and, for most, its feedback).
+
+        Raises :class:`Refused` on an answer other than 2xx, OSError when nobody answers.
+        """
         share = self.share_now()
         picked = [self.rng.choice(self.rows) for _ in range(self.rng.randint(1, 3))]
         records = [shifted(r, self.rng) if self.rng.random() < share else r for r, _ in picked]
@@ -145,6 +168,10 @@ class TrafficGenerator:
         try:
             with urllib.request.urlopen(request, timeout=TIMEOUT_S) as answer:
                 return json.loads(answer.read())
-        except urllib.error.HTTPError as error:  # answered, but refused: keep going
-            error.read()
-            return {}
+        except urllib.error.HTTPError as error:
+            text = error.read()[:2000]
+            try:
+                message = json.loads(text).get("message", "")
+            except (ValueError, AttributeError):
+                message = text.decode("utf-8", "replace")
+            raise Refused(route, error.code, str(message)[:300]) from None

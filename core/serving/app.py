@@ -12,7 +12,6 @@ import logging
 import os
 import threading
 import time
-import uuid
 from collections import OrderedDict
 from typing import Any
 
@@ -24,7 +23,8 @@ from core.serving.errors import ServingError, Unauthorized
 from core.serving.metrics import Metrics
 from core.serving.model import LoadedModel, load_model
 from core.serving.predlog import PredictionLog
-from core.serving.routes import register_routes
+from core.serving.request_ids import RequestIds, key_from_environment
+from core.serving.routes import log_predict_answer, register_routes
 from core.serving.scoring import dumps
 from core.serving.settings import ServingConfig
 from core.serving.shared_metrics import Publisher, sibling_states
@@ -61,18 +61,47 @@ class ServingState:
         self.config = config
         self.metrics = Metrics()
         self.recent = RecentRequests()
+        self.ids = RequestIds(config.request_key or key_from_environment())
         self.log: PredictionLog | None = None
         if config.log_dir is not None:
-            self.log = PredictionLog(config.log_dir, config.log_queue_size, config.log_inputs)
+            self.log = PredictionLog(
+                config.log_dir,
+                config.log_queue_size,
+                config.log_inputs,
+                capacity_bytes=config.log_queue_bytes,
+            )
         self.documents: dict[tuple[str, str], dict[str, Any]] = {}
         self._hosts: dict[int, frozenset[str]] = {}
         self.metrics.counters["shipway_prediction_log_dropped_total"] = self._dropped
         if self.log is not None:
-            self.metrics.counters["shipway_prediction_log_written_total"] = lambda: self.log.written
-            self.metrics.gauges["shipway_prediction_log_queue_depth"] = lambda: self.log.depth
+            self._count_log_writer(self.log)
         self.publisher: Publisher | None = None
         if config.metrics_dir is not None:
             self.publisher = Publisher(config.metrics_dir, self.metrics)
+
+    def _count_log_writer(self, log: PredictionLog) -> None:
+        counters, gauges = self.metrics.counters, self.metrics.gauges
+        counters["shipway_prediction_log_written_total"] = lambda: log.written
+        counters["shipway_prediction_log_bad_entries_total"] = lambda: log.bad_entries
+        counters["shipway_prediction_log_writer_restarts_total"] = lambda: log.restarts
+        gauges["shipway_prediction_log_queue_depth"] = lambda: log.depth
+        gauges["shipway_prediction_log_queue_bytes"] = lambda: log.queued_bytes
+        gauges["shipway_prediction_log_writer_up"] = lambda: float(log.ensure_writer())
+
+    def health(self) -> tuple[str, dict[str, Any]]:
+        """``("ok" | "degraded", details)``: the prediction log writer's state, when there is one.
+
+        A writer that ended is started again here first (see :class:`PredictionLog`), so a
+        degraded answer means it could not be, or that the log has fallen far behind.
+        """
+        if self.log is None:
+            return "ok", {}
+        status = self.log.status()
+        details: dict[str, Any] = {"prediction_log": status.to_dict()}
+        if status.problems:
+            details["problems"] = status.problems
+            return "degraded", details
+        return "ok", details
 
     def render_metrics(self, model: str, version: int) -> str:
         """This process's counts, plus its sibling workers' when there are any."""
@@ -125,7 +154,8 @@ def _register_hooks(app: Flask, state: ServingState) -> None:
     @app.before_request
     def _start() -> None:
         g.started = time.perf_counter()
-        g.request_id = uuid.uuid4().hex
+        g.request_id = state.ids.issue()
+        g.scored = None
         g.model = state.slot.current()
         g.error_code = None
         try:
@@ -145,6 +175,8 @@ def _register_hooks(app: Flask, state: ServingState) -> None:
         state.metrics.observe_request(
             route, request.method, response.status_code, seconds, g.error_code
         )
+        if route == "/predict" and request.method == "POST":
+            log_predict_answer(state, model, response.status_code, g.scored, g.error_code)
         response.headers["X-Request-Id"] = g.request_id
         response.headers["X-Model-Name"] = model.name
         response.headers["X-Model-Version"] = str(model.version)

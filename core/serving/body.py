@@ -8,12 +8,13 @@ sees them, and every failure is a :class:`~core.serving.errors.ServingError` wit
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import IO, Any
 
 import numpy as np
 
-from core.serving.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from core.serving.errors import BadRequest, PayloadTooLarge, SchemaMismatch, UnsupportedMediaType
 
 JSON_TYPES = ("application/json",)
 CSV_TYPES = ("text/csv", "application/csv")
@@ -92,12 +93,29 @@ def nesting_depth(data: bytes) -> int:
     return int(np.cumsum(steps).max(initial=0))
 
 
+class _NotCarried(float):
+    """NaN or Infinity as the JSON parser met it: a token strict JSON cannot carry."""
+
+
 def _constant(token: str) -> float:
-    return float(token)  # NaN, Infinity, -Infinity: judged later, per column and nullability
+    return _NotCarried(token)
+
+
+#: Cheap looks at the raw bytes that say whether the parsed value needs a walk for values that
+#: JSON cannot carry: a lone surrogate escape, an integer too long for a double, an exponent
+#: that overflows one. Most bodies match none, and skip the walk.
+_SUSPECT = re.compile(rb"\\u[dD][89a-fA-F]|[0-9]{300}|[eE][+]?[0-9]{3}|NaN|Infinity")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def parse_json(data: bytes, max_depth: int) -> Any:
-    """The JSON value of ``data``; malformed, too deep or non-UTF-8 input is a 400."""
+    """The JSON value of ``data``; malformed, too deep or non-UTF-8 input is a 400.
+
+    Values that JSON cannot carry are a 422 naming the first place that holds one: NaN and
+    Infinity tokens, numbers beyond a double's range (``1e400``, an integer of 400 digits) and
+    lone UTF-16 surrogates (``"\\ud800"``) in a string or a key. Nothing downstream, the model
+    and the prediction log included, ever sees them.
+    """
     text = decode(data)
     depth = nesting_depth(data)
     if depth > max_depth:
@@ -106,7 +124,7 @@ def parse_json(data: bytes, max_depth: int) -> Any:
             code="too_deeply_nested",
         )
     try:
-        return json.loads(text, parse_constant=_constant)
+        value = json.loads(text, parse_constant=_constant)
     except RecursionError:
         raise BadRequest(
             f"the JSON is nested deeper than the limit of {max_depth}", code="too_deeply_nested"
@@ -118,3 +136,62 @@ def parse_json(data: bytes, max_depth: int) -> Any:
         ) from None
     except ValueError as exc:  # e.g. an integer with more digits than Python converts
         raise BadRequest(f"malformed JSON: {str(exc)[:200]}", code="malformed_json") from None
+    if _SUSPECT.search(data):
+        _refuse_uncarried(value)
+    return value
+
+
+_PROBLEMS = {
+    "not_finite": "NaN or Infinity, which JSON cannot carry; send null for a missing value",
+    "out_of_range": "a number beyond the range of a double (about 1.8e308)",
+    "lone_surrogate": "text with a lone UTF-16 surrogate, which is not a character",
+}
+
+
+def _refuse_uncarried(value: Any) -> None:
+    found = _first_uncarried(value)
+    if found is None:
+        return
+    where, problem = found
+    raise SchemaMismatch(f"{where}: {_PROBLEMS[problem]}", [{"field": where, "problem": problem}])
+
+
+def _scalar_problem(value: Any) -> str | None:
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return None
+        return "not_finite" if isinstance(value, _NotCarried) else "out_of_range"
+    if isinstance(value, int) and not isinstance(value, bool):
+        try:
+            float(value)
+        except OverflowError:
+            return "out_of_range"
+        return None
+    if isinstance(value, str) and _SURROGATE.search(value):
+        return "lone_surrogate"
+    return None
+
+
+def _first_uncarried(value: Any) -> tuple[str, str] | None:
+    """(path, problem) of the first value JSON cannot carry, walking without recursion."""
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        where, item = stack.pop()
+        if isinstance(item, dict):
+            children = []
+            for key, child in item.items():
+                if _SURROGATE.search(key):
+                    return f"a key of {where or 'the body'}", "lone_surrogate"
+                children.append((f"{where}.{_shown_key(key)}" if where else _shown_key(key), child))
+            stack.extend(reversed(children))
+        elif isinstance(item, list):
+            stack.extend((f"{where}[{i}]", child) for i, child in reversed(list(enumerate(item))))
+        else:
+            problem = _scalar_problem(item)
+            if problem is not None:
+                return where or "the body", problem
+    return None
+
+
+def _shown_key(key: str) -> str:
+    return key if len(key) <= 60 else key[:57] + "..."

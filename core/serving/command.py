@@ -15,7 +15,7 @@ import sys
 import threading
 from pathlib import Path
 
-from core.serving import workers
+from core.serving import request_ids, workers
 from core.serving.errors import ServingError
 from core.serving.server import serve
 from core.serving.settings import MB, ServingConfig
@@ -133,6 +133,8 @@ def _serve(args: argparse.Namespace, token: str | None) -> None:
 def _supervise(args: argparse.Namespace, token: str | None) -> int:
     if token:
         os.environ[TOKEN_VARIABLE] = token  # the workers inherit it; never on a command line
+    if request_ids.key_from_environment() is None:  # one key for every worker's request ids
+        os.environ[request_ids.KEY_VARIABLE] = request_ids.new_key().hex()
     worker_args = [
         "--host",
         args.host,

@@ -2,7 +2,8 @@
 
 JSON bodies: ``{"records": [...]}``, MLflow's ``{"dataframe_split": {"columns", "data"}}``,
 ``{"dataframe_records": [...]}``, ``{"instances": [...]}`` and ``{"inputs": ...}`` (a mapping of
-column to values, or a list of records); and ``text/csv`` bodies with a header row. Columns are
+column to values, or a list of records), with no other top-level key; and ``text/csv`` bodies
+with a header row. Columns are
 matched by name in every form, so their order is free. Values stay as the client sent them; the
 schema check (:mod:`core.serving.validation`) judges and coerces them.
 """
@@ -70,6 +71,14 @@ def _from_split(split: Any, max_rows: int, wanted: Collection[str]) -> RawTable:
     if not isinstance(split, dict) or not isinstance(split.get("columns"), list):
         raise BadRequest('"dataframe_split" must be an object with "columns" and "data"')
     names, data = split["columns"], split.get("data")
+    others = [key for key in split if key not in ("columns", "data", "index")]
+    if others or not isinstance(split.get("index", []), list):
+        problems = [{"field": _shown(key), "problem": "unknown_field"} for key in others[:20]]
+        raise SchemaMismatch(
+            '"dataframe_split" holds "columns", "data" and optionally "index" (a list), '
+            "nothing else",
+            problems or [{"field": "index", "problem": "not_a_list"}],
+        )
     if not all(isinstance(name, str) for name in names):
         raise BadRequest('"dataframe_split.columns" must be a list of column names')
     _no_duplicates(names)
@@ -131,6 +140,12 @@ def table_from_json(payload: Any, max_rows: int, wanted: Collection[str]) -> Raw
     if len(present) != 1:
         raise BadRequest(_expected() if not present else f"send one of {', '.join(present)}")
     form = present[0]
+    others = [key for key in payload if key != form]
+    if others:
+        raise SchemaMismatch(
+            f"unknown field {_shown(others[0])!r} beside {form!r}: send only the rows",
+            [{"field": _shown(key), "problem": "unknown_field"} for key in others[:20]],
+        )
     value = payload[form]
     if form == "dataframe_split":
         return _from_split(value, max_rows, wanted)

@@ -166,6 +166,12 @@ _HELP = {
     "shipway_prediction_log_dropped_total": "Prediction log entries dropped (queue full).",
     "shipway_prediction_log_written_total": "Prediction log entries written.",
     "shipway_prediction_log_queue_depth": "Prediction log entries waiting to be written.",
+    "shipway_prediction_log_queue_bytes": "Bytes of prediction log entries waiting.",
+    "shipway_prediction_log_bad_entries_total": "Prediction log entries that could not be "
+    "stored (dropped).",
+    "shipway_prediction_log_writer_restarts_total": "Times the prediction log writer ended and "
+    "was started again.",
+    "shipway_prediction_log_writer_up": "Prediction log writers running (one per worker).",
 }
 
 

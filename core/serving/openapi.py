@@ -1,45 +1,78 @@
 """The OpenAPI 3.0 document of a served model, built from its real input schema.
 
-Each input column becomes a property with its JSON type, ``nullable`` where training saw missing
-values, and the training categories as ``enum`` for text columns (other values are accepted and
-answered with a warning, as the description says). Every operation documents its error answers
-with the shared error schema.
+Each input column becomes a property whose schema is exactly the set of values the server
+accepts for it (:func:`column_schema`), so that a client generated from the document, and a
+fuzzer checking that valid requests are accepted and invalid ones refused, agree with the
+server. What JSON Schema cannot state (a CSV body's header, that every column of the
+``dataframe_split`` and column forms has one value per row) is said in descriptions. Every
+operation documents its error answers with the shared error schema.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
+from core.serving.forms import CSV_MISSING
 from core.serving.model import InputColumn, LoadedModel
 from core.serving.settings import ServingConfig
 from core.serving.validation import magnitude_limit
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
-_JSON_TYPES = {"integer": "integer", "float": "number", "boolean": "boolean"}
+
+
+#: Text the server reads as a number (validation.NUMBER_TEXT); the document states the integer
+#: digits a column's limit allows, so that every text it describes is accepted.
+def number_text(limit: float) -> str:
+    digits = max(1, math.floor(math.log10(max(limit, 10.0))))
+    return rf"^\s*[+-]?0*([0-9]{{1,{digits}}}(\.[0-9]*)?|\.[0-9]+)\s*$"
+
+
+BOOLEAN_TEXT = r"^\s*([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee])\s*$"
+#: Text that means a missing value where training saw missing values (the CSV tokens).
+MISSING_TEXT = sorted(CSV_MISSING)
+
+
+def _number(limit: float) -> dict[str, Any]:
+    return {"type": "number", "minimum": -limit, "maximum": limit}
+
+
+def _forms(column: InputColumn) -> list[dict[str, Any]]:
+    """Every form a value of ``column`` may take, as the server judges it (validation.py)."""
+    text_number = {"type": "string", "pattern": number_text(magnitude_limit(column))}
+    if column.type in ("integer", "float"):
+        return [_number(magnitude_limit(column)), text_number]
+    if column.type == "boolean":
+        boolean_text = {"type": "string", "pattern": BOOLEAN_TEXT}
+        return [{"type": "boolean"}, _number(magnitude_limit(column)), boolean_text, text_number]
+    if column.type == "datetime":
+        return [{"type": "string", "format": "date-time"}, {"type": "number"}]
+    return [{"type": "string"}, {"type": "number"}, {"type": "boolean"}]
 
 
 def column_schema(column: InputColumn) -> dict[str, Any]:
-    """The JSON schema of one input value."""
-    schema: dict[str, Any]
-    if column.type in _JSON_TYPES:
-        schema = {"type": _JSON_TYPES[column.type]}
-    elif column.type == "datetime":
-        schema = {"type": "string", "format": "date-time"}
-    else:
-        schema = {"type": "string"}
-        if column.categories:
-            schema["enum"] = list(column.categories) + ([None] if column.nullable else [])
-            schema["description"] = "categories seen in training; others are encoded as unknown"
+    """The JSON schema of one input value: exactly the values the server accepts.
+
+    Numbers may come as JSON numbers or as numeric text, booleans also as ``true``/``false``
+    text or a number, and text columns take any scalar (a category not seen in training is
+    answered with a warning, so the categories are listed in ``x-categories``, not an enum).
+    Where training saw missing values, ``null`` and, in numeric columns, the missing tokens
+    are accepted too.
+    """
+    forms = _forms(column)
+    if column.nullable and column.type != "string":
+        forms.append({"type": "string", "enum": MISSING_TEXT})
+    schema: dict[str, Any] = {"anyOf": forms, "x-type": column.type}
     if column.nullable:
         schema["nullable"] = True
-    if column.type in ("integer", "float"):
-        limit = magnitude_limit(column)
-        schema["minimum"], schema["maximum"] = -limit, limit
-        if column.minimum is not None:
-            schema["description"] = (
-                f"seen in training: {column.minimum:g} to {column.maximum:g} (values outside "
-                "are answered with a warning)"
-            )
+    if column.categories:
+        schema["x-categories"] = list(column.categories)
+        schema["description"] = "categories seen in training; others are encoded as unknown"
+    if column.type in ("integer", "float") and column.minimum is not None:
+        schema["description"] = (
+            f"seen in training: {column.minimum:g} to {column.maximum:g} (values outside are "
+            f"answered with a warning; beyond ±{magnitude_limit(column):g} they are refused)"
+        )
     return schema
 
 
@@ -61,29 +94,37 @@ def _wrapper(key: str, value: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _request_schemas(model: LoadedModel) -> dict[str, Any]:
-    records = {"type": "array", "items": {"$ref": "#/components/schemas/Record"}, "minItems": 1}
+def _request_schemas(model: LoadedModel, config: ServingConfig) -> dict[str, Any]:
+    record = {"$ref": "#/components/schemas/Record"}
+    records = {"type": "array", "items": record, "minItems": 1, "maxItems": config.max_rows}
     columns = {
         "type": "object",
+        "description": "column name → its values, every list one value per row (same length)",
         "properties": {
             c.name: {"type": "array", "items": column_schema(c), "minItems": 1}
             for c in model.inputs
         },
         "required": model.features,
+        "additionalProperties": {"type": "array"} if config.extra_columns == "ignore" else False,
     }
     split = {
         "type": "object",
+        "description": "pandas' split orient: every input among the columns, and each row of "
+        "data one value per column",
         "properties": {
-            "columns": {"type": "array", "items": {"type": "string"}},
-            "data": {"type": "array", "items": {"type": "array", "items": {}}, "minItems": 1},
+            "columns": {"type": "array", "items": {"type": "string"}, "uniqueItems": True},
+            "data": {"type": "array", "items": {"type": "array"}, "minItems": 1},
+            "index": {"type": "array"},
         },
         "required": ["columns", "data"],
+        "additionalProperties": False,
     }
     forms = [
         _wrapper("records", records),
         _wrapper("dataframe_records", records),
         _wrapper("instances", records),
         _wrapper("inputs", records),
+        _wrapper("inputs", record),  # one row: column → value
         _wrapper("inputs", columns),
         _wrapper("dataframe_split", split),
     ]
@@ -156,6 +197,21 @@ def _json_ok(description: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
+_DOUBLE = 1.7976931348623157e308
+_SCALARS = [
+    {"type": "string"},
+    {"type": "number", "minimum": -_DOUBLE, "maximum": _DOUBLE},
+    {"type": "boolean"},
+]
+#: The ground truth of a request: one value, or a list of one value per row (null: unknown).
+_ACTUAL = {
+    "anyOf": [
+        *_SCALARS,
+        {"type": "array", "minItems": 1, "items": {"anyOf": _SCALARS, "nullable": True}},
+    ]
+}
+
+
 def _paths(model: LoadedModel, guarded: tuple[int, ...]) -> dict[str, Any]:
     free_object = {"type": "object", "additionalProperties": True}
     predict_ok = _json_ok("predictions", {"$ref": "#/components/schemas/PredictAnswer"})
@@ -168,8 +224,9 @@ def _paths(model: LoadedModel, guarded: tuple[int, ...]) -> dict[str, Any]:
     }
     feedback = {
         "type": "object",
-        "properties": {"request_id": {"type": "string"}, "actual": {}},
+        "properties": {"request_id": {"type": "string"}, "actual": _ACTUAL},
         "required": ["request_id", "actual"],
+        "additionalProperties": False,
     }
     health = {
         "type": "object",
@@ -220,7 +277,7 @@ def openapi_document(model: LoadedModel, config: ServingConfig) -> dict[str, Any
     components: dict[str, Any] = {
         "schemas": {
             "Record": _record(model, config),
-            **_request_schemas(model),
+            **_request_schemas(model, config),
             **_answer_schemas(model),
         }
     }

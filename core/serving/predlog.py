@@ -23,9 +23,11 @@ import queue
 import sqlite3
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pandas as pd
@@ -38,6 +40,9 @@ SCHEMA_VERSION = 1
 BATCH = 500
 FLUSH_INTERVAL = 0.25
 WRITER_THREAD = "shipway-predlog"  # the writer's thread name, in Python and the OS
+CAPACITY_BYTES = 64 * 1024 * 1024  # the queue's bound in bytes, beside its bound in entries
+RESTARTS_PER_MINUTE = 5
+BACKLOG_SECONDS = 30.0  # an entry waiting longer than this makes /health say "degraded"
 log = logging.getLogger("shipway.serving")
 
 SCHEMA = """
@@ -71,7 +76,11 @@ def now_iso() -> str:
 
 @dataclass(frozen=True)
 class RequestEntry:
-    """One answered ``/predict`` request, as queued (encoded to JSON by the writer)."""
+    """One answered ``/predict`` request, as queued (encoded to JSON by the writer).
+
+    ``size`` is what the entry is taken to hold in memory (the request body's length is a fair
+    measure), for the queue's bound in bytes.
+    """
 
     request_id: str
     time: str
@@ -83,6 +92,7 @@ class RequestEntry:
     inputs: pd.DataFrame | None = field(default=None, repr=False)
     outputs: dict[str, Any] | None = field(default=None, repr=False)
     error: str | None = None
+    size: int = 0
 
 
 @dataclass(frozen=True)
@@ -90,6 +100,49 @@ class FeedbackEntry:
     request_id: str
     time: str
     actual: Any
+    size: int = 0
+
+
+Entry = RequestEntry | FeedbackEntry
+
+
+@dataclass(frozen=True)
+class WriterStatus:
+    """What ``/health`` and ``/metrics`` say of the writer: alive, behind, restarted, failing."""
+
+    alive: bool
+    queue_depth: int
+    queue_bytes: int
+    oldest_seconds: float
+    restarts: int
+    bad_entries: int
+    dropped: int
+    written: int
+    last_error: str | None
+
+    @property
+    def problems(self) -> list[str]:
+        found = []
+        if not self.alive:
+            found.append("the prediction log writer is not running: " + (self.last_error or "?"))
+        if self.oldest_seconds > BACKLOG_SECONDS:
+            found.append(
+                f"the prediction log is {self.oldest_seconds:.0f} s behind "
+                f"({self.queue_depth} entries waiting)"
+            )
+        return found
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "writer": "running" if self.alive else "stopped",
+            "queue_depth": self.queue_depth,
+            "queue_bytes": self.queue_bytes,
+            "oldest_seconds": round(self.oldest_seconds, 3),
+            "restarts": self.restarts,
+            "bad_entries": self.bad_entries,
+            "dropped": self.dropped,
+            "last_error": self.last_error,
+        }
 
 
 def connect(path: Path, timeout: float = 5.0) -> sqlite3.Connection:
@@ -134,8 +187,18 @@ def _request_row(entry: RequestEntry) -> tuple:
     )
 
 
+def _feedback_row(entry: FeedbackEntry) -> tuple:
+    return (entry.request_id, entry.time, dumps(entry.actual))
+
+
 class PredictionLog:
-    """A bounded queue in front of a SQLite writer thread (started on construction)."""
+    """A bounded queue in front of a SQLite writer thread (started on construction).
+
+    The writer never stops for one entry: an entry that cannot be encoded or stored is dropped
+    and counted in ``bad_entries``. Should the thread end all the same, :meth:`status` (which
+    ``/health`` and ``/metrics`` call) and every :meth:`put` start another one, at most
+    :data:`RESTARTS_PER_MINUTE` times a minute, and the death is logged and counted.
+    """
 
     def __init__(
         self,
@@ -143,49 +206,119 @@ class PredictionLog:
         capacity: int = 10_000,
         log_inputs: bool = True,
         flush_interval: float = FLUSH_INTERVAL,
+        capacity_bytes: int = CAPACITY_BYTES,
     ):
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.path = self.folder / LOG_FILE
         self.log_inputs = log_inputs
         self.flush_interval = flush_interval
+        self.capacity_bytes = capacity_bytes
         create_schema(self.path)  # here, so that a folder we cannot write fails at start
         self._queue: queue.Queue = queue.Queue(maxsize=capacity)
         self._stop = threading.Event()
         self._lock = threading.Lock()
+        self._queued_bytes = 0
+        self._oldest: deque[float] = deque()  # enqueue times, oldest first
         self.dropped = 0
         self.written = 0
         self.transactions = 0
-        self._thread = threading.Thread(target=self._run, name=WRITER_THREAD)
-        self._thread.daemon = True
-        self._thread.start()
+        self.bad_entries = 0
+        self.restarts = 0
+        self.last_error: str | None = None
+        self._restart_times: deque[float] = deque()
+        self._thread = self._start_writer()
+
+    def _start_writer(self) -> threading.Thread:
+        thread = threading.Thread(target=self._run, name=WRITER_THREAD, daemon=True)
+        thread.start()
+        return thread
 
     @property
     def depth(self) -> int:
         return self._queue.qsize()
 
-    def put(self, entry: RequestEntry | FeedbackEntry) -> bool:
+    @property
+    def queued_bytes(self) -> int:
+        with self._lock:
+            return self._queued_bytes
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def put(self, entry: Entry) -> bool:
         """Queue ``entry`` without waiting; ``False`` (and counted) when the queue is full."""
         if isinstance(entry, RequestEntry) and not self.log_inputs and entry.inputs is not None:
             entry = replace(entry, inputs=None)
         if self._stop.is_set():
             return False
-        try:
-            self._queue.put_nowait(entry)
-            return True
-        except queue.Full:
-            with self._lock:
+        self.ensure_writer()
+        with self._lock:
+            if self._queued_bytes + entry.size > self.capacity_bytes and self._queued_bytes:
                 self.dropped += 1
-            return False
+                return False
+            try:
+                self._queue.put_nowait(entry)
+            except queue.Full:
+                self.dropped += 1
+                return False
+            self._queued_bytes += entry.size
+            self._oldest.append(time.monotonic())
+        return True
+
+    def ensure_writer(self) -> bool:
+        """Start a new writer when the last one ended (rate-limited); whether one runs now."""
+        if self._thread.is_alive() or self._stop.is_set():
+            return self._thread.is_alive()
+        with self._lock:
+            if self._thread.is_alive():
+                return True
+            now = time.monotonic()
+            while self._restart_times and now - self._restart_times[0] > 60:
+                self._restart_times.popleft()
+            if len(self._restart_times) >= RESTARTS_PER_MINUTE:
+                return False
+            self._restart_times.append(now)
+            self.restarts += 1
+            log.error("prediction log writer ended (%s); starting another", self.last_error)
+            self._thread = self._start_writer()
+            return True
+
+    def status(self) -> WriterStatus:
+        """The writer's state; starts a new writer first when the last one ended."""
+        self.ensure_writer()
+        with self._lock:
+            oldest = time.monotonic() - self._oldest[0] if self._oldest else 0.0
+            return WriterStatus(
+                alive=self._thread.is_alive(),
+                queue_depth=self._queue.qsize(),
+                queue_bytes=self._queued_bytes,
+                oldest_seconds=oldest,
+                restarts=self.restarts,
+                bad_entries=self.bad_entries,
+                dropped=self.dropped,
+                written=self.written,
+                last_error=self.last_error,
+            )
 
     def close(self, timeout: float = 10.0) -> None:
         """Write everything queued, then stop the writer (waits at most ``timeout`` seconds)."""
         self._stop.set()
+        if not self._thread.is_alive() and self._queue.qsize():
+            self._thread = self._start_writer()  # a dead writer still owes the queue's entries
         self._thread.join(timeout)
         if self._thread.is_alive():
             log.warning("prediction log writer did not stop within %.0f s", timeout)
 
-    def _take(self) -> list:
+    def _taken(self, batch: list[Entry]) -> None:
+        with self._lock:
+            self._queued_bytes -= sum(entry.size for entry in batch)
+            for _ in batch:
+                if self._oldest:
+                    self._oldest.popleft()
+
+    def _take(self) -> list[Entry]:
         """The next batch: the first entry, and what else arrives within ``flush_interval``."""
         try:
             batch = [self._queue.get(timeout=0.1)]
@@ -198,42 +331,93 @@ class PredictionLog:
                 batch.append(self._queue.get_nowait())
             except queue.Empty:
                 break
+        self._taken(batch)
         return batch
 
     def _run(self) -> None:
         name_os_thread(WRITER_THREAD)
-        connection = connect(self.path)
+        batch: list[Entry] = []
         try:
-            while True:
-                batch = self._take()
-                if batch:
-                    self._write(connection, batch)
-                elif self._stop.is_set():
-                    break
-        finally:
-            connection.close()
+            connection = connect(self.path)
+            try:
+                while True:
+                    batch = self._take()
+                    if batch:
+                        self._write(connection, batch)
+                        batch = []
+                    elif self._stop.is_set():
+                        break
+            finally:
+                connection.close()
+        except BaseException as exc:  # counted and shown; status() and put() start another
+            with self._lock:
+                self.last_error = f"{type(exc).__name__}: {str(exc)[:200]}"
+                self.dropped += len(batch)
+            log.error("prediction log writer failed: %s", self.last_error)
+            if not isinstance(exc, Exception):
+                raise
 
-    def _write(self, connection: sqlite3.Connection, batch: list) -> None:
-        requests = [_request_row(e) for e in batch if isinstance(e, RequestEntry)]
-        feedback = [
-            (e.request_id, e.time, dumps(e.actual)) for e in batch if isinstance(e, FeedbackEntry)
-        ]
+    def _encode(self, batch: list[Entry]) -> tuple[list[tuple], list[tuple]]:
+        """Rows to insert; an entry that cannot be encoded is dropped and counted."""
+        requests, feedback = [], []
+        for entry in batch:
+            try:
+                if isinstance(entry, RequestEntry):
+                    requests.append(_request_row(entry))
+                elif isinstance(entry, FeedbackEntry):
+                    feedback.append(_feedback_row(entry))
+                else:
+                    raise TypeError(f"not a log entry: {type(entry).__name__}")
+            except Exception as exc:
+                self._bad(entry, exc)
+        return requests, feedback
+
+    def _bad(self, entry: object, exc: Exception) -> None:
+        with self._lock:
+            self.bad_entries += 1
+            self.last_error = f"bad entry dropped: {type(exc).__name__}: {str(exc)[:200]}"
+        log.error(
+            "prediction log: entry %s dropped (%s: %s)",
+            getattr(entry, "request_id", "?"),
+            type(exc).__name__,
+            str(exc)[:200],
+        )
+
+    def _write(self, connection: sqlite3.Connection, batch: list[Entry]) -> None:
+        requests, feedback = self._encode(batch)
+        if not requests and not feedback:
+            return
         deadline = time.monotonic() + 30.0
         while True:
             try:
                 self._insert(connection, requests, feedback)
                 with self._lock:
-                    self.written += len(batch)
+                    self.written += len(requests) + len(feedback)
                     self.transactions += 1
                 return
             except sqlite3.Error as exc:  # locked for longer than the busy timeout, disk full
                 if self._stop.is_set() and time.monotonic() > deadline:
                     log.error("prediction log: %d entries lost: %s", len(batch), exc)
                     with self._lock:
-                        self.dropped += len(batch)
+                        self.dropped += len(requests) + len(feedback)
                     return
                 log.warning("prediction log: retrying a write (%s)", exc)
                 time.sleep(0.2)
+            except Exception:  # a row sqlite cannot bind: insert one by one, drop the bad ones
+                self._insert_one_by_one(connection, requests, feedback)
+                return
+
+    def _insert_one_by_one(
+        self, connection: sqlite3.Connection, requests: list, feedback: list
+    ) -> None:
+        for row, is_request in [(r, True) for r in requests] + [(f, False) for f in feedback]:
+            try:
+                self._insert(connection, [row] if is_request else [], [] if is_request else [row])
+                with self._lock:
+                    self.written += 1
+                    self.transactions += 1
+            except Exception as exc:
+                self._bad(SimpleNamespace(request_id=row[0]), exc)
 
     @staticmethod
     def _insert(connection: sqlite3.Connection, requests: list, feedback: list) -> None:
@@ -252,17 +436,17 @@ class PredictionLog:
             raise
 
 
-def known_request(path: Path, request_id: str) -> bool:
-    """Whether the log file holds an answered request with this id (read-only, short-lived)."""
+def logged_request(path: Path, request_id: str) -> tuple[int, int] | None:
+    """``(status, rows)`` of the logged request with this id, or ``None`` (read-only)."""
     if not path.exists():
-        return False
+        return None
     connection = sqlite3.connect(path, timeout=2.0)
     try:
         row = connection.execute(
-            "SELECT 1 FROM requests WHERE request_id = ? AND status = 200", (request_id,)
+            "SELECT status, rows FROM requests WHERE request_id = ?", (request_id,)
         ).fetchone()
     except sqlite3.Error:
-        return False
+        return None
     finally:
         connection.close()
-    return row is not None
+    return None if row is None else (int(row[0]), int(row[1]))

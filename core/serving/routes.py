@@ -2,7 +2,17 @@
 
 Views are thin: :mod:`core.serving.scoring` does the work, the state object counts and logs.
 The model is the one ``before_request`` put in ``g.model``, so a swap mid-request changes nothing
-for that request.
+for that request. Every ``POST /predict`` answer, refusals and 5xx included, goes into the
+prediction log from the app's ``after_request`` hook (:func:`log_predict_answer`).
+
+Feedback does not depend on which worker answered the prediction, nor on the log's write delay:
+it is its own log entry, joined with its prediction by request id when the log is read. A
+request id proves which server issued it and when (:mod:`core.serving.request_ids`), so feedback
+for an id this server issued is accepted at once: 200 when the prediction is already known
+here (then a list of the wrong length is refused), 202 while it may still be on its way to the
+log. An id the server never issued, or one whose prediction is still not in the log
+:data:`JOIN_WINDOW_S` seconds after it was issued (a refused request, an id of another
+endpoint), is a 404 ``unknown_request``.
 """
 
 from __future__ import annotations
@@ -13,15 +23,20 @@ from typing import TYPE_CHECKING, Any
 from flask import Flask, Response, g, request
 
 from core.serving import body
-from core.serving.errors import BadRequest, NotFound, SchemaMismatch, ServingError
+from core.serving.errors import BadRequest, NotFound, SchemaMismatch
 from core.serving.metrics import CONTENT_TYPE
 from core.serving.model import LoadedModel
 from core.serving.openapi import openapi_document
-from core.serving.predlog import FeedbackEntry, RequestEntry, known_request, now_iso
+from core.serving.predlog import FeedbackEntry, RequestEntry, logged_request, now_iso
 from core.serving.scoring import Scored, dumps, score
 
 if TYPE_CHECKING:
     from core.serving.app import ServingState
+
+
+#: How long after a prediction its id may still be missing from the log: the writer's delay
+#: (a quarter second) with a wide margin for a busy machine or a locked database.
+JOIN_WINDOW_S = 30.0
 
 
 def json_response(value: Any, status: int = 200) -> Response:
@@ -66,7 +81,10 @@ def register_routes(app: Flask, state: ServingState) -> None:
     @app.get("/health")
     def health() -> Response:
         model = g.model
-        return json_response({"status": "ok", "model": model.name, "version": model.version})
+        status, details = state.health()
+        return json_response(
+            {"status": status, "model": model.name, "version": model.version, **details}
+        )
 
     @app.get("/metadata")
     def model_metadata() -> Response:
@@ -102,21 +120,19 @@ def _read_body(state: ServingState, allow_csv: bool) -> tuple[str, bytes]:
 
 def _predict(state: ServingState) -> Response:
     model: LoadedModel = g.model
-    try:
-        _, data = _read_body(state, allow_csv=True)
-        scored = score(model, data, request.content_type, state.config, g.request_id)
-    except ServingError as error:
-        _log_request(state, model, error.status, None, error.code)
-        raise
+    _, data = _read_body(state, allow_csv=True)
+    g.body_size = len(data)
+    scored = score(model, data, request.content_type, state.config, g.request_id)
+    g.scored = scored
     state.metrics.observe_predictions(model.name, model.version, scored.predictions, model.task)
     state.recent.add(g.request_id, scored.model_input.rows)
-    _log_request(state, model, 200, scored, None)
     return json_response(scored.answer)
 
 
-def _log_request(
+def log_predict_answer(
     state: ServingState, model: LoadedModel, status: int, scored: Scored | None, code: str | None
 ) -> None:
+    """Queue the log entry of one ``POST /predict`` answer, whatever its status."""
     if state.log is None:
         return
     outputs = None
@@ -132,28 +148,73 @@ def _log_request(
         rows=scored.model_input.rows if scored is not None else 0,
         inputs=scored.model_input.frame if scored is not None else None,
         outputs=outputs,
-        error=code,
+        error=code if status != 200 else None,
+        size=g.get("body_size", 0) + 256,
     )
     state.log.put(entry)
 
 
-def _feedback(state: ServingState) -> Response:
+def _feedback_request(state: ServingState) -> tuple[str, Any, int]:
     _, data = _read_body(state, allow_csv=False)
     payload = body.parse_json(data, state.config.max_depth)
     if not isinstance(payload, dict) or not isinstance(payload.get("request_id"), str):
         raise BadRequest('the body must be {"request_id": "...", "actual": ...}')
     if "actual" not in payload:
         raise SchemaMismatch('"actual" is missing', [{"field": "actual", "problem": "missing"}])
-    request_id, actual = payload["request_id"], payload["actual"]
+    unknown = sorted(set(payload) - {"request_id", "actual"})
+    if unknown:
+        raise SchemaMismatch(
+            f"unknown field {str(unknown[0])[:100]!r}: send only request_id and actual",
+            [{"field": str(name)[:100], "problem": "unknown_field"} for name in unknown[:20]],
+        )
+    actual = payload["actual"]
+    if actual is None or isinstance(actual, dict) or (isinstance(actual, list) and not actual):
+        raise SchemaMismatch(
+            '"actual" must be one value, or a list of one value per row',
+            [{"field": "actual", "problem": "not_a_value"}],
+        )
+    if isinstance(actual, list) and any(isinstance(v, list | dict) for v in actual):
+        raise SchemaMismatch(
+            '"actual" must be a list of single values', [{"field": "actual", "problem": "nested"}]
+        )
+    return payload["request_id"], actual, len(data)
+
+
+def _answered_rows(state: ServingState, request_id: str) -> int | None:
+    """Rows of the answered prediction with this id when known here (memory, then the log)."""
     rows = state.recent.rows(request_id)
-    if rows is None and not (state.log and known_request(state.log.path, request_id)):
-        raise NotFound("no answered prediction has this request id", code="unknown_request")
+    if rows is not None or state.log is None:
+        return rows
+    logged = logged_request(state.log.path, request_id)
+    if logged is None:
+        return None
+    status, rows = logged
+    if status != 200:
+        raise NotFound(
+            f"the request with this id was answered with status {status}, not predictions",
+            code="unknown_request",
+        )
+    return rows
+
+
+def _feedback(state: ServingState) -> Response:
+    request_id, actual, size = _feedback_request(state)
+    rows = _answered_rows(state, request_id)
+    if rows is None:
+        issued = state.ids.check(request_id)
+        if issued is None or issued.age_seconds() > JOIN_WINDOW_S:
+            raise NotFound("no answered prediction has this request id", code="unknown_request")
     if isinstance(actual, list) and rows is not None and len(actual) != rows:
         raise SchemaMismatch(
             f"the request had {rows} rows; send one actual value per row (or one value)",
             [{"field": "actual", "problem": "wrong_length"}],
         )
     if state.log is not None:
-        state.log.put(FeedbackEntry(request_id, now_iso(), actual))
+        state.log.put(FeedbackEntry(request_id, now_iso(), actual, size=size + 128))
     state.metrics.observe_feedback()
-    return json_response({"request_id": request_id, "recorded": state.log is not None})
+    answer = {
+        "request_id": request_id,
+        "recorded": state.log is not None,
+        "matched": rows is not None,
+    }
+    return json_response(answer, status=200 if rows is not None else 202)

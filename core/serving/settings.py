@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 MB = 1024 * 1024
 EXTRA_COLUMN_POLICIES = ("ignore", "reject")
@@ -35,6 +35,11 @@ class ServingConfig:
     log_queue_size:
         Capacity of the queue between requests and the log writer; past it entries are dropped
         and counted, a request never waits.
+    log_queue_bytes:
+        The same queue's bound in bytes (entries are measured by their request body's size).
+    request_key:
+        The key request ids are signed with (:mod:`core.serving.request_ids`); the worker
+        processes of one server share it. ``None``: from the environment, else a new one.
     metrics_dir:
         Where the worker processes of one server publish their counts (see
         :mod:`core.serving.workers`); ``None`` for a server of one process.
@@ -49,15 +54,17 @@ class ServingConfig:
     log_dir: str | None = None
     log_inputs: bool = True
     log_queue_size: int = 10_000
+    log_queue_bytes: int = 64 * MB
     metrics_dir: str | None = None
+    request_key: bytes | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.extra_columns not in EXTRA_COLUMN_POLICIES:
             raise ValueError(f"extra_columns must be one of {EXTRA_COLUMN_POLICIES}")
         if self.max_body_bytes <= 0 or self.max_depth <= 0 or self.max_rows <= 0:
             raise ValueError("limits must be positive")
-        if self.log_queue_size <= 0:
-            raise ValueError("log_queue_size must be positive")
+        if self.log_queue_size <= 0 or self.log_queue_bytes <= 0:
+            raise ValueError("log_queue_size and log_queue_bytes must be positive")
         if self.token is not None and not self.token:
             raise ValueError("an empty token is not a token")
 

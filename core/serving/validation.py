@@ -3,11 +3,12 @@
 Every column is judged value by value with the same rules for every request form: numbers may
 come as JSON numbers or numeric text (``"3.5"``), booleans as ``true``/``false``, their text, or
 0/1, date-times as text pandas parses, categories as text. A value that fits none of its column's
-forms, a missing value where training saw none, and NaN/Infinity where training saw no missing
-values are schema problems (422), reported per column with the rows (0-based) that have them,
-never with the values. Categories not seen in training, and numbers outside the training range,
-are accepted and reported as warnings. The accepted values then go through
-:func:`core.serving.frames.model_frame`, the coercion training used.
+forms, a missing value where training saw none, and NaN or Infinity (never a missing value:
+that is ``null``, an empty CSV cell or a missing token) are schema problems (422), reported per
+column with the rows (0-based) that have them, never with the values. Categories not seen in
+training, and numbers outside the training range, are accepted and reported as warnings. The
+accepted values then go through :func:`core.serving.frames.model_frame`, the coercion training
+used.
 """
 
 from __future__ import annotations
@@ -35,13 +36,14 @@ MAX_DETAILS = 100
 #: compute in (and the model would fail with a 500).
 RANGE_FACTOR = 1e6
 _NO_RANGE_LIMIT = 1e32
-_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
+#: Text read as a number: a plain ASCII decimal (no exponent, no separators).
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)", re.ASCII)
 _INFINITE = frozenset({"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"})
 _TRUE_FALSE = {"true": 1.0, "false": 0.0}
 
 PROBLEMS = {
     "missing_value": "a missing value, and training saw none in this column",
-    "not_finite": "NaN or Infinity, and training saw no missing values in this column",
+    "not_finite": "NaN or Infinity; send null (or leave the cell empty) for a missing value",
     "not_a_number": "not a number",
     "not_a_boolean": "not a boolean (true/false, 0/1)",
     "not_a_datetime": "not a date/time",
@@ -94,14 +96,14 @@ def _number(value: Any) -> tuple[float, str | None]:
     if isinstance(value, int | float):
         try:
             number = float(value)
-        except OverflowError:  # an integer beyond float range
-            return math.nan, "not_finite"
+        except OverflowError:  # an integer beyond a double's range: never a missing value
+            return math.nan, "out_of_range"
         return (number, None) if math.isfinite(number) else (math.nan, "not_finite")
     if isinstance(value, str):
         text = value.strip()
-        if _NUMBER.fullmatch(text):
+        if _NUMBER.fullmatch(text):  # digits that overflow a double are out of range
             number = float(text)
-            return (number, None) if math.isfinite(number) else (math.nan, "not_finite")
+            return (number, None) if math.isfinite(number) else (math.nan, "out_of_range")
         if text.lower() in _INFINITE:
             return math.nan, "not_finite"
         return math.nan, "not_a_number"
@@ -157,8 +159,6 @@ def _floats(
                 problems.add(column.name, "missing_value", row)
             continue
         number, problem = convert(value)
-        if problem == "not_finite" and column.nullable:
-            continue  # NaN/Infinity is a missing value where training had missing values
         if problem is None and abs(number) > limit:
             problem = "out_of_range"
         if problem:

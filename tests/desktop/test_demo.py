@@ -36,6 +36,7 @@ def test_the_demo_builds_with_traffic_and_stops_it_on_close(
     assert workspace.trigger_config().drift_buckets == 3
     traffic = window.session.traffic
     wait_until(qtbot, lambda: traffic.answered >= 3 and traffic.feedback >= 1, 30)
+    assert traffic.refused == 0, traffic.last_error  # every answer, feedback included, was 2xx
     assert window.shell.current_page.key == "monitoring"
     assert "Demo traffic" in window.traffic_label.text()
 

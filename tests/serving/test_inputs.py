@@ -135,24 +135,60 @@ def test_null_is_accepted_only_where_training_had_missing_values(client: Client)
 
 
 @pytest.mark.parametrize("token", ["NaN", "Infinity", "-Infinity"])
-def test_nan_and_infinity_tokens(client: Client, token: str) -> None:
+def test_nan_and_infinity_tokens_are_refused_at_the_door(client: Client, token: str) -> None:
     def body(column: str) -> str:
         fields = ", ".join(f'"{k}": {json.dumps(v)}' for k, v in ROW.items() if k != column)
         return '{"records": [{' + fields + f', "{column}": {token}' + "}]}"
 
     headers = {"Content-Type": "application/json"}
-    refused = client.call("POST", "/predict", body("year"), headers)  # training saw no gaps
-    assert refused.status == 422
-    assert refused.json["details"][0]["problem"] == "not_finite"
-    accepted = client.call("POST", "/predict", body("bill_depth_mm"), headers)  # it saw gaps
-    assert accepted.status == 200
+    for column in ("year", "bill_depth_mm"):  # training saw no gaps in one, gaps in the other
+        refused = client.call("POST", "/predict", body(column), headers)
+        assert refused.status == 422
+        (detail,) = refused.json["details"]
+        assert detail == {"field": f"records[0].{column}", "problem": "not_finite"}
+        assert "send null" in refused.json["message"]
 
 
 def test_infinite_numbers_as_text_or_too_large_are_refused(client: Client) -> None:
-    for value in ("inf", "-Infinity", "1e999", 10**400):
+    cases = [("inf", "not_finite"), ("-Infinity", "not_finite"), ("1e9", "not_a_number"),
+             ("9" * 400, "out_of_range"), (10**400, "out_of_range")]  # fmt: skip
+    for value, problem in cases:
         reply = client.predict({"records": [dict(ROW, year=value)]})
         assert reply.status == 422, value
-        assert reply.json["details"][0]["problem"] == "not_finite"
+        assert reply.json["details"][0]["problem"] == problem
+
+
+@pytest.mark.parametrize("value", [10**400, -(10**400), "9" * 400], ids=["huge", "minus", "text"])
+def test_a_number_beyond_a_double_is_never_taken_as_missing(client: Client, value) -> None:
+    reply = client.predict({"records": [dict(ROW, bill_depth_mm=value)]})  # a nullable column
+    assert reply.status == 422
+    (detail,) = reply.json["details"]
+    assert detail["problem"] == "out_of_range"
+    assert detail.get("field", detail.get("column")) in (
+        "records[0].bill_depth_mm",
+        "bill_depth_mm",
+    )
+
+
+def test_a_number_literal_beyond_a_double_is_refused_at_the_door(client: Client) -> None:
+    fields = ", ".join(f'"{k}": {json.dumps(v)}' for k, v in ROW.items() if k != "bill_depth_mm")
+    body = '{"records": [{' + fields + ', "bill_depth_mm": 1e400}]}'
+    reply = client.call("POST", "/predict", body, {"Content-Type": "application/json"})
+    assert reply.status == 422
+    assert reply.json["details"] == [
+        {"field": "records[0].bill_depth_mm", "problem": "out_of_range"}
+    ]
+
+
+@pytest.mark.parametrize("where", ["value", "key"])
+def test_a_lone_surrogate_is_a_422_naming_the_field(client: Client, where: str) -> None:
+    record = dict(ROW, island="Bis\ud800coe") if where == "value" else {**ROW, "\udc00x": 1}
+    reply = client.predict({"records": [ROW, record]})
+    assert reply.status == 422
+    (detail,) = reply.json["details"]
+    assert detail["problem"] == "lone_surrogate"
+    expected = "records[1].island" if where == "value" else "a key of records[1]"
+    assert detail["field"] == expected
 
 
 def test_a_number_far_beyond_the_training_range_is_refused(client: Client) -> None:

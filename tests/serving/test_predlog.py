@@ -127,6 +127,7 @@ def test_feedback_joins_its_request(client: Client, shared_server) -> None:
     assert reply.status == 200 and reply.json == {
         "request_id": answer["request_id"],
         "recorded": True,
+        "matched": True,
     }
     log_dir = shared_server.state.config.log_dir
     _wait_for(lambda: any(r.actual for r in read_requests(log_dir, last=5)))
