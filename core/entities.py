@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -388,7 +388,9 @@ class Deployment:
     """A recorded REST server of a model version, or of whatever version holds an alias.
 
     ``status`` is what the store recorded ("running" or "stopped"); the live state of the
-    process and its answers come from :func:`core.deploy.probe.probe`.
+    process and its answers come from :func:`core.deploy.probe.probe`. ``process_started`` and
+    ``process_command`` tell the server process apart from a later process that reuses ``pid``
+    (see :mod:`core.deploy.identity`); None in deployments recorded without them.
     """
 
     id: str
@@ -407,6 +409,15 @@ class Deployment:
     started_by: str
     stopped_at: datetime | None
     stop_note: str
+    process_started: str | None = None
+    process_command: tuple[str, ...] | None = None
+
+    STALE: ClassVar[str] = "stale: "  # how the stop note of a stale deployment begins
+
+    @property
+    def stale(self) -> bool:
+        """Recorded as stopped because its process id had come to name another process."""
+        return self.status == "stopped" and self.stop_note.startswith(self.STALE)
 
     @property
     def url(self) -> str:
@@ -421,6 +432,7 @@ class Deployment:
         data = asdict(self)
         data["url"] = self.url
         data["target"] = self.target
+        data["stale"] = self.stale
         data["started_at"] = _iso(self.started_at)
         data["stopped_at"] = _iso(self.stopped_at)
         return data

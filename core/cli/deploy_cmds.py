@@ -1,4 +1,8 @@
-"""``shipway deploy``, ``shipway deployments``, ``shipway undeploy``, ``shipway serve``."""
+"""``shipway deploy``, ``shipway deployments``, ``shipway undeploy``, ``shipway serve``.
+
+A stale deployment (its pid names another process now; see :mod:`core.deploy.identity`) shows
+as ``stale`` in ``deployments``, with the reason under the table, and ``undeploy`` says so.
+"""
 
 from __future__ import annotations
 
@@ -48,7 +52,9 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     serve.add_argument(
         "--trust",
         action="store_true",
-        help="serve a bundle that is unsigned or signed by another project",
+        help="serve a bundle that is unsigned or signed by another project. Its model file is "
+        "a pickle: loading it runs code from whoever made the bundle, so use this only for "
+        "bundles from people you trust",
     )
     serve.set_defaults(handler=cmd_serve)
 
@@ -136,6 +142,9 @@ def cmd_deployments(args: argparse.Namespace) -> int:
         for d, s in zip(found, states, strict=True)
     ]
     print(table(rows, ("id", "state", "serves", "version", "url", "up", "requests", "errors")))
+    for d, s in zip(found, states, strict=True):
+        if s.state == "stale":
+            print(f"{d.id}: {s.note}")
     return 0
 
 
@@ -156,6 +165,8 @@ def cmd_undeploy(args: argparse.Namespace) -> int:
         deployment = workspace.undeploy(args.id)
     if args.json:
         emit_json(_document(deployment))
+    elif deployment.stale:
+        print(f"Deployment {deployment.id} was stale: {deployment.stop_note}")
     else:
         print(f"Deployment {deployment.id} {deployment.status}: {deployment.stop_note}")
     return 0

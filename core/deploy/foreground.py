@@ -1,4 +1,8 @@
-"""A server in this process, recorded as a deployment while it runs (``shipway serve``)."""
+"""A server in this process, recorded as a deployment while it runs (``shipway serve``).
+
+The record names this process (its pid and identity, :mod:`core.deploy.identity`), so
+``shipway undeploy`` from elsewhere stops it with SIGTERM as long as it still runs.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core.deploy import identity
 from core.entities import Deployment
 from core.project import Project
 from core.store.deployment_repository import NewDeployment
@@ -68,6 +73,7 @@ def run(
 
 
 def _new(project: Project, what: Foreground, host: str, port: int, token: str | None):
+    started, command = identity.of(os.getpid())
     return NewDeployment(
         id=what.deployment_id,
         model=what.model,
@@ -80,4 +86,6 @@ def _new(project: Project, what: Foreground, host: str, port: int, token: str | 
         machine=socket.gethostname(),
         token=token is not None,
         folder=str(what.folder.relative_to(project.root)),
+        process_started=started,
+        process_command=command,
     )

@@ -14,6 +14,11 @@ answers, and only then records the deployment; a server that fails to start leav
 no folder, and its own error is in the message. A deployment of an alias swaps versions when the
 alias moves: :func:`follow_alias` writes the new version's directory and rewrites the pointer,
 and the server loads it and swaps between requests.
+
+The record holds the server's identity (start time and command line, :mod:`core.deploy.identity`)
+besides its pid. Nothing signals a pid whose process no longer matches it: :func:`undeploy` of
+such a stale deployment records it as stopped and leaves that process alone. A deployment's
+folder read back from the database is used only inside deployments/ (:mod:`core.deploy.folders`).
 """
 
 from __future__ import annotations
@@ -28,9 +33,11 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from core.deploy import probe
+from core.deploy import identity, probe
+from core.deploy.folders import folder_of
 from core.entities import Deployment, ModelVersion
 from core.errors import Conflict, InvalidInput, ShipwayError
 from core.project import DEPLOYMENTS_DIR, Project
@@ -73,6 +80,7 @@ def deploy(
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
+    started, command = identity.of(process.pid)  # our child, not reaped: the id is still its
     return project.deployments.record(
         NewDeployment(
             id=deployment_id,
@@ -86,6 +94,8 @@ def deploy(
             machine=socket.gethostname(),
             token=token is not None,
             folder=str(folder.relative_to(project.root)),
+            process_started=started,
+            process_command=command,
         )
     )
 
@@ -207,7 +217,7 @@ def _await_ready(process: subprocess.Popen, folder: Path, token: str | None) -> 
             if probe.health(f"http://127.0.0.1:{ready['port']}", token) is not None:
                 return ready
         time.sleep(0.1)
-    _terminate(process.pid)
+    _terminate(process.pid, lambda: process.poll() is None)
     raise DeployFailed(
         f"the server did not answer /health within {START_TIMEOUT_S:g} s",
         where=str(folder),
@@ -224,7 +234,11 @@ def _last_line(path: Path) -> str:
 
 
 def undeploy(project: Project, deployment_id: str) -> Deployment:
-    """Stop a deployment's server (SIGTERM, then SIGKILL) and record it as stopped."""
+    """Stop a deployment's server (SIGTERM, then SIGKILL) and record it as stopped.
+
+    A stale deployment (its pid now names another process) is recorded as stopped with a note
+    that says so, and nothing is signalled.
+    """
     deployment = project.deployments.get(deployment_id)
     if deployment.status == "stopped":
         return deployment
@@ -234,40 +248,66 @@ def undeploy(project: Project, deployment_id: str) -> Deployment:
             where=deployment_id,
             hint=f"stop it on {deployment.machine}",
         )
-    if probe.process_alive(deployment.pid):
-        stopped = _terminate(deployment.pid)
+    verdict = identity.check(deployment)
+    if verdict.state == "ours":
+        stopped = _terminate(deployment.pid, lambda: identity.check(deployment).state == "ours")
         note = "stopped" if stopped else "killed after not stopping within the grace period"
     else:
-        note = "its process had already ended (crashed or killed)"
+        note = verdict.note
     return project.deployments.stopped(deployment_id, note)
 
 
-def _terminate(pid: int) -> bool:
-    """SIGTERM, wait, then SIGKILL; True when the process ended by itself."""
+def record_stale(project: Project, deployment: Deployment, note: str) -> Deployment:
+    """Record a running deployment whose pid names another process as stopped (and stale)."""
+    return project.deployments.stopped(deployment.id, note)
+
+
+def _terminate(pid: int, ours: Callable[[], bool]) -> bool:
+    """SIGTERM, wait, then SIGKILL; True when the process ended by itself.
+
+    ``ours()`` is asked before each signal and while waiting: once it is False the process
+    has ended (or its id names another process), and nothing more is sent.
+    """
+    if not ours():
+        return True
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + STOP_TIMEOUT_S
     while time.monotonic() < deadline:
-        if not probe.process_alive(pid):
+        if not ours():
             return True
         time.sleep(0.1)
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
+    if ours():
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
     return False
 
 
 def follow_alias(project: Project, version: ModelVersion, alias: str) -> list[str]:
-    """Point every running deployment of ``model@alias`` at ``version``; returns their ids."""
-    swapped = []
+    """Point every running deployment of ``model@alias`` at ``version``; returns their ids.
+
+    Every folder is checked before any is written to, so a folder outside the project stops
+    the swap of all of them (a :class:`ProjectError`; the alias has moved all the same).
+    """
+    targets = [(d, folder_of(project, d)) for d in _to_swap(project, version, alias)]
+    for deployment, folder in targets:
+        _point_at(project, version, folder)
+        project.deployments.swapped(deployment.id, version.version, deployment.version)
+    return [deployment.id for deployment, _ in targets]
+
+
+def _to_swap(project: Project, version: ModelVersion, alias: str) -> list[Deployment]:
+    """The running deployments of ``model@alias`` here whose server is alive and theirs."""
+    found = []
     for deployment in project.deployments.following(version.model, alias):
         if deployment.version == version.version or deployment.machine != socket.gethostname():
             continue
-        if not probe.process_alive(deployment.pid):
-            continue
-        _point_at(project, version, project.root / deployment.folder)
-        project.deployments.swapped(deployment.id, version.version, deployment.version)
-        swapped.append(deployment.id)
-    return swapped
+        verdict = identity.check(deployment)
+        if verdict.state == "stale":
+            record_stale(project, deployment, verdict.note)
+        if verdict.state == "ours":
+            found.append(deployment)
+    return found
 
 
 def await_version(deployment: Deployment, version: int, token: str | None = None) -> bool:

@@ -1,7 +1,9 @@
 """The live state of a deployment: is its process alive, does it answer, what does it serve.
 
 Probes are short (half a second per request) and never raise for an unreachable server: a
-deployment whose process died shows as stopped, one that is alive but silent as unhealthy.
+deployment whose process died shows as stopped, one that is alive but silent as unhealthy, and
+one whose pid now names another process (:mod:`core.deploy.identity`) as stale, with a note;
+that process is never contacted.
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ import urllib.request
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from core.deploy import identity
 from core.entities import Deployment
-from core.serving.processes import process_alive
 
 TIMEOUT_S = 0.5
 _SAMPLE = re.compile(r"^shipway_http_requests_total\{([^}]*)\}\s+([0-9.eE+]+)$")
@@ -68,11 +70,13 @@ class LiveState:
     """What a deployment is doing now, as the CLI and the app show it."""
 
     id: str
-    state: str  # "running" | "unhealthy" (alive, silent) | "stopped" | "elsewhere" (another host)
+    state: str  # "running" | "unhealthy" (alive, silent) | "stopped" | "elsewhere" (another
+    # host) | "stale" (its pid names another process now)
     version: int | None
     uptime_s: float | None
     requests: int | None
     errors: int | None
+    note: str = ""  # why it is stale or stopped, when known
 
     @property
     def error_rate(self) -> float | None:
@@ -89,10 +93,13 @@ class LiveState:
 def probe(deployment: Deployment, token: str | None = None) -> LiveState:
     """The live state; a deployment recorded as stopped is not contacted."""
     if deployment.status == "stopped":
-        return LiveState(deployment.id, "stopped", None, None, None, None)
+        state = "stale" if deployment.stale else "stopped"
+        return LiveState(deployment.id, state, None, None, None, None, deployment.stop_note)
     local = deployment.machine == socket.gethostname()
-    if local and not process_alive(deployment.pid):
-        return LiveState(deployment.id, "stopped", None, None, None, None)
+    verdict = identity.check(deployment) if local else None
+    if verdict is not None and verdict.state != "ours":
+        state = "stale" if verdict.state == "stale" else "stopped"
+        return LiveState(deployment.id, state, None, None, None, None, verdict.note)
     if not local and deployment.host in ("127.0.0.1", "localhost", "::1"):
         return LiveState(deployment.id, "elsewhere", None, _uptime(deployment), None, None)
     found = health(deployment.url)

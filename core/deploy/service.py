@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from core.deploy import foreground, manager, probe
+from core.deploy.folders import folder_of
 from core.entities import Deployment, ModelVersion
 from core.errors import ProjectError
 from core.project import Project
@@ -67,12 +68,19 @@ class DeploymentsMixin:
         return self._project.deployments.get(deployment_id)
 
     def deployment_state(self, deployment: Deployment, token: str | None = None) -> probe.LiveState:
-        """Alive? answering? which version, how many requests and errors (short probes)."""
-        return probe.probe(deployment, token)
+        """Alive? answering? which version, how many requests and errors (short probes).
+
+        A running deployment found stale (its pid names another process) is recorded as
+        stopped, with the reason as its stop note."""
+        state = probe.probe(deployment, token)
+        if state.state == "stale" and deployment.status != "stopped":
+            manager.record_stale(self._project, deployment, state.note)
+        return state
 
     def deployment_folder(self, deployment: Deployment) -> Path:
-        """Where its logs and prediction log live."""
-        return self._project.root / deployment.folder
+        """Where its logs and prediction log live (refused when the database names a folder
+        outside the project's deployments/)."""
+        return folder_of(self._project, deployment)
 
     def undeploy(self, deployment_id: str) -> Deployment:
         return manager.undeploy(self._project, deployment_id)

@@ -29,6 +29,8 @@ class NewDeployment:
     machine: str
     token: bool
     folder: str
+    process_started: str | None = None
+    process_command: list[str] | None = None
 
 
 class DeploymentRepository:
@@ -151,4 +153,6 @@ def _entity(row: DeploymentRow) -> Deployment:
         started_by=row.started_by,
         stopped_at=_aware(row.stopped_at) if row.stopped_at else None,
         stop_note=row.stop_note or "",
+        process_started=row.process_started,
+        process_command=tuple(row.process_command) if row.process_command is not None else None,
     )

@@ -255,6 +255,10 @@ class DeploymentRow(Base):
     started_by: Mapped[str] = mapped_column(String(200))
     stopped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     stop_note: Mapped[str] = mapped_column(Text, default="")
+    # who the server process is (core.serving.processes.ProcessIdentity); None in rows recorded
+    # before 0007 or on systems that do not tell
+    process_started: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    process_command: Mapped[list | None] = mapped_column(JSON, nullable=True)
 
 
 class MonitoringAlertRow(Base):

@@ -8,12 +8,15 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from sqlalchemy import create_engine, text
 
+from core.serving.processes import process_alive
 from tests.e2e.cli import PENGUINS, ok_json, shipway
 
 
@@ -43,7 +46,9 @@ def test_deploy_then_every_endpoint_then_undeploy(project: Path) -> None:
     url = deployed["url"]
     try:
         _, _, body = call(f"{url}/health")
-        assert json.loads(body) == {"status": "ok", "model": "penguins-model", "version": 1}
+        health = json.loads(body)
+        assert (health["status"], health["model"], health["version"]) == ("ok", "penguins-model", 1)
+        assert health["prediction_log"]["writer"] == "running"
         metadata = json.loads(call(f"{url}/metadata")[2])
         assert metadata["name"] == "penguins-model" and metadata["version"] == 1
         spec = json.loads(call(f"{url}/openapi.json")[2])
@@ -53,11 +58,13 @@ def test_deploy_then_every_endpoint_then_undeploy(project: Path) -> None:
         answer = json.loads(call(f"{url}/predict", json.dumps({"records": row}).encode())[2])
         assert answer["predictions"] == ["Adelie"] and answer["version"] == 1
         feedback = {"request_id": answer["request_id"], "actual": "Adelie"}
-        assert call(f"{url}/feedback", json.dumps(feedback).encode())[0] == 200
+        # 200 when the worker that answered the prediction takes the feedback too, 202 when
+        # the other one does before the prediction reached the log; both are recorded
+        assert call(f"{url}/feedback", json.dumps(feedback).encode())[0] in (200, 202)
         _, kind, metrics = call(f"{url}/metrics")
         assert kind.startswith("text/plain") and b"shipway_http_requests_total" in metrics
-        listed = ok_json(project, "deployments")["deployments"]
-        mine = next(d for d in listed if d["id"] == deployed["id"])
+        mine = _listed_until(project, deployed["id"], lambda d: d["live"]["requests"] >= 1)
+        # the sibling worker publishes its counts about once a second, so wait for them
         assert mine["live"]["state"] == "running" and mine["live"]["requests"] == 1
         text = shipway(project, "deployments").stdout
         assert deployed["id"] in text and "running" in text
@@ -66,6 +73,17 @@ def test_deploy_then_every_endpoint_then_undeploy(project: Path) -> None:
     assert stopped["status"] == "stopped"
     listed = ok_json(project, "deployments")["deployments"]
     assert next(d for d in listed if d["id"] == deployed["id"])["live"]["state"] == "stopped"
+
+
+def _listed_until(project: Path, deployment_id: str, condition, timeout: float = 60) -> dict:
+    """The deployment's ``deployments --json`` entry once ``condition`` holds for it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        listed = ok_json(project, "deployments")["deployments"]
+        mine = next(d for d in listed if d["id"] == deployment_id)
+        if condition(mine) or time.monotonic() > deadline:
+            return mine
+        time.sleep(0.5)
 
 
 def test_undeploy_of_an_unknown_id_is_a_clear_error(project: Path) -> None:
@@ -93,6 +111,56 @@ def test_serve_in_the_foreground_until_interrupted(project: Path) -> None:
         server.stderr.close()
     listed = ok_json(project, "deployments")["deployments"]
     assert next(d for d in listed if d["id"] == ready["id"])["status"] == "stopped"
+
+
+def test_undeploy_stops_a_foreground_server_it_recorded(project: Path) -> None:
+    server = subprocess.Popen(
+        [sys.executable, "-m", "core.cli", "--project", str(project), "serve",
+         "penguins-model@1", "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        ready = json.loads(_read_document(server))
+        assert ready["process_started"] and "serve" in ready["process_command"]
+        stopped = ok_json(project, "undeploy", ready["id"])
+        assert stopped["status"] == "stopped" and not stopped["stale"]
+        assert server.wait(30) == 0  # it was signalled, and stopped cleanly
+    finally:
+        if server.poll() is None:
+            server.kill()
+        server.stdout.close()
+        server.stderr.close()
+
+
+def test_a_stale_deployment_is_reported_and_the_process_holding_its_pid_left_alone(
+    project: Path,
+) -> None:
+    deployed = ok_json(project, "deploy", "penguins-model@1", "--workers", "1")
+    sleeper = subprocess.Popen(["sleep", "1000"])
+    try:
+        engine = create_engine(ok_json(project, "info")["db_url"])
+        with engine.begin() as connection:
+            connection.execute(
+                text("UPDATE deployments SET pid = :pid WHERE id = :id"),
+                {"pid": sleeper.pid, "id": deployed["id"]},
+            )
+        engine.dispose()
+        listing = shipway(project, "deployments").stdout
+        assert f"{deployed['id']}: stale: process {sleeper.pid}" in listing
+        result = shipway(project, "undeploy", deployed["id"])
+        assert result.returncode == 0 and f"{deployed['id']} was stale" in result.stdout
+        assert sleeper.poll() is None, "the unrelated process was signalled"
+        listed = ok_json(project, "deployments")["deployments"]
+        mine = next(d for d in listed if d["id"] == deployed["id"])
+        assert mine["stale"] and mine["live"]["state"] == "stale"
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+        os.kill(deployed["pid"], signal.SIGTERM)  # the server itself, no longer recorded
+    deadline = time.monotonic() + 30
+    while process_alive(deployed["pid"]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not process_alive(deployed["pid"])
 
 
 def _read_document(process: subprocess.Popen) -> str:
