@@ -1,5 +1,11 @@
 """The body of a local worker process: pre-warm the heavy imports, then run jobs until told to
-stop. Progress messages are throttled so a chatty run cannot flood the pipe."""
+stop. Progress messages are throttled so a chatty run cannot flood the pipe.
+
+The throttle delays, it never drops: a message that comes too soon after the previous one is
+held and sent by a timer once the interval has passed, unless a newer one replaced it first.
+The last message before a long step ("fitting on N rows", then minutes inside scikit-learn
+without a word) therefore always arrives, a quarter of a second late at worst.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ import contextlib
 import dataclasses
 import os
 import sys
+import threading
 import time
 from typing import Any
 
@@ -33,12 +40,13 @@ def main(conn: Any) -> None:
         if message is None:
             break
         _, job, threads = message
+        progress = ThrottledProgress(conn)
         with threadpool_limits(limits=max(1, threads)):
-            result = execute_run(job, _throttled(conn))
+            result = execute_run(job, progress)
         if result.ok:
             environment = {**result.environment, "threads": threads}
             result = dataclasses.replace(result, environment=environment)
-        conn.send(("result", result))
+        progress.finish(("result", result))
     _exit_now()
 
 
@@ -53,17 +61,54 @@ def _exit_now() -> None:
     os._exit(0)
 
 
-def _throttled(conn: Any) -> Any:
-    """A progress callback sending at most ten messages a second (first and last always)."""
-    last = [0.0]
+class ThrottledProgress:
+    """A progress callback that sends at most ten messages a second and loses none that count.
 
-    def progress(fraction: float | None, message: str) -> None:
-        now = time.monotonic()
-        if now - last[0] >= THROTTLE_S or fraction in (0.0, 1.0):
-            last[0] = now
-            conn.send(("progress", fraction, message))
+    A message within :data:`THROTTLE_S` of the last one sent is held; a timer sends the newest
+    held message when the interval has passed. :meth:`finish` drops what is still held (the
+    result says more) and sends the final message; one lock keeps the pipe's writes whole.
+    """
 
-    return progress
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+        self._lock = threading.Lock()
+        self._last = 0.0
+        self._held: tuple | None = None
+        self._timer: threading.Timer | None = None
+
+    def __call__(self, fraction: float | None, message: str) -> None:
+        with self._lock:
+            wait = self._last + THROTTLE_S - time.monotonic()
+            if wait <= 0 or fraction in (0.0, 1.0):
+                self._held = None
+                self._send(("progress", fraction, message))
+                return
+            self._held = ("progress", fraction, message)
+            if self._timer is None:
+                self._timer = threading.Timer(wait, self._flush)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def _flush(self) -> None:
+        with self._lock:
+            self._timer = None
+            if self._held is not None:
+                held, self._held = self._held, None
+                self._send(held)
+
+    def _send(self, item: tuple) -> None:
+        self._last = time.monotonic()
+        with contextlib.suppress(OSError, BrokenPipeError):  # the caller is gone: nothing to tell
+            self._conn.send(item)
+
+    def finish(self, item: tuple) -> None:
+        """Send ``item`` (the result) after anything already sent; what is held is dropped."""
+        with self._lock:
+            self._held = None
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            self._conn.send(item)
 
 
 def _shutdown_loky() -> None:

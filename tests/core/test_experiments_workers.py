@@ -182,3 +182,24 @@ def test_cancelling_a_search_with_queued_trials_ends_every_trial(penguins: Works
     assert "cancelled" in {t.status for t in trials}
     assert len(penguins.executor()._all) <= 2, "no worker beyond the pool's size"
     assert penguins.train(_request()).status == "done", "the pool still runs jobs afterwards"
+
+
+def test_the_last_progress_before_a_long_step_is_never_dropped() -> None:
+    """Two messages in quick succession, then a long silent step: both still arrive."""
+    import multiprocessing
+
+    from core.experiments.worker import ThrottledProgress
+
+    ours, theirs = multiprocessing.Pipe()
+    progress = ThrottledProgress(theirs)
+    progress(0.02, "loading data")
+    progress(0.1, "fitting on 24,000 rows")  # within the throttle interval of the first
+    received = []
+    while ours.poll(10) and len(received) < 2:  # the worker would now sit in fit() for minutes
+        received.append(ours.recv())
+    assert [m[2] for m in received] == ["loading data", "fitting on 24,000 rows"]
+    progress(0.5, "sent")
+    progress(0.6, "held")
+    progress.finish(("result", "done"))  # what is still held is dropped, the result sent
+    assert ours.recv()[2] == "sent" and ours.recv() == ("result", "done")
+    assert not ours.poll(0.5)
