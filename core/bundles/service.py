@@ -9,9 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from core.bundles import safe_zip, signing
-from core.bundles.verify import BundleReport, verify
+from core.bundles.verify import BundleReport, verify, verify_snapshot
 from core.entities import Deployment, ModelVersion
 from core.project import DEPLOYMENTS_DIR, Project
+
+TRUST_HINT = (
+    "its model file is a pickle, and loading a pickle runs code from whoever made the bundle: "
+    "add --trust only if you trust them"
+)
 
 
 class BundlesMixin:
@@ -34,8 +39,9 @@ class BundlesMixin:
 
     def extract_bundle(self, path: Path | str, folder: Path | str, trust: bool = False) -> Path:
         """Unpack a verified bundle into a new ``folder`` (all or nothing)."""
-        report = self._trusted(Path(path), trust)
-        return safe_zip.extract(Path(path), list(report.entries), Path(folder))
+        with safe_zip.snapshot(Path(path)) as source:
+            report = self._trusted(source, trust)
+            return safe_zip.extract(source, list(report.entries), Path(folder), report.digests)
 
     def serve_bundle(
         self,
@@ -48,14 +54,20 @@ class BundlesMixin:
         on_ready: Callable[[Deployment], Any] | None = None,
         stop: threading.Event | None = None,
     ) -> Deployment:
-        """Verify, unpack into deployments/ID/bundle and serve it in the foreground."""
+        """Verify, unpack into deployments/ID/bundle and serve it in the foreground.
+
+        The model is unpickled only after every hash has been checked, from the files
+        extracted out of the same private copy that was verified.
+        """
         from core.deploy import foreground, manager
 
         manager.check_address(host, port, token)
-        report = self._trusted(Path(path), trust)
         deployment_id = secrets.token_hex(4)
         folder = self._project.root / DEPLOYMENTS_DIR / deployment_id
-        bundle = safe_zip.extract(Path(path), list(report.entries), folder / "bundle")
+        with safe_zip.snapshot(Path(path)) as source:
+            report = self._trusted(source, trust)
+            entries = list(report.entries)
+            bundle = safe_zip.extract(source, entries, folder / "bundle", report.digests)
         what = foreground.Foreground(
             deployment_id,
             folder,
@@ -67,8 +79,9 @@ class BundlesMixin:
             self._project, what, host=host, port=port, token=token, on_ready=on_ready, stop=stop
         )
 
-    def _trusted(self, path: Path, trust: bool) -> BundleReport:
-        report = self.verify_bundle(path)
+    def _trusted(self, source: safe_zip.Snapshot, trust: bool) -> BundleReport:
+        report = verify_snapshot(source, signing.load_key(self._project.root))
+        path = source.origin
         if not report.ok:
             raise safe_zip.BundleRefused(
                 f"the bundle failed verification: {'; '.join(report.problems[:3])}",
@@ -81,6 +94,6 @@ class BundlesMixin:
             raise safe_zip.BundleRefused(
                 f"the bundle is {origin}",
                 where=str(path),
-                hint="serve it only if you trust where it came from: add --trust",
+                hint=TRUST_HINT,
             )
         return report

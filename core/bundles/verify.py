@@ -1,7 +1,11 @@
 """Verifying a bundle without trusting it: layout, manifest, every hash, the signature.
 
-Nothing is extracted and nothing is unpickled here; entries are read into memory one at a time
-(each refused if it does not unpack to its declared size). Unsafe archives (see
+Verification reads a private copy of the archive (:func:`core.bundles.safe_zip.snapshot`);
+:func:`verify_snapshot` lets the caller extract that same copy afterwards, and the report's
+``digests`` (the sha256 of every entry as read here) are checked again while extracting.
+Nothing is extracted and nothing is unpickled here; every entry is read in full, in chunks (each
+refused if it is damaged or does not unpack to its declared size), and only manifest.json and
+signature.json are kept in memory. Unsafe or damaged archives (see
 :mod:`core.bundles.safe_zip`) are refused with an exception; a readable archive that is not
 right (a changed file, a file too many or too few, a broken signature) gives a report whose
 ``problems`` name each thing found.
@@ -9,13 +13,14 @@ right (a changed file, a file too many or too few, a broken signature) gives a r
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from core.bundles import layout, safe_zip, signing
+
+MAX_JSON_BYTES = 16 * 1024**2  # manifest.json and signature.json are read into memory
 
 
 @dataclass(frozen=True)
@@ -27,6 +32,8 @@ class BundleReport:
     problems: tuple[str, ...]
     manifest: dict[str, Any] = field(default_factory=dict, repr=False)
     entries: tuple[safe_zip.Entry, ...] = field(default=(), repr=False)
+    #: sha256 of every entry as verification read it; extraction must find the same.
+    digests: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def trusted(self) -> bool:
@@ -47,39 +54,56 @@ class BundleReport:
 
 def verify(archive: Path, key: bytes | None) -> BundleReport:
     """Check ``archive`` against its manifest and, when ``key`` is given, its signature."""
-    entries = safe_zip.inspect(archive)
+    with safe_zip.snapshot(archive) as source:
+        return verify_snapshot(source, key)
+
+
+def verify_snapshot(source: safe_zip.Snapshot, key: bytes | None) -> BundleReport:
+    """:func:`verify` of a private copy, which the caller may then extract."""
+    entries = safe_zip.inspect(source)
     by_name = {entry.name: entry for entry in entries}
+    digests = {entry.name: safe_zip.stream(source, entry, _ignore) for entry in entries}
     problems: list[str] = []
-    manifest_bytes = _entry(archive, by_name, layout.MANIFEST, problems)
+    manifest_bytes = _entry(source, by_name, layout.MANIFEST, problems)
     manifest = _parse(manifest_bytes, layout.MANIFEST, problems)
     if manifest is not None:
         problems += layout.manifest_problems(manifest)
     manifest = manifest if isinstance(manifest, dict) else {}
     files = manifest.get("files") if isinstance(manifest.get("files"), dict) else {}
     problems += _layout_problems(set(by_name), set(files))
-    problems += _hash_problems(archive, by_name, files)
+    problems += _hash_problems(by_name, digests, files)
     signature = None
     if layout.SIGNATURE in by_name:
-        signature = _parse(_entry(archive, by_name, layout.SIGNATURE, problems), "sig", problems)
+        signature = _parse(_entry(source, by_name, layout.SIGNATURE, problems), "sig", problems)
     signed, broken = signing.check(key, manifest_bytes or b"", signature)
     if broken:
         problems.append(broken)
     return BundleReport(
-        path=str(archive),
-        sha256=_file_sha(archive),
+        path=str(source.origin),
+        sha256=source.sha256,
         ok=not problems,
         signed=signed,
         problems=tuple(problems),
         manifest=manifest,
         entries=tuple(entries),
+        digests=digests,
     )
 
 
-def _entry(archive: Path, by_name: dict, name: str, problems: list[str]) -> bytes | None:
+def _ignore(chunk: bytes) -> None:
+    return None
+
+
+def _entry(
+    source: safe_zip.Snapshot, by_name: dict, name: str, problems: list[str]
+) -> bytes | None:
     if name not in by_name:
         problems.append(f"{name} is missing")
         return None
-    return safe_zip.read(archive, by_name[name])
+    if by_name[name].size > MAX_JSON_BYTES:
+        problems.append(f"{name} is larger than {MAX_JSON_BYTES:,} bytes")
+        return None
+    return safe_zip.read(source, by_name[name])
 
 
 def _parse(data: bytes | None, name: str, problems: list[str]) -> Any:
@@ -102,7 +126,7 @@ def _layout_problems(present: set[str], listed: set[str]) -> list[str]:
     return problems
 
 
-def _hash_problems(archive: Path, by_name: dict, files: dict) -> list[str]:
+def _hash_problems(by_name: dict, digests: dict[str, str], files: dict) -> list[str]:
     problems = []
     for name, facts in sorted(files.items()):
         entry = by_name.get(name)
@@ -110,16 +134,6 @@ def _hash_problems(archive: Path, by_name: dict, files: dict) -> list[str]:
             continue
         if entry.size != facts.get("size"):
             problems.append(f"{name} has {entry.size} bytes, the manifest says {facts.get('size')}")
-            continue
-        digest = hashlib.sha256(safe_zip.read(archive, entry)).hexdigest()
-        if digest != facts.get("sha256"):
+        elif digests[name] != facts.get("sha256"):
             problems.append(f"{name} does not match its sha256 in the manifest")
     return problems
-
-
-def _file_sha(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()

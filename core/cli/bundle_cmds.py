@@ -29,7 +29,13 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     extract = sub.add_parser("extract", parents=[common], help="unpack a verified bundle")
     extract.add_argument("path", metavar="FILE.zip")
     extract.add_argument("-o", "--output", required=True, metavar="DIR", help="a new folder")
-    extract.add_argument("--trust", action="store_true", help="accept an unsigned bundle")
+    extract.add_argument(
+        "--trust",
+        action="store_true",
+        help="accept a bundle that is unsigned or signed by another project. Its model file is "
+        "a pickle: serving it runs code from whoever made the bundle, so use this only for "
+        "bundles from people you trust",
+    )
     extract.set_defaults(handler=cmd_extract)
 
 
