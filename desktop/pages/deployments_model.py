@@ -13,7 +13,13 @@ from desktop.pages.deployment_detail import DeploymentInfo
 from desktop.pages.endpoint_examples import sample_record
 from desktop.widgets.table_model import Column
 
-STATE_COLORS = {"running": "good", "unhealthy": "bad", "stopped": "muted", "elsewhere": "warning"}
+STATE_COLORS = {
+    "running": "good",
+    "unhealthy": "bad",
+    "stopped": "muted",
+    "elsewhere": "warning",
+    "stale": "warning",
+}
 
 
 @dataclass(frozen=True)
