@@ -7,6 +7,7 @@ Later parts of Shipway (gates, drift thresholds) add their own tables.
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -45,6 +46,13 @@ missing_tokens = {missing_tokens}
 # A column whose values are numbers except for at most this share becomes numeric; the other
 # values become missing and the import report lists them with their row.
 max_type_conflict_share = 0.01
+# Limits checked before a Parquet file or a workbook is read, since such files can unpack to far
+# more than their size (a 1 MB Parquet file can hold 100 million rows). An import past one is
+# refused with the figure and the setting to raise; raise it for real data this machine can hold.
+max_parquet_rows = 50_000_000
+max_parquet_bytes = 4_294_967_296   # column data once decoded (4 GiB; an import peaks near 2x)
+max_xlsx_bytes = 2_147_483_648      # a workbook's parts unpacked, all together (2 GiB)
+max_xlsx_ratio = 200                # unpacked / packed size, of each large part and of the whole
 
 # Validation gates: the rules a model version must pass before an alias moves to it
 # (`shipway models gates M@V` evaluates them, `shipway models promote M@V` enforces them).
@@ -62,10 +70,30 @@ max_type_conflict_share = 0.01
 """
 
 
+#: ``[data]`` limits checked before a source that unpacks is read: (key, default, kind).
+#: A one-column Parquet file of 10 million rows peaked at 0.6 GB of memory on import, so the row
+#: limit (5x the 10-million-row tables Shipway is built for) keeps such a file near 3 GB; the
+#: byte limit bounds wide files, whose import peaks at about twice their decoded size.
+MAX_PARQUET_ROWS = 50_000_000
+MAX_PARQUET_BYTES = 4 * 1024**3
+MAX_XLSX_BYTES = 2 * 1024**3
+MAX_XLSX_RATIO = 200
+DATA_LIMITS: tuple[tuple[str, int, type], ...] = (
+    ("max_parquet_rows", MAX_PARQUET_ROWS, int),
+    ("max_parquet_bytes", MAX_PARQUET_BYTES, int),
+    ("max_xlsx_bytes", MAX_XLSX_BYTES, int),
+    ("max_xlsx_ratio", MAX_XLSX_RATIO, float),
+)
+
+
 @dataclass(frozen=True)
 class DataSettings:
     missing_tokens: tuple[str, ...] = DEFAULT_MISSING_TOKENS
     max_type_conflict_share: float = 0.01
+    max_parquet_rows: int = MAX_PARQUET_ROWS
+    max_parquet_bytes: int = MAX_PARQUET_BYTES
+    max_xlsx_bytes: int = MAX_XLSX_BYTES
+    max_xlsx_ratio: float = MAX_XLSX_RATIO
 
 
 @dataclass(frozen=True)
@@ -135,6 +163,7 @@ def load_settings(folder: Path) -> Settings:
     data_settings = DataSettings(
         missing_tokens=tuple(str(t) for t in data.get("missing_tokens", DEFAULT_MISSING_TOKENS)),
         max_type_conflict_share=float(data.get("max_type_conflict_share", 0.01)),
+        **_data_limits(data, path),
     )
     executor = _table(raw, "executor", path)
     executor_settings = ExecutorSettings(
@@ -153,6 +182,32 @@ def load_settings(folder: Path) -> Settings:
         executor=executor_settings,
         raw=raw,
     )
+
+
+def _data_limits(data: dict[str, Any], path: Path) -> dict[str, Any]:
+    """The ``[data]`` limits, each a positive number (whole where it counts rows or bytes)."""
+    limits: dict[str, Any] = {}
+    for key, default, kind in DATA_LIMITS:
+        value = data.get(key, default)
+        if not _positive(value, whole=kind is int):
+            from core.settings_rules import where
+
+            raise ProjectError(
+                f"[data] {key} must be a positive {'whole ' if kind is int else ''}number, "
+                f"not {value!r}",
+                where=where(path.read_text(encoding="utf-8"), "data", key),
+                hint=f"write e.g. {key} = {default:_}, or remove the line for that default",
+            )
+        limits[key] = kind(value)
+    return limits
+
+
+def _positive(value: Any, whole: bool) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    if not math.isfinite(value) or value <= 0:
+        return False
+    return not whole or float(value).is_integer()
 
 
 def _table(raw: dict[str, Any], key: str, path: Path) -> dict[str, Any]:

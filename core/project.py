@@ -1,8 +1,10 @@
 """A project on disk: shipway.toml, the metadata database, objects/ and deployments/.
 
 Opening a project finds its settings, connects to its database (SQLite beside shipway.toml unless
-the settings name another URL), upgrades an older schema after backing it up, and sweeps
-temporaries left behind by processes that died.
+the settings name another URL), upgrades an older schema after backing it up, sweeps
+temporaries left behind by processes that died, and removes the blobs such processes stored but
+never recorded, once past an hour (:func:`core.store.gc.collect_pending`, which reads only the
+short list of blobs being stored, never the whole store).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from core.store import migrate
 from core.store.blobs import BlobStore
 from core.store.database import Database, check_no_password, sqlite_url
 from core.store.deployment_repository import DeploymentRepository
+from core.store.gc import collect_pending, is_own_folder
 from core.store.model_repository import ModelRepository
 from core.store.repository import Repository
 from core.store.review_repository import ReviewRepository
@@ -108,6 +111,8 @@ class Project:
             project.blobs.sweep_temporaries()
             if migrate.current_revision(database.reader) == migrate.head_revision():
                 project.runs.fail_abandoned()
+                if is_own_folder(project.blobs.root, folder):
+                    collect_pending(project.blobs, database)  # blobs a killed process left
         except BaseException:
             database.dispose()
             raise

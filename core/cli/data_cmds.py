@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from core.cli.output import TerminalProgress, emit_json, human_size, table
@@ -160,21 +161,32 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
+    """A version; one whose blob is damaged is still shown, then fails (exit 1).
+
+    With --json that is still one document: the version's, with ``integrity`` saying what is
+    wrong and the error's keys (``error``, ``message``, ``where``, ``hint``) beside them.
+    """
     with open_workspace(args) as workspace:
         version = workspace.dataset_version(args.ref)
         problem = workspace.verify_dataset(version)
     document = version.to_dict() | {"integrity": {"ok": problem is None, "problem": problem}}
-    if args.json:
-        emit_json(document)
-    else:
-        _print_version(version, problem)
+    error = None
     if problem:
-        raise CorruptObject(
+        error = CorruptObject(
             f"{version.ref} cannot be used: its stored data is {problem}",
             where=version.ref,
             hint="restore the project's objects/ folder from a backup, or import the file again",
         )
-    return 0
+    if not args.json:
+        _print_version(version, problem)
+        if error is not None:
+            raise error
+        return 0
+    emit_json(document | (error.to_dict() if error is not None else {}))
+    if error is None:
+        return 0
+    sys.stderr.write(f"shipway: error: {error.one_line()}\n")
+    return error.exit_code
 
 
 def _print_version(version: Any, problem: str | None) -> None:

@@ -1,13 +1,18 @@
-"""``shipway init``, ``shipway audit``, ``shipway db upgrade``, ``shipway info``."""
+"""``shipway init``, ``shipway audit``, ``shipway db upgrade``, ``shipway info``, ``shipway gc``."""
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
-from core.cli.output import emit_json, table
+from core.cli.output import emit_json, human_size, table
+from core.errors import UsageError
 from core.services import Workspace, find_project_root
+
+_AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
+_UNIT_S = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def open_workspace(args: argparse.Namespace) -> Workspace:
@@ -41,6 +46,32 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
         "upgrade", parents=[common], help="upgrade the schema (after a backup)"
     )
     upgrade.set_defaults(handler=cmd_db_upgrade)
+
+    gc = commands.add_parser(
+        "gc",
+        parents=[common],
+        help="unreferenced blobs left by a crash",
+        description="Remove the blobs in objects/ that no row names and the temporaries of "
+        "imports and runs that died. Nothing younger than --age is touched (an import may be "
+        "between storing a blob and recording it), nor anything a live process of this host "
+        "is writing.",
+    )
+    gc.add_argument("--dry-run", action="store_true", help="list what would go, remove nothing")
+    when = gc.add_mutually_exclusive_group()
+    when.add_argument(
+        "--age",
+        default="1h",
+        help="only what is older than this: seconds, or e.g. 30m, 2h, 1d (default: 1h)",
+    )
+    when.add_argument(
+        "--now", action="store_true", help="no minimum age (no import may be running elsewhere)"
+    )
+    gc.add_argument(
+        "--shared",
+        action="store_true",
+        help="collect in a [storage] objects folder: every project using it shares this database",
+    )
+    gc.set_defaults(handler=cmd_gc)
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -87,3 +118,56 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     else:
         print(f"Schema is current ({result['to']})")
     return 0
+
+
+def parse_age(text: str) -> float:
+    """``90``, ``90s``, ``30m``, ``2h``, ``1d`` as seconds."""
+    match = _AGE.match(text)
+    if match is None:
+        raise UsageError(
+            f"--age {text!r} is not a duration", hint="write seconds, or e.g. 30m, 2h, 1d"
+        )
+    return float(match.group(1)) * _UNIT_S[match.group(2)]
+
+
+def cmd_gc(args: argparse.Namespace) -> int:
+    from core.project import Project
+    from core.store.gc import check_own_folder, collect_garbage
+
+    min_age_s = 0.0 if args.now else parse_age(args.age)
+    with Project.open(Path(args.project) if args.project else find_project_root()) as project:
+        for warning in project.warnings:
+            sys.stderr.write(f"shipway: warning: {warning}\n")
+        check_own_folder(project.blobs.root, project.root, args.shared)
+        report = collect_garbage(
+            project.blobs, project.database, min_age_s=min_age_s, dry_run=args.dry_run
+        )
+        if report.removed and not args.dry_run:
+            project.repo.record_event(
+                "objects.gc",
+                "project",
+                project.settings.name,
+                blobs=report.count("blob"),
+                temporaries=report.count("temporary"),
+                bytes_freed=report.bytes_freed,
+            )
+    if args.json:
+        emit_json(report.to_dict())
+        return 0
+    verb = "Would remove" if args.dry_run else "Removed"
+    print(
+        f"{verb} {report.count('blob')} unreferenced blob(s) and {report.count('temporary')} "
+        f"temporary file(s), {human_size(report.bytes_freed)}; kept {report.referenced} "
+        f"blob(s) that rows name and {report.kept_young} file(s) younger than "
+        f"{_age_text(min_age_s)} or still being written"
+    )
+    for removal in report.removed:
+        print(f"  {removal.kind:9}  {removal.name}  {human_size(removal.size_bytes)}")
+    return 0
+
+
+def _age_text(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds / size:g} {unit}"
+    return f"{seconds:g} s"

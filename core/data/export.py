@@ -2,7 +2,8 @@
 
 CSV cells that a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``,
 tab or carriage return) are prefixed with a single quote, as OWASP recommends against CSV
-injection. Only text columns are touched: numbers such as -3 are written as they are.
+injection. Column names are cells of the header row and are treated alike. Only text is touched:
+numbers such as -3 are written as they are.
 Float columns are written so that they read back as floats ("2.0", not "2"): an exported
 version re-imports with the same column types.
 The file is written beside its target and renamed into place, so a failed export leaves nothing.
@@ -11,6 +12,7 @@ The file is written beside its target and renamed into place, so a failed export
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pyarrow as pa
@@ -23,14 +25,20 @@ from core.errors import UsageError
 FORMULA_PATTERN = r"^[=+\-@\t\r]"
 
 
+def neutralise_name(name: str) -> str:
+    """A column name as the header cell a spreadsheet will not run as a formula."""
+    return "'" + name if re.match(FORMULA_PATTERN, name) else name
+
+
 def neutralise_formulas(table: pa.Table) -> pa.Table:
+    """Formula-like text cells, and column names, prefixed with a single quote."""
     columns = []
     for column in table.columns:
         if pa.types.is_string(column.type):
             risky = pc.fill_null(pc.match_substring_regex(column, FORMULA_PATTERN), False)
             column = pc.if_else(risky, pc.binary_join_element_wise("'", column, ""), column)
         columns.append(column)
-    return pa.table(columns, names=table.column_names)
+    return pa.table(columns, names=[neutralise_name(name) for name in table.column_names])
 
 
 def floats_as_text(table: pa.Table) -> pa.Table:

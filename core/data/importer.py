@@ -164,9 +164,9 @@ def import_file(
         )
         table = read_csv(path, scan, encoding, csv_options, report, parse_stage, cancel)
     elif fmt == "parquet":
-        table = readers.read_parquet(path, report)
+        table = readers.read_parquet(path, report, project.settings.data)
     elif fmt == "excel":
-        table = readers.read_excel(path, options.sheet, rules, report)
+        table = readers.read_excel(path, options.sheet, rules, report, project.settings.data)
     else:
         table = readers.read_jsonl(path, options.encoding or "utf-8-sig", rules, report)
     clock.lap("parse")

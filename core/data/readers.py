@@ -3,7 +3,8 @@
 Every reader returns a pyarrow Table whose columns are int64, float64, bool, string or
 timestamp. Typed sources keep their types; cells of mixed type (a workbook column holding numbers
 and text, JSON values of several kinds) go through the same rules as CSV text
-(:mod:`core.data.infer`), so a column never ends up mixed.
+(:mod:`core.data.infer`), so a column never ends up mixed. Parquet files and workbooks are
+checked against shipway.toml's ``[data]`` limits before they are read (:mod:`core.data.limits`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import codecs
 import datetime as dt
 import json
 import math
-import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,13 +20,14 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from core.config import DataSettings
 from core.data.csv_reader import check_column_names
 from core.data.infer import TypingRules, type_column
+from core.data.limits import check_parquet, check_workbook_archive
 from core.data.report import ImportReport
 from core.errors import ImportFailed, NotFound, UsageError
 
-MAX_XLSX_UNPACKED = 2 * 1024**3
-MAX_XLSX_RATIO = 200
+DEFAULT_LIMITS = DataSettings()
 NO_LINE: Callable[[int], int | None] = lambda index: None  # noqa: E731
 
 
@@ -61,7 +62,10 @@ def normalise_arrow_column(name: str, column: pa.ChunkedArray, where: str) -> pa
 # -- Parquet -------------------------------------------------------------------------------
 
 
-def read_parquet(path: Path, report: ImportReport) -> pa.Table:
+def read_parquet(
+    path: Path, report: ImportReport, limits: DataSettings = DEFAULT_LIMITS
+) -> pa.Table:
+    """A Parquet file's table, once its footer passes ``limits`` (before any row is read)."""
     import pyarrow.parquet as pq
 
     with open(path, "rb") as handle:
@@ -77,7 +81,10 @@ def read_parquet(path: Path, report: ImportReport) -> pa.Table:
         )
     try:
         # Names first: reading a file whose columns share a name fails obscurely.
-        names = check_column_names([str(n) for n in pq.read_schema(path).names], str(path))
+        with pq.ParquetFile(path) as parquet:
+            schema = parquet.schema_arrow
+            names = check_column_names([str(n) for n in schema.names], str(path))
+            check_parquet(path, parquet.metadata, schema, limits)
         table = pq.read_table(path)
     except (pa.ArrowException, OSError) as exc:
         first = (str(exc).splitlines() or [type(exc).__name__])[0]
@@ -93,26 +100,6 @@ def read_parquet(path: Path, report: ImportReport) -> pa.Table:
 
 
 # -- Excel --------------------------------------------------------------------------------
-
-
-def _check_workbook_archive(path: Path) -> None:
-    if not zipfile.is_zipfile(path):
-        raise ImportFailed(
-            "not an Excel workbook: .xlsx files are ZIP archives and this file is not one",
-            where=str(path),
-            hint="if it is CSV text, rename it to .csv or pass --format csv",
-        )
-    with zipfile.ZipFile(path) as archive:
-        infos = archive.infolist()
-    unpacked = sum(info.file_size for info in infos)
-    packed = max(sum(info.compress_size for info in infos), 1)
-    if unpacked > MAX_XLSX_UNPACKED or unpacked / packed > MAX_XLSX_RATIO:
-        raise ImportFailed(
-            f"the workbook would unpack to {unpacked / 1e6:.0f} MB from {packed / 1e6:.1f} MB "
-            "(a compression bomb?)",
-            where=str(path),
-            hint="save the workbook again from Excel, or export the sheet as CSV",
-        )
 
 
 def _unreadable_workbook(path: Path, exc: Exception) -> ImportFailed:
@@ -135,8 +122,15 @@ def _unreadable_workbook(path: Path, exc: Exception) -> ImportFailed:
     )
 
 
-def read_excel(path: Path, sheet: str | None, rules: TypingRules, report: ImportReport) -> pa.Table:
-    _check_workbook_archive(path)
+def read_excel(
+    path: Path,
+    sheet: str | None,
+    rules: TypingRules,
+    report: ImportReport,
+    limits: DataSettings = DEFAULT_LIMITS,
+) -> pa.Table:
+    """The sheet's table, once every part of the workbook passes ``limits`` (before openpyxl)."""
+    check_workbook_archive(path, limits)
     import openpyxl
 
     if not openpyxl.DEFUSEDXML:  # pragma: no cover - defusedxml is a dependency

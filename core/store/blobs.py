@@ -4,6 +4,17 @@ A blob is written to ``objects/tmp/`` first, flushed and fsynced, renamed to
 ``objects/ab/cdef…`` (its sha256), and the folder is fsynced; only then may a database row refer
 to it. A crash therefore leaves either nothing, a swept temporary, or a complete unreferenced blob
 - never a row pointing at half a file. Readers verify the hash before use.
+
+Just before a blob is put in place, a small *pending* note naming it (``objects/pending/<host>-
+<pid>-<random>``, holding the sha256) is written; a blob that is already in place gets a fresh
+modification time instead of a second copy. The note says which blob a process was about to
+record, so the blobs left by a process killed before its row landed are found without scanning
+the store, and the fresh time tells garbage collection (:mod:`core.store.gc`) that a row is about
+to name that blob.
+
+A sha256 read back from the database becomes a path only if it is exactly 64 lowercase hex
+digits: every member of a team can write the shared database, and a value such as ``../../x``
+must not name a file outside the store.
 """
 
 from __future__ import annotations
@@ -11,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import socket
 import time
 import uuid
@@ -22,7 +34,19 @@ from core.errors import CorruptObject, NotFound
 
 CHUNK = 4 * 1024 * 1024
 TMP_DIR = "tmp"
+PENDING_DIR = "pending"
 STALE_TMP_AGE_S = 24 * 3600
+SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def is_sha256(text: object) -> bool:
+    """True for exactly 64 lowercase hex digits, the only text that names a blob."""
+    return isinstance(text, str) and SHA256.fullmatch(text) is not None
+
+
+def process_tag() -> str:
+    """``<host>-<pid>-<random>``: the name of this process's temporaries and pending notes."""
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex}"
 
 
 @dataclass(frozen=True)
@@ -56,9 +80,20 @@ class BlobStore:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.tmp = root / TMP_DIR
+        self.pending = root / PENDING_DIR
         self.tmp.mkdir(parents=True, exist_ok=True)
 
     def path_of(self, sha256: str) -> Path:
+        """Where the blob ``sha256`` lives; refuses any text that is not a sha256."""
+        if not is_sha256(sha256):
+            shown = repr(sha256)[:80]
+            raise CorruptObject(
+                f"the project database names a blob {shown}, which is not a sha256 (64 "
+                "lowercase hex digits); Shipway will not turn it into a path",
+                where=str(self.root),
+                hint="the database was altered by hand or by another program: restore it from a "
+                "backup, or re-import the data and retrain the models that used that row",
+            )
         return self.root / sha256[:2] / sha256[2:]
 
     def exists(self, sha256: str) -> bool:
@@ -67,8 +102,7 @@ class BlobStore:
     @contextlib.contextmanager
     def new_temp(self, suffix: str = ".part") -> Iterator[Path]:
         """A temporary path in objects/tmp named after this host and process, removed on error."""
-        name = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex}{suffix}"
-        path = self.tmp / name
+        path = self.tmp / f"{process_tag()}{suffix}"
         try:
             yield path
         except BaseException:
@@ -80,7 +114,8 @@ class BlobStore:
         sha = sha256_file(temp)
         size = temp.stat().st_size
         target = self.path_of(sha)
-        if target.is_file() and target.stat().st_size == size:
+        self._note_pending(sha)
+        if target.is_file() and target.stat().st_size == size and _touch(target):
             temp.unlink(missing_ok=True)  # identical content is already stored
             return StoredBlob(sha, size, target)
         with open(temp, "rb+") as handle:
@@ -89,6 +124,11 @@ class BlobStore:
         os.replace(temp, target)
         _fsync_dir(target.parent)
         return StoredBlob(sha, size, target)
+
+    def _note_pending(self, sha256: str) -> None:
+        """Record that this process is about to have a row name ``sha256`` (see the module)."""
+        self.pending.mkdir(exist_ok=True)
+        (self.pending / process_tag()).write_text(sha256, encoding="ascii")
 
     def put_bytes(self, data: bytes, suffix: str = ".part") -> StoredBlob:
         with self.new_temp(suffix) as temp:
@@ -136,6 +176,15 @@ class BlobStore:
         return removed
 
 
+def _touch(path: Path) -> bool:
+    """Give ``path`` a fresh modification time; False when it is gone or not ours to touch."""
+    try:
+        os.utime(path)
+    except OSError:
+        return False
+    return True
+
+
 def _is_abandoned(path: Path, host: str, now: float) -> bool:
     try:
         age = now - path.stat().st_mtime
@@ -143,14 +192,22 @@ def _is_abandoned(path: Path, host: str, now: float) -> bool:
         return False
     if age > STALE_TMP_AGE_S:
         return True
-    parts = path.name.split("-")
+    return owner_state(path.name, host) == "dead"
+
+
+def owner_state(name: str, host: str) -> str:
+    """Whether the process that named a file ``<host>-<pid>-...`` is "alive" or "dead" (both only
+    for this host), or "unknown" (another host, or a name of another shape)."""
+    parts = name.split("-")
     if len(parts) < 3:
-        return False
+        return "unknown"
     pid_text = parts[-2]
     name_host = "-".join(parts[:-2])
     if name_host != host or not pid_text.isdigit():
-        return False
-    return not _pid_alive(int(pid_text))
+        return "unknown"
+    if os.name != "posix" and int(pid_text) != os.getpid():
+        return "unknown"  # no probe for other processes there (see _pid_alive): go by age
+    return "alive" if _pid_alive(int(pid_text)) else "dead"
 
 
 def _pid_alive(pid: int) -> bool:

@@ -49,6 +49,23 @@ def test_csv_export_neutralises_formulas_but_not_negative_numbers(
     assert [p.name for p in target.parent.iterdir()] == ["risky.csv"]  # no temporary left
 
 
+def test_csv_export_neutralises_formula_like_column_names(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    """The header row is cells too: a name like =cmd|... would run when the file is opened."""
+    frame = pd.DataFrame(
+        {"=cmd|' /C calc'!A0": ["a"], "@SUM(A1)": [1], "+x": [1.5], "-y": ["b"], "a=b": ["c"]}
+    )
+    ref = import_frame(workspace, frame, tmp_path / "names.csv", "names")
+    assert list(workspace.dataset_version(ref).schema) == list(frame.columns)  # stored as given
+    target = workspace.export_dataset(ref, tmp_path / "out.csv")
+    with open(target, newline="", encoding="utf-8") as handle:
+        header = next(csv.reader(handle))
+    assert header == ["'=cmd|' /C calc'!A0", "'@SUM(A1)", "'+x", "'-y", "a=b"]
+    table = workspace.export_table_csv({"=HYPERLINK(1)": ["x"]}, tmp_path / "table.csv")
+    assert table.read_text(encoding="utf-8").splitlines()[0] == '"\'=HYPERLINK(1)"'
+
+
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
 def test_export_then_reimport_round_trips(
     workspace: Workspace, tmp_path: Path, suffix: str

@@ -131,3 +131,28 @@ def test_usage_errors_exit_2(project_dir: Path) -> None:
     ]
     assert bad_choice.returncode == 2
     assert "invalid choice: 'maybe'" in bad_choice.stderr
+
+
+def test_show_of_a_corrupt_version_prints_one_json_document(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    source = tmp_path / "sales.csv"
+    source.write_text(SALES)
+    version = workspace.import_file(source).version
+    blob = workspace.root / "objects" / version.sha256[:2] / version.sha256[2:]
+    data = bytearray(blob.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    blob.write_bytes(bytes(data))
+    as_json, as_text = together(
+        ("data", "show", "sales@1", "--json"), ("data", "show", "sales@1"), project=workspace.root
+    )
+    assert as_json.returncode == 1
+    shown = json.loads(as_json.stdout)  # one document: json.loads refuses a second one
+    assert (shown["dataset"], shown["version"], shown["rows"]) == ("sales", 1, 4)
+    assert shown["integrity"]["ok"] is False and "corrupt" in shown["integrity"]["problem"]
+    assert shown["error"] == "corrupt_object" and shown["where"] == "sales@1"
+    assert "cannot be used" in shown["message"] and "backup" in shown["hint"]
+    [line] = as_json.stderr.splitlines()
+    assert line.startswith("shipway: error: sales@1 cannot be used")
+    assert as_text.returncode == 1 and "integrity: CORRUPT" in as_text.stdout
+    assert as_text.stderr.splitlines() == [line]
