@@ -10,7 +10,7 @@ What it measures, in this order:
    booleans, ISO dates and date-times), generated once and cached under ``benchmarks/.data/``;
 2. the floor: sha256 of the file, ``pandas.read_csv`` (default engine and ``engine="pyarrow"``,
    the faster counts) and ``DataFrame.to_parquet`` (zstd, as Shipway writes);
-3. Shipway: ``Workspace.import_file`` into a fresh project (wall time and its stage timings),
+3. Shipway: ``Workspace.data.import_file`` into a fresh project (wall time and its stage timings),
    then the re-import of the unchanged file into the same project;
 4. peak memory: every measurement runs in a child process of its own, which reports its peak RSS
    (VmHWM on Linux; not ``ru_maxrss``, which there also counts the parent's RSS at the fork)
@@ -313,7 +313,7 @@ def child_shipway(spec: dict[str, Any]) -> dict[str, Any]:
     with workspace:
         base = baseline_rss()
         watch = Stopwatch()
-        outcome = workspace.import_file(spec["csv"], ImportOptions(name="bench"))
+        outcome = workspace.data.import_file(spec["csv"], ImportOptions(name="bench"))
         watch.lap("wall")
         peak = peak_rss()
     version = outcome.version
@@ -613,7 +613,7 @@ def shipway_lines(shipway: dict[str, Any]) -> list[str]:
     stages = [_row(f"  stage {name}", _s(sec)) for name, sec in shipway["stages"].items()]
     again = shipway["reimport_stages"]
     return [
-        "Shipway (Workspace.import_file, in a child process each)",
+        "Shipway (Workspace.data.import_file, in a child process each)",
         _row("import into a fresh project", _s(shipway["import_s"]),
              _cpu(shipway["import_cpu_s"])),
         *stages,

@@ -79,12 +79,12 @@ def model_dir(rows: int) -> Path:
     frame.to_csv(project / "data.csv", index=False)
     log(f"training RandomForest(100) on {rows:,} x 20 ...")
     with Workspace.create(project / "p") as ws:
-        ws.import_file(project / "data.csv")
+        ws.data.import_file(project / "data.csv")
         request = TrainRequest("data", "label", estimator="random_forest",
                                params={"n_estimators": 100})  # fmt: skip
-        run = ws.train(request)
-        ws.register_model(run.id, "bench")
-        ws.write_model_dir("bench@1", folder)
+        run = ws.runs.train(request).result()
+        ws.lifecycle.register(run.id, "bench")
+        ws.registry.write_model_dir("bench@1", folder)
     shutil.rmtree(project, ignore_errors=True)
     return folder
 

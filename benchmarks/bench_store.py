@@ -32,7 +32,7 @@ def _writer(root: str, runs: int, barrier, out) -> None:
     from core.services import Workspace
 
     with Workspace.open(Path(root)) as ws:
-        project, version = ws._project, ws.dataset_version("penguins")
+        project, version = ws._project, ws.data.version("penguins")
         spec = {"task": "classification", "estimator": "dummy", "target": "species",
                 "dataset": "penguins", "dataset_version": 1}  # fmt: skip
         metrics = {name: 0.5 for name in ("accuracy", "f1", "precision", "recall", "roc_auc")}
@@ -54,7 +54,7 @@ def measure(db_url: str | None, writers: int, runs: int) -> float:
     folder = Path(tempfile.mkdtemp(prefix="bench-store-"))
     try:
         with Workspace.create(folder / "p", db_url=db_url) as ws:
-            ws.import_file(PENGUINS)
+            ws.data.import_file(PENGUINS)
         context = multiprocessing.get_context("spawn")
         barrier, out = context.Barrier(writers + 1), context.Queue()
         processes = [
@@ -69,7 +69,7 @@ def measure(db_url: str | None, writers: int, runs: int) -> float:
             process.join()
         wall = time.perf_counter() - started
         with Workspace.open(folder / "p") as ws:
-            recorded = len(ws.runs(all_runs=True))
+            recorded = len(ws.runs.list(all_runs=True))
         assert recorded == writers * runs, f"{recorded} of {writers * runs} runs recorded"
         return recorded / wall
     finally:

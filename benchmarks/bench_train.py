@@ -24,14 +24,14 @@ What it measures, in this order:
    measured again (twice) as ``shipway train --project DIR`` (the CLI must pre-start its worker
    wherever ``--project DIR`` stands), and the start-up costs (interpreter, imports, worker
    shutdown) are timed on their own, to show where the overhead goes;
-3. listing: 200 recorded runs in a small project, 30 trained through ``Workspace.train``
+3. listing: 200 recorded runs in a small project, 30 trained through ``Workspace.runs.train``
    (logistic regressions with seeded random C) and 170 recorded directly with those runs'
-   payloads, then ``Workspace.runs(sort="f1")`` (median of 20 calls, target < 100 ms) and
+   payloads, then ``Workspace.runs.list(sort="f1")`` (median of 20 calls, target < 100 ms) and
    ``shipway runs list --sort f1 --json`` (wall time, median of 3);
-4. search: a 20-trial random search of hist_gradient_boosting through ``Workspace.search`` on the
-   first 20,000 rows: the CPU time of this process and its workers (psutil, sampled at the start
-   and the end) over the wall time (≥ 1.5: both cores busy), and the wall time against the sum of
-   the trials' own run times (their ``timings["total"]``);
+4. search: a 20-trial random search of hist_gradient_boosting through ``Workspace.runs.search``
+   on the first 20,000 rows: the CPU time of this process and its workers (psutil, sampled at the
+   start and the end) over the wall time (≥ 1.5: both cores busy), and the wall time against the
+   sum of the trials' own run times (their ``timings["total"]``);
 5. recording: the in-process cost of recording one run (``runs.create``, ``mark_running``, a
    16 KiB artifact blob and ``finish`` with a real run's payload: the 170 direct recordings of
    step 3), beside the design document's MLflow figure, or MLflow measured (50 runs of 10 params,
@@ -79,7 +79,7 @@ VERY_LONG_CASE_S = 60.0  # and above this, 1 (its noise is small beside the 10 %
 OVERHEAD_SHARE = 0.10  # the training target: overhead ≤ max(10 % of the script, 0.5 s)
 OVERHEAD_FLOOR_S = 0.5
 LIST_RUNS = 200
-API_RUNS = 30  # of them through Workspace.train; the others recorded directly (RECORDING)
+API_RUNS = 30  # of them through Workspace.runs.train; the others recorded directly (RECORDING)
 LIST_CALLS = 20
 LIST_TARGET_MS = 100.0
 SEARCH_TRIALS = 20
@@ -176,7 +176,7 @@ def new_project(folder: Path, csv: Path) -> dict[str, Any]:
 
     started = time.perf_counter()
     with Workspace.create(folder) as workspace:
-        version = workspace.import_file(csv, ImportOptions(name=DATASET)).version
+        version = workspace.data.import_file(csv, ImportOptions(name=DATASET)).version
         parquet = workspace.root / "objects" / version.sha256[:2] / version.sha256[2:]
     features = [name for name in version.schema if name != TARGET]
     seconds = time.perf_counter() - started
@@ -335,7 +335,7 @@ def run_timings(folder: Path, run_id: int) -> dict[str, float]:
     from core.services import Workspace
 
     with Workspace.open(folder) as workspace:
-        run = workspace.run(run_id)
+        run = workspace.runs.get(run_id)
     timings = dict(run.timings)
     stages = sum(timings.get(name, 0.0) for name in ("prepare", "cv", "fit", "evaluate"))
     threads = float(run.environment.get("threads") or 0)
@@ -469,11 +469,11 @@ def worker_shutdown_after_run_seconds(folder: Path) -> float:
     from core.services import TrainRequest, Workspace
 
     with Workspace.open(folder) as workspace:
-        workspace.executor().warm(1)
+        workspace.runs.executor().warm(1)
         wait_until_idle()
-        workspace.train(TrainRequest(data=DATASET, target=TARGET, estimator="dummy"))
+        workspace.runs.train(TrainRequest(data=DATASET, target=TARGET, estimator="dummy")).result()
         started = time.perf_counter()
-        workspace.shutdown_executor()
+        workspace.runs.close()
         return time.perf_counter() - started
 
 
@@ -502,11 +502,12 @@ def small_project(folder: Path, scratch: Path) -> None:
     csv = scratch / "small.csv"
     make_frame(1_000, 8, SEED).to_csv(csv, index=False)
     with Workspace.create(folder) as workspace:
-        workspace.import_file(csv, ImportOptions(name=DATASET))
+        workspace.data.import_file(csv, ImportOptions(name=DATASET))
 
 
 def train_runs(workspace: Any, count: int) -> float:
-    """``count`` logistic regressions with seeded random C through ``Workspace.train``; seconds."""
+    """``count`` logistic regressions with seeded random C through ``Workspace.runs.train``;
+    seconds."""
     from core.services import TrainRequest
 
     rng = random.Random(SEED)
@@ -516,7 +517,7 @@ def train_runs(workspace: Any, count: int) -> float:
         request = TrainRequest(
             data=DATASET, target=TARGET, estimator="logistic_regression", params=params
         )
-        run = workspace.train(request)
+        run = workspace.runs.train(request).result()
         if run.status != "done":
             raise RuntimeError(f"run {run.id} {run.status}: {run.error}")
     return time.perf_counter() - started
@@ -529,8 +530,8 @@ def record_copies(workspace: Any, count: int) -> list[float]:
     Uses the project behind the Workspace (``_project``), as the run code itself does.
     """
     project = workspace._project
-    templates = [workspace.run(run.id) for run in workspace.runs()]
-    version = workspace.dataset_version(f"{DATASET}@{templates[0].dataset_version}")
+    templates = [workspace.runs.get(run.id) for run in workspace.runs.list()]
+    version = workspace.data.version(f"{DATASET}@{templates[0].dataset_version}")
     seconds = []
     for number in range(count):
         template = templates[number % len(templates)]
@@ -576,15 +577,15 @@ def bench_runs(folder: Path, scratch: Path) -> dict[str, Any]:
     measures the recording cost); then listing them sorted, in-process and by the CLI."""
     from core.services import Workspace
 
-    log(f"runs: {API_RUNS} runs through Workspace.train, {LIST_RUNS - API_RUNS} recorded ...")
+    log(f"runs: {API_RUNS} runs through Workspace.runs.train, {LIST_RUNS - API_RUNS} recorded ...")
     small_project(folder, scratch)
     with Workspace.open(folder) as workspace:
         training = train_runs(workspace, API_RUNS)
-        workspace.shutdown_executor()
+        workspace.runs.close()
         recording = record_copies(workspace, LIST_RUNS - API_RUNS)
-        listed = len(workspace.runs(sort="f1"))
-        api = time_calls(lambda: workspace.runs(sort="f1"), LIST_CALLS)
-        template = workspace.run(workspace.runs()[0].id)
+        listed = len(workspace.runs.list(sort="f1"))
+        api = time_calls(lambda: workspace.runs.list(sort="f1"), LIST_CALLS)
+        template = workspace.runs.get(workspace.runs.list()[0].id)
     argv = [*shipway_command(), "--project", str(folder), "runs", "list", "--sort", "f1", "--json"]
     cli = [run_command(argv)[0] for _ in range(3)]
     api_ms = median(api) * 1000
@@ -648,7 +649,7 @@ def search_data(workspace: Any, csv: Path, scratch: Path, rows: int) -> str:
         return DATASET
     path = scratch / "search.csv"
     frame.to_csv(path, index=False)
-    workspace.import_file(path, ImportOptions(name="search"))
+    workspace.data.import_file(path, ImportOptions(name="search"))
     return "search"
 
 
@@ -657,17 +658,17 @@ def bench_search(folder: Path, csv: Path, scratch: Path, rows: int) -> dict[str,
 
     with Workspace.open(folder) as workspace:
         data = search_data(workspace, csv, scratch, rows)
-        rows = workspace.dataset_version(data).rows
+        rows = workspace.data.version(data).rows
         log(f"search: {SEARCH_TRIALS}-trial random search of {SEARCH_MODEL} on {rows:,} rows ...")
-        executor = workspace.executor()
+        executor = workspace.runs.executor()
         executor.warm(2)
         wait_until_idle()
         cpu_before, started = tree_cpu_seconds(), time.perf_counter()
         request = TrainRequest(data=data, target=TARGET, estimator=SEARCH_MODEL)
-        parent = workspace.search(request, "random", SEARCH_TRIALS)
+        parent = workspace.runs.search(request, "random", SEARCH_TRIALS).result()
         wall = time.perf_counter() - started
         cpu = tree_cpu_seconds() - cpu_before
-        trials = workspace.runs(parent=parent.id)
+        trials = workspace.runs.list(parent=parent.id)
         workers = workspace._project.settings.executor.workers
     totals = [trial.timings.get("total", 0.0) for trial in trials]  # the worker's own time
     return {
@@ -782,11 +783,11 @@ def print_startup(startup: dict[str, float]) -> None:
 
 def print_runs(runs: dict[str, Any], mlflow: dict[str, Any]) -> None:
     print(
-        f"Listing {runs['runs']} runs ({runs['api_runs']} trained through Workspace.train at "
+        f"Listing {runs['runs']} runs ({runs['api_runs']} trained through Workspace.runs.train at "
         f"{runs['train_per_run_s'] * 1000:.0f} ms each, the others recorded directly)"
     )
     print(
-        f"  Workspace.runs(sort='f1')       {runs['api_ms']:8.1f} ms median of {LIST_CALLS} "
+        f"  Workspace.runs.list(sort='f1')  {runs['api_ms']:8.1f} ms median of {LIST_CALLS} "
         f"(max {runs['api_max_ms']:.1f})  target < {LIST_TARGET_MS:.0f} ms  "
         f"{verdict(runs['api_pass'])}"
     )

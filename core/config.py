@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import ProjectError
-from core.serving.missing import DEFAULT_MISSING_TOKENS
 
 SETTINGS_FILE = "shipway.toml"
 DEFAULT_DB_FILE = "shipway.db"
@@ -88,7 +87,7 @@ DATA_LIMITS: tuple[tuple[str, int, type], ...] = (
 
 @dataclass(frozen=True)
 class DataSettings:
-    missing_tokens: tuple[str, ...] = DEFAULT_MISSING_TOKENS
+    missing_tokens: tuple[str, ...] | None = None  # None: the import's defaults (core.data)
     max_type_conflict_share: float = 0.01
     max_parquet_rows: int = MAX_PARQUET_ROWS
     max_parquet_bytes: int = MAX_PARQUET_BYTES
@@ -123,9 +122,9 @@ def _toml_string(value: str) -> str:
     return f'"{escaped}"'
 
 
-def write_new_settings(folder: Path, name: str) -> Path:
-    """Write a fresh, commented shipway.toml for a new project."""
-    tokens = ", ".join(_toml_string(t) for t in DEFAULT_MISSING_TOKENS)
+def write_new_settings(folder: Path, name: str, missing_tokens: tuple[str, ...]) -> Path:
+    """Write a fresh, commented shipway.toml for a new project (``missing_tokens`` listed)."""
+    tokens = ", ".join(_toml_string(t) for t in missing_tokens)
     text = _TEMPLATE.format(
         name=_toml_string(name), format=PROJECT_FORMAT, missing_tokens=f"[{tokens}]"
     )
@@ -161,7 +160,9 @@ def load_settings(folder: Path) -> Settings:
     database = _table(raw, "database", path)
     data = _table(raw, "data", path)
     data_settings = DataSettings(
-        missing_tokens=tuple(str(t) for t in data.get("missing_tokens", DEFAULT_MISSING_TOKENS)),
+        missing_tokens=(
+            tuple(str(t) for t in data["missing_tokens"]) if "missing_tokens" in data else None
+        ),
         max_type_conflict_share=float(data.get("max_type_conflict_share", 0.01)),
         **_data_limits(data, path),
     )

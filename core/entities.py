@@ -436,3 +436,43 @@ class Deployment:
         data["started_at"] = _iso(self.started_at)
         data["stopped_at"] = _iso(self.stopped_at)
         return data
+
+
+@dataclass(frozen=True)
+class Alert:
+    """A trigger that fired: recorded once per streak, with the retraining it started."""
+
+    id: int
+    model: str
+    version: int
+    deployment: str
+    kind: str
+    bucket_seconds: int
+    bucket_start: str
+    message: str
+    detail: dict[str, Any]
+    created_at: str
+    created_by: str
+    retrain_status: str | None = None
+    retrain_run: int | None = None
+    retrain_version: int | None = None
+    gates_passed: bool | None = None
+    retrain_error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class GateEvaluation:
+    """One stored evaluation of the gates guarding ``alias`` on a version."""
+
+    alias: str
+    passed: bool
+    gates: tuple[dict[str, Any], ...]  # one per rule: rule, value, threshold, passed, message
+    incumbent: int | None
+    at: str  # ISO 8601, UTC
+    user: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "gates": list(self.gates)}

@@ -3,8 +3,9 @@
 Every error Shipway raises on purpose is a :class:`ShipwayError`. It carries a stable ``code``
 (used in JSON output and REST answers), a human message that says *what* went wrong, ``where``
 (a file, line, column, object) and ``hint`` (what to do about it). The CLI prints the three on one
-line and exits with :attr:`ShipwayError.exit_code`; the REST layer answers with
-:attr:`ShipwayError.http_status`; the desktop shows the same text in a dialog.
+line and exits with :attr:`ShipwayError.exit_code`; the desktop shows the same text in a dialog.
+(The REST server has its own small hierarchy, :mod:`core.serving.errors`, with HTTP statuses:
+it runs inside exported bundles without the rest of the engine.)
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ class ShipwayError(Exception):
     """Base of every error Shipway raises on purpose."""
 
     code = "error"
-    http_status = 500
     exit_code = 1
 
     def __init__(
@@ -60,7 +60,6 @@ class UsageError(ShipwayError):
     """The command was called wrongly (bad reference syntax, conflicting options)."""
 
     code = "usage"
-    http_status = 400
     exit_code = 2
 
 
@@ -68,21 +67,18 @@ class NotFound(ShipwayError):
     """A project, file, data set, version or other object does not exist."""
 
     code = "not_found"
-    http_status = 404
 
 
 class ProjectError(ShipwayError):
     """The project folder or its settings are missing or unusable."""
 
     code = "project"
-    http_status = 400
 
 
 class InvalidInput(ShipwayError):
     """Input data cannot be used as it is (a file that cannot be imported, a bad value)."""
 
     code = "invalid_input"
-    http_status = 422
 
 
 class ImportFailed(InvalidInput):
@@ -95,21 +91,18 @@ class Conflict(ShipwayError):
     """The operation collides with existing state (a name taken, a concurrent change)."""
 
     code = "conflict"
-    http_status = 409
 
 
 class CorruptObject(ShipwayError):
     """A stored blob does not match its recorded sha256 or cannot be read."""
 
     code = "corrupt_object"
-    http_status = 500
 
 
 class StoreError(ShipwayError):
     """The metadata database failed (locked for too long, unreachable, schema mismatch)."""
 
     code = "store"
-    http_status = 503
 
 
 class SchemaVersionError(StoreError):
@@ -122,7 +115,6 @@ class Cancelled(ShipwayError):
     """Work was cancelled by the user; nothing half-done was kept."""
 
     code = "cancelled"
-    http_status = 499
     exit_code = 130
 
 
@@ -133,7 +125,6 @@ class GateBlocked(ShipwayError):
     """
 
     code = "gate_blocked"
-    http_status = 409
     exit_code = 3
 
     def __init__(self, message: str, *, report: Any, **kwargs: Any) -> None:
@@ -145,4 +136,3 @@ class PermissionDenied(ShipwayError):
     """The person acting does not hold the role shipway.toml asks for; nothing changed."""
 
     code = "forbidden"
-    http_status = 403

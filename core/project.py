@@ -23,8 +23,10 @@ from core.config import (
     write_new_settings,
 )
 from core.errors import ProjectError, UsageError
+from core.serving.missing import DEFAULT_MISSING_TOKENS
 from core.shared_storage import sqlite_placement_warning
 from core.store import migrate
+from core.store.alert_repository import AlertRepository
 from core.store.blobs import BlobStore
 from core.store.database import Database, check_no_password, sqlite_url
 from core.store.deployment_repository import DeploymentRepository
@@ -55,6 +57,7 @@ class Project:
         self.models = ModelRepository(database, user)
         self.reviews = ReviewRepository(database, user)
         self.deployments = DeploymentRepository(database, user)
+        self.alerts = AlertRepository(database, user)
 
     # -- creating and opening --------------------------------------------------------------
 
@@ -79,7 +82,7 @@ class Project:
         if db_url:
             check_no_password(db_url, "--db")
         folder.mkdir(parents=True, exist_ok=True)
-        write_new_settings(folder, name)
+        write_new_settings(folder, name, DEFAULT_MISSING_TOKENS)
         if db_url:
             set_database_url(folder, db_url)
         for sub in (OBJECTS_DIR, DEPLOYMENTS_DIR):

@@ -29,8 +29,13 @@ DEMO_SETTINGS = {"task": "classification", "target": DEMO_TARGET, "primary_metri
 DEMO_RUNS = ("logistic_regression", "random_forest", "gradient_boosting")
 DEMO_ALIASES = {"production": 2, "staging": 3}  # alias → version (the runs' order)
 FOLDER_VARIABLE = "SHIPWAY_DEMO_DIR"
-# Alerts in the demo: dataset drift in three buckets in a row records an alert (no retraining).
+# Alerts in the demo: dataset drift in three 10-second buckets in a row calls for an alert (no
+# retraining); "Check triggers now" on the Monitoring page records it. The demo's traffic drifts
+# within minutes, so its drift over time is read in 10 s buckets (the default is an hour).
 DEMO_TRIGGERS = """
+[drift]
+bucket_seconds = 10
+
 [triggers]
 drift_buckets = 3
 retrain = false
@@ -110,10 +115,12 @@ def build_demo(
     deploy: bool = True,
 ) -> Deployment | None:
     """Do what the demo still misses; returns the running deployment (None without deploy)."""
-    if not any(d.name == DEMO_DATASET for d in workspace.datasets()):
+    if not any(d.name == DEMO_DATASET for d in workspace.data.datasets()):
         progress(0.05, "importing the penguins")
-        workspace.import_file(source, ImportOptions(name=DEMO_DATASET), cancel=cancel)
-        workspace.save_settings(project=DEMO_SETTINGS)  # also reads the [triggers] added above
+        workspace.data.import_file(source, ImportOptions(name=DEMO_DATASET), cancel=cancel)
+        workspace.project.save_settings(
+            project=DEMO_SETTINGS
+        )  # also reads the [triggers] added above
     runs = _train_runs(workspace, progress, cancel)
     _register(workspace, runs, progress, cancel)
     if not deploy:
@@ -122,14 +129,14 @@ def build_demo(
     deployment = _running_deployment(workspace)
     if deployment is None:
         progress(0.9, "starting the REST service of penguins@production")
-        deployment = workspace.deploy(f"{DEMO_MODEL}@production")
+        deployment = workspace.deployments.deploy(f"{DEMO_MODEL}@production")
     progress(1.0, "ready")
     return deployment
 
 
 def _train_runs(workspace: Workspace, progress: ProgressFn, cancel: CancelToken) -> list[int]:
     done: dict[str, int] = {}  # the demo's own run of each estimator: the first one done
-    for run in sorted(workspace.runs(), key=lambda r: r.id):
+    for run in sorted(workspace.runs.list(), key=lambda r: r.id):
         if run.status == "done" and run.kind == "train":
             done.setdefault(run.estimator, run.id)
     ids = []
@@ -138,7 +145,8 @@ def _train_runs(workspace: Workspace, progress: ProgressFn, cancel: CancelToken)
             start, label = 0.1 + 0.2 * number, f"run {number + 1} of 3, {estimator}"
             progress(start, label)
             request = TrainRequest(data=DEMO_DATASET, target=DEMO_TARGET, estimator=estimator)
-            run = workspace.train(request, _stage(progress, start, start + 0.2, label), cancel)
+            handle = workspace.runs.train(request)
+            run = handle.result(_stage(progress, start, start + 0.2, label), cancel)
             done[estimator] = run.id
         ids.append(done[estimator])
     return ids
@@ -150,24 +158,24 @@ def _register(workspace: Workspace, runs: list[int], progress, cancel: CancelTok
     for run_id in runs if len(versions) < len(DEMO_RUNS) else []:
         if run_id not in registered:
             progress(0.72, f"registering run #{run_id}")
-            workspace.register_model(run_id, DEMO_MODEL, "The demo's penguin species model")
-    holders = next((m.aliases for m in workspace.models() if m.name == DEMO_MODEL), {})
+            workspace.lifecycle.register(run_id, DEMO_MODEL, "The demo's penguin species model")
+    holders = next((m.aliases for m in workspace.registry.models() if m.name == DEMO_MODEL), {})
     for alias, number in DEMO_ALIASES.items():
         if alias not in holders:
             progress(0.8, f"promoting penguins@{number} to {alias} (its gates run first)")
-            workspace.promote(f"{DEMO_MODEL}@{number}", alias, cancel=cancel)
+            workspace.lifecycle.promote(f"{DEMO_MODEL}@{number}", alias, cancel=cancel)
 
 
 def _versions(workspace: Workspace):
-    if not any(m.name == DEMO_MODEL for m in workspace.models()):
+    if not any(m.name == DEMO_MODEL for m in workspace.registry.models()):
         return []
-    return workspace.model_versions(DEMO_MODEL)
+    return workspace.registry.versions(DEMO_MODEL)
 
 
 def _running_deployment(workspace: Workspace) -> Deployment | None:
-    for deployment in workspace.deployments(include_stopped=False):
+    for deployment in workspace.deployments.list(include_stopped=False):
         ours = deployment.model == DEMO_MODEL and deployment.alias == "production"
-        if ours and workspace.deployment_state(deployment).state == "running":
+        if ours and workspace.deployments.state(deployment).state == "running":
             return deployment
     return None
 

@@ -135,7 +135,7 @@ class MainWindow(QMainWindow):
         """Show an open workspace (the window takes it over and closes it later)."""
         self.workspace = workspace
         self._owned = True if owned is None else owned
-        info = workspace.info()
+        info = workspace.project.info()
         self.context.settings.add_recent(info.path)
         self.shell.header.show_info(info)
         self.setWindowTitle(f"{info.name} — Shipway")
@@ -153,7 +153,7 @@ class MainWindow(QMainWindow):
         """Start a training worker now: its imports take seconds the first run should not wait."""
 
         def warm(_progress, _cancel) -> None:
-            executor = workspace.executor()
+            executor = workspace.runs.executor()
             if hasattr(executor, "warm"):
                 executor.warm(1)
 

@@ -89,10 +89,10 @@ def train_some(workspace: Workspace) -> None:
         ),
     ]
     for request in requests:
-        workspace.train(request)
-    workspace.search(
+        workspace.runs.train(request).result()
+    workspace.runs.search(
         TrainRequest(data="penguins", target="species", estimator="gradient_boosting"), "random", 4
-    )
+    ).result()
 
 
 def running_shot(window: MainWindow, page, path: Path) -> None:

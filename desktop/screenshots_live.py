@@ -13,6 +13,7 @@ from desktop.main_window import MainWindow
 from desktop.screenshots import settle, shoot
 
 DRIFT_WAIT_S = 150  # at most: the shift reaches most rows after about 90 s of traffic
+CHECK_EVERY_S = 10  # how often the screenshots press "Check triggers now" while waiting
 
 
 def models_shots(window: MainWindow, out: Path, theme: str) -> None:
@@ -34,7 +35,7 @@ def models_shots(window: MainWindow, out: Path, theme: str) -> None:
 def promote_shot(window: MainWindow, out: Path, theme: str) -> None:
     """penguins@3 to production under stricter gates (an approval, f1 ≥ 0.999): blocked."""
     workspace = window.workspace
-    workspace.save_settings(
+    workspace.project.save_settings(
         gates={
             "production": {
                 "metrics": {"f1": ">= 0.999"},
@@ -55,7 +56,7 @@ def promote_shot(window: MainWindow, out: Path, theme: str) -> None:
     dialog.reason.setPlainText("Approved in the weekly review; the approver is on leave.")
     shoot(dialog, out / f"promote-blocked-{theme}.png")
     dialog.reject()
-    workspace.save_settings(gates={"production": {"data_checks": True, "smoke_test": True}})
+    workspace.project.save_settings(gates={"production": {"data_checks": True, "smoke_test": True}})
 
 
 def deployments_shots(window: MainWindow, out: Path, theme: str) -> None:
@@ -74,12 +75,21 @@ def monitoring_shot(window: MainWindow, out: Path, theme: str, opened_at: float)
     page = window.show_page("monitoring")
     page.choose_range(300)
 
+    checked = [0.0]
+
     def drifting() -> bool:
         snapshot = page.snapshot
         report = snapshot.window if snapshot is not None else None
-        waited = time.monotonic() - opened_at > DRIFT_WAIT_S
-        alerted = snapshot is not None and bool(snapshot.alerts)
-        return waited or (alerted and report is not None and report.drifted_features >= 4)
+        if time.monotonic() - opened_at > DRIFT_WAIT_S:
+            return True
+        if report is None or report.drifted_features < 4:
+            return False
+        if snapshot.alerts:
+            return True
+        if time.monotonic() - checked[0] > CHECK_EVERY_S and not window.context.runner.tasks():
+            checked[0] = time.monotonic()
+            page.check_triggers()  # what a user does: alerts are recorded only when asked
+        return False
 
     settle(until=drifting)
     page.board.feature.setCurrentText("body_mass_g")

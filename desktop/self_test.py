@@ -161,29 +161,29 @@ class _SelfTest:
     def check_import(self) -> str:
         from desktop.demo import demo_data
 
-        outcome = self.workspace.import_file(demo_data())
+        outcome = self.workspace.data.import_file(demo_data())
         return f"{outcome.version.ref}, {outcome.version.rows} rows"
 
     def check_train(self) -> str:
         from core.services import TrainRequest
 
         request = TrainRequest(data="penguins", target="species", estimator="logistic_regression")
-        self.run_record = self.workspace.train(request)
+        self.run_record = self.workspace.runs.train(request).result()
         if self.run_record.status != "done":
             raise RuntimeError(f"run #{self.run_record.id} {self.run_record.status}")
         return f"run #{self.run_record.id} done in a worker, f1 {self.run_record.metrics['f1']:.3f}"
 
     def check_register(self) -> str:
-        self.version = self.workspace.register_model(self.run_record.id, "self-test")
+        self.version = self.workspace.lifecycle.register(self.run_record.id, "self-test")
         return self.version.ref
 
     def check_deploy(self) -> str:
-        self.deployment = self.workspace.deploy(self.version.ref)
+        self.deployment = self.workspace.deployments.deploy(self.version.ref)
         self.context.started_deployments.add(self.deployment.id)
         return f"{self.deployment.id} at {self.deployment.url}"
 
     def check_predict(self) -> str:
-        from desktop.pages.endpoint_examples import sample_record
+        from desktop.pages.deployments.endpoint_examples import sample_record
 
         body = json.dumps({"records": [sample_record(self.version.io_schema)] * 5}).encode()
         request = urllib.request.Request(
@@ -195,7 +195,7 @@ class _SelfTest:
 
     def check_drift(self) -> str:
         wait_until(lambda: False, 1.5)  # the prediction log is written off the request path
-        report = self.workspace.drift(self.version.ref, deployment=self.deployment.id)
+        report = self.workspace.monitoring.drift(self.version.ref, deployment=self.deployment.id)
         return f"{report.tested_features} features tested on {report.current_rows} logged rows"
 
     # -- the pages with data ---------------------------------------------------------------------
@@ -223,7 +223,7 @@ class _SelfTest:
         return f"{page.snapshot.traffic.total} requests plotted"
 
     def check_undeploy(self) -> str:
-        stopped = self.workspace.undeploy(self.deployment.id)
+        stopped = self.workspace.deployments.undeploy(self.deployment.id)
         self.context.started_deployments.discard(stopped.id)
         self.stopped = True
         return f"{stopped.id} {stopped.status}"
@@ -237,7 +237,7 @@ class _SelfTest:
     def tear_down(self) -> None:
         if self.deployment is not None and not self.stopped:
             try:
-                self.workspace.undeploy(self.deployment.id)
+                self.workspace.deployments.undeploy(self.deployment.id)
             except Exception as error:  # already stopped: say so, go on closing
                 print(f"note: {error}", file=sys.stderr)
         if self.window is not None:

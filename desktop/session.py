@@ -46,7 +46,9 @@ class ProjectSession(QObject):
         self.watcher.start()
         self.banner.hide()
         workspace = self.workspace
-        self.context.runner.fetch(workspace.warnings, self._show_warnings, owner=self.window)
+        self.context.runner.fetch(
+            workspace.project.warnings, self._show_warnings, owner=self.window
+        )
 
     def _show_warnings(self, warnings: list[str]) -> None:
         if warnings:
@@ -107,7 +109,9 @@ class ProjectSession(QObject):
         started = self.context.started_deployments
         if not started:
             return []
-        return [d for d in self.workspace.deployments(include_stopped=False) if d.id in started]
+        return [
+            d for d in self.workspace.deployments.list(include_stopped=False) if d.id in started
+        ]
 
     def question(self, names: list[str]) -> str | None:
         """Ask the user (the tests set ``deployments/on_exit`` instead)."""
@@ -146,9 +150,9 @@ class ProjectSession(QObject):
 
         def stop_all(_progress, _cancel) -> list[str]:
             stopped = []
-            for deployment in workspace.deployments(include_stopped=False):
+            for deployment in workspace.deployments.list(include_stopped=False):
                 if deployment.id in started:
-                    workspace.undeploy(deployment.id)
+                    workspace.deployments.undeploy(deployment.id)
                     stopped.append(deployment.id)
             return stopped
 

@@ -6,9 +6,10 @@ only place that turns them into signals: :meth:`TaskRunner.submit` runs ``fn(pro
 on a pool thread and gives back a :class:`Task`, a QObject on the GUI thread whose signals say
 how far it got (at most ten times a second), and whether it succeeded, failed or was cancelled.
 
-Training does not run on these threads: ``Workspace.train`` and ``Workspace.search`` hand the
-run to the engine's worker processes and the pool thread only waits, so Cancel really stops a
-run (its worker is killed) and a crash in scikit-learn cannot take the window down.
+Training does not run on these threads: ``ws.runs.train`` and ``ws.runs.search`` hand the run
+to the engine's worker processes and return its ``TrainingRun`` handle; a task only waits for
+it (``handle.result(progress, cancel)``), so Cancel really stops a run (its worker is killed)
+and a crash in scikit-learn cannot take the window down.
 
 Two pools keep the window responsive: visible jobs (imports, runs, exports) use one, quick
 reads for the pages ("fetches") the other, so a list refresh never waits behind a long import.

@@ -1,7 +1,7 @@
 """Noticing what others did: the audit trail after a cursor, polled in the background.
 
 Teammates (other app windows, the CLI, a scheduled ``shipway drift --buckets``) write to the same
-project. Every :data:`POLL_MS` the watcher reads ``Workspace.changes_since(cursor)`` on a pool
+project. Every :data:`POLL_MS` the watcher reads ``ws.project.changes_since(cursor)`` on a pool
 thread, moves the cursor past what it saw, and emits the page events the changes concern (once
 per kind per look), so the pages read themselves again. Changes made by someone else are also
 told in the status bar ("bob registered penguins@3").
@@ -87,7 +87,7 @@ class ChangeWatcher(QObject):
             self.poller.start(now=False)
 
         self.context.runner.fetch(
-            lambda: (workspace.last_change(), workspace.current_user()),
+            lambda: (workspace.project.last_change(), workspace.project.user()),
             begin,
             owner=self.parent(),
             title="reading the change feed",
@@ -96,15 +96,12 @@ class ChangeWatcher(QObject):
     def stop(self) -> None:
         self.poller.stop()
 
-    def poll_now(self) -> None:
-        self.poller.poll()
-
     def _read(self):
         if self.cursor is None:
             return None
         workspace, cursor = self.workspace, self.cursor
         return self.context.runner.fetch(
-            lambda: workspace.changes_since(cursor),
+            lambda: workspace.project.changes_since(cursor),
             self._arrived,
             owner=self.parent(),
             title="reading the change feed",

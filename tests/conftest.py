@@ -47,11 +47,11 @@ def refused(workspace: Workspace) -> Callable[..., ShipwayError]:
     """
 
     def check(action: Callable[[], object], error: type[ShipwayError] = ImportFailed):
-        datasets = [(d.name, d.versions) for d in workspace.datasets()]
+        datasets = [(d.name, d.versions) for d in workspace.data.datasets()]
         objects = stored_objects(workspace.root)
         with pytest.raises(error) as caught:
             action()
-        assert [(d.name, d.versions) for d in workspace.datasets()] == datasets
+        assert [(d.name, d.versions) for d in workspace.data.datasets()] == datasets
         assert stored_objects(workspace.root) == objects
         assert not any((workspace.root / "objects" / "tmp").iterdir())
         return caught.value

@@ -19,13 +19,23 @@ from pathlib import Path
 from typing import Any
 
 from core.bundles import layout, signing
-from core.entities import ModelVersion
+from core.entities import GateEvaluation, ModelVersion
 from core.project import Project
 
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 MODEL_PACKAGES = ("scikit-learn", "numpy", "pandas", "scipy", "joblib")
 SERVING_PACKAGES = ("flask", "waitress")
 SERVING_SOURCE = Path(__file__).resolve().parents[1] / "serving"
+#: The modules of core.serving a bundle's server needs, and nothing else (the prediction log's
+#: reader, for one, is the host's: a bundle only writes its log). A test checks that these
+#: import nothing outside the list.
+BUNDLED_SERVING_MODULES = (
+    "__init__", "__main__", "app", "body", "command", "encoding", "errors", "forests", "forms",
+    "frames",
+    "guard", "metrics", "missing", "model", "openapi", "predlog", "processes", "request_ids",
+    "routes", "scoring", "server", "settings", "shared_metrics", "slot", "validation", "watch",
+    "workers",
+)  # fmt: skip
 
 
 def export_bundle(project: Project, version: ModelVersion, output: Path) -> tuple[Path, str]:
@@ -105,11 +115,11 @@ def _manifest(project: Project, version: ModelVersion, files: dict[str, bytes]) 
     }
 
 
-def _latest_per_alias(evaluations: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    latest: dict[str, dict[str, Any]] = {}
+def _latest_per_alias(evaluations: list[GateEvaluation]) -> list[dict[str, Any]]:
+    latest: dict[str, GateEvaluation] = {}
     for evaluation in evaluations:  # newest first
-        latest.setdefault(evaluation["alias"], evaluation)
-    return [latest[alias] for alias in sorted(latest)]
+        latest.setdefault(evaluation.alias, evaluation)
+    return [latest[alias].to_dict() for alias in sorted(latest)]
 
 
 def _pins(version: ModelVersion) -> dict[str, str]:
@@ -157,8 +167,8 @@ def _example_row(version: ModelVersion) -> dict[str, Any]:
 
 def _serving_package() -> dict[str, bytes]:
     files = {"core/__init__.py": b'"""Shipway\'s serving package, as shipped in a bundle."""\n'}
-    for path in sorted(SERVING_SOURCE.glob("*.py")):
-        files[f"core/serving/{path.name}"] = path.read_bytes()
+    for name in BUNDLED_SERVING_MODULES:
+        files[f"core/serving/{name}.py"] = (SERVING_SOURCE / f"{name}.py").read_bytes()
     return files
 
 

@@ -1,17 +1,22 @@
-"""The bundles' part of the engine's front door (mixed into core.services.Workspace)."""
+"""The bundles floor's service: exporting, verifying, extracting and serving bundles.
+
+Reached as ``workspace.bundles``.
+"""
 
 from __future__ import annotations
 
 import secrets
 import threading
 from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from core.bundles import safe_zip, signing
 from core.bundles.verify import BundleReport, verify, verify_snapshot
-from core.entities import Deployment, ModelVersion
+from core.entities import Deployment
 from core.project import DEPLOYMENTS_DIR, Project
+from core.registry.service import RegistryService
 
 TRUST_HINT = (
     "its model file is a pickle, and loading a pickle runs code from whoever made the bundle: "
@@ -19,31 +24,42 @@ TRUST_HINT = (
 )
 
 
-class BundlesMixin:
-    """Exporting, verifying, extracting and serving bundles."""
+@dataclass(frozen=True)
+class ExportedBundle:
+    path: str
+    sha256: str
+    model: str
+    version: int
 
-    _project: Project
-    model_version: Callable[[str], ModelVersion]
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
-    def export_bundle(self, ref: str, output: Path | str) -> dict[str, Any]:
+
+class BundlesService:
+    """The bundles of one project's model versions."""
+
+    def __init__(self, project: Project, registry: RegistryService) -> None:
+        self._project = project
+        self._registry = registry
+
+    def export(self, ref: str, output: Path | str) -> ExportedBundle:
         from core.bundles.export import export_bundle
 
-        version = self.model_version(ref)
+        version = self._registry.version(ref)
         path, sha256 = export_bundle(self._project, version, Path(output))
-        return {"path": str(path), "sha256": sha256, "model": version.model,
-                "version": version.version}  # fmt: skip
+        return ExportedBundle(str(path), sha256, version.model, version.version)
 
-    def verify_bundle(self, path: Path | str) -> BundleReport:
+    def verify(self, path: Path | str) -> BundleReport:
         """Layout, manifest, hashes and signature; unsafe archives raise BundleRefused."""
         return verify(Path(path), signing.load_key(self._project.root))
 
-    def extract_bundle(self, path: Path | str, folder: Path | str, trust: bool = False) -> Path:
+    def extract(self, path: Path | str, folder: Path | str, trust: bool = False) -> Path:
         """Unpack a verified bundle into a new ``folder`` (all or nothing)."""
         with safe_zip.snapshot(Path(path)) as source:
             report = self._trusted(source, trust)
             return safe_zip.extract(source, list(report.entries), Path(folder), report.digests)
 
-    def serve_bundle(
+    def serve(
         self,
         path: Path | str,
         *,

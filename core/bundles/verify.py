@@ -35,10 +35,6 @@ class BundleReport:
     #: sha256 of every entry as verification read it; extraction must find the same.
     digests: dict[str, str] = field(default_factory=dict, repr=False)
 
-    @property
-    def trusted(self) -> bool:
-        return self.ok and self.signed == "this project"
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "path": self.path,

@@ -56,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
         drift_cmds,
         experiment_cmds,
         model_cmds,
+        monitor_cmds,
         project_cmds,
     )
 
@@ -75,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     model_cmds.register(commands, common)
     deploy_cmds.register(commands, common)
     drift_cmds.register(commands, common)
+    monitor_cmds.register(commands, common)
     bundle_cmds.register(commands, common)
     return parser
 

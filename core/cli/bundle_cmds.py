@@ -41,17 +41,17 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
 
 def cmd_export(args: argparse.Namespace) -> int:
     with open_workspace(args) as workspace:
-        result = workspace.export_bundle(args.ref, args.output)
+        result = workspace.bundles.export(args.ref, args.output)
     if args.json:
-        emit_json(result)
+        emit_json(result.to_dict())
     else:
-        print(f"Wrote {result['path']} (sha256 {result['sha256'][:16]}…)")
+        print(f"Wrote {result.path} (sha256 {result.sha256[:16]}…)")
     return 0
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
     with open_workspace(args) as workspace:
-        report = workspace.verify_bundle(args.path)
+        report = workspace.bundles.verify(args.path)
     if args.json:
         emit_json(report.to_dict())
     else:
@@ -74,7 +74,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_extract(args: argparse.Namespace) -> int:
     with open_workspace(args) as workspace:
-        folder = workspace.extract_bundle(args.path, args.output, trust=args.trust)
+        folder = workspace.bundles.extract(args.path, args.output, trust=args.trust)
     if args.json:
         emit_json({"path": str(folder)})
     else:

@@ -86,11 +86,11 @@ def cmd_import(args: argparse.Namespace) -> int:
     with open_workspace(args) as workspace:
         try:
             if args.sql:
-                outcome = workspace.import_sql(
+                outcome = workspace.data.import_sql(
                     args.sql, args.url, args.name, _options(args), progress
                 )
             else:
-                outcome = workspace.import_file(args.file, _options(args), progress)
+                outcome = workspace.data.import_file(args.file, _options(args), progress)
         finally:
             progress.finish()
     if args.json:
@@ -120,7 +120,7 @@ def _print_report(report: dict[str, Any]) -> None:
 def cmd_list(args: argparse.Namespace) -> int:
     with open_workspace(args) as workspace:
         if args.name:
-            found = workspace.dataset_versions(args.name)
+            found = workspace.data.versions(args.name)
             if args.json:
                 emit_json({"dataset": args.name, "versions": [v.summary() for v in found]})
                 return 0
@@ -138,7 +138,7 @@ def cmd_list(args: argparse.Namespace) -> int:
             ]
             print(table(rows, ("version", "rows", "cols", "sha256", "by", "when", "source")))
             return 0
-        datasets = workspace.datasets()
+        datasets = workspace.data.datasets()
     if args.json:
         emit_json({"datasets": [d.to_dict() for d in datasets]})
         return 0
@@ -167,8 +167,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     wrong and the error's keys (``error``, ``message``, ``where``, ``hint``) beside them.
     """
     with open_workspace(args) as workspace:
-        version = workspace.dataset_version(args.ref)
-        problem = workspace.verify_dataset(version)
+        version = workspace.data.version(args.ref)
+        problem = workspace.data.verify(version)
     document = version.to_dict() | {"integrity": {"ok": problem is None, "problem": problem}}
     error = None
     if problem:
@@ -222,12 +222,12 @@ def _stat_summary(stats: dict[str, Any]) -> str:
 
 def cmd_diff(args: argparse.Namespace) -> int:
     with open_workspace(args) as workspace:
-        result = workspace.diff_datasets(args.a, args.b)
+        result = workspace.data.diff(args.a, args.b)
     if args.json:
-        emit_json(result)
+        emit_json(result.to_dict())
         return 0
-    print(f"{result['a']} → {result['b']}: rows {result['rows'][0]:,} → {result['rows'][1]:,}")
-    schema = result["schema"]
+    print(f"{result.a} → {result.b}: rows {result.rows[0]:,} → {result.rows[1]:,}")
+    schema = result.schema
     for name, kind in schema["added"].items():
         print(f"  + {name} ({kind})")
     for name, kind in schema["removed"].items():
@@ -236,7 +236,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
         print(f"  ~ {name}: {old} → {new}")
     rows = [
         (c["name"], "-" if c.get("psi") is None else f"{c['psi']:.3f}", c["shift"])
-        for c in result["columns"]
+        for c in result.columns
     ]
     print(table(rows, ("column", "PSI", "shift")))
     return 0
@@ -244,7 +244,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     with open_workspace(args) as workspace:
-        path = workspace.export_dataset(args.ref, args.output, args.format)
+        path = workspace.data.export(args.ref, args.output, args.format)
     if args.json:
         emit_json({"path": str(path), "ref": args.ref})
     else:

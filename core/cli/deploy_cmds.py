@@ -81,7 +81,7 @@ def _document(deployment, state=None) -> dict:
 
 def cmd_deploy(args: argparse.Namespace) -> int:
     with open_workspace(args) as workspace:
-        deployment = workspace.deploy(
+        deployment = workspace.deployments.deploy(
             args.ref,
             host=args.host,
             port=args.port,
@@ -111,16 +111,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     options = {"host": args.host, "port": args.port, "token": _token(args), "on_ready": ready}
     with open_workspace(args) as workspace:
         if args.ref.lower().endswith(".zip") or Path(args.ref).is_file():
-            workspace.serve_bundle(args.ref, trust=args.trust, **options)
+            workspace.bundles.serve(args.ref, trust=args.trust, **options)
         else:
-            workspace.serve(args.ref, **options)
+            workspace.deployments.serve(args.ref, **options)
     return 0
 
 
 def cmd_deployments(args: argparse.Namespace) -> int:
     with open_workspace(args) as workspace:
-        found = workspace.deployments(include_stopped=not args.running)
-        states = [workspace.deployment_state(d, _token_for(d)) for d in found]
+        found = workspace.deployments.list(include_stopped=not args.running)
+        states = [workspace.deployments.state(d, _token_for(d)) for d in found]
     if args.json:
         documents = [_document(d, s) for d, s in zip(found, states, strict=True)]
         emit_json({"deployments": documents})
@@ -162,7 +162,7 @@ def _uptime(seconds: float | None) -> str:
 
 def cmd_undeploy(args: argparse.Namespace) -> int:
     with open_workspace(args) as workspace:
-        deployment = workspace.undeploy(args.id)
+        deployment = workspace.deployments.undeploy(args.id)
     if args.json:
         emit_json(_document(deployment))
     elif deployment.stale:

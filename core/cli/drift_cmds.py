@@ -36,13 +36,11 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
         "--buckets",
         type=int,
         metavar="SECONDS",
-        help="drift per time bucket of the log (cached; evaluates [triggers])",
+        help="drift per time bucket of the log (cached; a read: `shipway monitor check` "
+        "evaluates [triggers])",
     )
     drift.add_argument(
         "--last", type=int, metavar="N", help="with --buckets: only the newest N bucket lengths"
-    )
-    drift.add_argument(
-        "--no-triggers", action="store_true", help="with --buckets: do not evaluate [triggers]"
     )
     drift.set_defaults(handler=cmd_drift)
 
@@ -58,12 +56,11 @@ def cmd_drift(args: argparse.Namespace) -> int:
         raise UsageError("--last needs --buckets", hint="e.g. --buckets 3600 --last 24")
     with open_workspace(args) as workspace:
         if args.buckets is not None:
-            series = workspace.drift_series(
+            series = workspace.monitoring.drift_series(
                 args.ref,
                 args.deployment,
                 args.buckets,
                 last=args.last,
-                triggers=not args.no_triggers,
                 progress=progress,
             )
             progress.finish()
@@ -72,7 +69,7 @@ def cmd_drift(args: argparse.Namespace) -> int:
             else:
                 print(_series_text(series))
             return 0
-        report = workspace.drift(
+        report = workspace.monitoring.drift(
             args.ref,
             current=args.current,
             dataset=args.dataset,
@@ -168,14 +165,6 @@ def _series_text(series) -> str:
     ]
     headers = ("bucket", "rows", "drift", "share", "drifted features", "live", "")
     lines += ["", table(rows, headers)]
-    for alert in series.alerts:
-        lines.append(f"ALERT {alert.kind}: {alert.message}")
-        if alert.retrain_status:
-            retrained = f"{alert.model}@{alert.retrain_version}" if alert.retrain_version else ""
-            lines.append(
-                f"  retraining: {alert.retrain_status} {retrained} "
-                f"{alert.retrain_error or ''}".rstrip()
-            )
     lines += ["", "Latest bucket:", report_text(series.latest.report)]
     return "\n".join(lines)
 

@@ -9,7 +9,8 @@ from typing import Any
 from core.cli.output import TerminalProgress, emit_json, table
 from core.cli.project_cmds import open_workspace
 from core.errors import ShipwayError, UsageError
-from core.services import TrainRequest, Workspace
+from core.experiments.compare import Reproduction
+from core.services import TrainRequest, Workspace, catalog
 
 SHOWN_METRICS = {
     "classification": ("accuracy", "balanced_accuracy", "f1", "roc_auc", "log_loss"),
@@ -107,11 +108,11 @@ def _attach_executor(workspace: Workspace, args: argparse.Namespace) -> None:
     from core.cli import prewarmed_executor
 
     warm = prewarmed_executor()
-    wanted = args.executor or workspace.settings_executor_kind()
+    wanted = args.executor or workspace.runs.executor_kind()
     if warm is not None and wanted == "local":
-        workspace.use_executor(warm)
+        workspace.runs.use_executor(warm)
     elif args.executor or args.dask_address:
-        workspace.executor(args.executor, args.dask_address)
+        workspace.runs.executor(args.executor, args.dask_address)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -122,12 +123,13 @@ def cmd_train(args: argparse.Namespace) -> int:
         _attach_executor(workspace, args)
         try:
             if args.search:
-                run = workspace.search(_request(args), args.search, args.trials, progress)
+                started = workspace.runs.search(_request(args), args.search, args.trials)
             else:
-                run = workspace.train(_request(args), progress)
+                started = workspace.runs.train(_request(args))
+            run = started.result(progress)
         finally:
             progress.finish()
-        children = workspace.runs(parent=run.id) if run.kind == "search" else []
+        children = workspace.runs.list(parent=run.id) if run.kind == "search" else []
         # The answer first: closing the workspace then stops the idle worker.
         if args.json:
             emit_json(_train_document(run, children))
@@ -201,7 +203,7 @@ def _fmt(value: float | None) -> str:
 
 def cmd_runs_list(args: argparse.Namespace) -> int:
     with open_workspace(args) as workspace:
-        runs = workspace.runs(sort=args.sort, parent=args.parent, all_runs=args.all)
+        runs = workspace.runs.list(sort=args.sort, parent=args.parent, all_runs=args.all)
     if args.json:
         emit_json({"runs": [run.summary() for run in runs], "sort": args.sort})
     else:
@@ -211,7 +213,7 @@ def cmd_runs_list(args: argparse.Namespace) -> int:
 
 def cmd_runs_show(args: argparse.Namespace) -> int:
     with open_workspace(args) as workspace:
-        run = workspace.run(args.run)
+        run = workspace.runs.get(args.run)
     if args.json:
         emit_json(run.to_dict())
         return 0
@@ -232,18 +234,16 @@ def cmd_runs_show(args: argparse.Namespace) -> int:
 
 def cmd_runs_compare(args: argparse.Namespace) -> int:
     with open_workspace(args) as workspace:
-        result = workspace.compare_runs(args.runs)
+        result = workspace.runs.compare(args.runs)
     if args.json:
-        emit_json(result)
+        emit_json(result.to_dict())
         return 0
     ids = [str(r) for r in args.runs]
-    rows = [
-        (name, *[_fmt(values.get(i)) for i in ids]) for name, values in result["metrics"].items()
-    ]
+    rows = [(name, *[_fmt(values.get(i)) for i in ids]) for name, values in result.metrics.items()]
     print(table(rows, ("metric", *[f"run {i}" for i in ids])))
-    for name, values in result["differences"].items():
+    for name, values in result.differences.items():
         print(f"  differs: {name}: " + ", ".join(f"run {i} {values[i]}" for i in ids))
-    print(f"Best on {result['primary_metric']}: run {result['best']}")
+    print(f"Best on {result.primary_metric}: run {result.best}")
     return 0
 
 
@@ -252,30 +252,30 @@ def cmd_runs_reproduce(args: argparse.Namespace) -> int:
     with open_workspace(args) as workspace:
         _attach_executor(workspace, argparse.Namespace(executor=None, dask_address=None))
         try:
-            result = workspace.reproduce_run(args.run, progress)
+            result = workspace.runs.reproduce(args.run, progress)
         finally:
             progress.finish()
         _print_reproduced(args, result)  # before the workspace closes (and stops its worker)
-    if result["status"] != "done":
-        raise RunFailed(f"run {result['run']} {result['status']}: {result['error']}")
+    if result.status != "done":
+        raise RunFailed(f"run {result.run} {result.status}: {result.error}")
     return 0
 
 
-def _print_reproduced(args: argparse.Namespace, result: dict[str, Any]) -> None:
+def _print_reproduced(args: argparse.Namespace, result: Reproduction) -> None:
     if args.json:
-        emit_json(result)
-    elif result["identical"]:
-        print(f"Run {result['run']} reproduces run {result['of']}: every metric is identical")
+        emit_json(result.to_dict())
+    elif result.identical:
+        print(f"Run {result.run} reproduces run {result.of}: every metric is identical")
     else:
-        print(f"Run {result['run']} differs from run {result['of']}:")
-        for item in result["differences"]:
+        print(f"Run {result.run} differs from run {result.of}:")
+        for item in result.differences:
             print(f"  {item['metric']}: {item['original']} → {item['reproduced']}")
     sys.stdout.flush()
 
 
 def cmd_runs_export(args: argparse.Namespace) -> int:
     with open_workspace(args) as workspace:
-        path = workspace.export_runs(args.output, sort=args.sort)
+        path = workspace.runs.export(args.output, sort=args.sort)
     if args.json:
         emit_json({"path": str(path)})
     else:
@@ -284,11 +284,11 @@ def cmd_runs_export(args: argparse.Namespace) -> int:
 
 
 def cmd_catalog(args: argparse.Namespace) -> int:
-    entries = Workspace.catalog(args.task)
+    entries = catalog(args.task)
     if args.json:
-        emit_json({"estimators": entries})
+        emit_json({"estimators": [entry.to_dict() for entry in entries]})
         return 0
     for entry in entries:
-        params = ", ".join(p["name"] for p in entry["params"])
-        print(f"{entry['key']:24} {', '.join(entry['tasks']):27} {params}")
+        params = ", ".join(p.name for p in entry.params)
+        print(f"{entry.key:24} {', '.join(entry.tasks):27} {params}")
     return 0

@@ -83,7 +83,9 @@ def _tags(pairs: list[str]) -> dict[str, str]:
 
 def cmd_register(args: argparse.Namespace) -> int:
     with open_workspace(args) as workspace:
-        version = workspace.register_model(args.run, args.name, args.description, _tags(args.tag))
+        version = workspace.lifecycle.register(
+            args.run, args.name, args.description, _tags(args.tag)
+        )
     if args.json:
         emit_json(version.summary())
     else:
@@ -93,7 +95,7 @@ def cmd_register(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     with open_workspace(args) as workspace:
-        models = workspace.models()
+        models = workspace.registry.models()
     if args.json:
         emit_json({"models": [model.to_dict() for model in models]})
         return 0
@@ -116,15 +118,16 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_show(args: argparse.Namespace) -> int:
     with open_workspace(args) as workspace:
         if "@" not in args.ref:
-            versions = workspace.model_versions(args.ref)
+            versions = workspace.registry.versions(args.ref)
             return _show_versions(args, versions)
-        version = workspace.model_version(args.ref)
-        approvals = workspace.approvals(version.ref)
-        evaluations = workspace.gate_evaluations(version.ref)
+        version = workspace.registry.version(args.ref)
+        approvals = workspace.registry.approvals(version.ref)
+        evaluations = workspace.registry.gate_evaluations(version.ref)
     if args.json:
         document = version.to_dict()
         document.update(
-            approvals=[a.to_dict() for a in approvals], gate_evaluations=evaluations[:10]
+            approvals=[a.to_dict() for a in approvals],
+            gate_evaluations=[e.to_dict() for e in evaluations[:10]],
         )
         emit_json(document)
         return 0
@@ -183,7 +186,7 @@ def cmd_gates(args: argparse.Namespace) -> int:
     progress = TerminalProgress(enabled=not args.json)
     with open_workspace(args) as workspace:
         try:
-            report = workspace.evaluate_gates(args.ref, args.alias, progress)
+            report = workspace.registry.evaluate_gates(args.ref, args.alias, progress)
         finally:
             progress.finish()
     if args.json:
@@ -199,12 +202,12 @@ def cmd_promote(args: argparse.Namespace) -> int:
     progress = TerminalProgress(enabled=not args.json)
     with open_workspace(args) as workspace:
         try:
-            outcome = workspace.promote(
+            outcome = workspace.lifecycle.promote(
                 args.ref, args.alias, force=args.force, reason=args.reason, progress=progress
             )
         except GateBlocked as blocked:
             progress.finish()
-            args.current_aliases = workspace.model_version(args.ref).aliases
+            args.current_aliases = workspace.registry.version(args.ref).aliases
             _report_blocked(args, blocked)
             raise
         finally:
@@ -241,8 +244,8 @@ def _report_blocked(args: argparse.Namespace, blocked: GateBlocked) -> None:
 
 def cmd_rollback(args: argparse.Namespace) -> int:
     with open_workspace(args) as workspace:
-        move = workspace.rollback_model(args.model, args.alias)
-        version = workspace.model_version(f"{args.model}@{move.to_version}")
+        move = workspace.lifecycle.rollback(args.model, args.alias)
+        version = workspace.registry.version(f"{args.model}@{move.to_version}")
     if args.json:
         document = version.summary()
         document.update(alias=move.alias, previous=move.from_version, moved=True)
@@ -254,7 +257,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 
 def cmd_approve(args: argparse.Namespace) -> int:
     with open_workspace(args) as workspace:
-        approval = workspace.approve_model(args.ref, args.comment)
+        approval = workspace.registry.approve(args.ref, args.comment)
     if args.json:
         emit_json(approval.to_dict())
     else:
@@ -264,7 +267,7 @@ def cmd_approve(args: argparse.Namespace) -> int:
 
 def cmd_history(args: argparse.Namespace) -> int:
     with open_workspace(args) as workspace:
-        moves = workspace.alias_history(args.model, args.alias)
+        moves = workspace.registry.history(args.model, args.alias)
     if args.json:
         emit_json({"model": args.model, "moves": [move.to_dict() for move in moves]})
         return 0
@@ -285,7 +288,7 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 def cmd_edit(args: argparse.Namespace) -> int:
     with open_workspace(args) as workspace:
-        version = workspace.edit_model_version(
+        version = workspace.registry.edit(
             args.ref, args.description, _tags(args.tag), tuple(args.remove_tag)
         )
     if args.json:
@@ -297,7 +300,7 @@ def cmd_edit(args: argparse.Namespace) -> int:
 
 def cmd_card(args: argparse.Namespace) -> int:
     with open_workspace(args) as workspace:
-        text = workspace.model_card(args.ref, args.format)
+        text = workspace.registry.card(args.ref, args.format)
     if args.output:
         path = Path(args.output)
         path.write_text(text, encoding="utf-8")

@@ -19,7 +19,7 @@ def open_workspace(args: argparse.Namespace) -> Workspace:
     """The project named by --project, $SHIPWAY_PROJECT or the nearest shipway.toml upwards."""
     root = Path(args.project) if args.project else find_project_root()
     workspace = Workspace.open(root)
-    for warning in workspace.warnings():
+    for warning in workspace.project.warnings():
         sys.stderr.write(f"shipway: warning: {warning}\n")
     return workspace
 
@@ -76,7 +76,7 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
 
 def cmd_init(args: argparse.Namespace) -> int:
     with Workspace.create(Path(args.dir), name=args.name, db_url=args.db) as workspace:
-        info = workspace.info()
+        info = workspace.project.info()
     if args.json:
         emit_json(info.to_dict())
     else:
@@ -87,7 +87,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def cmd_info(args: argparse.Namespace) -> int:
     with open_workspace(args) as workspace:
-        info = workspace.info()
+        info = workspace.project.info()
     if args.json:
         emit_json(info.to_dict())
     else:
@@ -98,7 +98,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 def cmd_audit(args: argparse.Namespace) -> int:
     with open_workspace(args) as workspace:
-        entries = workspace.audit(limit=args.limit, action=args.action)
+        entries = workspace.project.audit(limit=args.limit, action=args.action)
     if args.json:
         emit_json({"entries": [e.to_dict() for e in entries]})
         return 0
@@ -110,13 +110,16 @@ def cmd_audit(args: argparse.Namespace) -> int:
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     root = Path(args.project) if args.project else find_project_root()
     with Workspace.open(root, upgrade="defer") as workspace:
-        result = workspace.upgrade_database()
+        result = workspace.project.upgrade_database()
     if args.json:
-        emit_json(result)
-    elif result["upgraded"]:
-        print(f"Upgraded schema {result['from']} → {result['to']}; backup: {result['backup']}")
+        emit_json(result.to_dict())
+    elif result.upgraded:
+        print(
+            f"Upgraded schema {result.revision_from} → {result.revision_to}; "
+            f"backup: {result.backup}"
+        )
     else:
-        print(f"Schema is current ({result['to']})")
+        print(f"Schema is current ({result.revision_to})")
     return 0
 
 

@@ -9,6 +9,7 @@ and categories that appeared or vanished.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -71,9 +72,36 @@ def _categorical_shift(a: pa.ChunkedArray, b: pa.ChunkedArray) -> dict[str, Any]
     }
 
 
-def diff_tables(
-    va: DatasetVersion, ta: pa.Table, vb: DatasetVersion, tb: pa.Table
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class DatasetDiff:
+    """Two versions side by side: rows, schema changes, and per-column shift.
+
+    ``columns`` holds one entry per shared column: ``name``, ``type`` (a, b), ``missing_share``
+    (a, b), ``psi``, ``shift`` ("stable", "warning", "shift" or "n/a") and the numeric or
+    categorical details of the shift.
+    """
+
+    a: str
+    b: str
+    rows: tuple[int, int]
+    rows_delta: int
+    schema: dict[str, dict[str, Any]]
+    columns: tuple[dict[str, Any], ...]
+    shifted: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "a": self.a,
+            "b": self.b,
+            "rows": list(self.rows),
+            "rows_delta": self.rows_delta,
+            "schema": self.schema,
+            "columns": list(self.columns),
+            "shifted": list(self.shifted),
+        }
+
+
+def diff_tables(va: DatasetVersion, ta: pa.Table, vb: DatasetVersion, tb: pa.Table) -> DatasetDiff:
     sa, sb = va.schema, vb.schema
     common = [name for name in sa if name in sb]
     columns = []
@@ -97,16 +125,16 @@ def diff_tables(
             "shift" if value >= PSI_SHIFT else "warning" if value >= PSI_WARNING else "stable"
         )  # fmt: skip
         columns.append(entry)
-    return {
-        "a": va.ref,
-        "b": vb.ref,
-        "rows": [va.rows, vb.rows],
-        "rows_delta": vb.rows - va.rows,
-        "schema": {
+    return DatasetDiff(
+        a=va.ref,
+        b=vb.ref,
+        rows=(va.rows, vb.rows),
+        rows_delta=vb.rows - va.rows,
+        schema={
             "added": {n: sb[n] for n in sb if n not in sa},
             "removed": {n: sa[n] for n in sa if n not in sb},
             "retyped": {n: [sa[n], sb[n]] for n in common if sa[n] != sb[n]},
         },
-        "columns": columns,
-        "shifted": [c["name"] for c in columns if c["shift"] == "shift"],
-    }
+        columns=tuple(columns),
+        shifted=tuple(c["name"] for c in columns if c["shift"] == "shift"),
+    )

@@ -28,6 +28,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from core.config import DataSettings
 from core.data import readers
 from core.data.csv_reader import CsvOptions, read_csv
 from core.data.infer import TypingRules, shipway_type
@@ -39,6 +40,7 @@ from core.entities import DatasetVersion
 from core.errors import ImportFailed, NotFound, UsageError
 from core.progress import CancelToken, ProgressFn, Stage, no_progress
 from core.project import Project
+from core.serving.missing import DEFAULT_MISSING_TOKENS
 from core.store.blobs import StoredBlob, sha256_file
 from core.store.repository import NewVersion
 
@@ -228,8 +230,15 @@ def _effective_tokens(project: Project, options: ImportOptions) -> tuple[tuple[s
     settings = project.settings.data
     tokens = options.missing_tokens
     if tokens is None:
-        tokens = settings.missing_tokens
+        tokens = missing_tokens(settings)
     return tuple(tokens), settings.max_type_conflict_share
+
+
+def missing_tokens(settings: DataSettings) -> tuple[str, ...]:
+    """The cells that mean "missing" on import: shipway.toml's list, else pandas' defaults."""
+    if settings.missing_tokens is None:
+        return DEFAULT_MISSING_TOKENS
+    return settings.missing_tokens
 
 
 def _store(

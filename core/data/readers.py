@@ -25,7 +25,7 @@ from core.data.csv_reader import check_column_names
 from core.data.infer import TypingRules, type_column
 from core.data.limits import check_parquet, check_workbook_archive
 from core.data.report import ImportReport
-from core.errors import ImportFailed, NotFound, UsageError
+from core.errors import ImportFailed, UsageError
 
 DEFAULT_LIMITS = DataSettings()
 NO_LINE: Callable[[int], int | None] = lambda index: None  # noqa: E731
@@ -238,57 +238,12 @@ def _json_lines_other(path: Path, encoding: str) -> Iterator[tuple[int, str]]:
 
 
 def read_sql(query: str, url: str, rules: TypingRules, report: ImportReport) -> pa.Table:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+    """The rows of ``query`` on the database at ``url``, typed like any imported table."""
+    from core.store.sql_source import query_rows
 
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        raise ImportFailed(
-            "the database URL cannot be understood",
-            where="--url",
-            hint="write it as dialect+driver://user@host/db, e.g. sqlite:///data.db",
-        ) from None
-    safe = parsed.render_as_string(hide_password=True)
-    _check_sqlite_file(parsed.get_backend_name(), parsed.database, safe)
-    try:
-        engine = create_engine(parsed)
-    except (ArgumentError, ImportError) as exc:  # NoSuchModuleError is an ArgumentError
-        raise ImportFailed(
-            f"no database driver for {parsed.drivername!r}: {exc}",
-            where=safe,
-            hint="check the URL's dialect, or install its driver (e.g. psycopg for postgresql)",
-        ) from None
-    try:
-        with engine.connect() as connection:
-            result = connection.execute(text(query))
-            keys = result.keys()  # iterating the result itself would yield rows
-            names = [str(name) for name in keys]
-            rows = [list(row) for row in result]
-    except SQLAlchemyError as exc:
-        message = str(getattr(exc, "orig", exc)).splitlines()[0]
-        raise ImportFailed(
-            f"the query failed: {message}", where=safe, hint="check the query and the URL"
-        ) from None
-    finally:
-        engine.dispose()
+    names, rows, safe = query_rows(query, url)
     report.detected["url"] = safe
     return table_from_records(names, rows, safe, rules, report)
-
-
-def _check_sqlite_file(backend: str, database: str | None, safe: str) -> None:
-    """Refuse a SQLite file that does not exist: connecting would create an empty one."""
-    if backend != "sqlite" or not database or database == ":memory:":
-        return
-    if database.startswith("file:"):
-        return  # a URI filename; its own mode= option decides
-    if not Path(database).expanduser().is_file():
-        raise NotFound(
-            "the SQLite database file does not exist",
-            where=safe,
-            hint="check the path: sqlite:///relative.db or sqlite:////absolute/path.db",
-        )
 
 
 # -- records of Python values ------------------------------------------------------------

@@ -114,15 +114,6 @@ def _bits_and_validity(column: pa.ChunkedArray) -> Iterator[np.ndarray]:
     yield column.is_null().to_numpy(zero_copy_only=False).astype(np.uint64)
 
 
-def row_hashes(table: pa.Table) -> np.ndarray:
-    """One 64-bit hash per row of ``table``, equal for equal rows (every column folded in)."""
-    hashes = np.zeros(table.num_rows, dtype=np.uint64)
-    for column in table.columns:
-        for codes in row_codes(column):
-            _fold(hashes, codes)
-    return hashes
-
-
 def _fold(hashes: np.ndarray, codes: np.ndarray) -> None:
     """Mix one column's codes into the row hashes, in place."""
     with np.errstate(over="ignore"):

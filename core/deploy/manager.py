@@ -54,7 +54,6 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 class DeployFailed(ShipwayError):
     code = "deploy_failed"
-    http_status = 503
 
 
 def deploy(

@@ -14,7 +14,7 @@ import socket
 import time
 import urllib.error
 import urllib.request
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from core.deploy import identity
@@ -67,16 +67,23 @@ def request_counts(url: str, token: str | None = None) -> tuple[int, int] | None
 
 @dataclass(frozen=True)
 class LiveState:
-    """What a deployment is doing now, as the CLI and the app show it."""
+    """A deployment and what it is doing now, as the CLI and the app show it.
 
-    id: str
-    state: str  # "running" | "unhealthy" (alive, silent) | "stopped" | "elsewhere" (another
-    # host) | "stale" (its pid names another process now)
+    ``state``: "running", "unhealthy" (alive, silent), "stopped", "elsewhere" (on another
+    host) or "stale" (its pid names another process now).
+    """
+
+    deployment: Deployment
+    state: str
     version: int | None
     uptime_s: float | None
     requests: int | None
     errors: int | None
     note: str = ""  # why it is stale or stopped, when known
+
+    @property
+    def id(self) -> str:
+        return self.deployment.id
 
     @property
     def error_rate(self) -> float | None:
@@ -85,29 +92,28 @@ class LiveState:
         return (self.errors or 0) / self.requests
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["error_rate"] = self.error_rate
-        return data
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "deployment"}
+        return {"id": self.id, **data, "error_rate": self.error_rate}
 
 
 def probe(deployment: Deployment, token: str | None = None) -> LiveState:
     """The live state; a deployment recorded as stopped is not contacted."""
     if deployment.status == "stopped":
         state = "stale" if deployment.stale else "stopped"
-        return LiveState(deployment.id, state, None, None, None, None, deployment.stop_note)
+        return LiveState(deployment, state, None, None, None, None, deployment.stop_note)
     local = deployment.machine == socket.gethostname()
     verdict = identity.check(deployment) if local else None
     if verdict is not None and verdict.state != "ours":
         state = "stale" if verdict.state == "stale" else "stopped"
-        return LiveState(deployment.id, state, None, None, None, None, verdict.note)
+        return LiveState(deployment, state, None, None, None, None, verdict.note)
     if not local and deployment.host in ("127.0.0.1", "localhost", "::1"):
-        return LiveState(deployment.id, "elsewhere", None, _uptime(deployment), None, None)
+        return LiveState(deployment, "elsewhere", None, _uptime(deployment), None, None)
     found = health(deployment.url)
     if found is None:
-        return LiveState(deployment.id, "unhealthy", None, _uptime(deployment), None, None)
+        return LiveState(deployment, "unhealthy", None, _uptime(deployment), None, None)
     counts = request_counts(deployment.url, token) if not deployment.token or token else None
     return LiveState(
-        deployment.id,
+        deployment,
         "running",
         found.get("version"),
         _uptime(deployment),

@@ -1,9 +1,15 @@
-"""The deployments' part of the engine's front door (mixed into core.services.Workspace)."""
+"""The deployments floor's service: local REST servers of model versions.
+
+Reached as ``workspace.deployments``. It resolves model references through the registry it is
+given; what happens to deployments when an alias moves is :mod:`core.lifecycle`'s to decide
+(it calls :meth:`DeploymentsService.follow_alias`).
+"""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +19,21 @@ from core.entities import Deployment, ModelVersion
 from core.errors import ProjectError
 from core.project import Project
 from core.registry.refs import parse_model_ref
+from core.registry.service import RegistryService
+
+LOG_TAIL_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Swap:
+    """A deployment pointed at a new version; ``confirmed`` once it answers with it."""
+
+    id: str
+    version: int
+    confirmed: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 def configured_workers(raw: dict[str, Any]) -> int | None:
@@ -30,11 +51,12 @@ def configured_workers(raw: dict[str, Any]) -> int | None:
     return value
 
 
-class DeploymentsMixin:
-    """Deploying, listing, probing and stopping local REST servers."""
+class DeploymentsService:
+    """Deploying, listing, probing and stopping the local REST servers of one project."""
 
-    _project: Project
-    model_version: Callable[[str], ModelVersion]
+    def __init__(self, project: Project, registry: RegistryService) -> None:
+        self._project = project
+        self._registry = registry
 
     def deploy(
         self,
@@ -48,7 +70,7 @@ class DeploymentsMixin:
     ) -> Deployment:
         """Serve ``M@V`` (that version) or ``M@ALIAS`` (whatever holds the alias) in the
         background; returns once /health answers."""
-        version = self.model_version(ref)
+        version = self._registry.version(ref)
         alias = parse_model_ref(ref).alias
         return manager.deploy(
             self._project,
@@ -61,29 +83,59 @@ class DeploymentsMixin:
             workers=workers or configured_workers(self._project.settings.raw),
         )
 
-    def deployments(self, include_stopped: bool = True) -> list[Deployment]:
+    def list(self, include_stopped: bool = True) -> list[Deployment]:
         return self._project.deployments.list(include_stopped)
 
-    def deployment(self, deployment_id: str) -> Deployment:
+    def get(self, deployment_id: str) -> Deployment:
         return self._project.deployments.get(deployment_id)
 
-    def deployment_state(self, deployment: Deployment, token: str | None = None) -> probe.LiveState:
+    def states(self, include_stopped: bool = True) -> list[probe.LiveState]:
+        """Every deployment with what it is doing now (short probes, one after another)."""
+        return [self.state(d) for d in self.list(include_stopped)]
+
+    def state(self, deployment: Deployment, token: str | None = None) -> probe.LiveState:
         """Alive? answering? which version, how many requests and errors (short probes).
 
-        A running deployment found stale (its pid names another process) is recorded as
-        stopped, with the reason as its stop note."""
-        state = probe.probe(deployment, token)
-        if state.state == "stale" and deployment.status != "stopped":
-            manager.record_stale(self._project, deployment, state.note)
-        return state
+        A read: a deployment found stale (its pid names another process) is reported so, with
+        the reason in ``note``; it is recorded as stopped when someone undeploys it (or a
+        promotion finds it), never by looking."""
+        return probe.probe(deployment, token)
 
-    def deployment_folder(self, deployment: Deployment) -> Path:
+    def folder(self, deployment: Deployment) -> Path:
         """Where its logs and prediction log live (refused when the database names a folder
         outside the project's deployments/)."""
         return folder_of(self._project, deployment)
 
     def undeploy(self, deployment_id: str) -> Deployment:
         return manager.undeploy(self._project, deployment_id)
+
+    def server_log(self, deployment_id: str, max_bytes: int = LOG_TAIL_BYTES) -> str:
+        """The end of the deployment's server.log (its process output when there is no log),
+        from a whole line."""
+        folder = self.folder(self.get(deployment_id))
+        for name in ("server.log", "server.out"):
+            path = folder / name
+            size = path.stat().st_size if path.is_file() else 0
+            if size:
+                start = max(0, size - max_bytes)
+                with open(path, "rb") as handle:
+                    handle.seek(start)
+                    text = handle.read().decode("utf-8", "replace")
+                return text if start == 0 else text.split("\n", 1)[-1]
+        return ""
+
+    def follow_alias(self, version: ModelVersion, alias: str) -> tuple[Swap, ...]:
+        """Point the running deployments of ``model@alias`` at ``version`` and wait until each
+        says it serves it (``confirmed`` False means it has not, yet: see its server.log)."""
+        swapped = manager.follow_alias(self._project, version, alias)
+        return tuple(
+            Swap(
+                deployment_id,
+                version.version,
+                manager.await_version(self.get(deployment_id), version.version),
+            )
+            for deployment_id in swapped
+        )
 
     def serve(
         self,
@@ -97,7 +149,7 @@ class DeploymentsMixin:
     ) -> Deployment:
         """Serve ``M@V`` or ``M@ALIAS`` in the foreground until SIGINT/SIGTERM (or ``stop``);
         recorded like any deployment, so a served alias follows promotions too."""
-        version = self.model_version(ref)
+        version = self._registry.version(ref)
         manager.check_address(host, port, token)
         deployment_id, folder = manager.new_folder(self._project, version)
         what = foreground.Foreground(

@@ -5,7 +5,8 @@ the tasks it supports, and for each tunable parameter its kind, default, range, 
 values grid search tries. The desktop builds its parameter forms from it, the CLI validates
 ``--param name=value`` with :func:`parse_params`, training builds the model with
 :func:`make_estimator`, and searches draw their candidates with :func:`grid_candidates` and
-:func:`random_candidates`. ``shipway catalog --json`` prints :func:`catalog_json`.
+:func:`random_candidates`. ``shipway catalog --json`` prints :func:`estimators`, each as
+``to_dict()``.
 
 A parameter listed here is valid for every task of its estimator (task-specific arguments such as
 ``class_weight`` on forests or ``epsilon`` on SVR are left out). The catalog checks each value on
@@ -361,11 +362,11 @@ def get_estimator(key: str, task: str | None = None) -> EstimatorSpec:
     return spec
 
 
-def catalog_json(task: str | None = None) -> list[dict[str, Any]]:
-    """Every estimator (or those supporting ``task``) as JSON-able dicts."""
+def estimators(task: str | None = None) -> tuple[EstimatorSpec, ...]:
+    """Every estimator (or those supporting ``task``)."""
     if task is not None:
         _check_task_name(task)
-    return [spec.to_dict() for spec in ESTIMATORS if task is None or task in spec.tasks]
+    return tuple(spec for spec in ESTIMATORS if task is None or task in spec.tasks)
 
 
 def _check_task_name(task: str) -> None:
@@ -701,7 +702,7 @@ __all__ = [
     "EstimatorSpec",
     "ParamSpec",
     "allowed_text",
-    "catalog_json",
+    "estimators",
     "get_estimator",
     "grid_candidates",
     "incompatibility",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from core import metrics
@@ -45,7 +46,41 @@ def sort_runs(runs: list[Run], metric: str | None) -> list[Run]:
     return sorted(runs, key=key)
 
 
-def compare_runs(project: Project, run_ids: list[int]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class RunComparison:
+    """Runs side by side: each run's summary and costs, every metric, what differs, the best.
+
+    ``metrics`` and ``cv`` map a metric to ``{run id (text): value}``; ``differences`` maps a
+    spec field or ``param.NAME`` whose values differ to ``{run id: value}``.
+    """
+
+    runs: tuple[dict[str, Any], ...]
+    metrics: dict[str, dict[str, float | None]]
+    cv: dict[str, dict[str, Any]]
+    differences: dict[str, dict[str, Any]]
+    primary_metric: str
+    best: int | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "runs": list(self.runs)}
+
+
+@dataclass(frozen=True)
+class Reproduction:
+    """A run trained again from its spec: are its metrics identical to the original's?"""
+
+    run: int
+    of: int
+    status: str
+    identical: bool
+    differences: tuple[dict[str, Any], ...]
+    error: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "differences": list(self.differences)}
+
+
+def compare_runs(project: Project, run_ids: list[int]) -> RunComparison:
     if len(run_ids) < 2:
         raise InvalidInput("compare needs at least two runs", hint="e.g. shipway runs compare 3 4")
     runs = [project.runs.get(run_id) for run_id in run_ids]
@@ -64,14 +99,14 @@ def compare_runs(project: Project, run_ids: list[int]) -> dict[str, Any]:
             or metrics.is_better(metric, run.metrics.get(metric), best.metrics.get(metric))
         ):
             best = run
-    return {
-        "runs": [run.summary() | _costs(run) for run in runs],
-        "metrics": {name: {str(run.id): run.metrics.get(name) for run in runs} for name in names},
-        "cv": {str(run.id): run.cv.get("summary", {}) for run in runs},
-        "differences": _differences(runs),
-        "primary_metric": metric,
-        "best": best.id if best else None,
-    }
+    return RunComparison(
+        runs=tuple(run.summary() | _costs(run) for run in runs),
+        metrics={name: {str(run.id): run.metrics.get(name) for run in runs} for name in names},
+        cv={str(run.id): run.cv.get("summary", {}) for run in runs},
+        differences=_differences(runs),
+        primary_metric=metric,
+        best=best.id if best else None,
+    )
 
 
 def _costs(run: Run) -> dict[str, Any]:
@@ -104,7 +139,7 @@ def reproduce(
     executor: Executor,
     progress: ProgressFn = no_progress,
     cancel: CancelToken | None = None,
-) -> dict[str, Any]:
+) -> Reproduction:
     """Re-run a finished run's spec on the same data version; are the metrics identical?"""
     original = project.runs.get(run_id)
     if original.kind != "train" or original.status != "done":
@@ -125,7 +160,7 @@ def reproduce(
     again = train(
         project, spec, version, executor, progress, cancel, reproduces_id=run_id, threads=threads
     )
-    differences = [
+    differences = tuple(
         {
             "metric": name,
             "original": original.metrics.get(name),
@@ -133,12 +168,12 @@ def reproduce(
         }
         for name in sorted(set(original.metrics) | set(again.metrics))
         if original.metrics.get(name) != again.metrics.get(name)
-    ]
-    return {
-        "run": again.id,
-        "of": run_id,
-        "status": again.status,
-        "identical": again.status == "done" and not differences,
-        "differences": differences,
-        "error": again.error,
-    }
+    )
+    return Reproduction(
+        run=again.id,
+        of=run_id,
+        status=again.status,
+        identical=again.status == "done" and not differences,
+        differences=differences,
+        error=again.error,
+    )

@@ -23,7 +23,6 @@ import contextlib
 import multiprocessing
 import os
 import threading
-import time
 from concurrent import futures
 from concurrent.futures import Future
 from typing import Any, Protocol
@@ -327,11 +326,6 @@ class DaskExecutor:
     def shutdown(self) -> None:
         if self._owns_client:
             self._client.close()
-
-
-def wait_all(handles: list[RunHandle], poll_s: float = 0.05) -> None:
-    while not all(handle.done() for handle in handles):
-        time.sleep(poll_s)
 
 
 def wait_any(handles: list[RunHandle], timeout: float | None = None) -> None:

@@ -8,7 +8,6 @@ the best child (on the project's primary metric) is marked.
 
 from __future__ import annotations
 
-import concurrent.futures
 from dataclasses import replace
 
 from core import metrics
@@ -17,6 +16,7 @@ from core.entities import DatasetVersion, Run
 from core.errors import Cancelled, InvalidInput
 from core.experiments import catalog
 from core.experiments.executors import Executor, RunHandle, wait_any
+from core.experiments.handles import ProgressBox, TrainingRun, waiter
 from core.experiments.jobs import RunJob, RunResult
 from core.experiments.spec import Preprocessing, RunSpec, Split, TrainRequest
 from core.experiments.validation import check_spec, default_features, infer_task
@@ -105,16 +105,6 @@ def _submit(
     return executor.submit(job, _marking_running(project, run_id, progress))
 
 
-def _wait(handle: RunHandle, cancel: CancelToken) -> RunResult:
-    while True:
-        if cancel.cancelled:
-            handle.cancel()
-        try:
-            return handle.result(timeout=0.1)
-        except concurrent.futures.TimeoutError:
-            continue
-
-
 def _record(project: Project, run_id: int, outcome: RunResult | BaseException) -> Run:
     runs = project.runs
     if isinstance(outcome, Cancelled):
@@ -154,25 +144,22 @@ def _record(project: Project, run_id: int, outcome: RunResult | BaseException) -
     return runs.get(run_id)
 
 
-def train(
+def start_train(
     project: Project,
     spec: RunSpec,
     version: DatasetVersion,
     executor: Executor,
-    progress: ProgressFn = no_progress,
-    cancel: CancelToken | None = None,
     *,
     parent_id: int | None = None,
     reproduces_id: int | None = None,
     threads: int | None = None,
-) -> Run:
-    """Run one spec to its end; the returned run is DONE, FAILED or CANCELLED.
+) -> TrainingRun:
+    """Record a run, hand it to ``executor`` and return at once (see :mod:`.handles`).
 
     ``threads`` fixes the native thread limit (a reproduction uses the original's, since a
     different count can change the last digits of some metrics); None lets the executor give
     the run its share of the cores.
     """
-    cancel = cancel or CancelToken()
     run_id = project.runs.create(
         spec=spec.to_dict(),
         dataset_version_id=version.id,
@@ -181,33 +168,53 @@ def train(
         parent_id=parent_id,
         reproduces_id=reproduces_id,
     )
+    box = ProgressBox()
     job = _job(project, run_id, spec, version, executor, threads)
-    handle = _submit(project, run_id, job, executor, progress)
+    handle = _submit(project, run_id, job, executor, box)
+    future = waiter(lambda: _finish(project, run_id, handle), f"run-{run_id}-waiter")
+    return TrainingRun(run_id, "train", future, box, handle.cancel)
+
+
+def _finish(project: Project, run_id: int, handle: RunHandle) -> Run:
+    """Wait for the executor's outcome and record it; a cancellation is recorded, then raised."""
     try:
-        outcome: RunResult | BaseException = _wait(handle, cancel)
-    except BaseException as exc:  # cancelled, or interrupted (Ctrl-C): the worker is stopped
-        handle.cancel()
+        outcome: RunResult | BaseException = handle.result()
+    except BaseException as exc:  # cancelled (its worker killed), or the executor shut down
         outcome = exc if isinstance(exc, Cancelled) else Cancelled("interrupted")
         _record(project, run_id, outcome)
-        raise
+        raise outcome from None
     return _record(project, run_id, outcome)
+
+
+def train(
+    project: Project,
+    spec: RunSpec,
+    version: DatasetVersion,
+    executor: Executor,
+    progress: ProgressFn = no_progress,
+    cancel: CancelToken | None = None,
+    **options: int | None,
+) -> Run:
+    """:func:`start_train`, then wait for the run's end (DONE, FAILED, or Cancelled raised)."""
+    started = start_train(project, spec, version, executor, **options)
+    return started.result(progress, cancel)
 
 
 # -- search ------------------------------------------------------------------------------
 
 
-def search(
+def start_search(
     project: Project,
     spec: RunSpec,
     version: DatasetVersion,
     executor: Executor,
     method: str,
     trials: int,
-    progress: ProgressFn = no_progress,
-    cancel: CancelToken | None = None,
-) -> Run:
-    """Grid or random search as trial runs under a parent run; the best trial is marked."""
-    cancel = cancel or CancelToken()
+) -> TrainingRun:
+    """Grid or random search as trial runs under a parent run; the best trial is marked.
+
+    The parent run is recorded before this returns; the trials run in the background.
+    """
     if method not in ("grid", "random") or trials < 1:
         raise InvalidInput(
             f"search {method!r} × {trials} is not usable",
@@ -227,8 +234,18 @@ def search(
         kind="search",
     )
     project.runs.mark_running(parent)
-    children = _run_trials(project, spec, version, executor, candidates, parent, progress, cancel)
-    return _finish_search(project, parent, children, spec.task)
+    box, stop = ProgressBox(), CancelToken()
+
+    def run_all() -> Run:
+        try:
+            children = _run_trials(project, spec, version, executor, candidates, parent, box, stop)
+        except BaseException as exc:  # the executor failed: the parent must not stay RUNNING
+            project.runs.finish(parent, "failed", error=f"{type(exc).__name__}: {exc}")
+            raise
+        return _finish_search(project, parent, children, spec.task)
+
+    future = waiter(run_all, f"search-{parent}-waiter")
+    return TrainingRun(parent, "search", future, box, stop.cancel)
 
 
 def _run_trials(

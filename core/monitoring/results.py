@@ -205,40 +205,14 @@ class BucketDrift:
 
 
 @dataclass(frozen=True)
-class Alert:
-    """A trigger that fired: recorded once per streak, with the retraining it started."""
-
-    id: int
-    model: str
-    version: int
-    deployment: str
-    kind: str
-    bucket_seconds: int
-    bucket_start: str
-    message: str
-    detail: dict[str, Any]
-    created_at: str
-    created_by: str
-    retrain_status: str | None = None
-    retrain_run: int | None = None
-    retrain_version: int | None = None
-    gates_passed: bool | None = None
-    retrain_error: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
 class DriftSeries:
-    """Drift per time bucket of a deployment, oldest first, and the alerts this look fired."""
+    """Drift per time bucket of a deployment, oldest first."""
 
     model: str
     version: int
     deployment: str
     bucket_seconds: int
     buckets: tuple[BucketDrift, ...]
-    alerts: tuple[Alert, ...] = ()
     cache: str = ""
 
     @property
@@ -256,6 +230,5 @@ class DriftSeries:
             "drift_share": latest["drift_share"] if latest else 0.0,
             "features": latest["features"] if latest else [],
             "buckets": [bucket.to_dict(histograms) for bucket in self.buckets],
-            "alerts": [alert.to_dict() for alert in self.alerts],
             "cache": self.cache,
         }

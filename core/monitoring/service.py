@@ -1,69 +1,98 @@
-"""Monitoring's part of the engine's front door (mixed into :class:`core.services.Workspace`)."""
+"""The monitoring floor's service: drift, traffic and alerts. Reached as ``workspace.monitoring``.
+
+Every method here reads and computes; none trains, registers, promotes or changes settings.
+Evaluating the triggers of shipway.toml (alerts, and the retraining an alert may start) is
+an explicit act: :meth:`core.lifecycle.Lifecycle.check_triggers` (``shipway monitor check``,
+a visible job in the app). The ``[drift]`` and ``[triggers]`` tables are read from
+shipway.toml at each call, so an edit counts at once without touching shared settings.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core.entities import Deployment, ModelVersion
-from core.errors import ShipwayError, UsageError
-from core.monitoring import alerts as alert_store
+from core.config import load_settings
+from core.deploy.service import DeploymentsService
+from core.entities import Alert, Deployment, ModelVersion
+from core.errors import UsageError
 from core.monitoring.config import (
     DriftConfig,
     TriggerConfig,
     load_drift_config,
     load_trigger_config,
 )
-from core.monitoring.results import Alert, DriftReport, DriftSeries
+from core.monitoring.results import DriftReport, DriftSeries
 from core.progress import CancelToken, ProgressFn, Stage, no_progress
 from core.project import Project
+from core.registry.service import RegistryService
 
-if TYPE_CHECKING:  # the engine (numpy, scipy) is imported when drift is first computed
+if TYPE_CHECKING:  # numpy, scipy and pandas are imported when first needed
     from core.monitoring.reference import Reference
+    from core.monitoring.traffic import TrafficSeries
 
 REFERENCE_CACHE = 8  # references kept in memory per workspace
 
 
-class MonitoringMixin:
-    """Drift of current data against a version's training rows, over time, with triggers."""
+@dataclass(frozen=True)
+class ReferenceSummary:
+    """A version's reference statistics, in brief."""
 
-    _project: Project
-    model_version: Callable[[str], ModelVersion]
-    deployment: Callable[[str], Deployment]
-    deployment_folder: Callable[[Deployment], Path]
-    train: Callable[..., Any]
-    register_model: Callable[..., ModelVersion]
-    evaluate_gates: Callable[..., Any]
+    model: str
+    version: int
+    sha256: str
+    summary: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"model": self.model, "version": self.version, "sha256": self.sha256,
+                **self.summary}  # fmt: skip
+
+
+class MonitoringService:
+    """Drift of current data against a version's training rows, over time; traffic; alerts."""
+
+    def __init__(
+        self, project: Project, registry: RegistryService, deployments: DeploymentsService
+    ) -> None:
+        self._project = project
+        self._registry = registry
+        self._deployments = deployments
+        self._references: dict[str, Reference] = {}
 
     # -- settings and reference ----------------------------------------------------------------
 
     def drift_config(self) -> DriftConfig:
-        """The [drift] thresholds of shipway.toml (MonitoringConfigError names a bad line)."""
-        return load_drift_config(self._project.root, self._project.settings.raw)
+        """The [drift] thresholds as shipway.toml says now (MonitoringConfigError names a line)."""
+        root = self._project.root
+        return load_drift_config(root, load_settings(root).raw)
 
     def trigger_config(self) -> TriggerConfig:
-        return load_trigger_config(self._project.root, self._project.settings.raw)
+        root = self._project.root
+        return load_trigger_config(root, load_settings(root).raw)
 
-    def drift_reference(
+    def reference(
         self, ref: str, progress: ProgressFn = no_progress, cancel: CancelToken | None = None
-    ) -> dict[str, Any]:
+    ) -> ReferenceSummary:
         """A summary of the version's reference statistics (computed now if it has none)."""
-        version = self.model_version(ref)
+        version = self._registry.version(ref)
         sha256, reference = self._reference(version, progress, cancel)
-        return {
-            "model": version.model,
-            "version": version.version,
-            "sha256": sha256,
-            **reference.summary(),
-        }
+        return ReferenceSummary(version.model, version.version, sha256, reference.summary())
+
+    def store_reference(self, version: ModelVersion) -> str | None:
+        """Compute and store a version's reference (at its registration); None when it cannot
+        be computed now (it is then computed on first use: registration never fails for it)."""
+        from core.monitoring.reference_store import at_registration
+
+        return at_registration(self._project, version)
 
     def _reference(
         self, version: ModelVersion, progress: ProgressFn, cancel: CancelToken | None
     ) -> tuple[str, Reference]:
         from core.monitoring.reference_store import load_reference
 
-        cache: dict[str, Reference] = self.__dict__.setdefault("_drift_references", {})
+        cache = self._references
         if version.reference_sha256 in cache:
             return version.reference_sha256, cache[version.reference_sha256]
         sha256, reference = load_reference(self._project, version, progress, cancel)
@@ -94,7 +123,7 @@ class MonitoringMixin:
                 "give exactly one of a file, a data set version or a deployment to compare",
                 hint="e.g. `shipway drift M@V --current new.csv` or `--deployment ID`",
             )
-        version = self.model_version(ref)
+        version = self._registry.version(ref)
         config = self.drift_config()
         _, reference = self._reference(version, Stage(progress, 0.0, 0.5, "reference"), cancel)
         progress(0.5, "reading the current data")
@@ -103,15 +132,8 @@ class MonitoringMixin:
         else:
             data, live = self._table_window(version, current, dataset)
         progress(0.8, "comparing")
-        report = compare(
-            reference,
-            data,
-            config,
-            model=version.model,
-            version=version.version,
-            live=live,
-            cancel=cancel,
-        )
+        report = compare(reference, data, config, model=version.model, version=version.version,
+                         live=live, cancel=cancel)  # fmt: skip
         progress(1.0, "done")
         return report
 
@@ -120,7 +142,7 @@ class MonitoringMixin:
         from core.monitoring.engine import Current
         from core.monitoring.sources import from_log, log_rows
 
-        folder = self.deployment_folder(self._serving(version, deployment_id))
+        folder = self._deployments.folder(self._serving(version, deployment_id))
         frame = log_rows(folder, version.version, rows)
         data = from_log(frame, version, f"deployment {deployment_id}, last {len(frame):,} rows")
         if not len(frame):
@@ -130,6 +152,7 @@ class MonitoringMixin:
 
     def _table_window(self, version: ModelVersion, current: Any, dataset: str | None):
         from core.data import versions
+        from core.data.importer import missing_tokens
         from core.monitoring.live import live_metrics
         from core.monitoring.sources import from_table, read_file
         from core.registry.artifacts import load_pipeline
@@ -140,23 +163,19 @@ class MonitoringMixin:
             source = f"data set {found.ref}, {len(raw):,} rows"
         else:
             path = Path(current)
-            raw = read_file(path, self._project.settings.data.missing_tokens)
+            raw = read_file(path, missing_tokens(self._project.settings.data))
             source = f"file {path.name}, {len(raw):,} rows"
         data = from_table(raw, version, load_pipeline(self._project, version), source)
         live = None
         if data.prediction is not None and version.target in raw.columns:
             classes = version.io_schema.get("output", {}).get("classes", [])
-            live = live_metrics(
-                version.task,
-                classes,
-                data.prediction,
-                raw[version.target].to_numpy(dtype=object),
-                version.metrics,
-            )
+            live = live_metrics(version.task, classes, data.prediction,
+                                raw[version.target].to_numpy(dtype=object),
+                                version.metrics)  # fmt: skip
         return data, live
 
     def _serving(self, version: ModelVersion, deployment_id: str) -> Deployment:
-        found = self.deployment(deployment_id)
+        found = self._deployments.get(deployment_id)
         if found.model != version.model:
             raise UsageError(
                 f"deployment {deployment_id} serves {found.model!r}, not {version.model!r}",
@@ -174,120 +193,58 @@ class MonitoringMixin:
         bucket_seconds: int | None = None,
         *,
         last: int | None = None,
-        triggers: bool = True,
         now: float | None = None,
         progress: ProgressFn = no_progress,
         cancel: CancelToken | None = None,
     ) -> DriftSeries:
         """Drift per time bucket of what ``deployment`` answered with ``ref``; complete buckets
         are cached (see :mod:`core.monitoring.buckets`). ``last``: only the buckets of the
-        last ``last`` bucket lengths. With ``triggers``, the [triggers] of shipway.toml are
-        evaluated over the buckets returned: alerts fired now are in ``alerts``."""
+        last ``last`` bucket lengths. A pure read: no trigger is evaluated."""
         from core.monitoring.buckets import bucket_series
 
-        version = self.model_version(ref)
+        version = self._registry.version(ref)
         config = self.drift_config()
-        trigger_config = self.trigger_config() if triggers else TriggerConfig()
         seconds = int(bucket_seconds or config.bucket_seconds)
         if seconds < 1:
             raise UsageError("buckets must last at least one second", hint="e.g. --buckets 3600")
-        reference = self._reference(version, Stage(progress, 0.0, 0.2, "reference"), cancel)
-        folder = self.deployment_folder(self._serving(version, deployment))
         if last is not None and last < 1:
             raise UsageError("--last must be at least 1", hint="e.g. --last 24")
-        buckets, cache = bucket_series(
-            folder,
-            version,
-            reference,
-            config,
-            seconds,
-            last=last,
-            now=now,
-            progress=Stage(progress, 0.2, 0.9, "buckets"),
-            cancel=cancel,
-        )
-        fired = self._fire(version, deployment, seconds, buckets, trigger_config, cancel)
+        reference = self._reference(version, Stage(progress, 0.0, 0.2, "reference"), cancel)
+        folder = self._deployments.folder(self._serving(version, deployment))
+        buckets, cache = bucket_series(folder, version, reference, config, seconds, last=last,
+                                       now=now, progress=Stage(progress, 0.2, 0.9, "buckets"),
+                                       cancel=cancel)  # fmt: skip
         progress(1.0, "done")
         return DriftSeries(
-            version.model,
-            version.version,
-            deployment,
-            seconds,
-            tuple(buckets),
-            tuple(fired),
-            str(cache),
+            version.model, version.version, deployment, seconds, tuple(buckets), str(cache)
         )
 
-    def _fire(self, version, deployment, seconds, buckets, config, cancel) -> list[Alert]:
-        from core.monitoring.triggers import due_alerts
+    def traffic(
+        self,
+        deployment_id: str,
+        bucket_seconds: int | None = None,
+        buckets: int = 60,
+        now: float | None = None,
+    ) -> TrafficSeries:
+        """Requests, latency, errors and prediction mix of a deployment per time bucket."""
+        from core.monitoring.traffic import traffic_series
 
-        fired = []
-        for pending in due_alerts(buckets, config) if config.active else []:
-            alert = alert_store.record_alert(
-                self._project,
-                version.model,
-                version.version,
-                deployment,
-                pending.kind,
-                seconds,
-                pending.bucket_start,
-                pending.message,
-                pending.detail,
-            )
-            if alert is None:
-                continue
-            if config.retrain:
-                alert = self._retrain(version, alert, cancel)
-            fired.append(alert)
-        return fired
+        seconds = int(bucket_seconds or self.drift_config().bucket_seconds)
+        if seconds < 1 or buckets < 1:
+            raise UsageError("buckets must last at least one second", hint="e.g. --buckets 60")
+        deployment = self._deployments.get(deployment_id)
+        version = self._registry.version(f"{deployment.model}@{deployment.version}")
+        classes = [str(c) for c in version.io_schema.get("output", {}).get("classes", [])]
+        folder = self._deployments.folder(deployment)
+        moment = time.time() if now is None else now
+        return traffic_series(folder, deployment_id, classes, seconds, buckets, moment)
 
-    def _retrain(self, version: ModelVersion, alert: Alert, cancel: CancelToken | None) -> Alert:
-        """Train the version's spec on the newest data, register it, evaluate its gates."""
-        from core.monitoring.triggers import retrain_request
-
-        update = alert_store.update_alert
-        alert = update(self._project, alert.id, retrain_status="running")
-        try:
-            run = self.train(retrain_request(version), cancel=cancel)
-            if run.status != "done":
-                return update(
-                    self._project,
-                    alert.id,
-                    retrain_status="failed",
-                    retrain_run=run.id,
-                    retrain_error=run.error,
-                )
-            tags = {"retrained_from": version.ref, "alert": str(alert.id)}
-            new = self.register_model(run.id, version.model, f"retrained: {alert.message}", tags)
-            report = self.evaluate_gates(new.ref, "production", cancel=cancel)
-        except ShipwayError as error:
-            return update(
-                self._project, alert.id, retrain_status="failed", retrain_error=error.one_line()
-            )
-        self._project.repo.record_event(
-            "monitoring.retrain",
-            "model_version",
-            new.ref,
-            alert=alert.id,
-            run=run.id,
-            gates_passed=report.passed,
-            retrained_from=version.ref,
-        )
-        return update(
-            self._project,
-            alert.id,
-            retrain_status="at_gates",
-            retrain_run=run.id,
-            retrain_version=new.version,
-            gates_passed=report.passed,
-        )
-
-    def monitoring_alerts(
+    def alerts(
         self, ref: str | None = None, deployment: str | None = None, limit: int = 100
     ) -> list[Alert]:
         """Recorded alerts, newest first (of one model or version, one deployment, or all)."""
         model = version = None
         if ref is not None:
             model = ref.split("@", 1)[0]
-            version = self.model_version(ref).version if "@" in ref else None
-        return alert_store.list_alerts(self._project, model, version, deployment, limit)
+            version = self._registry.version(ref).version if "@" in ref else None
+        return self._project.alerts.list(model, version, deployment, limit)

@@ -19,7 +19,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.entities import ModelVersion
 from core.monitoring.config import TriggerConfig
 from core.monitoring.results import BucketDrift
 
@@ -102,23 +101,3 @@ def _metric_alert(complete: list[BucketDrift], triggers: TriggerConfig) -> list[
         "training": latest.report.live.training,
     }
     return [PendingAlert("metric", streak[0].start, message, detail)]
-
-
-def retrain_request(version: ModelVersion) -> Any:
-    """A TrainRequest repeating the version's spec on the newest version of its data set."""
-    from core.experiments.spec import RunSpec, TrainRequest
-
-    spec = RunSpec.from_dict(version.spec)
-    return TrainRequest(
-        data=spec.dataset,
-        target=spec.target,
-        task=spec.task,
-        estimator=spec.estimator,
-        params=dict(spec.params),
-        features=list(spec.features),
-        test_size=spec.split.test_size,
-        split=spec.split.kind,
-        cv_folds=spec.cv_folds,
-        seed=spec.seed,
-        inf_as_missing=spec.preprocessing.infinite == "missing",
-    )

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core import metrics as vocabulary
-from core.entities import ModelVersion, Run
+from core.entities import GateEvaluation, ModelVersion, Run
 from core.project import Project
 from core.registry import svg
 
@@ -210,24 +210,23 @@ def _regression_curves(curves: dict[str, Any]) -> list[Block]:
     return blocks or [Paragraph("The run recorded no curves.")]
 
 
-def _gates(evaluations: list[dict[str, Any]]) -> list[Block]:
+def _gates(evaluations: list[GateEvaluation]) -> list[Block]:
     if not evaluations:
         return [Paragraph("No gates have been evaluated on this version yet.")]
-    latest: dict[str, dict[str, Any]] = {}
+    latest: dict[str, GateEvaluation] = {}
     for evaluation in evaluations:  # newest first
-        latest.setdefault(evaluation["alias"], evaluation)
+        latest.setdefault(evaluation.alias, evaluation)
     blocks: list[Block] = []
     for alias, evaluation in sorted(latest.items()):
-        verdict = "passed" if evaluation["passed"] else "failed"
+        verdict = "passed" if evaluation.passed else "failed"
         blocks.append(
             Paragraph(
-                f"Gates of {alias}: {verdict} ({evaluation['at'][:16]} UTC, "
-                f"by {evaluation['user']})"
+                f"Gates of {alias}: {verdict} ({evaluation.at[:16]} UTC, by {evaluation.user})"
             )
         )
         rows = tuple(
             ("pass" if gate["passed"] else "FAIL", gate["rule"], gate["message"])
-            for gate in evaluation["gates"]
+            for gate in evaluation.gates
         )
         blocks.append(Table(("", "Rule", "Result"), rows or (("", "", "no rules"),)))
     return blocks

@@ -1,18 +1,31 @@
-"""The registry's part of the engine's front door (mixed into :class:`core.services.Workspace`).
+"""The registry floor's service: registering, gating, promoting, approving and describing
+model versions. Reached as ``workspace.registry``.
+
+What a registration or an alias move sets off elsewhere (drift's reference statistics, the
+deployments that follow an alias) is not done here but in :mod:`core.lifecycle`, the one place
+where flows cross floors.
 
 Promotion is evaluate-then-move: the gates are evaluated against the version holding the alias
-*now*, and the move happens only if that version still holds it when the write transaction runs
-(see :mod:`core.store.model_repository`). A forced move needs a written reason; it is recorded
-as ``model.promote_forced`` together with the rules that failed.
+*now*, and the move happens only if that version still holds it when the write transaction
+runs (see :mod:`core.store.model_repository`). A forced move needs a written reason; it is
+recorded as ``model.promote_forced`` together with the rules that failed.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.entities import AliasMove, Approval, GateReport, ModelVersion, RegisteredModel
+from core.config import load_settings
+from core.entities import (
+    AliasMove,
+    Approval,
+    GateEvaluation,
+    GateReport,
+    ModelVersion,
+    RegisteredModel,
+)
 from core.errors import CorruptObject, GateBlocked, UsageError
 from core.progress import CancelToken, ProgressFn, no_progress
 from core.project import Project
@@ -48,64 +61,58 @@ class Promotion:
         return data
 
 
-class RegistryMixin:
-    """Registering, gating, promoting, approving and describing model versions."""
+class RegistryService:
+    """The model registry of one project."""
 
-    _project: Project
+    def __init__(self, project: Project) -> None:
+        self._project = project
 
     # -- registering and reading ---------------------------------------------------------------
 
-    def register_model(
+    def register(
         self, run_id: int, name: str, description: str = "", tags: dict[str, str] | None = None
     ) -> ModelVersion:
-        """Register a finished run as the next version of model ``name`` (and compute the
-        reference statistics drift compares against: core.monitoring.reference_store)."""
+        """Register a finished run as the next version of model ``name`` (the registry's part:
+        :meth:`core.lifecycle.Lifecycle.register` adds drift's reference statistics)."""
         run = self._project.runs.get(run_id)
         if run.model_sha256 is not None:
             self._check_blob(run.model_sha256, f"run {run_id}")
-        version = self._project.models.register(run_id, name, description, tags)
-        from core.monitoring.reference_store import at_registration
-
-        reference = at_registration(self._project, version)  # drift's reference statistics
-        if reference is None:
-            return version
-        self._project.models.set_reference(version.id, reference)
-        return replace(version, reference_sha256=reference)
+        return self._project.models.register(run_id, name, description, tags)
 
     def models(self) -> list[RegisteredModel]:
         return self._project.models.list_models()
 
-    def model_versions(self, name: str) -> list[ModelVersion]:
+    def versions(self, name: str) -> list[ModelVersion]:
         return self._project.models.list_versions(name)
 
-    def model_version(self, ref: str) -> ModelVersion:
+    def version(self, ref: str) -> ModelVersion:
         """``M``, ``M@3``, ``M@latest`` or ``M@ALIAS`` → the version it names."""
         parsed = parse_model_ref(ref)
         if parsed.alias is not None:
             return self._project.models.by_alias(parsed.name, parsed.alias)
         return self._project.models.get(parsed.name, parsed.version)
 
-    def edit_model_version(
+    def edit(
         self,
         ref: str,
         description: str | None = None,
         tags: dict[str, str] | None = None,
         remove_tags: tuple[str, ...] = (),
     ) -> ModelVersion:
-        version = self.model_version(ref)
+        version = self.version(ref)
         return self._project.models.edit(
             version.model, version.version, description, tags, remove_tags
         )
 
-    def alias_history(self, name: str, alias: str | None = None) -> list[AliasMove]:
+    def history(self, name: str, alias: str | None = None) -> list[AliasMove]:
         return self._project.models.history(name, alias)
 
     def approvals(self, ref: str) -> list[Approval]:
-        version = self.model_version(ref)
+        version = self.version(ref)
         return self._project.reviews.approvals(version.model, version.version)
 
-    def gate_evaluations(self, ref: str) -> list[dict[str, Any]]:
-        return self._project.reviews.gate_evaluations(self.model_version(ref).id)
+    def gate_evaluations(self, ref: str) -> list[GateEvaluation]:
+        return self._project.reviews.gate_evaluations(self.version(ref).id)
 
     # -- gates and aliases -----------------------------------------------------------------------
 
@@ -117,7 +124,7 @@ class RegistryMixin:
         cancel: CancelToken | None = None,
     ) -> GateReport:
         """Evaluate the gates guarding ``alias`` on a version; nothing moves."""
-        version = self.model_version(ref)
+        version = self.version(ref)
         return self._evaluate(version, check_alias(alias), progress, cancel)
 
     def promote(
@@ -139,7 +146,7 @@ class RegistryMixin:
                 hint='add --reason "why the gates may be overridden"',
             )
         self._check_may_move(alias, "promote")
-        version = self.model_version(ref)
+        version = self.version(ref)
         report = self._evaluate(version, alias, progress, cancel)
         gates = [result.to_dict() for result in report.results]
         if not report.passed and not force:
@@ -155,37 +162,16 @@ class RegistryMixin:
             gates=gates,
         )
         moved = self._project.models.get(version.model, version.version)
-        swapped = self._swap_deployments(moved, alias)
-        return Promotion(moved, move, report, force and not report.passed, swapped)
+        return Promotion(moved, move, report, force and not report.passed)
 
-    def rollback_model(self, name: str, alias: str = DEFAULT_ALIAS) -> AliasMove:
-        """Move ``alias`` back to the version it held before its latest move; deployments
-        following the alias swap back too."""
+    def rollback(self, name: str, alias: str = DEFAULT_ALIAS) -> AliasMove:
+        """Move ``alias`` back to the version it held before its latest move."""
         self._check_may_move(alias, "roll back")
-        move = self._project.models.rollback(name, alias)
-        self._swap_deployments(self._project.models.get(name, move.to_version), alias)
-        return move
+        return self._project.models.rollback(name, alias)
 
-    def _swap_deployments(self, version: ModelVersion, alias: str) -> tuple[dict[str, Any], ...]:
-        """Point the running deployments of ``model@alias`` at ``version`` and wait until each
-        says it serves it (``confirmed`` False means it has not, yet: see its server.log)."""
-        from core.deploy import manager
-
-        swapped = manager.follow_alias(self._project, version, alias)
-        return tuple(
-            {
-                "id": deployment_id,
-                "version": version.version,
-                "confirmed": manager.await_version(
-                    self._project.deployments.get(deployment_id), version.version
-                ),
-            }
-            for deployment_id in swapped
-        )
-
-    def approve_model(self, ref: str, comment: str = "") -> Approval:
-        version = self.model_version(ref)
-        roles = load_roles(self._project.settings.raw)
+    def approve(self, ref: str, comment: str = "") -> Approval:
+        version = self.version(ref)
+        roles = load_roles(self._settings_now())
         user = self._project.user
         if not roles.may_approve(user):
             self._project.repo.record_event(
@@ -195,7 +181,7 @@ class RegistryMixin:
         return self._project.reviews.approve(version.model, version.version, comment)
 
     def _check_may_move(self, alias: str, action: str) -> None:
-        roles = load_roles(self._project.settings.raw)
+        roles = load_roles(self._settings_now())
         user = self._project.user
         if not roles.may_move(user, alias):
             self._project.repo.record_event("access.denied", "alias", alias, attempted=action)
@@ -203,16 +189,16 @@ class RegistryMixin:
 
     # -- artifacts -------------------------------------------------------------------------------
 
-    def model_card(self, ref: str, fmt: str = "markdown") -> str:
+    def card(self, ref: str, fmt: str = "markdown") -> str:
         from core.registry import card
 
-        version = self.model_version(ref)
+        version = self.version(ref)
         return card.render(self._project, version, fmt)
 
     def write_model_dir(self, ref: str, folder: Path | str) -> Path:
         from core.registry.artifacts import write_model_dir
 
-        return write_model_dir(self._project, self.model_version(ref), Path(folder))
+        return write_model_dir(self._project, self.version(ref), Path(folder))
 
     # -- helpers ---------------------------------------------------------------------------------
 
@@ -228,8 +214,7 @@ class RegistryMixin:
         from core.registry.gates import evaluate_gates
 
         self._check_blob(version.model_sha256, version.ref)
-        settings = self._project.settings
-        config = load_gates(self._project.root, settings.raw, alias)
+        config = load_gates(self._project.root, self._settings_now(), alias)
         holder = self._project.models.holder(version.model, alias)
         incumbent = self._project.models.get(version.model, holder) if holder else None
         report = evaluate_gates(
@@ -249,6 +234,10 @@ class RegistryMixin:
             report.incumbent,
         )
         return report
+
+    def _settings_now(self) -> dict[str, Any]:
+        """shipway.toml as it is now: gates and roles edited in an editor count at once."""
+        return load_settings(self._project.root).raw
 
     def _check_blob(self, sha256: str, what: str) -> None:
         problem = self._project.blobs.verify(sha256)

@@ -19,13 +19,13 @@ from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
 from core.serving import guard
+from core.serving.encoding import dumps
 from core.serving.errors import ServingError, Unauthorized
 from core.serving.metrics import Metrics
 from core.serving.model import LoadedModel, load_model
 from core.serving.predlog import PredictionLog
 from core.serving.request_ids import RequestIds, key_from_environment
 from core.serving.routes import log_predict_answer, register_routes
-from core.serving.scoring import dumps
 from core.serving.settings import ServingConfig
 from core.serving.shared_metrics import Publisher, sibling_states
 from core.serving.slot import ModelSlot

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from core.serving.predlog import LOG_FILE
+from core.serving.predlog import LOG_FILE, LoggedRequest
 
 _QUERY = """
 SELECT r.request_id, r.time, r.model, r.version, r.latency_ms, r.status, r.rows, r.inputs,
@@ -26,24 +25,6 @@ FROM requests r
 LEFT JOIN feedback f
   ON f.id = (SELECT MAX(id) FROM feedback WHERE feedback.request_id = r.request_id)
 """
-
-
-@dataclass(frozen=True)
-class LoggedRequest:
-    """One logged request; ``inputs``/``outputs``/``actual`` decoded from JSON."""
-
-    request_id: str
-    time: str
-    model: str
-    version: int
-    latency_ms: float
-    status: int
-    rows: int
-    inputs: list[dict[str, Any]] | None
-    outputs: dict[str, Any] | None
-    error: str | None
-    actual: Any
-    feedback_time: str | None
 
 
 def _stamp(value: datetime | str) -> str:
@@ -97,26 +78,17 @@ def read_requests(
 def _record(row: tuple) -> LoggedRequest:
     rid, time, model, version, latency, status, n, inputs, outputs, error, actual, ftime = row
     return LoggedRequest(
-        rid,
-        time,
-        model,
-        version,
-        latency,
-        status,
-        n,
-        _json(inputs),
-        _json(outputs),
-        error,
-        _json(actual),
-        ftime,
-    )
+        rid, time, model, version, latency, status, n,
+        inputs=_json(inputs), outputs=_json(outputs), error=error, actual=_json(actual),
+        feedback_time=ftime,
+    )  # fmt: skip
 
 
 def requests_frame(log_dir: str | Path, **query: Any) -> pd.DataFrame:
     """:func:`read_requests` as a DataFrame (``time`` parsed as UTC timestamps)."""
     records = read_requests(log_dir, **query)
-    columns = list(LoggedRequest.__dataclass_fields__)
-    frame = pd.DataFrame([asdict(r) for r in records], columns=columns)
+    columns = [name for name in LoggedRequest.__dataclass_fields__ if name != "size"]
+    frame = pd.DataFrame([{c: getattr(r, c) for c in columns} for r in records], columns=columns)
     frame["time"] = pd.to_datetime(frame["time"], utc=True)
     return frame
 

@@ -32,8 +32,8 @@ from typing import Any
 
 import pandas as pd
 
+from core.serving.encoding import dumps
 from core.serving.processes import name_os_thread
-from core.serving.scoring import dumps
 
 LOG_FILE = "predictions.db"
 SCHEMA_VERSION = 1
@@ -75,11 +75,13 @@ def now_iso() -> str:
 
 
 @dataclass(frozen=True)
-class RequestEntry:
-    """One answered ``/predict`` request, as queued (encoded to JSON by the writer).
+class LoggedRequest:
+    """One ``POST /predict`` answer, as queued by a request and as read back from the log.
 
-    ``size`` is what the entry is taken to hold in memory (the request body's length is a fair
-    measure), for the queue's bound in bytes.
+    Queued, ``inputs`` is the model input as a DataFrame (encoded to JSON by the writer) and
+    ``size`` what the entry holds in memory (its request body's length, for the queue's bound
+    in bytes). Read back (:mod:`core.serving.logreader`), ``inputs`` and ``outputs`` are
+    decoded JSON and ``actual`` / ``feedback_time`` hold the latest feedback, if any.
     """
 
     request_id: str
@@ -89,10 +91,12 @@ class RequestEntry:
     latency_ms: float
     status: int
     rows: int
-    inputs: pd.DataFrame | None = field(default=None, repr=False)
+    inputs: pd.DataFrame | list[dict[str, Any]] | None = field(default=None, repr=False)
     outputs: dict[str, Any] | None = field(default=None, repr=False)
     error: str | None = None
-    size: int = 0
+    actual: Any = None
+    feedback_time: str | None = None
+    size: int = field(default=0, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -103,7 +107,7 @@ class FeedbackEntry:
     size: int = 0
 
 
-Entry = RequestEntry | FeedbackEntry
+Entry = LoggedRequest | FeedbackEntry
 
 
 @dataclass(frozen=True)
@@ -161,9 +165,11 @@ def create_schema(path: Path) -> None:
         connection.close()
 
 
-def _inputs_json(frame: pd.DataFrame | None) -> str | None:
+def _inputs_json(frame: pd.DataFrame | list[dict[str, Any]] | None) -> str | None:
     if frame is None:
         return None
+    if not isinstance(frame, pd.DataFrame):
+        return dumps(frame)
     try:
         return frame.to_json(orient="records", date_format="iso", double_precision=15)
     except Exception as exc:  # e.g. text pandas cannot encode; the row is kept without inputs
@@ -171,7 +177,7 @@ def _inputs_json(frame: pd.DataFrame | None) -> str | None:
         return None
 
 
-def _request_row(entry: RequestEntry) -> tuple:
+def _request_row(entry: LoggedRequest) -> tuple:
     outputs = dumps(entry.outputs) if entry.outputs is not None else None
     return (
         entry.request_id,
@@ -249,7 +255,7 @@ class PredictionLog:
 
     def put(self, entry: Entry) -> bool:
         """Queue ``entry`` without waiting; ``False`` (and counted) when the queue is full."""
-        if isinstance(entry, RequestEntry) and not self.log_inputs and entry.inputs is not None:
+        if isinstance(entry, LoggedRequest) and not self.log_inputs and entry.inputs is not None:
             entry = replace(entry, inputs=None)
         if self._stop.is_set():
             return False
@@ -362,7 +368,7 @@ class PredictionLog:
         requests, feedback = [], []
         for entry in batch:
             try:
-                if isinstance(entry, RequestEntry):
+                if isinstance(entry, LoggedRequest):
                     requests.append(_request_row(entry))
                 elif isinstance(entry, FeedbackEntry):
                     feedback.append(_feedback_row(entry))

@@ -23,12 +23,13 @@ from typing import TYPE_CHECKING, Any
 from flask import Flask, Response, g, request
 
 from core.serving import body
+from core.serving.encoding import dumps
 from core.serving.errors import BadRequest, NotFound, SchemaMismatch
 from core.serving.metrics import CONTENT_TYPE
 from core.serving.model import LoadedModel
 from core.serving.openapi import openapi_document
-from core.serving.predlog import FeedbackEntry, RequestEntry, logged_request, now_iso
-from core.serving.scoring import Scored, dumps, score
+from core.serving.predlog import FeedbackEntry, LoggedRequest, logged_request, now_iso
+from core.serving.scoring import Scored, score
 
 if TYPE_CHECKING:
     from core.serving.app import ServingState
@@ -138,7 +139,7 @@ def log_predict_answer(
     outputs = None
     if scored is not None:
         outputs = {"predictions": scored.predictions, "probabilities": scored.probabilities}
-    entry = RequestEntry(
+    entry = LoggedRequest(
         request_id=g.request_id,
         time=now_iso(),
         model=model.name,

@@ -7,14 +7,13 @@ such a number becomes ``null`` and :func:`dumps` refuses anything else non-stand
 
 from __future__ import annotations
 
-import json
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from core.serving import body, forests, forms
+from core.serving.encoding import plain
 from core.serving.errors import PredictionFailed
 from core.serving.model import LoadedModel
 from core.serving.settings import ServingConfig
@@ -29,28 +28,6 @@ class Scored:
     model_input: ModelInput = field(repr=False)
     predictions: list[Any] = field(repr=False)
     probabilities: list[list[float | None]] | None = field(repr=False, default=None)
-
-
-def plain(value: Any) -> Any:
-    """A JSON-safe Python value: numpy scalars unwrapped, non-finite floats as ``None``."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def dumps(value: Any) -> str:
-    """Strict JSON text (no NaN tokens, ASCII only, so lone surrogates cannot break it)."""
-    return json.dumps(value, allow_nan=False, separators=(",", ":"), default=_fallback)
-
-
-def _fallback(value: Any) -> Any:
-    if isinstance(value, np.ndarray):
-        return [plain(v) for v in value.tolist()]
-    if isinstance(value, np.generic):
-        return plain(value)
-    return str(value)
 
 
 def parse_request(

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable
 
 from core.serving.model import LoadedModel, load_model
 
@@ -24,7 +23,6 @@ class ModelSlot:
     def __init__(self, model: LoadedModel) -> None:
         self._model = model
         self._lock = threading.Lock()
-        self._listeners: list[Callable[[LoadedModel, LoadedModel], None]] = []
 
     @classmethod
     def from_dir(cls, directory: str | os.PathLike[str]) -> ModelSlot:
@@ -33,10 +31,6 @@ class ModelSlot:
     def current(self) -> LoadedModel:
         """The model new requests use (a plain attribute read: no lock on the request path)."""
         return self._model
-
-    def on_swap(self, listener: Callable[[LoadedModel, LoadedModel], None]) -> None:
-        """Call ``listener(old, new)`` after every swap."""
-        self._listeners.append(listener)
 
     def swap(self, new: LoadedModel | str | os.PathLike[str]) -> LoadedModel:
         """Serve ``new`` (a model or a model directory) from now on; returns the old model.
@@ -48,6 +42,4 @@ class ModelSlot:
         with self._lock:
             old, self._model = self._model, model
         log.info("now serving %s (was %s)", model.label, old.label)
-        for listener in list(self._listeners):
-            listener(old, model)
         return old

@@ -86,7 +86,8 @@ class _Problems:
 
 
 def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and value.strip() in CSV_MISSING)
+    """``None``, or text that is exactly a missing token (as a CSV cell is judged)."""
+    return value is None or (isinstance(value, str) and value in CSV_MISSING)
 
 
 def _number(value: Any) -> tuple[float, str | None]:

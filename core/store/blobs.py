@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import CorruptObject, NotFound
+from core.serving.processes import process_alive
 
 CHUNK = 4 * 1024 * 1024
 TMP_DIR = "tmp"
@@ -213,12 +214,4 @@ def owner_state(name: str, host: str) -> str:
 def _pid_alive(pid: int) -> bool:
     if pid == os.getpid() or os.name != "posix":
         return True  # on Windows signal 0 is not a probe; stale files go by age there
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except OSError:
-        return True
-    return True
+    return process_alive(pid)

@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session
 
 from core.entities import Deployment
 from core.errors import NotFound
+from core.store.audit import add_audit
 from core.store.database import Database, retrying
-from core.store.orm import AuditEventRow, DeploymentRow
-from core.store.repository import _aware, utcnow
+from core.store.orm import DeploymentRow
+from core.times import aware, utcnow
 
 
 @dataclass(frozen=True)
@@ -39,16 +40,7 @@ class DeploymentRepository:
         self.user = user
 
     def _audit(self, session: Session, action: str, deployment: str, **detail: Any) -> None:
-        session.add(
-            AuditEventRow(
-                at=utcnow(),
-                user=self.user,
-                action=action,
-                object_type="deployment",
-                object_ref=deployment,
-                detail=detail,
-            )
-        )
+        add_audit(session, self.user, action, "deployment", deployment, **detail)
 
     @retrying
     def record(self, new: NewDeployment) -> Deployment:
@@ -149,9 +141,9 @@ def _entity(row: DeploymentRow) -> Deployment:
         token=bool(row.token),
         folder=row.folder,
         status=row.status,
-        started_at=_aware(row.started_at),
+        started_at=aware(row.started_at),
         started_by=row.started_by,
-        stopped_at=_aware(row.stopped_at) if row.stopped_at else None,
+        stopped_at=aware(row.stopped_at) if row.stopped_at else None,
         stop_note=row.stop_note or "",
         process_started=row.process_started,
         process_command=tuple(row.process_command) if row.process_command is not None else None,

@@ -19,7 +19,7 @@ from core.entities import AliasMove, ModelVersion, RegisteredModel
 from core.errors import Conflict, InvalidInput, NotFound
 from core.store.database import Database, retrying
 from core.store.model_rows import (
-    add_audit,
+    add_model_audit,
     alias_number,
     check_alias,
     check_model_name,
@@ -30,7 +30,7 @@ from core.store.model_rows import (
     version_entity,
 )
 from core.store.orm import AliasMoveRow, ModelAliasRow, ModelVersionRow, RegisteredModelRow, RunRow
-from core.store.repository import _aware, utcnow
+from core.times import aware, utcnow
 
 __all__ = ["ModelRepository", "check_alias", "check_model_name"]
 
@@ -43,7 +43,7 @@ class ModelRepository:
         self.user = user
 
     def _audit(self, session: Session, action: str, ref: str, **detail: Any) -> None:
-        add_audit(session, self.user, action, ref, **detail)
+        add_model_audit(session, self.user, action, ref, **detail)
 
     @retrying
     def register(
@@ -155,13 +155,6 @@ class ModelRepository:
                 select(ModelVersionRow)
                 .where(ModelVersionRow.model_id == model.id)
                 .order_by(ModelVersionRow.number)
-            ).all()
-            return [version_entity(session, row) for row in rows]
-
-    def versions_of_run(self, run_id: int) -> list[ModelVersion]:
-        with self.db.session(write=False) as session:
-            rows = session.scalars(
-                select(ModelVersionRow).where(ModelVersionRow.run_id == run_id)
             ).all()
             return [version_entity(session, row) for row in rows]
 
@@ -376,6 +369,6 @@ def _move_entity(model: str, row: AliasMoveRow) -> AliasMove:
         reason=row.reason or "",
         gates=list(row.gates or []),
         rolled_back=bool(row.rolled_back),
-        at=_aware(row.at),
+        at=aware(row.at),
         user=row.user,
     )

@@ -13,15 +13,15 @@ from sqlalchemy.orm import Session
 
 from core.entities import ModelVersion, RegisteredModel
 from core.errors import NotFound, UsageError
+from core.store.audit import add_audit
 from core.store.orm import (
-    AuditEventRow,
     DatasetRow,
     DatasetVersionRow,
     ModelAliasRow,
     ModelVersionRow,
     RegisteredModelRow,
 )
-from core.store.repository import _aware, utcnow
+from core.times import aware
 
 MODEL_NAME = re.compile(r"^[A-Za-z0-9][\w.-]{0,99}$")
 ALIAS_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,49}$")
@@ -48,18 +48,9 @@ def check_alias(alias: str) -> str:
     return alias
 
 
-def add_audit(session: Session, user: str, action: str, ref: str, **detail: Any) -> None:
-    """An audit row in the caller's transaction (so the trail never disagrees with the data)."""
-    session.add(
-        AuditEventRow(
-            at=utcnow(),
-            user=user,
-            action=action,
-            object_type="model_version" if "@" in ref else "model",
-            object_ref=ref,
-            detail=detail,
-        )
-    )
+def add_model_audit(session: Session, user: str, action: str, ref: str, **detail: Any) -> None:
+    """An audit row about a model (``M``) or one of its versions (``M@V``)."""
+    add_audit(session, user, action, "model_version" if "@" in ref else "model", ref, **detail)
 
 
 def find_model(session: Session, name: str, lock: bool = False) -> RegisteredModelRow:
@@ -112,7 +103,7 @@ def model_entity(session: Session, model: RegisteredModelRow) -> RegisteredModel
         id=model.id,
         name=model.name,
         description=model.description,
-        created_at=_aware(model.created_at),
+        created_at=aware(model.created_at),
         created_by=model.created_by,
         latest_version=max(numbers, default=0),
         versions=len(numbers),
@@ -156,7 +147,7 @@ def version_entity(session: Session, row: ModelVersionRow) -> ModelVersion:
         tags=dict(row.tags or {}),
         aliases=tuple(held),
         trained_by=row.trained_by,
-        created_at=_aware(row.created_at),
+        created_at=aware(row.created_at),
         created_by=row.created_by,
     )
 

@@ -8,7 +8,6 @@ disagree with the data.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -16,29 +15,10 @@ from sqlalchemy.orm import Session
 
 from core.entities import AuditEntry, Dataset, DatasetVersion
 from core.errors import NotFound
+from core.store.audit import add_audit, audit_entry
 from core.store.database import Database, retrying
 from core.store.orm import AuditEventRow, BlobRow, DatasetRow, DatasetVersionRow
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def _aware(value: datetime) -> datetime:
-    """SQLite hands datetimes back naive; they were stored as UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def _audit_entry(row: AuditEventRow) -> AuditEntry:
-    return AuditEntry(
-        id=row.id,
-        at=_aware(row.at),
-        user=row.user,
-        action=row.action,
-        object_type=row.object_type,
-        object_ref=row.object_ref,
-        detail=row.detail or {},
-    )
+from core.times import aware, utcnow
 
 
 @dataclass(frozen=True)
@@ -72,16 +52,7 @@ class Repository:
     def _audit(
         self, session: Session, action: str, object_type: str, ref: str, **detail: Any
     ) -> None:
-        session.add(
-            AuditEventRow(
-                at=utcnow(),
-                user=self.user,
-                action=action,
-                object_type=object_type,
-                object_ref=ref,
-                detail=detail,
-            )
-        )
+        add_audit(session, self.user, action, object_type, ref, **detail)
 
     @retrying
     def record_event(self, action: str, object_type: str, ref: str, **detail: Any) -> None:
@@ -94,7 +65,7 @@ class Repository:
             query = select(AuditEventRow).order_by(AuditEventRow.id.desc()).limit(limit)
             if action:
                 query = query.where(AuditEventRow.action == action)
-            return [_audit_entry(row) for row in session.scalars(query)]
+            return [audit_entry(row) for row in session.scalars(query)]
 
     def audit_since(self, after_id: int, limit: int = 500) -> list[AuditEntry]:
         """Audit entries newer than ``after_id``, oldest first (what others changed since)."""
@@ -105,7 +76,7 @@ class Repository:
                 .order_by(AuditEventRow.id)
                 .limit(limit)
             )
-            return [_audit_entry(row) for row in session.scalars(query)]
+            return [audit_entry(row) for row in session.scalars(query)]
 
     def last_audit_id(self) -> int:
         with self.db.session(write=False) as session:
@@ -268,13 +239,13 @@ class Repository:
                 Dataset(
                     id=ds.id,
                     name=ds.name,
-                    created_at=_aware(ds.created_at),
+                    created_at=aware(ds.created_at),
                     created_by=ds.created_by,
                     latest_version=version.number,
                     versions=count,
                     latest_rows=version.rows,
                     latest_columns=version.columns,
-                    updated_at=_aware(version.created_at),
+                    updated_at=aware(version.created_at),
                 )
                 for ds, version, count in session.execute(query)
             ]
@@ -302,7 +273,7 @@ class Repository:
             source_sha256=row.source_sha256,
             options=dict(row.options),
             parent_version=parent,
-            created_at=_aware(row.created_at),
+            created_at=aware(row.created_at),
             created_by=row.created_by,
             profile=dict(row.profile),
             report=dict(row.report),

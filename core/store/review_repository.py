@@ -6,17 +6,15 @@ transaction.
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.entities import Approval
+from core.entities import Approval, GateEvaluation
 from core.errors import Conflict, InvalidInput
 from core.store.database import Database, retrying
-from core.store.model_rows import add_audit, find_version
+from core.store.model_rows import add_model_audit, find_version
 from core.store.orm import ApprovalRow, GateEvaluationRow
-from core.store.repository import _aware, utcnow
+from core.times import aware, utcnow
 
 
 class ReviewRepository:
@@ -49,7 +47,9 @@ class ReviewRepository:
             )
             session.add(approval)
             session.flush()
-            add_audit(session, self.user, "model.approve", f"{name}@{number}", comment=comment)
+            add_model_audit(
+                session, self.user, "model.approve", f"{name}@{number}", comment=comment
+            )
             return _approval_entity(name, number, approval)
 
     def approvals(self, name: str, number: int) -> list[Approval]:
@@ -77,8 +77,8 @@ class ReviewRepository:
                 )
             )
 
-    def gate_evaluations(self, version_id: int) -> list[dict[str, Any]]:
-        """The version's gate evaluations, newest first, as plain dicts."""
+    def gate_evaluations(self, version_id: int) -> list[GateEvaluation]:
+        """The version's gate evaluations, newest first."""
         with self.db.session(write=False) as session:
             rows = session.scalars(
                 select(GateEvaluationRow)
@@ -86,14 +86,14 @@ class ReviewRepository:
                 .order_by(GateEvaluationRow.id.desc())
             ).all()
             return [
-                {
-                    "alias": row.alias,
-                    "passed": row.passed,
-                    "gates": list(row.results),
-                    "incumbent": row.incumbent_version,
-                    "at": _aware(row.at).isoformat(),
-                    "user": row.user,
-                }
+                GateEvaluation(
+                    alias=row.alias,
+                    passed=row.passed,
+                    gates=tuple(row.results),
+                    incumbent=row.incumbent_version,
+                    at=aware(row.at).isoformat(),
+                    user=row.user,
+                )
                 for row in rows
             ]
 
@@ -113,5 +113,5 @@ def _approval_entity(model: str, number: int, row: ApprovalRow) -> Approval:
         version=number,
         approver=row.approver,
         comment=row.comment or "",
-        at=_aware(row.at),
+        at=aware(row.at),
     )

@@ -12,9 +12,10 @@ from sqlalchemy.orm import Session
 
 from core.entities import Run
 from core.errors import NotFound
+from core.store.audit import add_audit
 from core.store.database import Database, retrying
-from core.store.orm import AuditEventRow, BlobRow, DatasetRow, DatasetVersionRow, RunRow
-from core.store.repository import _aware, utcnow
+from core.store.orm import BlobRow, DatasetRow, DatasetVersionRow, RunRow
+from core.times import aware, utcnow
 
 
 class RunRepository:
@@ -23,16 +24,7 @@ class RunRepository:
         self.user = user
 
     def _audit(self, session: Session, action: str, run_id: int, **detail: Any) -> None:
-        session.add(
-            AuditEventRow(
-                at=utcnow(),
-                user=self.user,
-                action=action,
-                object_type="run",
-                object_ref=f"run {run_id}",
-                detail=detail,
-            )
-        )
+        add_audit(session, self.user, action, "run", f"run {run_id}", **detail)
 
     @retrying
     def create(
@@ -113,7 +105,7 @@ class RunRepository:
             for name, value in fields.items():
                 setattr(row, name, value)
             row.status, row.finished_at = status, utcnow()
-            started = _aware(row.started_at or row.created_at)
+            started = aware(row.started_at or row.created_at)
             row.duration_s = (row.finished_at - started).total_seconds()
             self._audit(session, f"run.{status}", run_id, error=fields.get("error"))
 
@@ -223,9 +215,9 @@ class RunRepository:
             is_best=row.is_best,
             reproduces_id=row.reproduces_id,
             executor=row.executor,
-            created_at=_aware(row.created_at),
-            started_at=_aware(row.started_at) if row.started_at else None,
-            finished_at=_aware(row.finished_at) if row.finished_at else None,
+            created_at=aware(row.created_at),
+            started_at=aware(row.started_at) if row.started_at else None,
+            finished_at=aware(row.finished_at) if row.finished_at else None,
             created_by=row.created_by,
         )
 

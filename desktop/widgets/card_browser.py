@@ -1,6 +1,6 @@
 """A model card shown in the app: the engine's HTML in a QTextBrowser, its SVG curves drawn.
 
-The card (``Workspace.model_card(ref, "html")``) is a self-contained document whose project
+The card (``ws.registry.card(ref, "html")``) is a self-contained document whose project
 values are already escaped, with its curves embedded as ``data:image/svg+xml;base64`` images.
 QTextBrowser loads no data URIs by itself, so :meth:`CardBrowser.loadResource` decodes them and
 renders the SVG with QSvgRenderer into a QImage. The card is shown on white paper in both

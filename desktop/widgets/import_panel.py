@@ -1,8 +1,8 @@
 """Choose a file, see what an import would read, and correct what was detected.
 
-Used by the new-project wizard and by the Data page's Import dialog. The preview comes from
-``Workspace.preview_file`` (the importer's own sniffing and typing on the file's head), read in
-the background; changing an option previews again.
+Used by the new-project wizard and by the Data page's Import dialog. The preview is a
+``FilePreview`` from ``core.services.preview_file`` (the importer's own sniffing and typing on
+the file's head), read in the background; changing an option previews again.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.services import ImportOptions, Workspace
+from core.services import FilePreview, ImportOptions, preview_file
 from desktop.context import AppContext
 from desktop.theme import current_colors
 from desktop.widgets.common import make_table, muted
@@ -67,7 +67,7 @@ class ImportPanel(QWidget):
         super().__init__()
         self.context = context
         self.setAcceptDrops(True)
-        self.preview: dict[str, Any] | None = None
+        self.preview: FilePreview | None = None
         self.error = ""
         self._asked = 0
         self.path_edit = QLineEdit()
@@ -168,14 +168,14 @@ class ImportPanel(QWidget):
         asked, options = self._asked, self.options()
         self.detected.setText(f"Reading {path.name}…")
         self.context.runner.fetch(
-            lambda: Workspace.preview_file(path, options),
+            lambda: preview_file(path, options),
             lambda preview: asked == self._asked and self._show(preview, ""),
             on_failure=lambda error, _trace: asked == self._asked and self._show(None, error),
             owner=self,
             title=f"Previewing {path.name}",
         )
 
-    def _show(self, preview: dict[str, Any] | None, error: BaseException | str) -> None:
+    def _show(self, preview: FilePreview | None, error: BaseException | str) -> None:
         from desktop.errors import describe
 
         self.preview = preview
@@ -189,30 +189,29 @@ class ImportPanel(QWidget):
             self._show_preview(preview)
         self.previewed.emit()
 
-    def _show_preview(self, preview: dict[str, Any]) -> None:
-        detected = preview.get("detected", {})
-        parts = [f"format {preview['format']}"]
-        parts += [f"{key} {_name(value)}" for key, value in detected.items()]
-        parts.append(f"{len(preview['columns'])} columns")
-        parts.append(f"{preview['sample_rows']:,} rows read for this preview")
-        problems = [p for p in preview.get("problems", []) if p.get("severity") == "warning"]
+    def _show_preview(self, preview: FilePreview) -> None:
+        parts = [f"format {preview.format}"]
+        parts += [f"{key} {_name(value)}" for key, value in preview.detected.items()]
+        parts.append(f"{len(preview.columns)} columns")
+        parts.append(f"{preview.sample_rows:,} rows read for this preview")
+        problems = [p for p in preview.problems if p.get("severity") == "warning"]
         text = "Detected: " + " · ".join(parts)
         if problems:
             text += f"\n{len(problems)} warning(s), e.g. {problems[0]['message']}"
         self.detected.setText(text)
-        types = preview["types"]
+        types = preview.types
         columns = [
             Column(
                 f"{name}\n{types.get(name, '')}",
                 lambda row, i=i: row[i],
                 text=lambda row, i=i: "missing" if row[i] is None else row[i],
             )
-            for i, name in enumerate(preview["columns"])
+            for i, name in enumerate(preview.columns)
         ]
         self.model.set_columns(columns)
         muted = current_colors().muted
         self.model.set_emphasis(color=lambda row, i: muted if row[i] is None else None)
-        self.model.set_items(preview["rows"])
+        self.model.set_items(list(preview.rows))
         for index in range(len(columns)):
             self.table.setColumnWidth(index, 120)
 

@@ -37,7 +37,7 @@ def create_project(
     else:
         workspace = Workspace.create(plan.folder, name=plan.name)
     with workspace:
-        workspace.save_settings(
+        workspace.project.save_settings(
             project={
                 "task": plan.task,
                 "target": plan.target,
@@ -47,6 +47,6 @@ def create_project(
         )
         cancel.raise_if_cancelled()
         stage = Stage(progress, 0.05, 1.0, "importing")
-        workspace.import_file(plan.data, plan.options, stage, cancel)
+        workspace.data.import_file(plan.data, plan.options, stage, cancel)
     progress(1.0, "done")
     return plan.folder

@@ -24,9 +24,9 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from core.services import Workspace
+from core.services import FilePreview, suggest_task
 from desktop.context import AppContext
-from desktop.pages.data_views import ProfileView
+from desktop.pages.data.views import ProfileView
 from desktop.theme import set_style_property
 from desktop.widgets.import_panel import ImportPanel
 from desktop.widgets.plots import PlotPanel
@@ -154,7 +154,7 @@ class TargetPage(QWizardPage):
             "Choose the target column and the kind of problem: classification predicts a "
             "category, regression a number. The distribution is from the previewed rows."
         )
-        self.preview: dict[str, Any] = {}
+        self.preview: FilePreview | None = None
         self.target = QComboBox()
         self.classification = QRadioButton("Classification (a category)")
         self.regression = QRadioButton("Regression (a number)")
@@ -180,13 +180,13 @@ class TargetPage(QWizardPage):
         layout.addWidget(self.message)
         self.target.currentIndexChanged.connect(self._target_changed)
 
-    def set_preview(self, preview: dict[str, Any]) -> None:
+    def set_preview(self, preview: FilePreview) -> None:
         self.preview = preview
         previous = self.target.currentText()
         self.target.blockSignals(True)
         self.target.clear()
-        self.target.addItems(preview["columns"])
-        if previous in preview["columns"]:
+        self.target.addItems(list(preview.columns))
+        if previous in preview.columns:
             self.target.setCurrentText(previous)
         else:
             self.target.setCurrentIndex(0)
@@ -194,10 +194,14 @@ class TargetPage(QWizardPage):
         self._target_changed()
 
     def stats(self) -> dict[str, Any]:
-        return self.preview.get("profile", {}).get(self.target.currentText(), {})
+        if self.preview is None:
+            return {}
+        return self.preview.profile.get(self.target.currentText(), {})
 
     def column_type(self) -> str:
-        return self.preview.get("types", {}).get(self.target.currentText(), "")
+        if self.preview is None:
+            return ""
+        return self.preview.types.get(self.target.currentText(), "")
 
     @property
     def task(self) -> str:
@@ -207,9 +211,9 @@ class TargetPage(QWizardPage):
         name = self.target.currentText()
         if not name:
             return
-        suggested = Workspace.suggest_task(self.column_type(), self.stats())
+        suggested = suggest_task(self.column_type(), self.stats())
         (self.classification if suggested == "classification" else self.regression).setChecked(True)
-        rows = self.preview.get("sample_rows", 0)
+        rows = self.preview.sample_rows if self.preview is not None else 0
         self.suggestion.setText(
             f"{name} is {self.column_type()} with {self.stats().get('distinct', 0):,} distinct "
             f"values in the {rows:,} previewed rows; suggested task: {suggested}."

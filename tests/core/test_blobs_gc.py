@@ -81,11 +81,11 @@ def trained_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """penguins@1, a finished run and a registered version (with its monitoring reference)."""
     root = tmp_path_factory.mktemp("gc") / "penguins"
     with Workspace.create(root) as ws:
-        ws.import_file(PENGUINS)
-        run = ws.train(
+        ws.data.import_file(PENGUINS)
+        run = ws.runs.train(
             TrainRequest(data="penguins", target="species", estimator="logistic_regression")
-        )
-        ws.register_model(run.id, "penguins")
+        ).result()
+        ws.lifecycle.register(run.id, "penguins")
     return root
 
 
@@ -99,8 +99,8 @@ def ws(trained_project: Path, tmp_path: Path) -> Iterator[Workspace]:
 
 
 def named_blobs(ws: Workspace) -> set[str]:
-    version = ws.model_version("penguins@1")
-    named = {ws.dataset_version("penguins@1").sha256, ws.run(1).model_sha256}
+    version = ws.registry.version("penguins@1")
+    named = {ws.data.version("penguins@1").sha256, ws.runs.get(1).model_sha256}
     named |= {version.model_sha256, version.reference_sha256}
     assert None not in named and len(named) == 3  # data, model, reference
     return named
@@ -133,10 +133,10 @@ def test_gc_removes_only_the_blob_no_row_names(ws: Workspace) -> None:
     assert (done["blobs_removed"], done["bytes_freed"]) == (1, 22)
     assert done["referenced"] == len(named) and done["kept_young"] == 1
     assert blob_files(root) == named | {young}
-    assert ws.verify_dataset(ws.dataset_version("penguins@1")) is None
-    assert ws.verify_model(ws.run(1)) is None
-    assert len(ws.read_dataset("penguins")) == 344
-    assert ws.audit(action="objects.gc")[0].detail["blobs"] == 1
+    assert ws.data.verify(ws.data.version("penguins@1")) is None
+    assert ws.runs.verify_model(ws.runs.get(1)) is None
+    assert len(ws.data.read("penguins")) == 344
+    assert ws.project.audit(action="objects.gc")[0].detail["blobs"] == 1
 
     assert [r["name"] for r in gc(root, "--now")["removed"]] == [young]
     assert blob_files(root) == named
@@ -194,7 +194,7 @@ def test_a_blob_left_by_a_killed_import_is_collected_by_gc(
     csv = _write_csv(tmp_path / "big.csv", 300_000)
     sha = kill_after_blob_is_stored(project_dir, csv)
     with Workspace.open(project_dir) as ws:
-        assert ws.datasets() == []  # no row names the blob
+        assert ws.data.datasets() == []  # no row names the blob
     assert sha in blob_files(project_dir)  # young: opening kept it
     assert gc(project_dir)["removed"] == []  # so does gc, by default
     done = gc(project_dir, "--now")
@@ -203,21 +203,21 @@ def test_a_blob_left_by_a_killed_import_is_collected_by_gc(
     assert blob_files(project_dir) == set()
     assert list((project_dir / "objects" / "pending").iterdir()) == []
     with Workspace.open(project_dir) as ws:
-        version = ws.import_file(csv).version  # the same data imports again, whole
-        assert version.sha256 == sha and ws.verify_dataset(version) is None
+        version = ws.data.import_file(csv).version  # the same data imports again, whole
+        assert version.sha256 == sha and ws.data.verify(version) is None
 
 
 def test_opening_a_project_collects_a_killed_imports_blob_past_the_age(
     workspace: Workspace, tmp_path: Path
 ) -> None:
-    kept = workspace.import_file(PENGUINS).version.sha256
+    kept = workspace.data.import_file(PENGUINS).version.sha256
     root = workspace.root
     sha = kill_after_blob_is_stored(root, _write_csv(tmp_path / "big.csv", 300_000))
     age_everything(root, 2 * HOUR)
     with Workspace.open(root) as again:
         assert blob_files(root) == {kept}
         assert list((root / "objects" / "pending").iterdir()) == []
-        assert len(again.read_dataset("penguins")) == 344
+        assert len(again.data.read("penguins")) == 344
     assert sha not in blob_files(root)
 
 
@@ -266,7 +266,7 @@ def test_a_shared_objects_folder_is_collected_only_when_told(tmp_path: Path) -> 
     settings = root / "shipway.toml"
     settings.write_text(settings.read_text() + '\n[storage]\nobjects = "../shared-objects"\n')
     with Workspace.open(root) as ws:
-        ws.import_file(PENGUINS)
+        ws.data.import_file(PENGUINS)
     shared = tmp_path / "shared-objects"
     sha = hashlib.sha256(b"another project's blob").hexdigest()
     (shared / sha[:2]).mkdir(exist_ok=True)
@@ -293,19 +293,19 @@ def test_a_shared_objects_folder_is_collected_only_when_told(tmp_path: Path) -> 
 def test_a_sha256_that_is_not_one_never_becomes_a_path(
     workspace: Workspace, tmp_path: Path
 ) -> None:
-    version = workspace.import_file(PENGUINS).version
+    version = workspace.data.import_file(PENGUINS).version
     database = sqlite3.connect(workspace.root / "shipway.db")
     with database:
         database.execute(
             "UPDATE dataset_versions SET sha256 = '../../x' WHERE id = ?", (version.id,)
         )
     database.close()
-    tampered = workspace.dataset_version("penguins@1")
+    tampered = workspace.data.version("penguins@1")
     assert tampered.sha256 == "../../x"
     for action in (
-        lambda: workspace.read_dataset("penguins@1"),
-        lambda: workspace.verify_dataset(tampered),
-        lambda: workspace.export_dataset("penguins@1", tmp_path / "out.csv"),
+        lambda: workspace.data.read("penguins@1"),
+        lambda: workspace.data.verify(tampered),
+        lambda: workspace.data.export("penguins@1", tmp_path / "out.csv"),
     ):
         with pytest.raises(CorruptObject) as caught:
             action()

@@ -35,10 +35,12 @@ MESSAGES = {
 def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     base = tmp_path_factory.mktemp("damaged")
     with Workspace.create(base / "penguins") as ws:
-        ws.import_file(PENGUINS)
-        run = ws.train(TrainRequest("penguins", "species", estimator="logistic_regression"))
-        ws.register_model(run.id, "penguins")
-        ws.export_bundle("penguins@1", base / "penguins-1.zip")
+        ws.data.import_file(PENGUINS)
+        run = ws.runs.train(
+            TrainRequest("penguins", "species", estimator="logistic_regression")
+        ).result()
+        ws.lifecycle.register(run.id, "penguins")
+        ws.bundles.export("penguins@1", base / "penguins-1.zip")
     return base / "penguins", base / "penguins-1.zip"
 
 
@@ -54,7 +56,7 @@ def ws(exported: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) ->
 def test_the_damage_helpers_leave_a_good_archive_good(
     ws: Workspace, exported: tuple[Path, Path]
 ) -> None:
-    report = ws.verify_bundle(exported[1])
+    report = ws.bundles.verify(exported[1])
     assert report.ok and report.signed == "this project"
 
 
@@ -69,9 +71,9 @@ def test_a_damaged_archive_is_refused_and_nothing_is_written(
     before = sorted(tmp_path.rglob("*"))
     deployments = sorted((ws.root / "deployments").iterdir())
     for attempt in (
-        lambda: ws.verify_bundle(archive),
-        lambda: ws.extract_bundle(archive, target, trust=True),
-        lambda: ws.serve_bundle(archive, trust=True, stop=threading.Event()),
+        lambda: ws.bundles.verify(archive),
+        lambda: ws.bundles.extract(archive, target, trust=True),
+        lambda: ws.bundles.serve(archive, trust=True, stop=threading.Event()),
     ):
         with pytest.raises(BundleRefused, match=MESSAGES[damage]) as caught:
             attempt()
@@ -79,7 +81,7 @@ def test_a_damaged_archive_is_refused_and_nothing_is_written(
         assert "\n" not in caught.value.one_line() and caught.value.hint
     assert sorted(tmp_path.rglob("*")) == before
     assert sorted((ws.root / "deployments").iterdir()) == deployments
-    assert ws.deployments() == []
+    assert ws.deployments.list() == []
 
 
 def test_an_oversized_manifest_is_not_read_into_memory(
@@ -88,5 +90,5 @@ def test_an_oversized_manifest_is_not_read_into_memory(
     from core.bundles import verify
 
     monkeypatch.setattr(verify, "MAX_JSON_BYTES", 100)  # the real bundle's manifest is larger
-    report = ws.verify_bundle(exported[1])
+    report = ws.bundles.verify(exported[1])
     assert not report.ok and "manifest.json is larger than 100 bytes" in report.problems

@@ -49,10 +49,12 @@ class OpensAFile:
 def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     base = tmp_path_factory.mktemp("tamper")
     with Workspace.create(base / "penguins") as ws:
-        ws.import_file(PENGUINS)
-        run = ws.train(TrainRequest("penguins", "species", estimator="logistic_regression"))
-        ws.register_model(run.id, "penguins")
-        ws.export_bundle("penguins@1", base / "penguins-1.zip")
+        ws.data.import_file(PENGUINS)
+        run = ws.runs.train(
+            TrainRequest("penguins", "species", estimator="logistic_regression")
+        ).result()
+        ws.lifecycle.register(run.id, "penguins")
+        ws.bundles.export("penguins@1", base / "penguins-1.zip")
     return base / "penguins", base / "penguins-1.zip"
 
 
@@ -144,7 +146,7 @@ def test_a_bundle_swapped_between_verify_and_extract_is_not_extracted(
         modes.extend(stat.S_IMODE(path.stat().st_mode) for path in private_tmp.iterdir())
 
     hook_before(monkeypatch, "extract", swap_and_look)
-    folder = ws.extract_bundle(archive, tmp_path / "out")
+    folder = ws.bundles.extract(archive, tmp_path / "out")
     assert (folder / MODEL).read_bytes() == model  # the verified model, not the swapped one
     assert b"pickle-ran" not in (folder / MODEL).read_bytes()
     assert not marker.exists()
@@ -164,7 +166,7 @@ def test_a_bundle_swapped_between_verify_and_serve_serves_the_verified_model(
 
     def serve() -> None:
         try:
-            ws.serve_bundle(archive, on_ready=ready.append, stop=stop)
+            ws.bundles.serve(archive, on_ready=ready.append, stop=stop)
         except BaseException as exc:  # shown by the assertion below
             failed.append(exc)
 
@@ -191,7 +193,7 @@ def test_a_bundle_swapped_during_verification_reports_what_it_read(
 ) -> None:
     archive, _, marker, do_swap = setup_swap(exported, tmp_path, "rewritten")
     hook_before(monkeypatch, "inspect", do_swap, after=True)  # the entries are read next
-    report = ws.verify_bundle(archive)
+    report = ws.bundles.verify(archive)
     assert report.ok and report.problems == ()
     assert report.sha256 == hashlib.sha256(exported[1].read_bytes()).hexdigest()
     assert not marker.exists()
@@ -217,5 +219,5 @@ def test_a_hostile_pickle_is_never_loaded_when_its_hash_is_wrong(
     marker = tmp_path / "pickle-ran"
     hostile(exported[1], marker, tmp_path / "evil.zip")
     with pytest.raises(BundleRefused, match=r"failed verification.*model\.joblib"):
-        ws.serve_bundle(tmp_path / "evil.zip", trust=True, stop=threading.Event())
-    assert not marker.exists() and ws.deployments() == []
+        ws.bundles.serve(tmp_path / "evil.zip", trust=True, stop=threading.Event())
+    assert not marker.exists() and ws.deployments.list() == []

@@ -27,10 +27,12 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     base = tmp_path_factory.mktemp("bundles")
     root = base / "penguins"
     with Workspace.create(root) as ws:
-        ws.import_file(PENGUINS)
-        run = ws.train(TrainRequest("penguins", "species", estimator="logistic_regression"))
-        ws.register_model(run.id, "penguins")
-        ws.export_bundle("penguins@1", base / "penguins-1.zip")
+        ws.data.import_file(PENGUINS)
+        run = ws.runs.train(
+            TrainRequest("penguins", "species", estimator="logistic_regression")
+        ).result()
+        ws.lifecycle.register(run.id, "penguins")
+        ws.bundles.export("penguins@1", base / "penguins-1.zip")
     return root, base / "penguins-1.zip"
 
 
@@ -60,11 +62,11 @@ def rezip(target: Path, files: dict[str, bytes], extra: Callable | None = None) 
 
 
 def test_export_is_deterministic_and_verifies(ws: Workspace, tmp_path: Path) -> None:
-    first = ws.export_bundle("penguins@1", tmp_path / "a.zip")
-    second = ws.export_bundle("penguins@1", tmp_path / "b.zip")
+    first = ws.bundles.export("penguins@1", tmp_path / "a.zip")
+    second = ws.bundles.export("penguins@1", tmp_path / "b.zip")
     assert (tmp_path / "a.zip").read_bytes() == (tmp_path / "b.zip").read_bytes()
-    assert first["sha256"] == second["sha256"]
-    report = ws.verify_bundle(tmp_path / "a.zip")
+    assert first.sha256 == second.sha256
+    report = ws.bundles.verify(tmp_path / "a.zip")
     assert report.ok and report.signed == "this project" and report.problems == ()
     files = entries(tmp_path / "a.zip")
     manifest = json.loads(files["manifest.json"])
@@ -76,23 +78,23 @@ def test_export_is_deterministic_and_verifies(ws: Workspace, tmp_path: Path) -> 
         assert way in files["README.md"]
     requirements = files["requirements.txt"].decode()
     assert all("==" in line for line in requirements.splitlines() if line and line[0] != "#")
-    assert ws.audit(action="bundle.export")[0].object_ref == "penguins@1"
+    assert ws.project.audit(action="bundle.export")[0].object_ref == "penguins@1"
 
 
 def test_a_bundle_from_elsewhere_is_another_project_or_unsigned(
     ws: Workspace, exported: tuple[Path, Path], tmp_path: Path
 ) -> None:
     (ws.root / "keys" / "bundle.key").write_text("00" * 32)  # a different project key
-    assert ws.verify_bundle(exported[1]).signed == "another project"
+    assert ws.bundles.verify(exported[1]).signed == "another project"
     files = entries(exported[1])
     del files["signature.json"]
     unsigned = rezip(tmp_path / "unsigned.zip", files)
-    report = ws.verify_bundle(unsigned)
+    report = ws.bundles.verify(unsigned)
     assert report.ok and report.signed == "unsigned"
     with pytest.raises(BundleRefused, match="unsigned") as caught:
-        ws.extract_bundle(unsigned, tmp_path / "out")
+        ws.bundles.extract(unsigned, tmp_path / "out")
     assert "--trust" in caught.value.hint
-    assert ws.extract_bundle(unsigned, tmp_path / "out", trust=True).is_dir()
+    assert ws.bundles.extract(unsigned, tmp_path / "out", trust=True).is_dir()
 
 
 def test_a_changed_manifest_breaks_the_signature(
@@ -102,7 +104,7 @@ def test_a_changed_manifest_breaks_the_signature(
     manifest = json.loads(files["manifest.json"])
     manifest["metrics"]["f1"] = 1.0
     files["manifest.json"] = json.dumps(manifest).encode()
-    report = ws.verify_bundle(rezip(tmp_path / "forged.zip", files))
+    report = ws.bundles.verify(rezip(tmp_path / "forged.zip", files))
     assert not report.ok and "signature does not match" in report.problems[-1]
 
 
@@ -112,7 +114,7 @@ def test_serving_a_bundle_answers_and_is_recorded(
     stop = threading.Event()
     ready: list = []
     server = threading.Thread(
-        target=lambda: ws.serve_bundle(exported[1], on_ready=ready.append, stop=stop)
+        target=lambda: ws.bundles.serve(exported[1], on_ready=ready.append, stop=stop)
     )
     server.start()
     try:
@@ -122,11 +124,11 @@ def test_serving_a_bundle_answers_and_is_recorded(
             threading.Event().wait(0.05)
         with urllib.request.urlopen(f"{ready[0].url}/health", timeout=5) as answer:
             assert json.loads(answer.read())["model"] == "penguins"
-        assert ws.deployment(ready[0].id).kind == "foreground"
+        assert ws.deployments.get(ready[0].id).kind == "foreground"
     finally:
         stop.set()
         server.join(30)
-    assert ws.deployment(ready[0].id).status == "stopped"
+    assert ws.deployments.get(ready[0].id).status == "stopped"
 
 
 # -- hostile and broken archives ------------------------------------------------------------
@@ -169,16 +171,16 @@ def test_hostile_archives_are_refused_and_write_nothing(
     target = tmp_path / "out" / "bundle"
     before = sorted(tmp_path.rglob("*"))
     for attempt in (
-        lambda: ws.verify_bundle(archive),
-        lambda: ws.extract_bundle(archive, target, trust=True),
-        lambda: ws.serve_bundle(archive, trust=True, stop=threading.Event()),
+        lambda: ws.bundles.verify(archive),
+        lambda: ws.bundles.extract(archive, target, trust=True),
+        lambda: ws.bundles.serve(archive, trust=True, stop=threading.Event()),
     ):
         with pytest.raises(BundleRefused, match=message) as caught:
             attempt()
         assert "hostile.zip" in caught.value.where
     assert canary.read_text() == "untouched"
     assert sorted(tmp_path.rglob("*")) == before
-    assert not list((ws.root / "deployments").iterdir()) and ws.deployments() == []
+    assert not list((ws.root / "deployments").iterdir()) and ws.deployments.list() == []
     assert not (tmp_path.parent / "evil.txt").exists()
 
 
@@ -221,14 +223,14 @@ def test_broken_bundles_fail_verification_and_are_not_served(
 ) -> None:
     change, message = BROKEN[case]
     archive = rezip(tmp_path / "broken.zip", change(entries(exported[1])))
-    report = ws.verify_bundle(archive)
+    report = ws.bundles.verify(archive)
     assert not report.ok and any(message in problem for problem in report.problems)
     target = tmp_path / "out"
     with pytest.raises(BundleRefused, match="failed verification"):
-        ws.extract_bundle(archive, target, trust=True)
+        ws.bundles.extract(archive, target, trust=True)
     with pytest.raises(BundleRefused, match="failed verification"):
-        ws.serve_bundle(archive, trust=True, stop=threading.Event())
-    assert not target.exists() and ws.deployments() == []
+        ws.bundles.serve(archive, trust=True, stop=threading.Event())
+    assert not target.exists() and ws.deployments.list() == []
 
 
 def test_a_nested_code_key_is_refused(ws: Workspace, exported: tuple[Path, Path], tmp_path: Path):
@@ -236,5 +238,25 @@ def test_a_nested_code_key_is_refused(ws: Workspace, exported: tuple[Path, Path]
     manifest = json.loads(files["manifest.json"])
     manifest["lineage"]["loader"] = {"module": "pickle", "callable": "loads"}
     files["manifest.json"] = json.dumps(manifest).encode()
-    report = ws.verify_bundle(rezip(tmp_path / "code.zip", files))
+    report = ws.bundles.verify(rezip(tmp_path / "code.zip", files))
     assert any("names code: lineage.loader" in problem for problem in report.problems)
+
+
+def test_a_bundle_ships_the_serving_modules_it_needs_and_no_others() -> None:
+    """Every module the bundled ones import is bundled too; the host-only reader is not."""
+    import ast
+
+    from core.bundles.export import BUNDLED_SERVING_MODULES, SERVING_SOURCE
+
+    shipped = set(BUNDLED_SERVING_MODULES)
+    assert "logreader" not in shipped
+    for name in shipped:
+        tree = ast.parse((SERVING_SOURCE / f"{name}.py").read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("core"):
+                parts = node.module.split(".")
+                assert parts[:2] == ["core", "serving"], (name, node.module)
+                wanted = parts[2:3] or [alias.name for alias in node.names]
+                assert set(wanted) <= shipped, (name, node.module, wanted)
+            elif isinstance(node, ast.Import):
+                assert not any(a.name.startswith("core.") for a in node.names), name

@@ -344,16 +344,16 @@ def test_random_candidates_return_fewer_when_the_space_is_small() -> None:
 # --------------------------------------------------------------------------- JSON
 
 
-def test_catalog_json_is_json_serialisable_and_filters_by_task() -> None:
-    everything = json.loads(json.dumps(catalog.catalog_json()))
+def test_the_catalog_is_json_serialisable_and_filters_by_task() -> None:
+    everything = json.loads(json.dumps([spec.to_dict() for spec in catalog.estimators()]))
     assert [entry["key"] for entry in everything] == [spec.key for spec in ESTIMATORS]
     forest = next(entry for entry in everything if entry["key"] == "random_forest")
     depth = next(param for param in forest["params"] if param["name"] == "max_depth")
     assert depth["default"] is None and depth["nullable"] is True
-    regression = {entry["key"] for entry in catalog.catalog_json("regression")}
+    regression = {spec.key for spec in catalog.estimators("regression")}
     assert "logistic_regression" not in regression and "lasso" in regression
     with pytest.raises(InvalidInput):
-        catalog.catalog_json("ranking")
+        catalog.estimators("ranking")
 
 
 def test_importing_the_catalog_does_not_load_scikit_learn() -> None:

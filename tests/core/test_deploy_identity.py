@@ -35,10 +35,12 @@ DEADLINE_S = 30.0
 def registered(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("identity") / "penguins"
     with Workspace.create(root) as ws:
-        ws.import_file(PENGUINS)
+        ws.data.import_file(PENGUINS)
         for _ in range(2):
-            run = ws.train(TrainRequest("penguins", "species", estimator="logistic_regression"))
-            ws.register_model(run.id, "penguins")
+            run = ws.runs.train(
+                TrainRequest("penguins", "species", estimator="logistic_regression")
+            ).result()
+            ws.lifecycle.register(run.id, "penguins")
     return root
 
 
@@ -50,8 +52,8 @@ def ws(registered: Path, tmp_path: Path) -> Iterator[Workspace]:
         settings.write("\n[gates.production]\n")
     workspace = Workspace.open(root)
     yield workspace
-    for deployment in workspace.deployments(include_stopped=False):
-        workspace.undeploy(deployment.id)
+    for deployment in workspace.deployments.list(include_stopped=False):
+        workspace.deployments.undeploy(deployment.id)
     workspace.close()
 
 
@@ -86,7 +88,7 @@ def wait_until(condition, timeout: float = DEADLINE_S) -> bool:
 
 def rewrite(ws: Workspace, deployment_id: str, **values) -> Deployment:
     """Change the deployment's row in the project's database behind Shipway's back."""
-    engine = create_engine(ws.info().db_url)
+    engine = create_engine(ws.project.info().db_url)
     assignments = ", ".join(f"{name} = :{name}" for name in values)
     with engine.begin() as connection:
         connection.execute(
@@ -94,7 +96,7 @@ def rewrite(ws: Workspace, deployment_id: str, **values) -> Deployment:
             {"id": deployment_id, **values},
         )
     engine.dispose()
-    return ws.deployment(deployment_id)
+    return ws.deployments.get(deployment_id)
 
 
 def answers(url: str) -> bool:
@@ -106,12 +108,12 @@ def answers(url: str) -> bool:
 
 
 def test_a_deployment_records_its_server_and_undeploy_stops_it(ws: Workspace) -> None:
-    deployment = ws.deploy("penguins@1", workers=1)
+    deployment = ws.deployments.deploy("penguins@1", workers=1)
     now = process_identity(deployment.pid)
     assert now is not None and deployment.process_started == now.started
     assert deployment.process_command == now.command and "core.serving" in now.command
-    assert ws.deployment_state(deployment).state == "running"
-    stopped = ws.undeploy(deployment.id)
+    assert ws.deployments.state(deployment).state == "running"
+    stopped = ws.deployments.undeploy(deployment.id)
     assert stopped.stop_note == "stopped" and not stopped.stale
     assert wait_until(lambda: not process_alive(deployment.pid))
 
@@ -119,57 +121,58 @@ def test_a_deployment_records_its_server_and_undeploy_stops_it(ws: Workspace) ->
 def test_undeploy_leaves_a_process_that_reused_the_pid_alone(
     ws: Workspace, sleeper: subprocess.Popen, servers: list[int]
 ) -> None:
-    deployment = ws.deploy("penguins@1", workers=1)
+    deployment = ws.deployments.deploy("penguins@1", workers=1)
     servers.append(deployment.pid)
     rewrite(ws, deployment.id, pid=sleeper.pid)
-    stopped = ws.undeploy(deployment.id)
+    stopped = ws.deployments.undeploy(deployment.id)
     # a stop waits until the process is gone, so a signal sent would have ended it by now
     assert sleeper.poll() is None, "the unrelated process was signalled"
     assert stopped.status == "stopped" and stopped.stale
     assert f"process {sleeper.pid} is no longer" in stopped.stop_note
     assert "sleep 1000" in stopped.stop_note
-    assert ws.deployment_state(stopped).state == "stale"
-    assert ws.audit(action="undeploy")[0].detail["note"] == stopped.stop_note
+    assert ws.deployments.state(stopped).state == "stale"
+    assert ws.project.audit(action="undeploy")[0].detail["note"] == stopped.stop_note
 
 
-def test_a_probe_reports_a_stale_deployment_and_records_it_stopped(
+def test_a_probe_reports_a_stale_deployment_and_undeploy_records_it(
     ws: Workspace, sleeper: subprocess.Popen, servers: list[int]
 ) -> None:
-    deployment = ws.deploy("penguins@1", workers=1)
+    deployment = ws.deployments.deploy("penguins@1", workers=1)
     servers.append(deployment.pid)
     stale = rewrite(ws, deployment.id, pid=sleeper.pid)
-    state = ws.deployment_state(stale)
+    state = ws.deployments.state(stale)
     assert state.state == "stale" and "sleep 1000" in state.note
-    assert ws.deployment(deployment.id).stale
-    assert [d.id for d in ws.deployments(include_stopped=False)] == []
-    assert ws.undeploy(deployment.id).stale
+    assert not ws.deployments.get(deployment.id).stale  # a read records nothing
+    assert ws.deployments.undeploy(deployment.id).stale
+    assert [d.id for d in ws.deployments.list(include_stopped=False)] == []
     assert sleeper.poll() is None
 
 
 def test_another_server_with_the_same_command_but_a_later_start_is_left_alone(
     ws: Workspace, servers: list[int]
 ) -> None:
-    first = ws.deploy("penguins@1", workers=1)
-    second = ws.deploy("penguins@2", workers=1)
+    first = ws.deployments.deploy("penguins@1", workers=1)
+    second = ws.deployments.deploy("penguins@2", workers=1)
     servers.append(first.pid)
     command = json.dumps(list(second.process_command or ()))
     rewrite(ws, first.id, pid=second.pid, process_command=command)
-    assert ws.undeploy(first.id).stale
+    assert ws.deployments.undeploy(first.id).stale
     assert answers(second.url) and process_alive(second.pid)
-    assert ws.undeploy(second.id).stop_note == "stopped"
+    assert ws.deployments.undeploy(second.id).stop_note == "stopped"
 
 
 def test_a_deployment_recorded_without_identity_is_judged_by_its_command(
     ws: Workspace, sleeper: subprocess.Popen, servers: list[int]
 ) -> None:
-    older = ws.deploy("penguins@1", workers=1)
+    older = ws.deployments.deploy("penguins@1", workers=1)
     rewrite(ws, older.id, process_started=None, process_command=None)
-    assert ws.undeploy(older.id).stop_note == "stopped"  # still `-m core.serving`: stopped
+    # still `-m core.serving`: stopped
+    assert ws.deployments.undeploy(older.id).stop_note == "stopped"
     assert wait_until(lambda: not process_alive(older.pid))
-    reused = ws.deploy("penguins@1", workers=1)
+    reused = ws.deployments.deploy("penguins@1", workers=1)
     servers.append(reused.pid)
     rewrite(ws, reused.id, pid=sleeper.pid, process_started=None, process_command=None)
-    assert ws.undeploy(reused.id).stale
+    assert ws.deployments.undeploy(reused.id).stale
     assert sleeper.poll() is None
 
 
@@ -180,21 +183,21 @@ def test_a_deployment_folder_outside_the_project_is_refused(
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     recorded = str(elsewhere) if outside == "absolute" else "deployments/../../elsewhere"
-    ws.promote("penguins@1")
-    deployment = ws.deploy("penguins@production", workers=1)
+    ws.lifecycle.promote("penguins@1")
+    deployment = ws.deployments.deploy("penguins@production", workers=1)
     rewrite(ws, deployment.id, folder=recorded)
     with pytest.raises(ProjectError) as refused:
-        ws.promote("penguins@2")
+        ws.lifecycle.promote("penguins@2")
     message = refused.value.one_line()
     assert deployment.id in message and str(elsewhere) in message
     assert "database holds a path outside the project" in message
     with pytest.raises(ProjectError):
-        ws.deployment_log(deployment.id)
+        ws.deployments.server_log(deployment.id)
     with pytest.raises(ProjectError):
-        ws.drift_series("penguins@2", deployment.id)
+        ws.monitoring.drift_series("penguins@2", deployment.id)
     assert list(elsewhere.iterdir()) == [], "something was written outside the project"
     assert answers(deployment.url)  # still served, still stoppable
-    assert ws.undeploy(deployment.id).stop_note == "stopped"
+    assert ws.deployments.undeploy(deployment.id).stop_note == "stopped"
 
 
 def test_server_command_lines() -> None:

@@ -29,10 +29,10 @@ ROWS = json.loads(pd.read_csv(PENGUINS).head(3).drop(columns="species").to_json(
 def registered(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("deploy") / "penguins"
     with Workspace.create(root) as ws:
-        ws.import_file(PENGUINS)
+        ws.data.import_file(PENGUINS)
         for estimator in ("logistic_regression", "random_forest"):
-            run = ws.train(TrainRequest("penguins", "species", estimator=estimator))
-            ws.register_model(run.id, "penguins")
+            run = ws.runs.train(TrainRequest("penguins", "species", estimator=estimator)).result()
+            ws.lifecycle.register(run.id, "penguins")
     return root
 
 
@@ -45,8 +45,8 @@ def ws(registered: Path, tmp_path: Path) -> Iterator[Workspace]:
     )
     workspace = Workspace.open(root)
     yield workspace
-    for deployment in workspace.deployments(include_stopped=False):
-        workspace.undeploy(deployment.id)
+    for deployment in workspace.deployments.list(include_stopped=False):
+        workspace.deployments.undeploy(deployment.id)
     workspace.close()
 
 
@@ -85,25 +85,25 @@ def children(pid: int) -> list[int]:
 
 
 def test_a_deployment_runs_two_worker_processes_on_one_port(ws: Workspace) -> None:
-    deployment = ws.deploy("penguins@1")
+    deployment = ws.deployments.deploy("penguins@1")
     workers = children(deployment.pid)
     assert len(workers) == 2
     answers = [post(deployment.url, {"records": ROWS}) for _ in range(20)]
     assert {status for status, _ in answers} == {200}
-    state = eventually(lambda: ws.deployment_state(deployment), lambda s: s.requests == 20)
+    state = eventually(lambda: ws.deployments.state(deployment), lambda s: s.requests == 20)
     assert state.requests == 20, "/metrics adds up every worker's counts"
     os.kill(workers[0], signal.SIGKILL)  # a worker that dies is replaced
     replaced = eventually(lambda: children(deployment.pid), lambda now: len(now) == 2 and
                           workers[0] not in now)  # fmt: skip
     assert len(replaced) == 2 and workers[0] not in replaced
     assert post(deployment.url, {"records": ROWS})[0] == 200
-    ws.undeploy(deployment.id)
+    ws.deployments.undeploy(deployment.id)
     assert eventually(lambda: children(deployment.pid), lambda now: not now) == []
 
 
 def test_an_alias_deployment_swaps_under_load_without_a_failed_request(ws: Workspace) -> None:
-    ws.promote("penguins@1")
-    deployment = ws.deploy("penguins@production")
+    ws.lifecycle.promote("penguins@1")
+    deployment = ws.deployments.deploy("penguins@production")
     assert deployment.alias == "production" and deployment.version == 1
     seen: list[tuple[float, int, int | None]] = []  # (sent at, status, version)
     stop = threading.Event()
@@ -118,7 +118,7 @@ def test_an_alias_deployment_swaps_under_load_without_a_failed_request(ws: Works
     for thread in threads:
         thread.start()
     time.sleep(1.0)
-    promotion = ws.promote("penguins@2")
+    promotion = ws.lifecycle.promote("penguins@2")
     returned = time.monotonic()
     time.sleep(1.0)
     stop.set()
@@ -129,47 +129,47 @@ def test_an_alias_deployment_swaps_under_load_without_a_failed_request(ws: Works
     assert seen[0][2] == 1
     later = {version for sent, _, version in seen if sent > returned}
     assert later == {2}, "once the swap is confirmed, every worker answers with the new version"
-    assert ws.deployment(deployment.id).version == 2
-    assert ws.audit(action="deployment.swap")[0].detail["previous"] == 1
+    assert ws.deployments.get(deployment.id).version == 2
+    assert ws.project.audit(action="deployment.swap")[0].detail["previous"] == 1
 
 
 def test_rollback_swaps_the_deployment_back(ws: Workspace) -> None:
-    ws.promote("penguins@1")
-    ws.promote("penguins@2")
-    deployment = ws.deploy("penguins@production")
-    ws.rollback_model("penguins")
+    ws.lifecycle.promote("penguins@1")
+    ws.lifecycle.promote("penguins@2")
+    deployment = ws.deployments.deploy("penguins@production")
+    ws.lifecycle.rollback("penguins")
     assert post(deployment.url, {"records": ROWS})[1]["version"] == 1
     # a sibling worker's count reaches /metrics within a second (core/serving/shared_metrics.py)
-    state = eventually(lambda: ws.deployment_state(ws.deployment(deployment.id)),
+    state = eventually(lambda: ws.deployments.state(ws.deployments.get(deployment.id)),
                        lambda s: s.requests == 1)  # fmt: skip
     assert state.state == "running" and state.version == 1 and state.requests == 1
 
 
 def test_a_fixed_version_is_not_moved_by_promotions(ws: Workspace) -> None:
-    deployment = ws.deploy("penguins@1")
-    ws.promote("penguins@2")
+    deployment = ws.deployments.deploy("penguins@1")
+    ws.lifecycle.promote("penguins@2")
     assert post(deployment.url, {"records": ROWS})[1]["version"] == 1
 
 
 def test_a_crashed_deployment_shows_stopped_and_undeploys_cleanly(ws: Workspace) -> None:
-    deployment = ws.deploy("penguins@1")
+    deployment = ws.deployments.deploy("penguins@1")
     os.kill(deployment.pid, signal.SIGKILL)
     deadline = time.monotonic() + 10
-    while ws.deployment_state(deployment).state != "stopped" and time.monotonic() < deadline:
+    while ws.deployments.state(deployment).state != "stopped" and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert ws.deployment_state(deployment).state == "stopped"
-    stopped = ws.undeploy(deployment.id)
+    assert ws.deployments.state(deployment).state == "stopped"
+    stopped = ws.deployments.undeploy(deployment.id)
     assert stopped.status == "stopped" and "already ended" in stopped.stop_note
-    assert ws.undeploy(deployment.id).status == "stopped"  # twice is fine
+    assert ws.deployments.undeploy(deployment.id).status == "stopped"  # twice is fine
 
 
 def test_undeploy_stops_the_process(ws: Workspace) -> None:
-    deployment = ws.deploy("penguins@1")
-    stopped = ws.undeploy(deployment.id)
+    deployment = ws.deployments.deploy("penguins@1")
+    stopped = ws.deployments.undeploy(deployment.id)
     assert stopped.stop_note == "stopped"
     with pytest.raises(OSError):
         urllib.request.urlopen(f"{deployment.url}/health", timeout=2)
-    assert ws.audit(action="undeploy")[0].object_ref == deployment.id
+    assert ws.project.audit(action="undeploy")[0].object_ref == deployment.id
 
 
 def test_a_taken_port_is_a_clear_error_and_leaves_nothing(ws: Workspace) -> None:
@@ -178,29 +178,29 @@ def test_a_taken_port_is_a_clear_error_and_leaves_nothing(ws: Workspace) -> None
         taken.listen()
         port = taken.getsockname()[1]
         with pytest.raises(Conflict, match=f"port {port} on 127.0.0.1 is already in use"):
-            ws.deploy("penguins@1", port=port)
-    assert ws.deployments() == []
+            ws.deployments.deploy("penguins@1", port=port)
+    assert ws.deployments.list() == []
     assert list((ws.root / "deployments").iterdir()) == []
 
 
 def test_other_addresses_need_a_token(ws: Workspace) -> None:
     with pytest.raises(InvalidInput, match="needs a token") as caught:
-        ws.deploy("penguins@1", host="0.0.0.0")
+        ws.deployments.deploy("penguins@1", host="0.0.0.0")
     assert "--token" in caught.value.hint
-    assert ws.deployments() == []
+    assert ws.deployments.list() == []
 
 
 def test_with_a_token_every_route_but_health_needs_it(
     ws: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    deployment = ws.deploy("penguins@1", token="s3cret")
+    deployment = ws.deployments.deploy("penguins@1", token="s3cret")
     assert deployment.token
     assert post(deployment.url, {"records": ROWS})[0] == 401
     assert post(deployment.url, {"records": ROWS}, token="wrong")[0] == 401
     assert post(deployment.url, {"records": ROWS}, token="s3cret")[0] == 200
     with urllib.request.urlopen(f"{deployment.url}/health", timeout=5) as answer:
         assert answer.status == 200
-    counted = eventually(lambda: ws.deployment_state(deployment, token="s3cret"),
+    counted = eventually(lambda: ws.deployments.state(deployment, token="s3cret"),
                          lambda state: state.requests == 3)  # fmt: skip
     assert counted.errors == 2  # workers publish their counts about once a second
     for pid in [deployment.pid, *children(deployment.pid)]:
@@ -210,11 +210,11 @@ def test_with_a_token_every_route_but_health_needs_it(
 
 
 def test_prediction_log_is_written_in_the_deployment_folder(ws: Workspace) -> None:
-    deployment = ws.deploy("penguins@1")
+    deployment = ws.deployments.deploy("penguins@1")
     status, answer = post(deployment.url, {"records": ROWS})
     assert status == 200
-    ws.undeploy(deployment.id)
-    folder = ws.deployment_folder(deployment)
+    ws.deployments.undeploy(deployment.id)
+    folder = ws.deployments.folder(deployment)
     assert (folder / "predictions.db").is_file() and (folder / "server.log").is_file()
     from core.serving.logreader import read_requests
 
@@ -231,6 +231,6 @@ def test_serving_workers_come_from_shipway_toml(ws: Workspace) -> None:
     for bad in (0, "two", True, 65):
         with pytest.raises(ProjectError, match="workers must be a whole number"):
             configured_workers({"serving": {"workers": bad}})
-    deployment = ws.deploy("penguins@1", workers=1)
+    deployment = ws.deployments.deploy("penguins@1", workers=1)
     assert children(deployment.pid) == [], "one process serves alone"
     assert post(deployment.url, {"records": ROWS})[0] == 200

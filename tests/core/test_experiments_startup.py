@@ -110,10 +110,10 @@ def test_prewarm_spawns_the_worker_before_any_heavy_import(project_dir: Path) ->
 
 def test_the_command_process_imports_neither_sklearn_nor_alembic(project_dir: Path) -> None:
     with Workspace.open(project_dir) as workspace:
-        workspace.import_file(PENGUINS)
+        workspace.data.import_file(PENGUINS)
         for _ in range(2):
             request = TrainRequest(data="penguins", target="species", estimator="dummy")
-            assert workspace.train(request).status == "done"
+            assert workspace.runs.train(request).result().status == "done"
     commands = [
         ["train", "--data", "penguins", "--target", "species", "--model", "dummy"],
         ["runs", "list", "--sort", "f1"],
@@ -140,7 +140,7 @@ def test_opening_a_current_project_does_not_import_alembic(project_dir: Path) ->
     loaded = _modules_after(
         "from core.services import Workspace\n"
         f"with Workspace.open({str(project_dir)!r}) as ws:\n"
-        "    assert ws.info().schema_revision\n"
+        "    assert ws.project.info().schema_revision\n"
     )
     assert "alembic" not in loaded
 

@@ -23,7 +23,7 @@ CORES = os.cpu_count() or 1
 
 @pytest.fixture
 def penguins(workspace: Workspace) -> Workspace:
-    workspace.import_file(PENGUINS)
+    workspace.data.import_file(PENGUINS)
     return workspace
 
 
@@ -32,7 +32,7 @@ def _request(estimator: str = "dummy") -> TrainRequest:
 
 
 def test_a_lone_run_gets_every_core(penguins: Workspace) -> None:
-    run = penguins.train(_request())  # two workers configured, one job running
+    run = penguins.runs.train(_request()).result()  # two workers configured, one job running
     assert run.status == "done", run.error
     assert run.environment["threads"] == CORES
 
@@ -40,12 +40,12 @@ def test_a_lone_run_gets_every_core(penguins: Workspace) -> None:
 def test_search_trials_share_the_cores_and_a_reproduction_keeps_its_trials_limit(
     penguins: Workspace,
 ) -> None:
-    parent = penguins.search(_request("decision_tree"), "grid", 4)
-    trials = penguins.runs(parent=parent.id)
+    parent = penguins.runs.search(_request("decision_tree"), "grid", 4).result()
+    trials = penguins.runs.list(parent=parent.id)
     assert {trial.environment["threads"] for trial in trials} == {max(1, CORES // 2)}
-    again = penguins.reproduce_run(trials[0].id)
-    assert again["identical"], again["differences"]
-    assert penguins.run(again["run"]).environment["threads"] == max(1, CORES // 2)
+    again = penguins.runs.reproduce(trials[0].id)
+    assert again.identical, again.differences
+    assert penguins.runs.get(again.run).environment["threads"] == max(1, CORES // 2)
 
 
 def test_threads_per_job_divides_the_cores_among_the_jobs_at_once() -> None:
@@ -95,10 +95,10 @@ class _ReverseOrderExecutor:
 
 def test_search_trials_are_recorded_as_they_end(penguins: Workspace) -> None:
     project = penguins._project
-    spec, version = penguins.prepare_run(_request("decision_tree"))
+    spec, version = penguins.runs.prepare(_request("decision_tree"))
     executor = _ReverseOrderExecutor(penguins)
-    parent = runs.search(project, spec, version, executor, "grid", 3)
-    trials = penguins.runs(parent=parent.id)
+    parent = runs.start_search(project, spec, version, executor, "grid", 3).result()
+    trials = penguins.runs.list(parent=parent.id)
     assert [trial.status for trial in trials] == ["failed"] * 3
     finished = [trial.finished_at for trial in trials]
     assert finished == sorted(finished, reverse=True)  # the last submitted ended first
@@ -114,10 +114,10 @@ def test_workers_that_never_ran_a_job_are_terminated_at_shutdown() -> None:
 
 
 def test_a_worker_that_ran_jobs_exits_by_itself(penguins: Workspace) -> None:
-    assert penguins.train(_request()).status == "done"
-    executor = penguins.executor()
+    assert penguins.runs.train(_request()).result().status == "done"
+    executor = penguins.runs.executor()
     (worker,) = executor._all
-    penguins.shutdown_executor()
+    penguins.runs.close()
     assert worker.process.exitcode == 0  # it exited on request, no kill was needed
 
 
@@ -132,7 +132,7 @@ def test_the_permutation_budget_follows_the_fit() -> None:
 def test_a_run_without_native_importances_records_its_permutation_budget(
     penguins: Workspace,
 ) -> None:
-    run = penguins.train(_request("knn"))
+    run = penguins.runs.train(_request("knn")).result()
     assert run.status == "done", run.error
     importance = run.importance
     assert importance["method"] == "permutation"
@@ -144,11 +144,11 @@ def test_a_run_without_native_importances_records_its_permutation_budget(
 def test_the_model_artifact_is_a_zlib_joblib_file_that_loads(penguins: Workspace) -> None:
     import joblib
 
-    run = penguins.train(_request("random_forest"))
+    run = penguins.runs.train(_request("random_forest")).result()
     path = penguins._project.blobs.path_of(run.model_sha256)
     assert path.read_bytes()[:1] == b"\x78"  # a zlib stream, level 1 (as joblib writes it)
     model = joblib.load(path)
-    frame = penguins.read_dataset("penguins")
+    frame = penguins.data.read("penguins")
     features = list(run.spec["features"])
     assert set(model.predict(frame[features].head(20))) <= set(run.io_schema["output"]["classes"])
 
@@ -159,17 +159,18 @@ def test_cancelling_a_search_with_queued_trials_ends_every_trial(penguins: Works
 
     token = CancelToken()
     outcome: list[object] = []
+    handle = penguins.runs.search(_request("random_forest"), "random", 8)
 
     def search() -> None:
         try:
-            outcome.append(penguins.search(_request("random_forest"), "random", 8, cancel=token))
+            outcome.append(handle.result(cancel=token))
         except BaseException as exc:
             outcome.append(exc)
 
     thread = threading.Thread(target=search, daemon=True)
     thread.start()
     deadline = time.monotonic() + 60
-    while not any(r.status == "running" and r.parent_id for r in penguins.runs(all_runs=True)):
+    while not any(r.status == "running" and r.parent_id for r in penguins.runs.list(all_runs=True)):
         assert time.monotonic() < deadline, "no trial started"  # a trial holds a worker
         time.sleep(0.05)
     token.cancel()
@@ -177,11 +178,14 @@ def test_cancelling_a_search_with_queued_trials_ends_every_trial(penguins: Works
     assert not thread.is_alive(), "the cancelled search never finished"
     (parent,) = outcome
     assert not isinstance(parent, BaseException) and parent.status in {"cancelled", "done"}
-    trials = [r for r in penguins.runs(all_runs=True) if r.parent_id is not None]
+    assert penguins.runs.get(handle.run_id) == parent
+    trials = [r for r in penguins.runs.list(all_runs=True) if r.parent_id is not None]
     assert len(trials) == 8 and {t.status for t in trials} <= {"cancelled", "done"}
     assert "cancelled" in {t.status for t in trials}
-    assert len(penguins.executor()._all) <= 2, "no worker beyond the pool's size"
-    assert penguins.train(_request()).status == "done", "the pool still runs jobs afterwards"
+    assert len(penguins.runs.executor()._all) <= 2, "no worker beyond the pool's size"
+    assert penguins.runs.train(_request()).result().status == "done", (
+        "the pool still runs jobs afterwards"
+    )
 
 
 def test_the_last_progress_before_a_long_step_is_never_dropped() -> None:

@@ -16,7 +16,7 @@ from core.services import ImportOptions, Workspace
 
 def import_frame(workspace: Workspace, frame: pd.DataFrame, path: Path, name: str) -> str:
     frame.to_csv(path, index=False)
-    return workspace.import_file(path, ImportOptions(name=name)).version.ref
+    return workspace.data.import_file(path, ImportOptions(name=name)).version.ref
 
 
 def read_csv_cells(path: Path) -> dict[str, list[str]]:
@@ -40,7 +40,7 @@ def test_csv_export_neutralises_formulas_but_not_negative_numbers(
         }
     )
     ref = import_frame(workspace, frame, tmp_path / "risky.csv", "risky")
-    target = workspace.export_dataset(ref, tmp_path / "out" / "risky.csv")
+    target = workspace.data.export(ref, tmp_path / "out" / "risky.csv")
     exported = read_csv_cells(target)
     assert exported["text"] == ["'=cmd|' /C calc'!A0", "'+x", "'-x", "'@SUM(A1)", "'\t=1+1",
                                 "plain", "a=b"]  # fmt: skip
@@ -57,12 +57,12 @@ def test_csv_export_neutralises_formula_like_column_names(
         {"=cmd|' /C calc'!A0": ["a"], "@SUM(A1)": [1], "+x": [1.5], "-y": ["b"], "a=b": ["c"]}
     )
     ref = import_frame(workspace, frame, tmp_path / "names.csv", "names")
-    assert list(workspace.dataset_version(ref).schema) == list(frame.columns)  # stored as given
-    target = workspace.export_dataset(ref, tmp_path / "out.csv")
+    assert list(workspace.data.version(ref).schema) == list(frame.columns)  # stored as given
+    target = workspace.data.export(ref, tmp_path / "out.csv")
     with open(target, newline="", encoding="utf-8") as handle:
         header = next(csv.reader(handle))
     assert header == ["'=cmd|' /C calc'!A0", "'@SUM(A1)", "'+x", "'-y", "a=b"]
-    table = workspace.export_table_csv({"=HYPERLINK(1)": ["x"]}, tmp_path / "table.csv")
+    table = workspace.data.export_table_csv({"=HYPERLINK(1)": ["x"]}, tmp_path / "table.csv")
     assert table.read_text(encoding="utf-8").splitlines()[0] == '"\'=HYPERLINK(1)"'
 
 
@@ -78,22 +78,22 @@ def test_export_then_reimport_round_trips(
         '3,-0.125,,"say ""hi""",100,,\n',
         encoding="utf-8",
     )
-    original = workspace.import_file(source)
-    target = workspace.export_dataset(original.version.ref, tmp_path / f"copy{suffix}")
-    copy = workspace.import_file(target, ImportOptions(name="copy"))
+    original = workspace.data.import_file(source)
+    target = workspace.data.export(original.version.ref, tmp_path / f"copy{suffix}")
+    copy = workspace.data.import_file(target, ImportOptions(name="copy"))
     assert copy.version.schema == original.version.schema == {
         "id": "integer", "price": "float", "whole": "float", "label": "string",
         "code": "string", "ok": "boolean", "at": "datetime",
     }  # fmt: skip
     pd.testing.assert_frame_equal(
-        workspace.read_dataset(copy.version.ref), workspace.read_dataset(original.version.ref)
+        workspace.data.read(copy.version.ref), workspace.data.read(original.version.ref)
     )
 
 
 def test_export_to_a_folder_is_a_usage_error(workspace: Workspace, tmp_path: Path) -> None:
     ref = import_frame(workspace, pd.DataFrame({"a": [1, 2]}), tmp_path / "a.csv", "a")
     with pytest.raises(UsageError):
-        workspace.export_dataset(ref, tmp_path)
+        workspace.data.export(ref, tmp_path)
 
 
 # -- diff ---------------------------------------------------------------------------------------
@@ -117,25 +117,25 @@ def test_diff_reports_schema_changes_and_a_moved_distribution(
     second = sales(2, 2500, amount_mean=130).assign(code="A7", added="new")
     import_frame(workspace, first, tmp_path / "v1.csv", "sales")
     import_frame(workspace, second, tmp_path / "v2.csv", "sales")
-    result = workspace.diff_datasets("sales@1", "sales@2")
-    assert (result["rows"], result["rows_delta"]) == ([2000, 2500], 500)
-    assert result["schema"] == {
+    result = workspace.data.diff("sales@1", "sales@2")
+    assert (result.rows, result.rows_delta) == ((2000, 2500), 500)
+    assert result.schema == {
         "added": {"added": "string"},
         "removed": {"dropped": "float"},
         "retyped": {"code": ["integer", "string"]},
     }
-    by_name = {column["name"]: column for column in result["columns"]}
+    by_name = {column["name"]: column for column in result.columns}
     assert by_name["amount"]["psi"] > 0.2 and by_name["amount"]["shift"] == "shift"
     assert by_name["amount"]["mean"][1] - by_name["amount"]["mean"][0] == pytest.approx(30, abs=2)
     assert by_name["city"]["psi"] < 0.1 and by_name["city"]["shift"] == "stable"
     assert by_name["code"]["shift"] == "n/a"
-    assert "amount" in result["shifted"] and "city" not in result["shifted"]
+    assert "amount" in result.shifted and "city" not in result.shifted
 
 
 def test_a_version_diffed_with_itself_is_stable(workspace: Workspace, tmp_path: Path) -> None:
     import_frame(workspace, sales(1, 500, 100), tmp_path / "v1.csv", "same")
-    result = workspace.diff_datasets("same@1", "same@1")
-    assert result["shifted"] == [] and all(c["psi"] == 0 for c in result["columns"])
+    result = workspace.data.diff("same@1", "same@1")
+    assert result.shifted == () and all(c["psi"] == 0 for c in result.columns)
 
 
 def test_a_constant_column_that_moved_shows_a_shift(workspace: Workspace, tmp_path: Path) -> None:
@@ -146,5 +146,5 @@ def test_a_constant_column_that_moved_shows_a_shift(workspace: Workspace, tmp_pa
     import_frame(
         workspace, pd.DataFrame({"x": [9] * 100, "y": range(100)}), tmp_path / "b.csv", "c"
     )
-    result = workspace.diff_datasets("c@1", "c@2")
-    assert result["shifted"] == ["x"]
+    result = workspace.data.diff("c@1", "c@2")
+    assert result.shifted == ("x",)

@@ -30,17 +30,21 @@ def registered_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     frame = pd.read_csv(PENGUINS)
     pd.concat([frame, frame.sample(60, random_state=1)]).to_csv(newer, index=False)
     with Workspace.create(root) as ws:
-        ws.import_file(PENGUINS)
-        good = ws.train(TrainRequest("penguins@1", "species", estimator="logistic_regression"))
-        stump = ws.train(
+        ws.data.import_file(PENGUINS)
+        good = ws.runs.train(
+            TrainRequest("penguins@1", "species", estimator="logistic_regression")
+        ).result()
+        stump = ws.runs.train(
             TrainRequest(
                 "penguins@1", "species", estimator="decision_tree", params={"max_depth": 1}
             )
-        )
-        ws.import_file(newer, options=ImportOptions(name="penguins"))
-        later = ws.train(TrainRequest("penguins@2", "species", estimator="logistic_regression"))
+        ).result()
+        ws.data.import_file(newer, options=ImportOptions(name="penguins"))
+        later = ws.runs.train(
+            TrainRequest("penguins@2", "species", estimator="logistic_regression")
+        ).result()
         for run in (good, stump, later):
-            ws.register_model(run.id, "m")
+            ws.lifecycle.register(run.id, "m")
     return root
 
 
@@ -76,50 +80,50 @@ def rules(report) -> dict:
 
 
 def test_default_production_gates_pass_a_first_version(ws: Workspace) -> None:
-    promotion = ws.promote("m@1")
+    promotion = ws.lifecycle.promote("m@1")
     found = rules(promotion.report)
     assert set(found) == {"no_regression", "data_checks", "smoke_test"}
     assert "nothing to regress from" in found["no_regression"].message
     assert "fresh process" in found["smoke_test"].message
     assert found["smoke_test"].value == 5
     assert "default gates" in promotion.report.source
-    assert ws.model_version("m@production").version == 1
+    assert ws.registry.version("m@production").version == 1
 
 
 def test_done_when_blocked_then_relaxed_then_rolled_back(ws: Workspace) -> None:
-    ws.promote("m@1")
+    ws.lifecycle.promote("m@1")
     ws = set_gates(ws, '[gates.production]\nmetrics = { f1 = ">= 0.9" }\n')
     with pytest.raises(GateBlocked) as caught:
-        ws.promote("m@2")
+        ws.lifecycle.promote("m@2")
     blocked = caught.value
     assert blocked.exit_code == 3
     assert "metric:f1" in blocked.message and ">= 0.9" in blocked.message
     failing = blocked.report.failures[0]
-    assert failing.value == pytest.approx(ws.run(2).metrics["f1"])
+    assert failing.value == pytest.approx(ws.runs.get(2).metrics["f1"])
     assert failing.threshold == ">= 0.9"
-    assert ws.model_version("m@production").version == 1
-    assert ws.audit(action="model.promote_blocked")[0].detail["failed"] == ["metric:f1"]
+    assert ws.registry.version("m@production").version == 1
+    assert ws.project.audit(action="model.promote_blocked")[0].detail["failed"] == ["metric:f1"]
 
     ws = set_gates(ws, "", replace=('">= 0.9"', '">= 0.5"'))
-    promotion = ws.promote("m@2")
+    promotion = ws.lifecycle.promote("m@2")
     assert promotion.report.passed and promotion.move.from_version == 1
-    back = ws.rollback_model("m")
+    back = ws.lifecycle.rollback("m")
     assert (back.from_version, back.to_version) == (2, 1)
-    assert ws.model_version("m@production").version == 1
+    assert ws.registry.version("m@production").version == 1
 
 
 def test_no_regression_compares_on_the_same_rows_of_the_newer_data(ws: Workspace) -> None:
-    ws.promote("m@2")  # the stump holds production
+    ws.lifecycle.promote("m@2")  # the stump holds production
     ws = set_gates(
         ws, '[gates.production]\nno_regression = { metric = "accuracy", max_drop = 0 }\n'
     )
-    report = ws.evaluate_gates("m@3")
+    report = ws.registry.evaluate_gates("m@3")
     result = rules(report)["no_regression"]
     assert result.passed and result.details["data"] == "penguins@2"
     assert result.details["incumbent"] == 2
     assert result.details["rows"] == 81  # a fifth of the 404 rows of penguins@2
-    ws.promote("m@3")
-    report = ws.evaluate_gates("m@2")
+    ws.lifecycle.promote("m@3")
+    report = ws.registry.evaluate_gates("m@2")
     result = rules(report)["no_regression"]
     assert not result.passed
     assert result.details["incumbent_value"] > result.value
@@ -127,11 +131,11 @@ def test_no_regression_compares_on_the_same_rows_of_the_newer_data(ws: Workspace
 
 
 def test_relative_no_regression_margin(ws: Workspace) -> None:
-    ws.promote("m@1")
+    ws.lifecycle.promote("m@1")
     ws = set_gates(
         ws, '[gates.production]\nno_regression = { metric = "f1", max_drop_relative = 0.9 }\n'
     )
-    result = rules(ws.evaluate_gates("m@2"))["no_regression"]
+    result = rules(ws.registry.evaluate_gates("m@2"))["no_regression"]
     assert result.passed and "90.0% relative" in result.message
 
 
@@ -141,7 +145,7 @@ def test_latency_size_and_metric_figures(ws: Workspace) -> None:
         "[gates.production]\nmax_latency_p95_ms = 0.000001\nmax_size_mb = 0.000001\n"
         'metrics = { log_loss = "<= 5", rmse = 3 }\n',
     )
-    found = rules(ws.evaluate_gates("m@1"))
+    found = rules(ws.registry.evaluate_gates("m@1"))
     assert not found["max_latency_p95_ms"].passed and found["max_latency_p95_ms"].value > 0
     assert "ms" in found["max_latency_p95_ms"].message
     assert not found["max_size_mb"].passed and found["max_size_mb"].value > 0
@@ -154,12 +158,12 @@ def test_approval_gate_needs_a_second_person(
     ws: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ws = set_gates(ws, "[gates.production]\napproval = true\n")
-    first = rules(ws.evaluate_gates("m@1"))["approval"]
+    first = rules(ws.registry.evaluate_gates("m@1"))["approval"]
     assert not first.passed and "someone other than" in first.message
     monkeypatch.setenv("SHIPWAY_USER", "bob")
     with Workspace.open(ws.root) as bob:
-        bob.approve_model("m@1", "fine")
-    second = rules(ws.evaluate_gates("m@1"))["approval"]
+        bob.registry.approve("m@1", "fine")
+    second = rules(ws.registry.evaluate_gates("m@1"))["approval"]
     assert second.passed and "bob" in second.message
 
 
@@ -180,11 +184,11 @@ def test_a_model_that_only_loads_in_its_own_process_fails_the_smoke_test(ws: Wor
         blob = ws._project.blobs.put_bytes(buffer.getvalue(), ".joblib")
     finally:
         del sys.modules[module.__name__]
-    good = ws.run(1)
+    good = ws.runs.get(1)
     project = ws._project
     run_id = project.runs.create(
         spec=good.spec,
-        dataset_version_id=ws.dataset_version("penguins@1").id,
+        dataset_version_id=ws.data.version("penguins@1").id,
         dataset_sha256=good.dataset_sha256,
         executor="local",
     )
@@ -196,34 +200,34 @@ def test_a_model_that_only_loads_in_its_own_process_fails_the_smoke_test(ws: Wor
         model_sha256=blob.sha256,
         model_size=blob.size_bytes,
     )
-    ws.register_model(run_id, "fragile")
-    smoke = rules(ws.evaluate_gates("fragile@1"))["smoke_test"]
+    ws.lifecycle.register(run_id, "fragile")
+    smoke = rules(ws.registry.evaluate_gates("fragile@1"))["smoke_test"]
     assert not smoke.passed
     assert "fresh process" in smoke.message and "shipway_only_here" in smoke.message
 
 
 def test_force_needs_a_reason_and_is_marked(ws: Workspace) -> None:
-    ws.promote("m@1")
+    ws.lifecycle.promote("m@1")
     ws = set_gates(ws, '[gates.production]\nmetrics = { f1 = ">= 0.99" }\n')
     with pytest.raises(UsageError, match="reason"):
-        ws.promote("m@2", force=True)
-    promotion = ws.promote("m@2", force=True, reason="hotfix while m@1 is investigated")
+        ws.lifecycle.promote("m@2", force=True)
+    promotion = ws.lifecycle.promote("m@2", force=True, reason="hotfix while m@1 is investigated")
     assert promotion.forced and not promotion.report.passed
-    move = ws.alias_history("m", "production")[0]
+    move = ws.registry.history("m", "production")[0]
     assert move.kind == "force" and move.reason.startswith("hotfix")
-    entry = ws.audit(action="model.promote_forced")[0]
+    entry = ws.project.audit(action="model.promote_forced")[0]
     assert entry.detail["reason"].startswith("hotfix")
     assert any(not gate["passed"] for gate in entry.detail["gates"])
 
 
 def test_gate_evaluations_are_kept_for_cards(ws: Workspace) -> None:
-    ws.evaluate_gates("m@1")
-    kept = ws.gate_evaluations("m@1")
-    assert kept[0]["alias"] == "production" and kept[0]["gates"]
+    ws.registry.evaluate_gates("m@1")
+    kept = ws.registry.gate_evaluations("m@1")
+    assert kept[0].alias == "production" and kept[0].gates
 
 
 def test_an_alias_without_gates_passes_and_says_so(ws: Workspace) -> None:
-    report = ws.evaluate_gates("m@2", "staging")
+    report = ws.registry.evaluate_gates("m@2", "staging")
     assert report.passed and report.results == ()
     assert "nothing guards staging" in report.source
 
@@ -234,8 +238,8 @@ def test_an_alias_without_gates_passes_and_says_so(ws: Workspace) -> None:
 def _config_error(ws: Workspace, text: str, replace=None) -> GateConfigError:
     ws = set_gates(ws, text, replace)
     with pytest.raises(GateConfigError) as caught:
-        ws.promote("m@1")
-    assert ws.model_version("m@1").aliases == ()
+        ws.lifecycle.promote("m@1")
+    assert ws.registry.version("m@1").aliases == ()
     return caught.value
 
 

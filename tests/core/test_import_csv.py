@@ -31,9 +31,9 @@ def imported(
     workspace: Workspace, path: Path, **options: Any
 ) -> tuple[dict[str, Any], pd.DataFrame]:
     """Import ``path``; return the version's document (schema, report...) and its rows."""
-    outcome = workspace.import_file(path, ImportOptions(**options))
+    outcome = workspace.data.import_file(path, ImportOptions(**options))
     assert outcome.created
-    return outcome.to_dict(), workspace.read_dataset(outcome.version.ref)
+    return outcome.to_dict(), workspace.data.read(outcome.version.ref)
 
 
 def cells(frame: pd.DataFrame, column: str) -> list[Any]:
@@ -80,7 +80,7 @@ def test_invalid_utf8_byte_is_refused_with_offset_and_line(
     data = "name,city\nMüller,café\nBob,Z".encode() + b"\xff" + b"rich\nAnn,Oslo\n"
     path = write(tmp_path, "broken.csv", data)
     offset = data.index(b"\xff")
-    error = refused(lambda: workspace.import_file(path))
+    error = refused(lambda: workspace.data.import_file(path))
     assert f"byte offset {offset}" in error.message
     assert "line 3" in error.message
     assert "0xff" in error.message and error.hint
@@ -92,7 +92,7 @@ def test_invalid_utf8_after_a_bom_is_refused_not_guessed(
     data = b"\xef\xbb\xbfname\nAnn\nB\xe9la\n"  # the BOM says UTF-8; the é is Latin-1
     path = write(tmp_path, "bombad.csv", data)
     offset = data.index(b"\xe9")
-    error = refused(lambda: workspace.import_file(path))
+    error = refused(lambda: workspace.data.import_file(path))
     assert "invalid UTF-8" in error.message
     assert f"byte offset {offset}" in error.message and "line 3" in error.message
 
@@ -102,7 +102,7 @@ def test_a_utf8_character_cut_off_at_the_end_is_refused(
 ) -> None:
     data = "name\nMüller\nJos".encode() + "é".encode()[:1]
     path = write(tmp_path, "cut.csv", data)
-    error = refused(lambda: workspace.import_file(path))
+    error = refused(lambda: workspace.data.import_file(path))
     assert f"byte offset {len(data) - 1}" in error.message and "line 3" in error.message
 
 
@@ -123,7 +123,7 @@ def test_utf16_without_bom_is_refused_then_imports_with_encoding(
     workspace: Workspace, tmp_path: Path, refused
 ) -> None:
     path = write(tmp_path, "nobom.csv", "name,n\nAnn,1\nBob,2\n".encode("utf-16-le"))
-    error = refused(lambda: workspace.import_file(path))
+    error = refused(lambda: workspace.data.import_file(path))
     assert "NUL bytes" in error.message and "utf-16-le" in error.hint
     _, frame = imported(workspace, path, encoding="utf-16-le")
     assert frame.to_dict("list") == {"name": ["Ann", "Bob"], "n": [1, 2]}
@@ -131,7 +131,7 @@ def test_utf16_without_bom_is_refused_then_imports_with_encoding(
 
 def test_a_binary_file_named_csv_is_refused(workspace: Workspace, tmp_path: Path, refused) -> None:
     path = write(tmp_path, "image.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00")
-    error = refused(lambda: workspace.import_file(path))
+    error = refused(lambda: workspace.data.import_file(path))
     assert "not plain text" in error.message
 
 
@@ -204,7 +204,7 @@ def test_an_extra_field_on_the_first_data_row_is_refused(
 ) -> None:
     """pandas would silently turn the first column into an index here; Shipway refuses."""
     path = write(tmp_path, "extra.csv", "name,age\nAnn,31,x\nBob,42\nCyd,23\n")
-    error = refused(lambda: workspace.import_file(path))
+    error = refused(lambda: workspace.data.import_file(path))
     assert "line 2 (3 fields)" in error.message and "2 fields" in error.message
     assert error.details == [{"line": 2, "fields": 3}]
     assert "--bad-rows skip" in error.hint
@@ -215,7 +215,7 @@ def test_ragged_rows_are_named_by_physical_line(
 ) -> None:
     text = 'a,b\n1,"two\nlines"\n2\n3,4\n5,6,7,8\n'
     path = write(tmp_path, "ragged.csv", text)
-    error = refused(lambda: workspace.import_file(path))
+    error = refused(lambda: workspace.data.import_file(path))
     assert "2 rows do not" in error.message
     assert "lines 4 (1 fields), 6 (4 fields)" in error.message
 
@@ -224,7 +224,7 @@ def test_ragged_rows_in_a_semicolon_file_are_refused_not_read_as_one_column(
     workspace: Workspace, tmp_path: Path, refused
 ) -> None:
     path = write(tmp_path, "semi.csv", "a;b\n1;2;3\n4;5;6\n7;8\n")
-    error = refused(lambda: workspace.import_file(path))
+    error = refused(lambda: workspace.data.import_file(path))
     assert "lines 2 (3 fields), 3 (3 fields)" in error.message
 
 
@@ -349,8 +349,8 @@ def test_profiles_of_awkward_numeric_columns(workspace: Workspace, tmp_path: Pat
     """A maximum of 0 once cut the histogram short; integers that are equal as floats crashed."""
     big = 2**60
     text = f"neg,huge\n-5,{big}\n-1,{big + 1}\n0,{big}\n"
-    outcome = workspace.import_file(write(tmp_path, "awkward.csv", text))
-    profile = workspace.dataset_version(outcome.version.ref).profile
+    outcome = workspace.data.import_file(write(tmp_path, "awkward.csv", text))
+    profile = workspace.data.version(outcome.version.ref).profile
     assert profile["neg"]["max"] == 0 and sum(profile["neg"]["histogram"]["counts"]) == 3
     assert profile["huge"]["type"] == "integer" and profile["huge"]["distinct"] == 2
     assert sum(profile["huge"]["histogram"]["counts"]) == 3
@@ -373,7 +373,7 @@ def test_files_without_data_are_refused(
     workspace: Workspace, tmp_path: Path, refused, content: bytes, says: str
 ) -> None:
     path = write(tmp_path, "nodata.csv", content)
-    error = refused(lambda: workspace.import_file(path))
+    error = refused(lambda: workspace.data.import_file(path))
     assert says in error.message and error.where == str(path)
 
 
@@ -381,20 +381,20 @@ def test_duplicate_column_names_are_refused_with_their_positions(
     workspace: Workspace, tmp_path: Path, refused
 ) -> None:
     path = write(tmp_path, "dup.csv", "id,name,id,name,x\n1,a,2,b,3\n")
-    error = refused(lambda: workspace.import_file(path))
+    error = refused(lambda: workspace.data.import_file(path))
     assert "'id' at columns 1, 3" in error.message and "'name' at columns 2, 4" in error.message
 
 
 def test_a_missing_file_is_not_found(workspace: Workspace, tmp_path: Path, refused) -> None:
     path = tmp_path / "nowhere.csv"
-    error = refused(lambda: workspace.import_file(path), NotFound)
+    error = refused(lambda: workspace.data.import_file(path), NotFound)
     assert error.where == str(path)
 
 
 def test_a_directory_is_refused(workspace: Workspace, tmp_path: Path, refused) -> None:
     folder = tmp_path / "folder.csv"
     folder.mkdir()
-    error = refused(lambda: workspace.import_file(folder), ImportFailed)
+    error = refused(lambda: workspace.data.import_file(folder), ImportFailed)
     assert "folder" in error.message
 
 
@@ -406,7 +406,7 @@ def test_twenty_thousand_columns_import_in_reasonable_time(
     rows = [",".join(str((i * 7 + r) % 101) for i in range(columns)) for r in range(3)]
     path = write(tmp_path, "wide.csv", "\n".join([header, *rows]) + "\n")
     started = time.perf_counter()
-    outcome = workspace.import_file(path)
+    outcome = workspace.data.import_file(path)
     seconds = time.perf_counter() - started
     assert seconds < 60, f"20,000 columns took {seconds:.1f} s"
     assert (outcome.version.rows, outcome.version.columns) == (3, columns)
@@ -458,14 +458,14 @@ def test_wide_tables_are_typed_and_profiled_in_batches_with_the_same_results(
     assert batched["report"]["problems"] == single["report"]["problems"]
     assert batched["report"]["missing_tokens"] == single["report"]["missing_tokens"]
     pd.testing.assert_frame_equal(batched_rows, single_rows)
-    profiles = [workspace.dataset_version(name).profile for name in ("batched", "single")]
+    profiles = [workspace.data.version(name).profile for name in ("batched", "single")]
     assert _rounded(profiles[0]) == _rounded(profiles[1])
 
 
 def test_an_unchanged_file_returns_its_version(workspace: Workspace, tmp_path: Path) -> None:
     path = write(tmp_path, "same.csv", "a,b\n1,2\n3,4\n")
-    first = workspace.import_file(path)
-    again = workspace.import_file(path)
+    first = workspace.data.import_file(path)
+    again = workspace.data.import_file(path)
     assert (again.created, again.version.version) == (False, first.version.version)
-    changed = workspace.import_file(path, ImportOptions(missing_tokens=()))
+    changed = workspace.data.import_file(path, ImportOptions(missing_tokens=()))
     assert changed.version.version == first.version.version  # same content: same version

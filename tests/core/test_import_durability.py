@@ -62,14 +62,14 @@ def test_two_processes_importing_at_once_both_land(project_dir: Path, tmp_path: 
         assert process.returncode == 0, stderr
         assert "locked" not in stderr
     with Workspace.open(project_dir) as ws:
-        versions = ws.dataset_versions("sales")
+        versions = ws.data.versions("sales")
         assert [v.version for v in versions] == [1, 2]
         assert versions[1].parent_version == 1
         assert {v.source_sha256 for v in versions} == {
-            ws.dataset_version("sales@1").source_sha256,
-            ws.dataset_version("sales@2").source_sha256,
+            ws.data.version("sales@1").source_sha256,
+            ws.data.version("sales@2").source_sha256,
         }
-        assert len(ws.audit(action="dataset.import")) == 2
+        assert len(ws.project.audit(action="dataset.import")) == 2
 
 
 def _objects(project: Path) -> set[Path]:
@@ -103,15 +103,15 @@ def test_an_import_killed_midway_leaves_old_state_or_the_whole_version(
     _kill_during_import(project_dir, csv, delay)
     with Workspace.open(project_dir) as ws:  # the next start sweeps temporaries
         assert list((project_dir / "objects" / "tmp").iterdir()) == []
-        datasets = ws.datasets()
+        datasets = ws.data.datasets()
         if datasets:  # the import finished before the kill: the version must be whole
-            version = ws.dataset_version("big")
+            version = ws.data.version("big")
             assert version.rows == 300_000
-            assert ws.verify_dataset(version) is None
-            assert len(ws.read_dataset("big")) == 300_000
-        outcome = ws.import_file(csv, _options("big"))
+            assert ws.data.verify(version) is None
+            assert len(ws.data.read("big")) == 300_000
+        outcome = ws.data.import_file(csv, _options("big"))
         assert outcome.version.rows == 300_000
-        assert ws.verify_dataset(outcome.version) is None
+        assert ws.data.verify(outcome.version) is None
     assert before <= _objects(project_dir)
 
 
@@ -123,18 +123,18 @@ def _options(name: str):
 
 def test_a_flipped_byte_is_reported_and_never_used(workspace: Workspace, tmp_path: Path) -> None:
     csv = _write_csv(tmp_path / "small.csv", 1000, seed=1)
-    version = workspace.import_file(csv).version
+    version = workspace.data.import_file(csv).version
     blob = workspace.root / "objects" / version.sha256[:2] / version.sha256[2:]
     data = bytearray(blob.read_bytes())
     data[len(data) // 2] ^= 0x10
     blob.write_bytes(bytes(data))
-    assert "corrupt" in (workspace.verify_dataset(version) or "")
+    assert "corrupt" in (workspace.data.verify(version) or "")
     from core.errors import CorruptObject
 
     with pytest.raises(CorruptObject, match="corrupt"):
-        workspace.read_dataset("small")
+        workspace.data.read("small")
     with pytest.raises(CorruptObject):
-        workspace.export_dataset("small", tmp_path / "out.csv")
+        workspace.data.export("small", tmp_path / "out.csv")
     assert not (tmp_path / "out.csv").exists()
     result = subprocess.run(
         [

@@ -48,8 +48,8 @@ def test_a_real_workbook_imports_with_the_right_types(workspace: Workspace, tmp_
         sheet.append(row)
     book.create_sheet("Other").append(["x"])
     book.save(tmp_path / "sales.xlsx")
-    outcome = workspace.import_file(tmp_path / "sales.xlsx")
-    frame = workspace.read_dataset(outcome.version.ref)
+    outcome = workspace.data.import_file(tmp_path / "sales.xlsx")
+    frame = workspace.data.read(outcome.version.ref)
     assert outcome.version.schema == {
         "id": "integer", "price": "float", "name": "string", "sold": "datetime",
         "day": "datetime", "mixed": "string", "paid": "boolean",
@@ -72,16 +72,18 @@ def test_a_named_sheet_and_a_missing_sheet(workspace: Workspace, tmp_path: Path,
     other.append(["x"])
     path = tmp_path / "two.xlsx"
     book.save(path)
-    outcome = workspace.import_file(path, ImportOptions(sheet="Second"))
+    outcome = workspace.data.import_file(path, ImportOptions(sheet="Second"))
     assert outcome.version.schema == {"b": "string"}
-    error = refused(lambda: workspace.import_file(path, ImportOptions(sheet="Third", name="t")))
+    error = refused(
+        lambda: workspace.data.import_file(path, ImportOptions(sheet="Third", name="t"))
+    )
     assert "'Third'" in error.message and "Second" in error.hint
 
 
 def test_an_empty_sheet_is_refused(workspace: Workspace, tmp_path: Path, refused) -> None:
     path = tmp_path / "empty.xlsx"
     openpyxl.Workbook().save(path)
-    error = refused(lambda: workspace.import_file(path))
+    error = refused(lambda: workspace.data.import_file(path))
     assert "empty" in error.message
 
 
@@ -90,7 +92,7 @@ def test_an_xlsx_that_is_really_text_is_refused(
 ) -> None:
     path = tmp_path / "report.xlsx"
     path.write_text("a,b\n1,2\n")
-    error = refused(lambda: workspace.import_file(path))
+    error = refused(lambda: workspace.data.import_file(path))
     assert "not an Excel workbook" in error.message and "--format csv" in error.hint
 
 
@@ -165,8 +167,8 @@ def test_the_workbook_surgery_itself_imports_when_harmless(
     workspace: Workspace, tmp_path: Path, part: str
 ) -> None:
     """The control for the bomb tests below: the same construction, without the bomb."""
-    outcome = workspace.import_file(workbook_with(tmp_path, part, "harmless"))
-    assert workspace.read_dataset(outcome.version.ref)["name"].tolist() == ["harmless"]
+    outcome = workspace.data.import_file(workbook_with(tmp_path, part, "harmless"))
+    assert workspace.data.read(outcome.version.ref)["name"].tolist() == ["harmless"]
 
 
 @pytest.mark.parametrize("part", ["sheet", "shared"])
@@ -175,7 +177,7 @@ def test_an_xml_bomb_in_a_workbook_is_refused(
 ) -> None:
     path = workbook_with(tmp_path, part, "&lol9;", prolog=BILLION_LAUGHS)
     assert path.stat().st_size < 10_000  # and no zip-size check could catch it
-    error = refused(lambda: workspace.import_file(path))
+    error = refused(lambda: workspace.data.import_file(path))
     assert "XML bomb" in error.message and "EntitiesForbidden" in error.message
 
 
@@ -220,19 +222,19 @@ def test_parquet_round_trip_keeps_values_and_maps_types(
         }
     )
     pq.write_table(table, tmp_path / "typed.parquet")
-    outcome = workspace.import_file(tmp_path / "typed.parquet")
+    outcome = workspace.data.import_file(tmp_path / "typed.parquet")
     assert outcome.version.schema == {
         "i32": "integer", "u8": "integer", "f32": "float", "text": "string", "cat": "string",
         "flag": "boolean", "ns": "datetime", "utc": "datetime", "day": "datetime",
     }  # fmt: skip
-    frame = workspace.read_dataset(outcome.version.ref)
+    frame = workspace.data.read(outcome.version.ref)
     assert cells(frame, "i32") == [1, None, 3]
     assert frame["u8"].tolist() == [1, 2, 255]
     assert cells(frame, "text") == ["a", None, "c,d\ne"]
     assert frame["cat"].tolist() == ["x", "y", "x"]
     assert frame["ns"].iloc[0] == pd.Timestamp(stamp)
     assert frame["day"].iloc[1] == pd.Timestamp("2024-01-02")
-    again = workspace.import_file(tmp_path / "typed.parquet")
+    again = workspace.data.import_file(tmp_path / "typed.parquet")
     assert (again.created, again.version.version) == (False, outcome.version.version)
 
 
@@ -245,7 +247,7 @@ def test_a_truncated_parquet_file_is_refused(
     data = whole.read_bytes()
     path = tmp_path / "cut.parquet"
     path.write_bytes(data[: len(data) // 2] if keep == "half" else data[:-1])
-    error = refused(lambda: workspace.import_file(path))
+    error = refused(lambda: workspace.data.import_file(path))
     assert "truncated" in error.message
 
 
@@ -255,7 +257,7 @@ def test_a_damaged_parquet_file_is_refused(workspace: Workspace, tmp_path: Path,
     data = whole.read_bytes()
     path = tmp_path / "damaged.parquet"
     path.write_bytes(data[:4] + b"\x00" * (len(data) - 8) + data[-4:])  # markers intact
-    error = refused(lambda: workspace.import_file(path))
+    error = refused(lambda: workspace.data.import_file(path))
     assert "cannot be read" in error.message
 
 
@@ -264,18 +266,18 @@ def test_parquet_with_nested_or_duplicate_columns_is_refused(
 ) -> None:
     nested = tmp_path / "nested.parquet"
     pq.write_table(pa.table({"id": [1, 2], "tags": [["a"], ["b", "c"]]}), nested)
-    error = refused(lambda: workspace.import_file(nested))
+    error = refused(lambda: workspace.data.import_file(nested))
     assert "'tags'" in error.message and "list" in error.message
     twice = tmp_path / "twice.parquet"
     pq.write_table(pa.table([pa.array([1]), pa.array([2])], names=["x", "x"]), twice)
-    error = refused(lambda: workspace.import_file(twice))
+    error = refused(lambda: workspace.data.import_file(twice))
     assert "duplicate column names" in error.message
 
 
 def test_parquet_without_rows_is_refused(workspace: Workspace, tmp_path: Path, refused) -> None:
     path = tmp_path / "norows.parquet"
     pq.write_table(pa.table({"a": pa.array([], pa.int64())}), path)
-    error = refused(lambda: workspace.import_file(path))
+    error = refused(lambda: workspace.data.import_file(path))
     assert "no data rows" in error.message
 
 
@@ -290,12 +292,12 @@ def test_json_lines_with_nested_values(workspace: Workspace, tmp_path: Path) -> 
     ]
     path = tmp_path / "events.jsonl"
     path.write_text("\n".join(json.dumps(line) for line in lines) + "\n\n")
-    outcome = workspace.import_file(path)
+    outcome = workspace.data.import_file(path)
     assert outcome.version.schema == {
         "id": "integer", "score": "float", "tags": "string", "meta": "string",
         "ok": "boolean", "note": "string",
     }  # fmt: skip
-    frame = workspace.read_dataset(outcome.version.ref)
+    frame = workspace.data.read(outcome.version.ref)
     assert cells(frame, "tags") == ['["a", "b"]', "[]", None]
     assert cells(frame, "meta") == ['{"k": 1}', None, '{"k": [1, 2]}']
     assert cells(frame, "note") == [None, None, "late key"]
@@ -306,7 +308,7 @@ def test_a_broken_json_line_is_refused_by_its_number(
 ) -> None:
     path = tmp_path / "broken.jsonl"
     path.write_text('{"a": 1}\n\n{"a": 2,\n{"a": 3}\n')
-    error = refused(lambda: workspace.import_file(path))
+    error = refused(lambda: workspace.data.import_file(path))
     assert error.message.startswith("line 3 is not valid JSON")
     assert error.where == f"{path}:3"
 
@@ -325,7 +327,7 @@ def test_bad_json_lines_files_are_refused(
 ) -> None:
     path = tmp_path / "bad.jsonl"
     path.write_bytes(content)
-    error = refused(lambda: workspace.import_file(path))
+    error = refused(lambda: workspace.data.import_file(path))
     assert says in error.message
 
 
@@ -335,7 +337,7 @@ def test_an_unknown_encoding_for_json_lines_is_a_usage_error(
     path = tmp_path / "ok.jsonl"
     path.write_text('{"a": 1}\n')
     error = refused(
-        lambda: workspace.import_file(path, ImportOptions(encoding="klingon")), UsageError
+        lambda: workspace.data.import_file(path, ImportOptions(encoding="klingon")), UsageError
     )
     assert "'klingon'" in error.message
 
@@ -357,11 +359,11 @@ def shop_db(tmp_path: Path) -> Path:
 
 def test_sql_import_from_a_sqlite_file_url(workspace: Workspace, shop_db: Path) -> None:
     url = f"sqlite:///{shop_db}"
-    outcome = workspace.import_sql("select * from orders order by id", url, "orders")
+    outcome = workspace.data.import_sql("select * from orders order by id", url, "orders")
     assert outcome.version.schema == {
         "id": "integer", "price": "float", "item": "string", "day": "datetime"
     }  # fmt: skip
-    frame = workspace.read_dataset("orders")
+    frame = workspace.data.read("orders")
     assert cells(frame, "price") == [2.5, None, 4.0]
     assert cells(frame, "item") == ["tea", "cake", None]
     assert outcome.version.source_format == "sql"
@@ -369,7 +371,7 @@ def test_sql_import_from_a_sqlite_file_url(workspace: Workspace, shop_db: Path) 
 
 def test_a_failing_query_is_refused(workspace: Workspace, shop_db: Path, refused) -> None:
     url = f"sqlite:///{shop_db}"
-    error = refused(lambda: workspace.import_sql("select * from nowhere", url, "x"))
+    error = refused(lambda: workspace.data.import_sql("select * from nowhere", url, "x"))
     assert "no such table: nowhere" in error.message
 
 
@@ -377,7 +379,7 @@ def test_a_missing_sqlite_file_is_not_found_and_not_created(
     workspace: Workspace, tmp_path: Path, refused
 ) -> None:
     missing = tmp_path / "missing.db"
-    refused(lambda: workspace.import_sql("select 1", f"sqlite:///{missing}", "x"), NotFound)
+    refused(lambda: workspace.data.import_sql("select 1", f"sqlite:///{missing}", "x"), NotFound)
     assert not missing.exists()
 
 
@@ -388,5 +390,5 @@ def test_a_missing_sqlite_file_is_not_found_and_not_created(
 def test_unusable_database_urls_are_refused(
     workspace: Workspace, refused, url: str, says: str
 ) -> None:
-    error = refused(lambda: workspace.import_sql("select 1", url, "x"), ImportFailed)
+    error = refused(lambda: workspace.data.import_sql("select 1", url, "x"), ImportFailed)
     assert says in error.message

@@ -28,7 +28,7 @@ def set_data_limits(workspace: Workspace, **limits: object) -> None:
     """Set keys of [data] in the project's shipway.toml, as a person would, and reload it."""
     for key, value in limits.items():
         set_line(workspace.root, key, str(value))
-    workspace.reload_settings()
+    workspace.project.reload_settings()
 
 
 def set_line(root: Path, key: str, value: str) -> int:
@@ -76,7 +76,7 @@ def test_a_parquet_file_of_100_million_rows_is_refused_by_default_before_it_is_r
     assert "max_parquet_rows" in error["message"] and "max_parquet_rows" in error["hint"]
     assert len(done.stderr.splitlines()) == 1
     with Workspace.open(project_dir) as ws:
-        assert ws.datasets() == []
+        assert ws.data.datasets() == []
 
 
 def test_the_row_limit_comes_from_shipway_toml(
@@ -84,9 +84,9 @@ def test_the_row_limit_comes_from_shipway_toml(
 ) -> None:
     set_data_limits(workspace, max_parquet_rows=1000)
     under = constant_parquet(tmp_path / "under.parquet", groups=2, rows_per_group=500)
-    assert workspace.import_file(under).version.rows == 1000
+    assert workspace.data.import_file(under).version.rows == 1000
     over = constant_parquet(tmp_path / "over.parquet", groups=3, rows_per_group=334)
-    error = refused(lambda: workspace.import_file(over))
+    error = refused(lambda: workspace.data.import_file(over))
     assert (
         "1,002 rows" in error.message and "1,000 allowed ([data] max_parquet_rows)" in error.message
     )
@@ -99,11 +99,11 @@ def test_a_run_length_encoded_file_is_measured_by_its_decoded_size(
     """The footer declares a few hundred bytes; as int64 the column takes 8 bytes a row."""
     set_data_limits(workspace, max_parquet_bytes=100_000)
     small = constant_parquet(tmp_path / "small.parquet", groups=1, rows_per_group=12_000)
-    assert workspace.import_file(small).version.rows == 12_000  # 96 KB decoded
+    assert workspace.data.import_file(small).version.rows == 12_000  # 96 KB decoded
     big = constant_parquet(tmp_path / "big.parquet", groups=1, rows_per_group=13_000)
     metadata = pq.ParquetFile(big).metadata
     assert metadata.row_group(0).column(0).total_uncompressed_size < 1000
-    error = refused(lambda: workspace.import_file(big))
+    error = refused(lambda: workspace.data.import_file(big))
     assert "104.0 KB once decoded (13,000 rows × 1 columns" in error.message
     assert "100.0 KB allowed ([data] max_parquet_bytes)" in error.message
 
@@ -118,7 +118,7 @@ def test_a_text_column_is_measured_by_the_size_its_footer_declares(
     pq.write_table(pa.table({"w": words}), path, use_dictionary=False)
     declared = pq.ParquetFile(path).metadata.row_group(0).column(0).total_uncompressed_size
     assert declared > 200_000 and 2000 * 4 < 100_000  # only the declared size is over
-    error = refused(lambda: workspace.import_file(path))
+    error = refused(lambda: workspace.data.import_file(path))
     assert "max_parquet_bytes" in error.message
 
 
@@ -153,7 +153,7 @@ def test_one_part_that_unpacks_a_thousandfold_is_refused_beside_an_incompressibl
         infos = archive.infolist()
     whole = sum(i.file_size for i in infos) / sum(i.compress_size for i in infos)
     assert whole < 50  # the archive as a whole passes a ratio of 200 easily
-    error = refused(lambda: workspace.import_file(path))
+    error = refused(lambda: workspace.data.import_file(path))
     assert "part 'xl/worksheets/sheet1.xml' would unpack to 30.0 MB" in error.message
     assert "a ratio of 200 allowed ([data] max_xlsx_ratio)" in error.message
     assert "compression bomb" in error.message and "max_xlsx_ratio" in error.hint
@@ -164,7 +164,7 @@ def test_a_workbook_with_a_picture_and_no_padding_imports(
 ) -> None:
     """The control: the same construction without the padding."""
     path = diluted_workbook(tmp_path, padding=0, picture=1_000_000)
-    outcome = workspace.import_file(path)
+    outcome = workspace.data.import_file(path)
     assert outcome.version.schema == {"city": "string", "amount": "float"}
 
 
@@ -173,10 +173,10 @@ def test_the_workbook_limits_come_from_shipway_toml(
 ) -> None:
     path = diluted_workbook(tmp_path, padding=3_000_000, picture=1000)
     set_data_limits(workspace, max_xlsx_ratio=1e9, max_xlsx_bytes=1_000_000)
-    error = refused(lambda: workspace.import_file(path))
+    error = refused(lambda: workspace.data.import_file(path))
     assert "1.0 MB allowed ([data] max_xlsx_bytes)" in error.message
     set_data_limits(workspace, max_xlsx_bytes=100_000_000)
-    assert workspace.import_file(path).version.rows == 1
+    assert workspace.data.import_file(path).version.rows == 1
 
 
 # -- the settings themselves ----------------------------------------------------------------------
@@ -206,4 +206,4 @@ def test_a_refusal_is_an_import_failure(workspace: Workspace, tmp_path: Path) ->
     set_data_limits(workspace, max_parquet_rows=1)
     path = constant_parquet(tmp_path / "two.parquet", groups=1, rows_per_group=2)
     with pytest.raises(ImportFailed):
-        workspace.import_file(path)
+        workspace.data.import_file(path)

@@ -46,10 +46,10 @@ def test_threads_do_not_change_the_version(
 ) -> None:
     path = mixed_csv(tmp_path / "mixed.csv")
     monkeypatch.setattr(parallel, "MIN_ROWS", 10**9)
-    alone = workspace.import_file(path, ImportOptions(name="alone"))
+    alone = workspace.data.import_file(path, ImportOptions(name="alone"))
     monkeypatch.setattr(parallel, "MIN_ROWS", 0)
     monkeypatch.setattr(parallel, "MAX_WORKERS", 3)
-    together = workspace.import_file(path, ImportOptions(name="together"))
+    together = workspace.data.import_file(path, ImportOptions(name="together"))
     assert together.version.sha256 == alone.version.sha256  # the same Parquet bytes
     first, second = alone.to_dict(), together.to_dict()
     assert second["report"] == first["report"] and second["schema"] == first["schema"]
@@ -68,7 +68,7 @@ def test_a_cancel_while_profiling_waits_for_the_writer_and_stores_nothing(
         if message.startswith("profiling"):
             cancel.cancel()
 
-    refused(lambda: workspace.import_file(path, progress=progress, cancel=cancel), Cancelled)
+    refused(lambda: workspace.data.import_file(path, progress=progress, cancel=cancel), Cancelled)
 
 
 def test_a_failing_writer_leaves_no_temporary_file(
@@ -82,7 +82,7 @@ def test_a_failing_writer_leaves_no_temporary_file(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(pq, "write_table", broken_write)
-    error = refused(lambda: workspace.import_file(path), OSError)
+    error = refused(lambda: workspace.data.import_file(path), OSError)
     assert "No space" in str(error)
 
 

@@ -39,15 +39,15 @@ def carded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     rows_reg.to_csv(base / "line.csv", index=False)
     root = base / "project"
     with Workspace.create(root) as ws:
-        ws.import_file(base / "hostile.csv")
-        ws.import_file(base / "line.csv")
-        run = ws.train(
+        ws.data.import_file(base / "hostile.csv")
+        ws.data.import_file(base / "line.csv")
+        run = ws.runs.train(
             TrainRequest("hostile", "label", estimator="logistic_regression", cv_folds=3)
-        )
-        ws.register_model(run.id, "hostile", description="<b>bold</b> & [link](javascript:x)")
-        ws.evaluate_gates("hostile@1")
-        reg = ws.train(TrainRequest("line", "y", estimator="linear_regression"))
-        ws.register_model(reg.id, "line")
+        ).result()
+        ws.lifecycle.register(run.id, "hostile", description="<b>bold</b> & [link](javascript:x)")
+        ws.registry.evaluate_gates("hostile@1")
+        reg = ws.runs.train(TrainRequest("line", "y", estimator="linear_regression")).result()
+        ws.lifecycle.register(reg.id, "line")
     return root
 
 
@@ -65,7 +65,7 @@ class _Tags(HTMLParser):
 
 def test_html_card_has_every_section_and_no_injected_markup(carded: Path) -> None:
     with Workspace.open(carded) as ws:
-        page = ws.model_card("hostile@1", "html")
+        page = ws.registry.card("hostile@1", "html")
     parser = _Tags()
     parser.feed(page)
     assert "script" not in parser.tags
@@ -84,7 +84,7 @@ def test_html_card_has_every_section_and_no_injected_markup(carded: Path) -> Non
 
 def test_embedded_curves_are_well_formed_svg(carded: Path) -> None:
     with Workspace.open(carded) as ws:
-        page = ws.model_card("hostile@1", "html")
+        page = ws.registry.card("hostile@1", "html")
     for uri in re.findall(r'src="(data:image/svg\+xml;base64,[^"]+)"', page):
         svg = base64.b64decode(uri.split(",", 1)[1]).decode()
         root = ET.fromstring(svg)
@@ -94,7 +94,7 @@ def test_embedded_curves_are_well_formed_svg(carded: Path) -> None:
 
 def test_markdown_card_escapes_the_data(carded: Path) -> None:
     with Workspace.open(carded) as ws:
-        text = ws.model_card("hostile@1")
+        text = ws.registry.card("hostile@1")
     assert text.startswith("# Model card: hostile@1")
     fences = text.count("```")
     assert fences % 2 == 0
@@ -109,11 +109,11 @@ def test_markdown_card_escapes_the_data(carded: Path) -> None:
 
 def test_regression_card_shows_its_own_curves_and_metrics(carded: Path) -> None:
     with Workspace.open(carded) as ws:
-        text = ws.model_card("line")
+        text = ws.registry.card("line")
     assert "| rmse |" in text and "| f1 |" not in text
     assert "Predicted against actual values" in text and "Histogram of residuals" in text
 
 
 def test_unknown_format_is_refused(carded: Path) -> None:
     with Workspace.open(carded) as ws, pytest.raises(ValueError, match="unknown card format"):
-        ws.model_card("line", "pdf")
+        ws.registry.card("line", "pdf")

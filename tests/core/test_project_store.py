@@ -24,7 +24,7 @@ from core.store.orm import Base, DatasetRow
 
 def test_init_writes_settings_database_and_objects(tmp_path: Path) -> None:
     with Workspace.create(tmp_path / "churn", name="Churn model") as ws:
-        info = ws.info()
+        info = ws.project.info()
     root = tmp_path / "churn"
     assert (root / "shipway.toml").read_text().count('name = "Churn model"') == 1
     assert (root / "shipway.db").is_file()
@@ -74,9 +74,9 @@ def _make_project_at(tmp_path: Path, revision: str) -> Path:
 def test_opening_an_older_project_backs_up_and_upgrades(tmp_path: Path) -> None:
     root = _make_project_at(tmp_path, "0001")
     with Workspace.open(root) as ws:
-        assert ws.info().schema_revision == migrate.head_revision()
-        entries = ws.audit()
-        assert ws.datasets() == []
+        assert ws.project.info().schema_revision == migrate.head_revision()
+        entries = ws.project.audit()
+        assert ws.data.datasets() == []
     backups = list((root / "backups").iterdir())
     assert len(backups) == 1 and ".0001." in backups[0].name
     kept = sqlite3.connect(backups[0]).execute("SELECT version_num FROM alembic_version")

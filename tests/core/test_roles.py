@@ -21,10 +21,12 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("SHIPWAY_USER", "ann")
     root = tmp_path / "p"
     with Workspace.create(root) as ws:
-        ws.import_file(PENGUINS)
-        run = ws.train(TrainRequest("penguins", "species", estimator="logistic_regression"))
-        ws.register_model(run.id, "m")
-        ws.register_model(run.id, "m")
+        ws.data.import_file(PENGUINS)
+        run = ws.runs.train(
+            TrainRequest("penguins", "species", estimator="logistic_regression")
+        ).result()
+        ws.lifecycle.register(run.id, "m")
+        ws.lifecycle.register(run.id, "m")
     settings = root / "shipway.toml"
     settings.write_text(settings.read_text() + "\n[gates.production]\n" + ROLES)
     return root
@@ -40,31 +42,32 @@ def test_only_listed_people_move_a_guarded_alias(
 ) -> None:
     with as_user(project, "bob", monkeypatch) as bob:
         with pytest.raises(PermissionDenied, match="bob may not promote the 'production'"):
-            bob.promote("m@1")
-        assert bob.promote("m@1", "staging").version.aliases == ("staging",)  # unlisted alias
-        denied = bob.audit(action="access.denied")[0]
+            bob.lifecycle.promote("m@1")
+        staged = bob.lifecycle.promote("m@1", "staging")  # an alias no role lists
+        assert staged.version.aliases == ("staging",)
+        denied = bob.project.audit(action="access.denied")[0]
         assert (denied.user, denied.object_ref, denied.detail["attempted"]) == (
             "bob", "production", "promote",
         )  # fmt: skip
     with as_user(project, "ann", monkeypatch) as ann:
-        ann.promote("m@1")
-        ann.promote("m@2")
+        ann.lifecycle.promote("m@1")
+        ann.lifecycle.promote("m@2")
     with as_user(project, "bob", monkeypatch) as bob:
         with pytest.raises(PermissionDenied, match="roll back"):
-            bob.rollback_model("m")
+            bob.lifecycle.rollback("m")
         with pytest.raises(PermissionDenied):
-            bob.promote("m@1", force=True, reason="I know better")
-        assert bob.model_version("m@production").version == 2
+            bob.lifecycle.promote("m@1", force=True, reason="I know better")
+        assert bob.registry.version("m@production").version == 2
 
 
 def test_only_listed_people_approve(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with as_user(project, "dave", monkeypatch) as dave:
         with pytest.raises(PermissionDenied, match="dave may not approve m@1") as caught:
-            dave.approve_model("m@1")
+            dave.registry.approve("m@1")
         assert "carol" in caught.value.hint
-        assert dave.approvals("m@1") == []
+        assert dave.registry.approvals("m@1") == []
     with as_user(project, "carol", monkeypatch) as carol:
-        assert carol.approve_model("m@1").approver == "carol"
+        assert carol.registry.approve("m@1").approver == "carol"
 
 
 def test_roles_refuse_through_the_cli_too(project: Path) -> None:
@@ -90,4 +93,4 @@ def test_malformed_roles_are_refused(
     settings = project / "shipway.toml"
     settings.write_text(settings.read_text().replace(ROLES, "\n" + text))
     with as_user(project, "ann", monkeypatch) as ann, pytest.raises(ProjectError, match=message):
-        ann.promote("m@1")
+        ann.lifecycle.promote("m@1")

@@ -32,14 +32,14 @@ def test_network_file_systems_are_recognised_by_their_mount() -> None:
 def test_sqlite_in_a_cloud_sync_folder_warns_on_open(tmp_path: Path) -> None:
     root = tmp_path / "Dropbox" / "penguins"
     with Workspace.create(root) as ws:
-        assert "cloud-sync folder (Dropbox)" in ws.warnings()[0]
+        assert "cloud-sync folder (Dropbox)" in ws.project.warnings()[0]
     result = subprocess.run(
         [sys.executable, "-m", "core.cli", "--project", str(root), "info"],
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert result.returncode == 0 and "shipway: warning: " in result.stderr
     with Workspace.create(tmp_path / "local") as ws:
-        assert ws.warnings() == []
+        assert ws.project.warnings() == []
 
 
 def test_objects_can_live_on_a_shared_folder(tmp_path: Path) -> None:
@@ -48,22 +48,22 @@ def test_objects_can_live_on_a_shared_folder(tmp_path: Path) -> None:
     settings = root / "shipway.toml"
     settings.write_text(settings.read_text() + '\n[storage]\nobjects = "../shared-objects"\n')
     with Workspace.open(root) as ws:
-        version = ws.import_file(PENGUINS).version
+        version = ws.data.import_file(PENGUINS).version
     blob = tmp_path / "shared-objects" / version.sha256[:2] / version.sha256[2:]
     assert blob.is_file()
     with Workspace.open(root) as ws:
-        assert ws.read_dataset("penguins").shape == (344, 8)
+        assert ws.data.read("penguins").shape == (344, 8)
 
 
 def test_changes_by_a_teammate_show_in_the_feed(tmp_path: Path, monkeypatch) -> None:
     root = tmp_path / "p"
     monkeypatch.setenv("SHIPWAY_USER", "ann")
     with Workspace.create(root) as ann:
-        cursor = ann.last_change()
+        cursor = ann.project.last_change()
         monkeypatch.setenv("SHIPWAY_USER", "bob")
         with Workspace.open(root) as bob:
-            bob.import_file(PENGUINS)
-        changes = ann.changes_since(cursor)
+            bob.data.import_file(PENGUINS)
+        changes = ann.project.changes_since(cursor)
         assert [c.action for c in changes] == ["dataset.create", "dataset.import"]
         assert {c.user for c in changes} == {"bob"}
-        assert ann.changes_since(ann.last_change()) == []
+        assert ann.project.changes_since(ann.project.last_change()) == []

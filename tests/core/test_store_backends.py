@@ -40,8 +40,8 @@ def test_migrations_from_empty_agree_with_the_orm(db_url: str | None, tmp_path: 
 
 def test_a_project_of_the_previous_schema_is_upgraded(db_url: str | None, tmp_path: Path) -> None:
     with Workspace.create(tmp_path / "p", db_url=db_url) as ws:
-        ws.import_file(PENGUINS)
-        url = ws.info().db_url
+        ws.data.import_file(PENGUINS)
+        url = ws.project.info().db_url
     database = Database(url)
     graph = migrate._revision_graph()
     previous = graph[migrate.head_revision()][0]
@@ -49,8 +49,8 @@ def test_a_project_of_the_previous_schema_is_upgraded(db_url: str | None, tmp_pa
     assert migrate.current_revision(database.reader) == previous
     database.dispose()
     with Workspace.open(tmp_path / "p") as ws:
-        assert ws.info().schema_revision == migrate.head_revision()
-        assert ws.dataset_version("penguins").rows == 344  # the data survived the upgrade
+        assert ws.project.info().schema_revision == migrate.head_revision()
+        assert ws.data.version("penguins").rows == 344  # the data survived the upgrade
 
 
 def _alembic_downgrade(database: Database, revision: str) -> None:
@@ -64,16 +64,18 @@ def _alembic_downgrade(database: Database, revision: str) -> None:
 
 def test_the_whole_loop_runs_on_each_backend(db_url: str | None, tmp_path: Path) -> None:
     with Workspace.create(tmp_path / "p", db_url=db_url) as ws:
-        assert ws.import_file(PENGUINS).created
-        assert not ws.import_file(PENGUINS).created
-        run = ws.train(TrainRequest("penguins", "species", estimator="logistic_regression"))
+        assert ws.data.import_file(PENGUINS).created
+        assert not ws.data.import_file(PENGUINS).created
+        run = ws.runs.train(
+            TrainRequest("penguins", "species", estimator="logistic_regression")
+        ).result()
         assert run.status == "done"
-        version = ws.register_model(run.id, "penguins")
-        promotion = ws.promote(version.ref, "staging")
+        version = ws.lifecycle.register(run.id, "penguins")
+        promotion = ws.lifecycle.promote(version.ref, "staging")
         assert promotion.version.aliases == ("staging",)
         with pytest.raises(Conflict):
-            ws.promote(version.ref, "staging")
-        actions = {entry.action for entry in ws.audit()}
+            ws.lifecycle.promote(version.ref, "staging")
+        actions = {entry.action for entry in ws.project.audit()}
         assert {"dataset.import", "run.done", "model.register", "model.promote"} <= actions
 
 
@@ -88,7 +90,7 @@ def _writer(root: str, process: int, barrier, errors) -> None:
     """THREADS threads, each recording RUNS_PER_THREAD finished runs with metrics."""
     with Workspace.open(Path(root)) as ws:
         project = ws._project
-        version = ws.dataset_version("penguins")
+        version = ws.data.version("penguins")
         spec = {"task": "classification", "estimator": "dummy", "target": "species",
                 "dataset": "penguins", "dataset_version": 1}  # fmt: skip
 
@@ -116,7 +118,7 @@ def _writer(root: str, process: int, barrier, errors) -> None:
 @pytest.mark.slow
 def test_two_processes_of_eight_threads_lose_nothing(db_url: str | None, tmp_path: Path) -> None:
     with Workspace.create(tmp_path / "p", db_url=db_url) as ws:
-        ws.import_file(PENGUINS)
+        ws.data.import_file(PENGUINS)
     context = multiprocessing.get_context("spawn")
     barrier, errors = context.Barrier(2 * THREADS), context.Queue()
     workers = [
@@ -131,11 +133,11 @@ def test_two_processes_of_eight_threads_lose_nothing(db_url: str | None, tmp_pat
     assert errors.empty(), errors.get()
     expected = 2 * THREADS * RUNS_PER_THREAD
     with Workspace.open(tmp_path / "p") as ws:
-        runs = ws.runs(all_runs=True)
+        runs = ws.runs.list(all_runs=True)
         assert len(runs) == expected and {run.status for run in runs} == {"done"}
         assert len({run.id for run in runs}) == expected
-        assert len(ws.audit(limit=10_000, action="test.write")) == expected
-        assert len(ws.audit(limit=10_000, action="run.done")) == expected
+        assert len(ws.project.audit(limit=10_000, action="test.write")) == expected
+        assert len(ws.project.audit(limit=10_000, action="run.done")) == expected
 
 
 def _importer(root: str, path: str, barrier, out) -> None:
@@ -144,7 +146,7 @@ def _importer(root: str, path: str, barrier, out) -> None:
         try:
             from core.services import ImportOptions
 
-            outcome = ws.import_file(path, ImportOptions(name="shared"))
+            outcome = ws.data.import_file(path, ImportOptions(name="shared"))
             out.put(("ok", outcome.version.version))
         except Exception as exc:
             out.put(("error", f"{type(exc).__name__}: {exc}"))
@@ -187,10 +189,10 @@ def _promote(root: str, number: int, barrier, out) -> None:
 
 def test_two_people_promoting_at_once_one_wins(db_url: str | None, tmp_path: Path) -> None:
     with Workspace.create(tmp_path / "p", db_url=db_url) as ws:
-        ws.import_file(PENGUINS)
-        run = ws.train(TrainRequest("penguins", "species", estimator="dummy"))
-        ws.register_model(run.id, "m")
-        ws.register_model(run.id, "m")
+        ws.data.import_file(PENGUINS)
+        run = ws.runs.train(TrainRequest("penguins", "species", estimator="dummy")).result()
+        ws.lifecycle.register(run.id, "m")
+        ws.lifecycle.register(run.id, "m")
     context = multiprocessing.get_context("spawn")
     barrier, out = context.Barrier(2), context.Queue()
     workers = [
@@ -204,16 +206,16 @@ def test_two_people_promoting_at_once_one_wins(db_url: str | None, tmp_path: Pat
     outcomes = sorted(out.get(timeout=10) for _ in workers)
     assert [kind for kind, _ in outcomes] == ["conflict", "moved"]
     with Workspace.open(tmp_path / "p") as ws:
-        assert len(ws.alias_history("m", "production")) == 1
+        assert len(ws.registry.history("m", "production")) == 1
 
 
 def test_a_failed_write_rolls_back_on_each_backend(db_url: str | None, tmp_path: Path) -> None:
     with Workspace.create(tmp_path / "p", db_url=db_url) as ws:
-        before = len(ws.audit())
+        before = len(ws.project.audit())
         database = ws._project.database
         with pytest.raises(Conflict), database.session(write=True) as session:
             session.execute(text("INSERT INTO datasets (name, created_at, created_by) "
                                  "VALUES ('x', CURRENT_TIMESTAMP, 'a')"))  # fmt: skip
             session.execute(text("INSERT INTO datasets (name, created_at, created_by) "
                                  "VALUES ('x', CURRENT_TIMESTAMP, 'a')"))  # fmt: skip
-        assert ws.datasets() == [] and len(ws.audit()) == before
+        assert ws.data.datasets() == [] and len(ws.project.audit()) == before

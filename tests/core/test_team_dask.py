@@ -14,9 +14,9 @@ PENGUINS = ROOT / "resources" / "demo" / "penguins.csv"
 
 def _search(ws: Workspace) -> list[tuple]:
     request = TrainRequest("penguins", "species", estimator="random_forest", cv_folds=3)
-    parent = ws.search(request, "random", 4)
+    parent = ws.runs.search(request, "random", 4).result()
     assert parent.status == "done"
-    trials = [ws.run(trial.id) for trial in ws.runs(parent=parent.id)]  # with their CV
+    trials = [ws.runs.get(trial.id) for trial in ws.runs.list(parent=parent.id)]  # with their CV
     return sorted(
         (
             sorted(t.spec["params"].items()),
@@ -29,13 +29,13 @@ def _search(ws: Workspace) -> list[tuple]:
 
 
 def test_a_search_on_a_two_worker_cluster_matches_the_local_executor(workspace: Workspace):
-    workspace.import_file(PENGUINS)
+    workspace.data.import_file(PENGUINS)
     local = _search(workspace)
     with distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
     ) as cluster:
-        workspace.executor("dask", cluster.scheduler_address)
+        workspace.runs.executor("dask", cluster.scheduler_address)
         on_dask = _search(workspace)
-        workspace.shutdown_executor()
+        workspace.runs.close()
     assert [row[:3] for row in on_dask] == [row[:3] for row in local]
     assert {row[3] for row in local} == {"local"} and {row[3] for row in on_dask} == {"dask"}

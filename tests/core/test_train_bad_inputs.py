@@ -32,16 +32,16 @@ def ws(workspace: Workspace, tmp_path: Path) -> Workspace:
     )
     frame.loc[5, "amount"] = np.inf
     frame.to_csv(tmp_path / "shop.csv", index=False)
-    workspace.import_file(tmp_path / "shop.csv")
+    workspace.data.import_file(tmp_path / "shop.csv")
     return workspace
 
 
 def _refused(ws: Workspace, match: str, error: type = InvalidInput, **fields) -> None:
     request = TrainRequest(**({"data": "shop", "target": "label", "features": ["size"]} | fields))
     with pytest.raises(error, match=match) as caught:
-        ws.train(request)
+        ws.runs.train(request).result()
     assert caught.value.hint, "every refusal says what to do"
-    assert ws.runs(all_runs=True) == []
+    assert ws.runs.list(all_runs=True) == []
 
 
 def test_unknown_target(ws: Workspace) -> None:
@@ -98,7 +98,7 @@ def test_infinite_values(ws: Workspace) -> None:
 
 
 def test_infinite_values_as_missing_when_asked(ws: Workspace) -> None:
-    run = ws.train(
+    run = ws.runs.train(
         TrainRequest(
             data="shop",
             target="label",
@@ -106,12 +106,12 @@ def test_infinite_values_as_missing_when_asked(ws: Workspace) -> None:
             estimator="dummy",
             inf_as_missing=True,
         )
-    )
+    ).result()
     assert run.status == "done"
 
 
 def test_default_features_leave_out_empty_columns(ws: Workspace) -> None:
-    spec, _ = ws.prepare_run(TrainRequest(data="shop", target="label", inf_as_missing=True))
+    spec, _ = ws.runs.prepare(TrainRequest(data="shop", target="label", inf_as_missing=True))
     assert "empty" not in spec.features and "no_target" not in spec.features
     assert "label" not in spec.features
 

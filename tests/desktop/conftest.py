@@ -89,8 +89,8 @@ def lab(tmp_path_factory) -> Iterator[Workspace]:
     """
     folder = tmp_path_factory.mktemp("lab") / "lab"
     workspace = Workspace.create(folder, name="lab")
-    workspace.import_file(penguins_copy(folder.parent))
-    executor = workspace.executor()
+    workspace.data.import_file(penguins_copy(folder.parent))
+    executor = workspace.runs.executor()
     if hasattr(executor, "warm"):
         executor.warm(1)
     yield workspace
@@ -111,19 +111,19 @@ def lab_window(qtbot, context: AppContext, lab: Workspace) -> MainWindow:
 @pytest.fixture(scope="session")
 def registered(lab: Workspace) -> ModelVersion:
     """A logistic regression of the shared project, registered as ``penguins-lr@1``."""
-    run = lab.train(
+    run = lab.runs.train(
         TrainRequest(data="penguins", target="species", estimator="logistic_regression")
-    )
-    return lab.register_model(run.id, "penguins-lr")
+    ).result()
+    return lab.lifecycle.register(run.id, "penguins-lr")
 
 
 @pytest.fixture(scope="module")
 def served(lab: Workspace, registered: ModelVersion) -> Iterator[Deployment]:
     """``penguins-lr@1`` served by a real waitress process on 127.0.0.1 (one per module)."""
-    deployment = lab.deploy(registered.ref)
+    deployment = lab.deployments.deploy(registered.ref)
     yield deployment
-    if lab.deployment(deployment.id).status != "stopped":
-        lab.undeploy(deployment.id)
+    if lab.deployments.get(deployment.id).status != "stopped":
+        lab.deployments.undeploy(deployment.id)
 
 
 def post_json(url: str, body: dict) -> dict:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 
-from core.services import TrainRequest, Workspace
+from core.services import TrainRequest, Workspace, export_table_csv
 from tests.desktop.conftest import wait_until
 
 
@@ -15,7 +15,9 @@ def test_three_runs_compared_with_the_best_highlighted(
     qtbot, lab_window, lab: Workspace, tmp_path: Path
 ) -> None:
     runs = [
-        lab.train(TrainRequest(data="penguins", target="species", estimator=name, params=params))
+        lab.runs.train(
+            TrainRequest(data="penguins", target="species", estimator=name, params=params)
+        ).result()
         for name, params in (
             ("dummy", {}),
             ("logistic_regression", {}),
@@ -33,7 +35,7 @@ def test_three_runs_compared_with_the_best_highlighted(
     metrics = page.tables["metrics"].model()
     assert metrics.columnCount() == 4  # metric + three runs
     f1_row = metrics.row_of(lambda row: row[0] == "f1")
-    best = page.comparison["best"]
+    best = page.comparison.best
     assert best == ids[1]  # logistic regression beats a constant and a stump
     best_column = 1 + sorted(ids).index(best)
     assert metrics.headerData(best_column, Qt.Orientation.Horizontal).endswith("★")
@@ -68,7 +70,7 @@ def test_three_runs_compared_with_the_best_highlighted(
 
 
 def test_exported_text_cells_cannot_run_as_formulas(tmp_path: Path) -> None:
-    target = Workspace.export_table_csv(
+    target = export_table_csv(
         {"setting": ['=HYPERLINK("x")', "+1", "plain"], "run 1": [-0.5, 1.0, None]},
         tmp_path / "t.csv",
     )
@@ -78,8 +80,9 @@ def test_exported_text_cells_cannot_run_as_formulas(tmp_path: Path) -> None:
 
 
 def test_runs_of_different_tasks_are_refused_with_a_reason(qtbot, lab_window, lab) -> None:
-    first = lab.train(TrainRequest(data="penguins", target="species", estimator="dummy"))
-    second = lab.train(TrainRequest(data="penguins", target="body_mass_g", estimator="dummy"))
+    first = lab.runs.train(TrainRequest(data="penguins", target="species", estimator="dummy"))
+    second = lab.runs.train(TrainRequest(data="penguins", target="body_mass_g", estimator="dummy"))
+    first, second = first.result(), second.result()
     page = lab_window.show_page("compare")
     page.compare([first.id, second.id])
     errors = lab_window.context.errors

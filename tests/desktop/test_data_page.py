@@ -49,11 +49,11 @@ def test_dropping_a_csv_imports_it_and_shows_its_profile(qtbot, window, tmp_path
 def test_a_corrupt_file_is_refused_and_the_project_stays_unchanged(
     qtbot, window, workspace: Workspace, tmp_path: Path
 ) -> None:
-    workspace.import_file(penguins_copy(tmp_path))
+    workspace.data.import_file(penguins_copy(tmp_path))
     page = window.show_page("data")
     window.refresh()  # F5: the import above did not go through the window
     wait_until(qtbot, lambda: page.datasets.rowCount() == 1, 10)
-    before = [(d.name, d.versions) for d in workspace.datasets()]
+    before = [(d.name, d.versions) for d in workspace.data.datasets()]
     objects = stored_objects(workspace.root)
     corrupt = tmp_path / "penguins.parquet"
     corrupt.write_bytes(b"PAR1" + bytes(range(256)) * 40)  # a Parquet header, then garbage
@@ -66,7 +66,7 @@ def test_a_corrupt_file_is_refused_and_the_project_stays_unchanged(
     assert "penguins.parquet" in explanation.text
     assert page.banner.isVisible() and "Nothing was imported" in page.banner.label.text()
     assert errors.dialogs and errors.dialogs[-1].isVisible()
-    assert [(d.name, d.versions) for d in workspace.datasets()] == before
+    assert [(d.name, d.versions) for d in workspace.data.datasets()] == before
     assert stored_objects(workspace.root) == objects
     assert not any((workspace.root / "objects" / "tmp").iterdir())
 
@@ -75,7 +75,7 @@ def test_two_versions_are_compared_and_a_version_exported(
     qtbot, window, workspace: Workspace, tmp_path: Path
 ) -> None:
     first = penguins_copy(tmp_path)
-    workspace.import_file(first)
+    workspace.data.import_file(first)
     lines = first.read_text(encoding="utf-8").splitlines()
     changed = tmp_path / "later" / "penguins.csv"
     changed.parent.mkdir()
@@ -96,7 +96,7 @@ def test_two_versions_are_compared_and_a_version_exported(
     target.parent.mkdir()
     version = page.selected_version()
     window.context.runner.submit(
-        "export", lambda _p, _c: workspace.export_dataset(version.ref, target)
+        "export", lambda _p, _c: workspace.data.export(version.ref, target)
     )
     wait_until(qtbot, lambda: target.exists(), 30)
     assert target.read_text(encoding="utf-8").count("\n") == 200

@@ -27,13 +27,13 @@ def test_the_demo_builds_with_traffic_and_stops_it_on_close(
     wait_until(qtbot, lambda: window.workspace is not None, 240)
     assert window.start.progress_row is None
     workspace = window.workspace
-    runs = sorted((r for r in workspace.runs() if r.status == "done"), key=lambda r: r.id)
+    runs = sorted((r for r in workspace.runs.list() if r.status == "done"), key=lambda r: r.id)
     assert [r.estimator for r in runs] == list(demo.DEMO_RUNS)
-    versions = {v.version: v.aliases for v in workspace.model_versions(demo.DEMO_MODEL)}
+    versions = {v.version: v.aliases for v in workspace.registry.versions(demo.DEMO_MODEL)}
     assert versions == {1: (), 2: ("production",), 3: ("staging",)}
-    (deployment,) = workspace.deployments(include_stopped=False)
+    (deployment,) = workspace.deployments.list(include_stopped=False)
     assert deployment.target == "penguins@production"
-    assert workspace.trigger_config().drift_buckets == 3
+    assert workspace.monitoring.trigger_config().drift_buckets == 3
     traffic = window.session.traffic
     wait_until(qtbot, lambda: traffic.answered >= 3 and traffic.feedback >= 1, 30)
     assert traffic.refused == 0, traffic.last_error  # every answer, feedback included, was 2xx
@@ -43,8 +43,8 @@ def test_the_demo_builds_with_traffic_and_stops_it_on_close(
     window.close()  # the setting says: stop what this window started
     assert not traffic.running
     with Workspace.open(folder) as again:
-        assert again.deployment(deployment.id).status == "stopped"
+        assert again.deployments.get(deployment.id).status == "stopped"
     demo.prepare_demo(folder, deploy=False)  # built again: nothing new
     with Workspace.open(folder) as again:
-        assert len(again.model_versions(demo.DEMO_MODEL)) == 3
-        assert len(again.runs()) == 3
+        assert len(again.registry.versions(demo.DEMO_MODEL)) == 3
+        assert len(again.runs.list()) == 3

@@ -37,17 +37,17 @@ def test_deploy_from_the_models_page_and_predict_through_try_it(
     models = lab_window.show_page("models")
     models.show_version(registered.ref)
     wait_until(qtbot, lambda: models.detail.deploy_ref.startswith(registered.model), 20)
-    before = {d.id for d in lab.deployments()}
+    before = {d.id for d in lab.deployments.list()}
     models.detail.deploy.click()
     page = lab_window.shell.page("deployments")
-    wait_until(qtbot, lambda: {d.id for d in lab.deployments()} - before, 60)
-    (new_id,) = {d.id for d in lab.deployments()} - before
+    wait_until(qtbot, lambda: {d.id for d in lab.deployments.list()} - before, 60)
+    (new_id,) = {d.id for d in lab.deployments.list()} - before
     try:
         wait_until(qtbot, lambda: lab_window.shell.current_page is page, 10)
         page = _deployments_page(qtbot, lab_window, new_id)
         assert new_id in lab_window.context.started_deployments
         usage = page.detail.usage
-        assert f"{lab.deployment(new_id).url}/predict" in usage.curl.toPlainText()
+        assert f"{lab.deployments.get(new_id).url}/predict" in usage.curl.toPlainText()
         assert '"island": "Biscoe"' in usage.curl.toPlainText()  # from the input schema
         compile(usage.python.toPlainText(), "example", "exec")  # the Python example is Python
 
@@ -68,7 +68,7 @@ def test_deploy_from_the_models_page_and_predict_through_try_it(
         assert "schema_mismatch" in try_it.response.toPlainText()
         wait_until(qtbot, lambda: (page.selected_row().requests or 0) >= 2, 15)  # live counts
     finally:
-        lab.undeploy(new_id)
+        lab.deployments.undeploy(new_id)
 
 
 def test_stopping_a_deployment_and_reading_its_log(qtbot, lab_window, lab, served) -> None:
@@ -80,7 +80,7 @@ def test_stopping_a_deployment_and_reading_its_log(qtbot, lab_window, lab, serve
     page.confirm = lambda title, text: True
     task = page.stop(served.id)
     wait_until(qtbot, lambda: not task.running, 30)
-    assert lab.deployment(served.id).status == "stopped"
+    assert lab.deployments.get(served.id).status == "stopped"
     page.show_stopped.setChecked(True)
     wait_until(qtbot, lambda: (row := page.selected_row()) and row.state == "stopped", 15)
     assert not page.detail.stop_button.isEnabled()
@@ -90,8 +90,8 @@ def test_stopping_a_deployment_and_reading_its_log(qtbot, lab_window, lab, serve
 def test_closing_the_window_keeps_or_stops_the_deployments_it_started(
     qtbot, context, lab: Workspace, registered: ModelVersion
 ) -> None:
-    kept = lab.deploy(registered.ref)
-    stopped = lab.deploy(registered.ref)
+    kept = lab.deployments.deploy(registered.ref)
+    stopped = lab.deployments.deploy(registered.ref)
     window = MainWindow(context, lab, own_workspace=False)
     qtbot.addWidget(window)
     try:
@@ -101,7 +101,7 @@ def test_closing_the_window_keeps_or_stops_the_deployments_it_started(
             context.started_deployments.add(deployment.id)
             assert window.close_project()  # as closing the window does, without quitting
             assert not context.started_deployments
-        assert lab.deployment_state(lab.deployment(kept.id)).state == "running"
-        assert lab.deployment(stopped.id).status == "stopped"
+        assert lab.deployments.state(lab.deployments.get(kept.id)).state == "running"
+        assert lab.deployments.get(stopped.id).status == "stopped"
     finally:
-        lab.undeploy(kept.id)
+        lab.deployments.undeploy(kept.id)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from core.services import ImportOptions, Workspace
+from desktop.pages.experiments.runs_table import PROGRESS_ROLE, STATUS_COLUMN
 from tests.desktop.conftest import LatencyProbe, wait_until
 
 MAX_BLOCK_MS = 200
@@ -30,10 +31,10 @@ def test_a_run_started_from_the_form_finishes_in_the_table(qtbot, lab_window, la
     assert form.task.currentText() == "suggested: classification"
     form.estimator.setCurrentIndex(form.estimator.findData("random_forest"))
     form.editors["n_estimators"].field.setValue(60)
-    before = {r.id for r in lab.runs()}
+    before = {r.id for r in lab.runs.list()}
     with LatencyProbe() as probe:
         form.start.click()
-        wait_until(qtbot, lambda: lab_window.context.runner.tasks(), 5)
+        wait_until(qtbot, lambda: lab_window.context.runner.tasks(), 30)  # recorded, then waited
         wait_until(qtbot, lambda: not lab_window.context.runner.tasks(), 120)
         wait_until(qtbot, lambda: _new_done(page, before), 30)
     run = _new_done(page, before)
@@ -73,7 +74,7 @@ def slow_data(lab: Workspace, tmp_path: Path) -> str:
     columns["label"] = (columns["x0"] + rng.normal(size=20_000) > 0).astype(int)
     path = tmp_path / "slow.csv"
     pacsv.write_csv(pa.table(columns), path)
-    return lab.import_file(path, ImportOptions(name="slow")).version.ref
+    return lab.data.import_file(path, ImportOptions(name="slow")).version.ref
 
 
 def test_cancel_stops_a_running_run(qtbot, lab_window, slow_data: str) -> None:
@@ -101,6 +102,40 @@ def test_cancel_stops_a_running_run(qtbot, lab_window, slow_data: str) -> None:
     assert not lab_window.context.runner.tasks()
     assert "Cancelled" in lab_window.statusBar().currentMessage()
     assert probe.worst_ms < MAX_BLOCK_MS, f"the event loop stalled for {probe.worst_ms:.0f} ms"
+
+
+def test_a_started_run_is_known_by_its_id_while_it_runs(
+    qtbot, lab_window, lab: Workspace, slow_data: str
+) -> None:
+    """The row a started run's progress is painted into is the run the engine recorded for it,
+    from the start, even when a teammate started the same run a moment before."""
+    page = lab_window.show_page("experiments")
+    _ready_form(qtbot, page)
+    page._load_versions()
+    wait_until(qtbot, lambda: page.form.data.findText(slow_data) >= 0, 10)
+    page.form.data.setCurrentText(slow_data)
+    page.form.target.setCurrentText("label")
+    page.form.estimator.setCurrentIndex(page.form.estimator.findData("svm"))
+    before = {r.id for r in lab.runs.list()}
+    teammate = lab.runs.train(page.form.request())  # the same run, recorded first
+    try:
+        page.form.start.click()  # the table has not been read again since
+        wait_until(qtbot, lambda: page.jobs, 30)
+        (job,) = page.jobs
+        assert job.run_id in {r.id for r in lab.runs.list()} - before - {teammate.run_id}
+        wait_until(qtbot, lambda: job.task.fraction is not None, 60)
+        wait_until(qtbot, lambda: page.model.row_of(lambda r: r.id == job.run_id) is not None)
+        ours = page.model.index(page.model.row_of(lambda r: r.id == job.run_id), STATUS_COLUMN)
+        assert ours.data(PROGRESS_ROLE) is not None and ours.data().endswith("%")  # live
+        theirs = page.model.row_of(lambda r: r.id == teammate.run_id)  # recorded before ours
+        assert page.model.index(theirs, STATUS_COLUMN).data(PROGRESS_ROLE) is None
+    finally:
+        teammate.cancel()
+        for started in page.jobs:
+            page.cancel_run(started.run_id)
+    wait_until(qtbot, lambda: _status(page, job.run_id) == "cancelled", 30)
+    wait_until(qtbot, lambda: lab.runs.get(teammate.run_id).status == "cancelled", 30)
+    assert not lab_window.context.runner.tasks()
 
 
 def _status(page, run_id: int) -> str | None:

@@ -20,7 +20,7 @@ from tests.desktop.conftest import wait_until
 def test_window_lists_the_projects_data_sets(qtbot, window, workspace: Workspace, tmp_path) -> None:
     csv = tmp_path / "penguins.csv"
     csv.write_text("species,bill_mm\nAdelie,39.1\nGentoo,47.5\n", encoding="utf-8")
-    workspace.import_file(csv)
+    workspace.data.import_file(csv)
     page = window.show_page("data")
     page.refresh()
     wait_until(qtbot, lambda: page.datasets.rowCount() == 1, 10)

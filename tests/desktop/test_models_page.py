@@ -27,7 +27,7 @@ def weak(lab: Workspace) -> ModelVersion:
     request = TrainRequest(
         data="penguins", target="species", estimator="decision_tree", params={"max_depth": 1}
     )
-    return lab.register_model(lab.train(request).id, "gated")
+    return lab.lifecycle.register(lab.runs.train(request).result().id, "gated")
 
 
 @pytest.fixture
@@ -37,7 +37,7 @@ def settings_file(lab: Workspace) -> Iterator[Path]:
     before = path.read_text(encoding="utf-8")
     yield path
     path.write_text(before, encoding="utf-8")
-    lab.reload_settings()
+    lab.project.reload_settings()
 
 
 def _show(qtbot, window, ref: str):
@@ -78,14 +78,14 @@ def test_promote_is_blocked_by_a_failing_gate_then_forced_with_a_reason_then_all
     assert "1 of 2 rules fail (metric f1)" in dialog.message.text()
     assert dialog.force_box.isVisibleTo(dialog)
     assert not dialog.force_button.isEnabled()  # no reason written yet
-    assert lab.model_version(weak.ref).aliases == ()  # nothing moved
+    assert lab.registry.version(weak.ref).aliases == ()  # nothing moved
 
     dialog.reason.setPlainText("The baseline the team agreed to serve until Friday.")
     assert dialog.force_button.isEnabled()
     dialog.force_button.click()
     wait_until(qtbot, lambda: dialog.promotion is not None, 60)
     assert dialog.promotion.forced
-    history = lab.alias_history("gated", "production")
+    history = lab.registry.history("gated", "production")
     assert history[-1].kind == "force" and "Friday" in history[-1].reason
     dialog.reject()
 
@@ -93,16 +93,16 @@ def test_promote_is_blocked_by_a_failing_gate_then_forced_with_a_reason_then_all
     settings_file.write_text(
         settings_file.read_text().replace('">= 0.99"', '">= 0.9"'), encoding="utf-8"
     )
-    run = lab.train(
+    run = lab.runs.train(
         TrainRequest(data="penguins", target="species", estimator="logistic_regression")
-    )
-    better = lab.register_model(run.id, "gated")
+    ).result()
+    better = lab.lifecycle.register(run.id, "gated")
     page = _show(qtbot, lab_window, better.ref)
     dialog = page.promote("production")
     dialog.promote_button.click()
     wait_until(qtbot, lambda: dialog.promotion is not None or dialog.blocked is not None, 60)
     assert dialog.promotion is not None and not dialog.promotion.forced
-    assert lab.model_version("gated@production").version == better.version
+    assert lab.registry.version("gated@production").version == better.version
     wait_until(qtbot, lambda: "production" in page.versions.item(0).aliases, 10)
     wait_until(qtbot, lambda: page.detail.deploy_ref == "gated@production", 10)  # the alias
     dialog.reject()

@@ -1,31 +1,45 @@
 """The Monitoring page on a real deployment: shifted traffic sent with urllib shows as drift in
-plots that update in place, an alert fires as shipway.toml's [triggers] say, a file is checked
-offline, and Retrain trains the served spec again and leaves it waiting at the gates."""
+plots that update in place; looking at the page never fires a trigger, and "Check triggers now"
+records the alert and retrains as shipway.toml's [triggers] say; a file is checked offline, and
+Retrain trains the served spec again and leaves it waiting at the gates."""
 
 from __future__ import annotations
 
+import math
 import random
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 
+from core.monitoring.buckets import GRACE_S
 from core.services import Workspace
 from desktop.traffic import read_rows, shifted
 from tests.desktop.conftest import PENGUINS, post_json, wait_until
 
 SHIFTED_FEATURES = {"island", "bill_length_mm", "flipper_length_mm", "body_mass_g"}
+BUCKET_S = 10  # the Monitoring page's 5-minute range and the triggers' buckets alike
+TRIGGERS = f"""
+[drift]
+bucket_seconds = {BUCKET_S}
+
+[triggers]
+drift_buckets = 1
+retrain = true
+"""
 
 
 @pytest.fixture
 def triggers(lab: Workspace) -> Iterator[None]:
-    """Dataset drift in one complete bucket fires an alert (put back after the test)."""
+    """Dataset drift in one complete 10 s bucket calls for an alert and a retraining (the
+    project's shipway.toml is put back after the test)."""
     path = lab.root / "shipway.toml"
     before = path.read_text(encoding="utf-8")
-    path.write_text(before + "\n[triggers]\ndrift_buckets = 1\n", encoding="utf-8")
+    path.write_text(before + TRIGGERS, encoding="utf-8")
     yield
     path.write_text(before, encoding="utf-8")
-    lab.reload_settings()
 
 
 def send_traffic(url: str, normal: int = 40, odd: int = 120) -> None:
@@ -38,9 +52,7 @@ def send_traffic(url: str, normal: int = 40, odd: int = 120) -> None:
         post_json(f"{url}/predict", {"records": [shifted(row, rng)]})
 
 
-def test_shifted_traffic_shows_as_drift_live_and_fires_an_alert(
-    qtbot, lab_window, served, triggers
-) -> None:
+def test_shifted_traffic_shows_as_drift_live(qtbot, lab_window, served) -> None:
     send_traffic(served.url)
     page = lab_window.shell.page("monitoring")
     page.show_deployment(served.id)
@@ -65,10 +77,57 @@ def test_shifted_traffic_shows_as_drift_live_and_fires_an_alert(
     rounds = board.scores.updates
     wait_until(qtbot, lambda: board.scores.updates > rounds, 15)  # the next look, every 4 s
     assert {key: entry[0] for key, entry in board.scores.curves.items()} == curves  # in place
+    assert not lab_window.context.errors.history
 
-    wait_until(qtbot, lambda: page.snapshot.alerts, 30)  # once the bucket is complete
-    assert "dataset drift" in page.snapshot.alerts[0].message
-    wait_until(qtbot, lambda: board.alerts.item(0).text().endswith(page.snapshot.alerts[0].message))
+
+def test_the_poll_never_acts_and_check_triggers_fires_the_alert_and_retrains(
+    qtbot, lab_window, lab: Workspace, served, triggers
+) -> None:
+    runs_before = {r.id for r in lab.runs.list(all_runs=True)}
+    alerts_before = {a.id for a in lab.monitoring.alerts(deployment=served.id)}
+    send_traffic(served.url)
+    last_request = time.time()
+    page = lab_window.shell.page("monitoring")
+    page.show_deployment(served.id)
+    page.choose_range(300)
+
+    # The bucket holding the shifted traffic is complete (a trigger could fire on it) from
+    # complete_at on; let the page look at it several times.
+    complete_at = (math.floor(last_request / BUCKET_S) + 1) * BUCKET_S + GRACE_S + 1
+    looks: set[float] = set()
+
+    def three_looks_after_the_bucket() -> bool:
+        snapshot = page.snapshot
+        if snapshot is not None and snapshot.read_at > complete_at:
+            looks.add(snapshot.read_at)
+        return len(looks) >= 3
+
+    wait_until(qtbot, three_looks_after_the_bucket, 90)
+    report = page.snapshot.window
+    assert report is not None and set(report.drifted) >= SHIFTED_FEATURES  # drift is plain
+    assert {r.id for r in lab.runs.list(all_runs=True)} == runs_before  # no training
+    assert {a.id for a in lab.monitoring.alerts(deployment=served.id)} == alerts_before
+    assert {a.id for a in page.snapshot.alerts} <= alerts_before
+    assert page.trigger_check is None
+
+    tip = page.triggers_button.toolTip()
+    assert "[triggers] of shipway.toml" in tip and "retrain" in tip
+    qtbot.mouseClick(page.triggers_button, Qt.MouseButton.LeftButton)
+    titles = [task.title for task in lab_window.context.runner.tasks()]  # a visible job
+    assert f"Checking the triggers of {served.id}" in titles
+    wait_until(qtbot, lambda: page.trigger_check is not None, 240)
+    (alert,) = page.trigger_check.alerts
+    assert alert.kind == "drift" and "dataset drift" in alert.message
+    assert alert.retrain_status == "at_gates", alert.retrain_error
+    new_runs = {r.id for r in lab.runs.list(all_runs=True)} - runs_before
+    assert new_runs == {alert.retrain_run}
+    assert lab.runs.get(alert.retrain_run).status == "done"
+    retrained = lab.registry.version(f"{alert.model}@{alert.retrain_version}")
+    assert retrained.tags["alert"] == str(alert.id) and retrained.aliases == ()  # not promoted
+    assert f"Alert: {alert.message}" in page.banner.label.text()
+    assert {a.id for a in lab.monitoring.alerts(deployment=served.id)} - alerts_before == {alert.id}
+    board = page.board
+    wait_until(qtbot, lambda: board.alerts.item(0).text().endswith("retraining: at_gates"), 30)
     assert not lab_window.context.errors.history
 
 
@@ -97,16 +156,16 @@ def test_check_a_file_and_retrain_from_the_monitoring_page(
     assert not task.running
 
     page.confirm = lambda title, text: True
-    before = {v.version for v in lab.model_versions(served.model)}
+    before = {v.version for v in lab.registry.versions(served.model)}
     task = page.retrain()
     wait_until(qtbot, lambda: page.retrained is not None, 90)
     outcome = page.retrained
     assert outcome.run.status == "done"
-    served_version = lab.model_version(f"{served.model}@{served.version}")
+    served_version = lab.registry.version(f"{served.model}@{served.version}")
     assert outcome.run.spec["features"] == served_version.spec["features"]  # the same spec
     assert outcome.run.estimator == served_version.estimator
     assert outcome.version.version not in before
     assert outcome.version.tags["retrained_from"] == f"{served.model}@{served.version}"
     assert outcome.report.alias == "production"
-    assert lab.model_version(outcome.version.ref).aliases == ()  # it waits at the gates
+    assert lab.registry.version(outcome.version.ref).aliases == ()  # it waits at the gates
     assert "waits at the gates" in page.banner.label.text()

@@ -11,7 +11,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from core.entities import Run
-from desktop.pages.runs_model import RunsTableModel
+from desktop.pages.experiments.runs_table import RunsTableModel
 from desktop.widgets.common import make_table
 from tests.desktop.conftest import LatencyProbe, wait_until
 

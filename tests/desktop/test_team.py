@@ -34,7 +34,7 @@ def test_a_change_by_another_user_shows_up_after_a_refresh(
     assert page.datasets.rowCount() == 0
     monkeypatch.setenv("SHIPWAY_USER", "bob")
     with Workspace.open(workspace.root) as other:  # a teammate, on the same project
-        other.import_file(penguins_copy(tmp_path))
+        other.data.import_file(penguins_copy(tmp_path))
     wait_until(qtbot, lambda: page.datasets.rowCount() == 1, 15)
     assert page.datasets.index(0, 0).data() == "penguins"
     assert "bob imported penguins@1" in window.statusBar().currentMessage()

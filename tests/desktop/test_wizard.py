@@ -42,9 +42,9 @@ def test_the_wizard_creates_a_project_from_a_csv(qtbot, context, tmp_path: Path)
     assert panel.model.rowCount() == 50
     assert panel.model.headerData(0, Qt.Orientation.Horizontal) == "species\nstring"
     panel.delimiter.setCurrentIndex(2)  # ";" — wrong: one column only
-    wait_until(qtbot, lambda: panel.preview and len(panel.preview["columns"]) == 1, 30)
+    wait_until(qtbot, lambda: panel.preview and len(panel.preview.columns) == 1, 30)
     panel.delimiter.setCurrentIndex(0)  # back to detection
-    wait_until(qtbot, lambda: panel.ready and len(panel.preview["columns"]) == 8, 30)
+    wait_until(qtbot, lambda: panel.ready and len(panel.preview.columns) == 8, 30)
     wizard.next()
     assert wizard.currentId() == TARGET
 
@@ -92,8 +92,8 @@ def test_the_wizard_creates_a_project_from_a_csv(qtbot, context, tmp_path: Path)
     assert production["no_regression"] == {"metric": "balanced_accuracy", "max_drop": 0.01}
     assert production["approval"] is True and production["max_latency_p95_ms"] == 50
     with Workspace.open(folder) as workspace:
-        assert [(d.name, d.latest_rows) for d in workspace.datasets()] == [("penguins", 344)]
-        assert workspace.info().primary_metric == "balanced_accuracy"
+        assert [(d.name, d.latest_rows) for d in workspace.data.datasets()] == [("penguins", 344)]
+        assert workspace.project.info().primary_metric == "balanced_accuracy"
 
 
 def test_an_existing_project_folder_is_refused_with_a_reason(qtbot, context, tmp_path) -> None:

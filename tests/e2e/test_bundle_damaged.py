@@ -22,10 +22,12 @@ COMMANDS = {"verify": ("bundle", "verify"), "serve": ("serve",)}
 def project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bytes]:
     base = tmp_path_factory.mktemp("damaged-cli")
     with Workspace.create(base / "penguins") as ws:
-        ws.import_file(PENGUINS)
-        run = ws.train(TrainRequest("penguins", "species", estimator="logistic_regression"))
-        ws.register_model(run.id, "penguins")
-        ws.export_bundle("penguins@1", base / "penguins-1.zip")
+        ws.data.import_file(PENGUINS)
+        run = ws.runs.train(
+            TrainRequest("penguins", "species", estimator="logistic_regression")
+        ).result()
+        ws.lifecycle.register(run.id, "penguins")
+        ws.bundles.export("penguins@1", base / "penguins-1.zip")
     return base / "penguins", (base / "penguins-1.zip").read_bytes()
 
 

@@ -52,16 +52,16 @@ def test_bundle_in_a_fresh_virtualenv_matches_shipway_deploy(tmp_path: Path) -> 
         .to_json(orient="records")
     )
     with Workspace.create(tmp_path / "project") as ws:
-        ws.import_file(PENGUINS)
-        run = ws.train(TrainRequest("penguins", "species", estimator="random_forest"))
-        ws.register_model(run.id, "penguins")
-        ws.export_bundle("penguins@1", tmp_path / "penguins-1.zip")
-        bundle = ws.extract_bundle(tmp_path / "penguins-1.zip", tmp_path / "bundle")
-        deployment = ws.deploy("penguins@1")
+        ws.data.import_file(PENGUINS)
+        run = ws.runs.train(TrainRequest("penguins", "species", estimator="random_forest")).result()
+        ws.lifecycle.register(run.id, "penguins")
+        ws.bundles.export("penguins@1", tmp_path / "penguins-1.zip")
+        bundle = ws.bundles.extract(tmp_path / "penguins-1.zip", tmp_path / "bundle")
+        deployment = ws.deployments.deploy("penguins@1")
         try:
             expected = predict(deployment.url, rows)
         finally:
-            ws.undeploy(deployment.id)
+            ws.deployments.undeploy(deployment.id)
 
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
@@ -92,11 +92,13 @@ def test_bundle_in_a_fresh_virtualenv_matches_shipway_deploy(tmp_path: Path) -> 
 
 def test_serve_py_refuses_a_changed_bundle(tmp_path: Path) -> None:
     with Workspace.create(tmp_path / "project") as ws:
-        ws.import_file(PENGUINS)
-        run = ws.train(TrainRequest("penguins", "species", estimator="logistic_regression"))
-        ws.register_model(run.id, "penguins")
-        ws.export_bundle("penguins@1", tmp_path / "b.zip")
-        bundle = ws.extract_bundle(tmp_path / "b.zip", tmp_path / "bundle")
+        ws.data.import_file(PENGUINS)
+        run = ws.runs.train(
+            TrainRequest("penguins", "species", estimator="logistic_regression")
+        ).result()
+        ws.lifecycle.register(run.id, "penguins")
+        ws.bundles.export("penguins@1", tmp_path / "b.zip")
+        bundle = ws.bundles.extract(tmp_path / "b.zip", tmp_path / "bundle")
     (bundle / "core" / "serving" / "scoring.py").write_text("raise SystemExit('tampered')\n")
     result = subprocess.run(
         [sys.executable, "serve.py", "--port", "0"],

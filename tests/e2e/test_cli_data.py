@@ -83,7 +83,7 @@ def test_diff_and_export(workspace: Workspace, tmp_path: Path) -> None:
         "amount,label,new\n" + "".join(f"{i + 150},=a{i % 3},x\n" for i in range(200))
     )
     for path in (first, second):
-        workspace.import_file(path, ImportOptions(name="sales"))
+        workspace.data.import_file(path, ImportOptions(name="sales"))
     target = tmp_path / "out.csv"
     diffed, done = together(
         ("data", "diff", "sales@1", "sales@2", "--json"),
@@ -115,7 +115,7 @@ def test_a_refused_import_exits_1_with_one_line_and_stores_nothing(
     assert set(error) == {"error", "message", "where", "hint", "details"}
     assert (error["error"], error["where"]) == ("import_failed", str(bad))
     assert error["details"] == [{"line": 2, "fields": 3}]
-    assert workspace.datasets() == []
+    assert workspace.data.datasets() == []
     assert [p for p in (workspace.root / "objects").rglob("*") if p.is_file()] == []
 
 
@@ -138,7 +138,7 @@ def test_show_of_a_corrupt_version_prints_one_json_document(
 ) -> None:
     source = tmp_path / "sales.csv"
     source.write_text(SALES)
-    version = workspace.import_file(source).version
+    version = workspace.data.import_file(source).version
     blob = workspace.root / "objects" / version.sha256[:2] / version.sha256[2:]
     data = bytearray(blob.read_bytes())
     data[len(data) // 2] ^= 0x01

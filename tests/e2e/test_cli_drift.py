@@ -36,7 +36,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def deployment(project: Path) -> Iterator[str]:
     """Deployed with Workspace.deploy and fed 200 shifted rows in 20 requests over HTTP."""
     with Workspace.open(project) as ws:
-        served = ws.deploy("penguins-model@1")
+        served = ws.deployments.deploy("penguins-model@1")
         try:
             rows = DATA.iloc[(np.arange(200) * 7) % len(DATA)].drop(columns="species").copy()
             for name in SHIFTED:
@@ -50,13 +50,13 @@ def deployment(project: Path) -> Iterator[str]:
                 )
                 with urllib.request.urlopen(request, timeout=10) as answer:
                     assert answer.status == 200
-            folder = ws.deployment_folder(served)
+            folder = ws.deployments.folder(served)
             deadline = time.monotonic() + 30
             while len(inputs_frame(folder)) < 200 and time.monotonic() < deadline:
                 time.sleep(0.1)  # the log is written off the request path
             yield served.id
         finally:
-            ws.undeploy(served.id)
+            ws.deployments.undeploy(served.id)
 
 
 def test_drift_of_a_deployment_names_the_shifted_features(project: Path, deployment: str):

@@ -265,3 +265,12 @@ def test_no_answer_holds_a_nan_token(serve, models) -> None:
     assert reply.status == 200
     assert reply.json["predictions"] == [None, None, 1.5]  # .json refuses NaN tokens
     assert "probabilities" not in reply.json
+
+
+def test_text_is_a_missing_value_only_when_it_is_exactly_a_missing_token(client: Client) -> None:
+    """The OpenAPI document lists the tokens; padded text is not one of them."""
+    assert client.predict({"records": [dict(ROW, bill_depth_mm="NA")]}).status == 200
+    for text in ("\n", " NA ", "  "):
+        reply = client.predict({"records": [dict(ROW, bill_depth_mm=text)]})
+        assert reply.status == 422, repr(text)
+        assert reply.json["details"][0]["problem"] == "not_a_number"

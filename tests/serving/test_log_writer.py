@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from core.serving.logreader import read_requests
-from core.serving.predlog import FeedbackEntry, PredictionLog, RequestEntry, now_iso
+from core.serving.predlog import FeedbackEntry, LoggedRequest, PredictionLog, now_iso
 from tests.serving.helpers import ROW, Client
 
 
@@ -32,8 +32,8 @@ class Lethal:
         raise Poison("the encoder met something it cannot survive")
 
 
-def _entry(request_id: str, outputs: object = None) -> RequestEntry:
-    return RequestEntry(
+def _entry(request_id: str, outputs: object = None) -> LoggedRequest:
+    return LoggedRequest(
         request_id, now_iso(), "m", 1, 1.0, 200, 1, outputs={"predictions": [outputs or 1]}
     )
 
@@ -74,7 +74,7 @@ def test_a_writer_that_dies_is_started_again_and_counted(tmp_path: Path) -> None
 def test_the_queue_is_bounded_in_bytes_as_well(tmp_path: Path) -> None:
     log = PredictionLog(tmp_path, capacity_bytes=10_000, flush_interval=5.0)
     try:
-        accepted = [log.put(RequestEntry(f"r{i}", now_iso(), "m", 1, 1.0, 200, 1, size=3_000))
+        accepted = [log.put(LoggedRequest(f"r{i}", now_iso(), "m", 1, 1.0, 200, 1, size=3_000))
                     for i in range(10)]  # fmt: skip
         assert accepted.count(True) <= 4 and log.dropped >= 6
         assert log.queued_bytes <= 10_000

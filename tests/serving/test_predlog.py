@@ -14,8 +14,8 @@ from core.serving.logreader import inputs_frame, read_requests, requests_frame
 from core.serving.predlog import (
     LOG_FILE,
     WRITER_THREAD,
+    LoggedRequest,
     PredictionLog,
-    RequestEntry,
     now_iso,
 )
 from tests.serving.helpers import FEATURES, ROW, Client
@@ -95,11 +95,11 @@ def test_overflow_is_counted_and_never_blocks_a_request(serve, models, tmp_path:
 def test_a_steady_trickle_is_written_in_few_transactions(tmp_path: Path) -> None:
     log = PredictionLog(tmp_path, flush_interval=1.0)
     for index in range(20):
-        log.put(RequestEntry(f"r{index}", now_iso(), "m", 1, 1.0, 200, 1, outputs={"p": [1]}))
+        log.put(LoggedRequest(f"r{index}", now_iso(), "m", 1, 1.0, 200, 1, outputs={"p": [1]}))
         time.sleep(0.01)
     _wait_for(lambda: len(read_requests(tmp_path)) == 20, timeout=5.0)  # no close() needed
     assert log.transactions <= 2  # one per entry without the wait
-    log.put(RequestEntry("last", now_iso(), "m", 1, 1.0, 200, 1, outputs={"p": [1]}))
+    log.put(LoggedRequest("last", now_iso(), "m", 1, 1.0, 200, 1, outputs={"p": [1]}))
     started = time.monotonic()
     log.close()  # a stop does not wait out the interval
     assert time.monotonic() - started < 0.9 and len(read_requests(tmp_path)) == 21
@@ -167,7 +167,7 @@ def test_the_reader_selects_the_last_n_and_time_ranges(tmp_path: Path) -> None:
     for minute in range(10):
         stamp = (base + timedelta(minutes=minute)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         log.put(
-            RequestEntry(f"r{minute}", stamp, "m", 1, 1.0, 200, 1, outputs={"predictions": [1]})
+            LoggedRequest(f"r{minute}", stamp, "m", 1, 1.0, 200, 1, outputs={"predictions": [1]})
         )
     log.close()
     assert [r.request_id for r in read_requests(tmp_path, last=3)] == ["r7", "r8", "r9"]

@@ -1,0 +1,105 @@
+"""``shipway traffic`` (what a deployment answered, per time bucket) and ``shipway monitor
+check`` (evaluate [triggers] now: the one read that acts)."""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+from core.cli.output import TerminalProgress, emit_json, table
+from core.cli.project_cmds import open_workspace
+
+
+def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    traffic = commands.add_parser(
+        "traffic",
+        parents=[common],
+        help="request rate, latency, errors and prediction mix of a deployment",
+        description="What a deployment answered per time bucket, from its prediction log: "
+        "requests, errors (4xx and 5xx), latency p50/p95 and the prediction mix.",
+    )
+    traffic.add_argument(
+        "deployment", metavar="ID", help="a deployment (see `shipway deployments`)"
+    )
+    traffic.add_argument(
+        "--buckets", type=int, metavar="SECONDS", help="bucket length (default: [drift] buckets)"
+    )
+    traffic.add_argument(
+        "--last", type=int, default=24, metavar="N", help="the newest N buckets (default 24)"
+    )
+    traffic.set_defaults(handler=cmd_traffic)
+
+    monitor = commands.add_parser(
+        "monitor", parents=[common], help="evaluate monitoring triggers"
+    ).add_subparsers(dest="monitor_command", metavar="ACTION", required=True)
+    check = monitor.add_parser(
+        "check",
+        parents=[common],
+        help="evaluate [triggers] now: record due alerts, retrain when asked",
+        description="Evaluate the [triggers] of shipway.toml over the drift series of one "
+        "deployment, or of every running one: alerts that are due are recorded (once per "
+        "streak) and, with retrain = true, the version's spec is trained on the newest data, "
+        "registered and its production gates evaluated. Nothing is promoted.",
+    )
+    check.add_argument("deployment", nargs="?", metavar="ID", help="one deployment (default: all)")
+    check.set_defaults(handler=cmd_monitor_check)
+
+
+def cmd_traffic(args: argparse.Namespace) -> int:
+    with open_workspace(args) as workspace:
+        series = workspace.monitoring.traffic(args.deployment, args.buckets, args.last)
+    if args.json:
+        emit_json(series.to_dict())
+        return 0
+    document = series.to_dict()
+    print(f"Traffic of {series.deployment}, buckets of {series.bucket_seconds} s: "
+          f"{series.total:,} requests")  # fmt: skip
+    rows = [
+        (
+            bucket["start"],
+            bucket["requests"],
+            bucket["errors"],
+            _ms(bucket["latency_p50_ms"]),
+            _ms(bucket["latency_p95_ms"]),
+            _mix(bucket),
+        )
+        for bucket in document["buckets"]
+        if bucket["requests"]
+    ]
+    if rows:
+        print(table(rows, ("bucket", "requests", "errors", "p50", "p95", "predictions")))
+    return 0
+
+
+def _ms(value: float | None) -> str:
+    return "" if value is None or not math.isfinite(value) else f"{value:.1f} ms"
+
+
+def _mix(bucket: dict) -> str:
+    if "mix" in bucket:
+        shares = [(k, v) for k, v in bucket["mix"].items() if v]
+        return ", ".join(f"{k} {v:.0%}" for k, v in sorted(shares, key=lambda kv: -kv[1]))
+    mean = bucket.get("mean_prediction")
+    return "" if mean is None else f"mean {mean:.4g}"
+
+
+def cmd_monitor_check(args: argparse.Namespace) -> int:
+    progress = TerminalProgress(enabled=not args.json)
+    with open_workspace(args) as workspace:
+        try:
+            result = workspace.lifecycle.check_triggers(args.deployment, progress=progress)
+        finally:
+            progress.finish()
+    if args.json:
+        emit_json(result.to_dict())
+        return 0
+    print(f"Checked {len(result.deployments)} deployment(s): {len(result.alerts)} alert(s) fired")
+    for alert in result.alerts:
+        print(f"ALERT {alert.deployment} {alert.kind}: {alert.message}")
+        if alert.retrain_status:
+            retrained = f"{alert.model}@{alert.retrain_version}" if alert.retrain_version else ""
+            print(f"  retraining: {alert.retrain_status} {retrained} "
+                  f"{alert.retrain_error or ''}".rstrip())  # fmt: skip
+    for problem in result.problems:
+        print(f"  note: {problem}")
+    return 0

@@ -1,0 +1,140 @@
+"""The experiments floor's service: training, searching, reproducing and comparing runs.
+
+Reached as ``workspace.runs``. Runs execute on an executor (local worker processes, or a Dask
+cluster) that this service creates on first use and shuts down on :meth:`RunsService.close`.
+:meth:`~RunsService.train` and :meth:`~RunsService.search` return a
+:class:`~core.experiments.handles.TrainingRun` as soon as the run is recorded, so a caller
+knows the run's id while it trains. scikit-learn is imported only when a method needs it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from core.entities import DatasetVersion, Run
+from core.errors import UsageError
+from core.experiments.compare import Reproduction, RunComparison
+from core.experiments.executors import DaskExecutor, Executor, LocalExecutor
+from core.experiments.handles import TrainingRun
+from core.experiments.spec import RunSpec, TrainRequest
+from core.progress import CancelToken, ProgressFn, no_progress
+from core.project import Project
+
+
+class RunsService:
+    """The runs of one project, and the executor they run on."""
+
+    def __init__(self, project: Project) -> None:
+        self._project = project
+        self._executor: Executor | None = None
+
+    # -- the executor ---------------------------------------------------------------------------
+
+    def executor_kind(self) -> str:
+        """``local`` or ``dask``, as shipway.toml's [executor] says."""
+        return self._project.settings.executor.kind
+
+    def use_executor(self, executor: Executor) -> None:
+        """Run on an executor made (and perhaps warmed) by the caller; close() shuts it down."""
+        self.close()
+        self._executor = executor
+
+    def executor(self, kind: str | None = None, address: str | None = None) -> Executor:
+        """The executor runs go to (created on first use, shut down by close())."""
+        if self._executor is not None and kind is None and address is None:
+            return self._executor
+        settings = self._project.settings.executor
+        kind = kind or settings.kind
+        if kind == "dask":
+            made: Executor = DaskExecutor(address or settings.address)
+        elif kind == "local":
+            made = LocalExecutor(workers=settings.workers)
+        else:
+            raise UsageError(f"unknown executor {kind!r}", hint="use local or dask")
+        self.close()
+        self._executor = made
+        return made
+
+    def close(self) -> None:
+        """Shut the executor down (its worker processes end)."""
+        if self._executor is not None:
+            self._executor.shutdown()
+            self._executor = None
+
+    # -- starting runs --------------------------------------------------------------------------
+
+    def prepare(self, request: TrainRequest) -> tuple[RunSpec, DatasetVersion]:
+        """Validate a request against the data; raises InvalidInput naming the problem."""
+        from core.experiments import runs
+
+        return runs.build_spec(self._project, request)
+
+    def train(self, request: TrainRequest) -> TrainingRun:
+        """Record a run of ``request`` and start it; wait with ``.result(progress, cancel)``."""
+        from core.experiments import runs
+
+        spec, version = self.prepare(request)
+        return runs.start_train(self._project, spec, version, self.executor())
+
+    def search(self, request: TrainRequest, method: str, trials: int) -> TrainingRun:
+        """Record a grid or random search of ``trials`` trials and start it."""
+        from core.experiments import runs
+
+        spec, version = self.prepare(request)
+        return runs.start_search(self._project, spec, version, self.executor(), method, trials)
+
+    def reproduce(
+        self, run_id: int, progress: ProgressFn = no_progress, cancel: CancelToken | None = None
+    ) -> Reproduction:
+        from core.experiments.compare import reproduce
+
+        return reproduce(self._project, run_id, self.executor(), progress, cancel)
+
+    # -- reading runs ---------------------------------------------------------------------------
+
+    def list(
+        self, sort: str | None = None, parent: int | None = None, all_runs: bool = False
+    ) -> list[Run]:
+        from core.experiments.compare import sort_runs
+
+        found = self._project.runs.list(parent_id=parent, include_children=all_runs)
+        return sort_runs(found, sort)
+
+    def get(self, run_id: int) -> Run:
+        return self._project.runs.get(run_id)
+
+    def verify_model(self, run: Run) -> str | None:
+        """None when the run's model blob is intact, else what is wrong with it."""
+        if run.model_sha256 is None:
+            return "this run has no model"
+        return self._project.blobs.verify(run.model_sha256)
+
+    def compare(self, run_ids: list[int]) -> RunComparison:
+        from core.experiments.compare import compare_runs
+
+        return compare_runs(self._project, run_ids)
+
+    def primary_metric(self, task: str) -> str:
+        from core.experiments.runs import primary_metric
+
+        return primary_metric(self._project, task)
+
+    def export(self, target: Path | str, sort: str | None = None) -> Path:
+        from core.experiments.export import export_runs_csv
+
+        return export_runs_csv(self.list(sort=sort, all_runs=True), Path(target))
+
+    @staticmethod
+    def catalog(task: str | None = None) -> tuple[Any, ...]:
+        """Every estimator (or those for ``task``) as frozen ``EstimatorSpec`` records."""
+        from core.experiments.catalog import estimators
+
+        return estimators(task)
+
+    @staticmethod
+    def suggest_task(column_type: str, stats: dict[str, Any]) -> str:
+        """The task a target column suggests (the rule training uses when no task is given)."""
+        from core.experiments.validation import infer_task
+
+        return infer_task(column_type, stats)

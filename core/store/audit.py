@@ -1,0 +1,43 @@
+"""Audit rows, built in one place: who did what, when, to which object.
+
+Every state change writes its row with :func:`add_audit` in the same transaction as the change,
+so the trail can never disagree with the data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from core.entities import AuditEntry
+from core.store.orm import AuditEventRow
+from core.times import aware, utcnow
+
+
+def add_audit(
+    session: Session, user: str, action: str, object_type: str, ref: str, **detail: Any
+) -> None:
+    """An audit row in the caller's transaction."""
+    session.add(
+        AuditEventRow(
+            at=utcnow(),
+            user=user,
+            action=action,
+            object_type=object_type,
+            object_ref=ref,
+            detail=detail,
+        )
+    )
+
+
+def audit_entry(row: AuditEventRow) -> AuditEntry:
+    return AuditEntry(
+        id=row.id,
+        at=aware(row.at),
+        user=row.user,
+        action=row.action,
+        object_type=row.object_type,
+        object_ref=row.object_ref,
+        detail=row.detail or {},
+    )

@@ -1,0 +1,37 @@
+"""Time, in one place: the engine's clock and the forms its timestamps take.
+
+Every timestamp the engine stores or compares is UTC. The database hands some back without a
+zone (SQLite keeps none), so :func:`aware` puts UTC back; alerts and drift buckets name whole
+seconds as ``2026-01-01T12:00:00Z`` (:func:`iso_seconds`, :func:`from_iso_seconds`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+ISO_SECONDS = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def utcnow() -> datetime:
+    """Now, in UTC (the one clock the engine reads for what it records)."""
+    return datetime.now(UTC)
+
+
+def aware(value: datetime) -> datetime:
+    """``value`` with its zone: a naive datetime from the database was stored as UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def iso_seconds(value: datetime) -> str:
+    """``2026-01-01T12:00:00Z``: a UTC instant to the second."""
+    return aware(value).astimezone(UTC).strftime(ISO_SECONDS)
+
+
+def from_iso_seconds(text: str) -> datetime:
+    """The UTC instant that :func:`iso_seconds` wrote."""
+    return datetime.strptime(text, ISO_SECONDS).replace(tzinfo=UTC)
+
+
+def epoch_iso_seconds(epoch: float) -> str:
+    """Seconds since 1970 as ``2026-01-01T12:00:00Z``."""
+    return datetime.fromtimestamp(epoch, UTC).strftime(ISO_SECONDS)

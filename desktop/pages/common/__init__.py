@@ -1,0 +1,1 @@
+"""What several pages share: overlaid curve plots, one-click Deploy, gate result tables."""

@@ -1,0 +1,267 @@
+"""One run in detail: metrics, parameters, curves, feature importance, environment and log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core import metrics
+from core.entities import Run
+from desktop.pages.common.curve_plots import classes_of, draw_view, views_for
+from desktop.theme import current_colors
+from desktop.widgets.common import (
+    format_metric,
+    format_size,
+    icon_button,
+    key_value_model,
+    make_table,
+)
+from desktop.widgets.plots import PlotPanel, category_bars
+from desktop.widgets.table_model import Column, ListTableModel
+
+METRIC_COLUMNS = [
+    Column("Metric", lambda m: m[0]),
+    Column("Test", lambda m: m[1], text=lambda m: format_metric(m[1]), numeric=True),
+    Column("Validation", lambda m: m[2], text=lambda m: format_metric(m[2]), numeric=True),
+    Column("CV mean", lambda m: m[3], text=lambda m: format_metric(m[3]), numeric=True),
+    Column("CV std", lambda m: m[4], text=lambda m: format_metric(m[4]), numeric=True),
+]
+
+
+def metric_rows(run: Run) -> list[tuple[str, Any, Any, Any, Any]]:
+    summary = run.cv.get("summary", {}) if run.cv else {}
+    return [
+        (
+            name,
+            run.metrics.get(name),
+            run.validation_metrics.get(name),
+            summary.get(name, {}).get("mean"),
+            summary.get(name, {}).get("std"),
+        )
+        for name in metrics.metrics_for(run.task)
+    ]
+
+
+def overview_text(run: Run) -> str:
+    timings = run.timings or {}
+    parts = [
+        f"<b>Run #{run.id}</b> · {run.kind} · <b>{run.status}</b> · {run.estimator} on "
+        f"{run.dataset}@{run.dataset_version}, target <b>{run.target}</b> ({run.task})"
+    ]
+    if not run.finished:
+        parts.append(
+            f"started by {run.created_by}, {run.created_at:%Y-%m-%d %H:%M} UTC; metrics, curves "
+            "and costs appear when it finishes"
+        )
+        return "<br>".join(parts)
+    parts += [
+        f"by {run.created_by}, {run.created_at:%Y-%m-%d %H:%M} UTC · took "
+        f"{_number(run.duration_s, 2)} s (fit {_number(timings.get('fit'), 2)} s) · predict "
+        f"p50 {_number(timings.get('predict_p50_ms'), 1)} ms, p95 "
+        f"{_number(timings.get('predict_p95_ms'), 1)} ms per row · model "
+        f"{format_size(run.model_size)}",
+    ]
+    if run.reproduces_id:
+        parts.append(f"reproduces run #{run.reproduces_id}")
+    if run.error:
+        bad = current_colors().bad
+        parts.append(f"<span style='color:{bad}'><b>Error:</b> {_escape(run.error)}</span>")
+    parts += [f"note: {_escape(n)}" for n in run.notes]
+    return "<br>".join(parts)
+
+
+def _number(value: Any, decimals: int) -> str:
+    return "—" if value is None else f"{value:.{decimals}f}"
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+class RunDetail(QWidget):
+    """Shows a full run (with curves) and offers Cancel, Reproduce, Register and Compare."""
+
+    cancel_requested = Signal(int)
+    reproduce_requested = Signal(int)
+    register_requested = Signal(int)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.run: Run | None = None
+        self.summary = QLabel("Select a run to see its details.")
+        self.summary.setWordWrap(True)
+        self.summary.setTextFormat(Qt.TextFormat.RichText)
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.buttons = {
+            "cancel": icon_button("Cancel run", "cancel"),
+            "reproduce": icon_button("Reproduce", "reproduce"),
+            "register": icon_button("Register…", "register"),
+        }
+        self.buttons["cancel"].clicked.connect(lambda: self._emit(self.cancel_requested))
+        self.buttons["reproduce"].clicked.connect(lambda: self._emit(self.reproduce_requested))
+        self.buttons["register"].clicked.connect(lambda: self._emit(self.register_requested))
+        self.buttons["reproduce"].setToolTip("Train the same spec on the same data again")
+        self.buttons["register"].setToolTip("Register this run as a new model version")
+        self.metrics = ListTableModel(METRIC_COLUMNS)
+        self.params = key_value_model([], ("Parameter", "Value"))
+        self.environment = key_value_model([], ("Property", "Value"))
+        self.view = QComboBox()
+        self.cls = QComboBox()
+        self.curves = PlotPanel()
+        self.importance = PlotPanel(min_height=160)
+        self.log = QPlainTextEdit()
+        self.log.setReadOnly(True)
+        self.log.setProperty("mono", True)
+        self._layout()
+        self.view.currentIndexChanged.connect(self._draw_curves)
+        self.cls.currentIndexChanged.connect(self._draw_curves)
+        self.show_run(None)
+
+    def _layout(self) -> None:
+        top = QHBoxLayout()
+        top.addWidget(self.summary, 1)
+        for button in self.buttons.values():
+            top.addWidget(button, 0, Qt.AlignmentFlag.AlignTop)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(make_table(self.metrics, sortable=False), "Metrics")
+        params_table = make_table(self.params, sortable=False)
+        params_table.setColumnWidth(0, 220)
+        self.tabs.addTab(params_table, "Parameters")
+        curves = QWidget()
+        curves_layout = QVBoxLayout(curves)
+        picker = QHBoxLayout()
+        picker.addWidget(self.view)
+        picker.addWidget(self.cls)
+        picker.addStretch(1)
+        save = icon_button("Save plot…", "image")
+        save.clicked.connect(self.save_plot)
+        picker.addWidget(save)
+        curves_layout.addLayout(picker)
+        curves_layout.addWidget(self.curves, 1)
+        self.tabs.addTab(curves, "Curves")
+        self.tabs.addTab(self.importance, "Feature importance")
+        env_table = make_table(self.environment, sortable=False)
+        env_table.setColumnWidth(0, 220)
+        self.tabs.addTab(env_table, "Environment")
+        self.tabs.addTab(self.log, "Log")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 6, 0, 0)
+        layout.addLayout(top)
+        layout.addWidget(self.tabs, 1)
+
+    def _emit(self, signal: Signal) -> None:
+        if self.run is not None:
+            signal.emit(self.run.id)
+
+    def set_cancellable(self, cancellable: bool) -> None:
+        self.buttons["cancel"].setVisible(cancellable)
+
+    def show_run(self, run: Run | None, cancellable: bool = False) -> None:
+        self.run = run
+        self.tabs.setEnabled(run is not None)
+        self.set_cancellable(cancellable)
+        done = run is not None and run.status == "done"
+        self.buttons["reproduce"].setEnabled(done and run.kind == "train")
+        self.buttons["register"].setEnabled(done and run.model_sha256 is not None)
+        if run is None:
+            self.summary.setText("Select a run in the table to see its metrics, curves and log.")
+            for model in (self.metrics, self.params, self.environment):
+                model.set_items([])
+            self.curves.show_message("Select a run to see its curves.")
+            self.importance.show_message("Select a run to see which features mattered.")
+            self.log.clear()
+            return
+        self.summary.setText(overview_text(run))
+        self.metrics.set_items(metric_rows(run))
+        self.params.set_items(_param_pairs(run))
+        self.environment.set_items(_environment_pairs(run))
+        self.log.setPlainText("\n\n".join(t for t in (run.log, run.traceback) if t))
+        self._fill_views(run)
+        self._draw_importance(run)
+
+    def _fill_views(self, run: Run) -> None:
+        for combo, items in ((self.view, views_for(run.task)), (self.cls, classes_of(run.curves))):
+            combo.blockSignals(True)
+            combo.clear()
+            combo.addItems(list(items))
+            combo.blockSignals(False)
+        self.cls.setVisible(False)  # one run: every class is drawn
+        self._draw_curves()
+
+    def _draw_curves(self) -> None:
+        run = self.run
+        if run is None:
+            return
+        if not run.finished:
+            self.curves.show_message("The curves appear when the run finishes.")
+        elif run.kind == "search" and not run.curves:
+            self.curves.show_message(
+                "A search keeps its curves in its trials: tick “Show search trials” and select "
+                f"the best trial ({'; '.join(run.notes) or 'marked in bold'})."
+            )
+        else:
+            draw_view(self.curves, self.view.currentText(), [(f"#{run.id}", run.curves)], None)
+
+    def _draw_importance(self, run: Run) -> None:
+        values = (run.importance or {}).get("values") or {}
+        if not run.finished:
+            self.importance.show_message("Feature importance appears when the run finishes.")
+            return
+        if not values:
+            self.importance.show_message("No feature importance was recorded for this run.")
+            return
+        ranked = sorted(values.items(), key=lambda kv: -abs(kv[1]))[:20]
+        method = run.importance.get("method", "")
+        self.importance.draw(
+            lambda p, c: category_bars(
+                p, [k for k, _ in ranked], [v for _, v in ranked], c.series[0], horizontal=True
+            ),
+            x_label=f"importance ({method})" if method else "importance",
+        )
+
+    def save_plot(self) -> None:
+        if self.run is None or not self.curves.showing_plot:
+            return
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save plot", f"run-{self.run.id}.png", "PNG image (*.png);;SVG (*.svg)"
+        )
+        if path:
+            self.curves.export(path)
+
+
+def _param_pairs(run: Run) -> list[tuple[str, Any]]:
+    spec = run.spec or {}
+    split = spec.get("split", {})
+    pairs: list[tuple[str, Any]] = [
+        ("features", ", ".join(spec.get("features", []))),
+        ("split", f"{split.get('kind')} (test part {split.get('test_size')})"),
+        ("cross-validation folds", spec.get("cv_folds") or "off"),
+        ("seed", spec.get("seed")),
+    ]
+    if spec.get("search"):
+        pairs.append(("search", f"{spec['search']['method']} × {spec['search']['trials']}"))
+    given = spec.get("params", {})
+    pairs += [(f"{k} (set)", v) for k, v in given.items()]
+    pairs += [(k, v) for k, v in sorted(run.params.items()) if k not in given]
+    return pairs
+
+
+def _environment_pairs(run: Run) -> list[tuple[str, Any]]:
+    env = dict(run.environment or {})
+    packages = env.pop("packages", {}) or {}
+    pairs = [(k, v) for k, v in env.items()]
+    pairs += [(f"package {k}", v) for k, v in sorted(packages.items())]
+    pairs += [("executor", run.executor), ("dataset sha256", run.dataset_sha256)]
+    pairs.append(("model sha256", run.model_sha256))
+    return pairs

@@ -1,0 +1,268 @@
+"""The "New run" form, built from the estimator catalog and the chosen data version's schema.
+
+The catalog (``core.services.catalog()``) is a tuple of frozen ``EstimatorSpec`` records (key,
+label, tasks, params as ``ParamSpec`` records); each parameter gets the editor of its kind.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.entities import DatasetVersion
+from core.services import TrainRequest, suggest_task
+from desktop.pages.experiments.param_editors import ParamEditor
+from desktop.widgets.common import icon_button
+
+AUTO_TASK = "suggested"
+
+
+class NewRunForm(QWidget):
+    """Emits ``submitted(request, search)``; ``search`` is ("grid"|"random", trials) or None."""
+
+    submitted = Signal(object, object)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.catalog: tuple = ()  # EstimatorSpec records
+        self.versions: dict[str, DatasetVersion] = {}
+        self.editors: dict[str, ParamEditor] = {}
+        self.defaults = ("", "")  # the project's target and task
+        self.data = QComboBox()
+        self.target = QComboBox()
+        self.task = QComboBox()
+        self.task.addItems([AUTO_TASK, "classification", "regression"])
+        self.estimator = QComboBox()
+        self.params_box = QGroupBox("Parameters")
+        self.params_form = QFormLayout(self.params_box)
+        self.features = QListWidget()
+        self.features.setMinimumHeight(120)
+        self.test_size = QDoubleSpinBox(suffix=" %", decimals=0, minimum=5, maximum=50, value=20)
+        self.validation = QCheckBox("Validation part too (70/15/15)")
+        self.cv = QSpinBox(minimum=0, maximum=10, value=0, specialValueText="off")
+        self.cv.setToolTip("k-fold cross-validation on the training part (off, or 2–10 folds)")
+        self.seed = QSpinBox(minimum=0, maximum=2**31 - 1, value=42)
+        self.search = QComboBox()
+        self.search.addItems(["no search", "grid", "random"])
+        self.trials = QSpinBox(minimum=1, maximum=200, value=8)
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.message.setProperty("role", "error")
+        self.start = icon_button("Start run", "run", primary=True)
+        self.start.clicked.connect(self._submit)
+        for combo in (self.data, self.target, self.task, self.estimator, self.search):
+            combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+            )
+            combo.setMinimumContentsLength(8)
+        self._build()
+        self.data.currentIndexChanged.connect(self._data_changed)
+        self.target.currentIndexChanged.connect(self._target_changed)
+        self.task.currentIndexChanged.connect(self._fill_estimators)
+        self.estimator.currentIndexChanged.connect(self._fill_params)
+        self.search.currentIndexChanged.connect(
+            lambda: self.trials.setEnabled(self.search.currentIndex() > 0)
+        )
+        self.trials.setEnabled(False)
+
+    def _build(self) -> None:
+        data_box = QGroupBox("Data")
+        form = QFormLayout(data_box)
+        form.addRow("Version", self.data)
+        form.addRow("Target", self.target)
+        form.addRow("Task", self.task)
+        model_box = QGroupBox("Model")
+        model_form = QFormLayout(model_box)
+        model_form.addRow("Estimator", self.estimator)
+        reset = QPushButton("Reset parameters")
+        reset.clicked.connect(lambda: [e.reset() for e in self.editors.values()])
+        model_form.addRow("", reset)
+        features_box = QGroupBox("Features")
+        features_layout = QVBoxLayout(features_box)
+        features_layout.addWidget(self.features)
+        row = QHBoxLayout()
+        for text, state in (("All", True), ("None", False)):
+            button = QPushButton(text)
+            button.clicked.connect(lambda _=False, s=state: self._check_all(s))
+            row.addWidget(button)
+        row.addStretch(1)
+        features_layout.addLayout(row)
+        eval_box = QGroupBox("Evaluation")
+        eval_form = QFormLayout(eval_box)
+        eval_form.addRow("Test part", self.test_size)
+        eval_form.addRow(self.validation)
+        eval_form.addRow("CV folds", self.cv)
+        eval_form.addRow("Seed", self.seed)
+        search_box = QGroupBox("Search")
+        search_form = QFormLayout(search_box)
+        search_form.addRow("Method", self.search)
+        search_form.addRow("Trials", self.trials)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 6, 0)
+        for box in (data_box, model_box, self.params_box, features_box, eval_box, search_box):
+            layout.addWidget(box)
+        layout.addWidget(self.message)
+        layout.addWidget(self.start)
+        layout.addStretch(1)
+        self.message.hide()
+
+    # -- content -----------------------------------------------------------------------------
+
+    def set_catalog(self, catalog: tuple) -> None:
+        self.catalog = tuple(catalog)
+        self._fill_estimators()
+
+    def set_versions(self, versions: list[DatasetVersion], target: str = "", task: str = ""):
+        """Offer these versions (newest first); preselect the project's target and task."""
+        self.defaults = (target, task)
+        current = self.data.currentText()
+        self.versions = {v.ref: v for v in versions}
+        self.data.blockSignals(True)
+        self.data.clear()
+        self.data.addItems(list(self.versions))
+        if current in self.versions:
+            self.data.setCurrentText(current)
+        self.data.blockSignals(False)
+        self._data_changed()
+        self.start.setEnabled(bool(versions))
+
+    def _version(self) -> DatasetVersion | None:
+        return self.versions.get(self.data.currentText())
+
+    def _data_changed(self) -> None:
+        version = self._version()
+        columns = list(version.schema) if version else []
+        previous = self.target.currentText() or self.defaults[0]
+        self.target.blockSignals(True)
+        self.target.clear()
+        self.target.addItems(columns)
+        if previous in columns:
+            self.target.setCurrentText(previous)
+        self.target.blockSignals(False)
+        self._target_changed()
+
+    def _target_changed(self) -> None:
+        version, target = self._version(), self.target.currentText()
+        self.features.clear()
+        if version is None:
+            return
+        for name, kind in version.schema.items():
+            if name == target:
+                continue
+            item = QListWidgetItem(f"{name}  ({kind})")
+            item.setData(Qt.ItemDataRole.UserRole, name)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            empty = version.profile.get(name, {}).get("count", 1) == 0
+            item.setCheckState(Qt.CheckState.Unchecked if empty else Qt.CheckState.Checked)
+            self.features.addItem(item)
+        suggested = self.suggested_task()
+        self.task.setItemText(0, f"{AUTO_TASK}: {suggested}" if suggested else AUTO_TASK)
+        if self.defaults[1] and target == self.defaults[0] and self.task.currentIndex() == 0:
+            self.task.setCurrentText(self.defaults[1])
+        self._fill_estimators()
+
+    def suggested_task(self) -> str:
+        version, target = self._version(), self.target.currentText()
+        if version is None or target not in version.schema:
+            return ""
+        return suggest_task(version.schema[target], version.profile.get(target, {}))
+
+    def chosen_task(self) -> str:
+        return self.suggested_task() if self.task.currentIndex() == 0 else self.task.currentText()
+
+    def _fill_estimators(self) -> None:
+        task = self.chosen_task() or "classification"
+        current = self.estimator.currentData()
+        self.estimator.blockSignals(True)
+        self.estimator.clear()
+        for entry in self.catalog:
+            if task in entry.tasks:
+                self.estimator.addItem(entry.label, entry.key)
+        index = self.estimator.findData(current or "random_forest")
+        self.estimator.setCurrentIndex(max(0, index))
+        self.estimator.blockSignals(False)
+        self._fill_params()
+
+    def _fill_params(self) -> None:
+        while self.params_form.rowCount():
+            self.params_form.removeRow(0)
+        self.editors = {}
+        key = self.estimator.currentData()
+        entry = next((e for e in self.catalog if e.key == key), None)
+        for spec in entry.params if entry else ():
+            editor = ParamEditor(spec)
+            self.editors[spec.name] = editor
+            label = QLabel(spec.name)
+            label.setToolTip(spec.help)
+            self.params_form.addRow(label, editor)
+        self.params_box.setVisible(bool(self.editors))
+
+    def _check_all(self, state: bool) -> None:
+        check = Qt.CheckState.Checked if state else Qt.CheckState.Unchecked
+        for row in range(self.features.count()):
+            self.features.item(row).setCheckState(check)
+
+    # -- the request -------------------------------------------------------------------------
+
+    def chosen_features(self) -> list[str]:
+        items = [self.features.item(row) for row in range(self.features.count())]
+        return [
+            i.data(Qt.ItemDataRole.UserRole)
+            for i in items
+            if i.checkState() == Qt.CheckState.Checked
+        ]
+
+    def request(self) -> TrainRequest:
+        """The run the form describes; raises ValueError saying what to fix."""
+        version = self._version()
+        if version is None:
+            raise ValueError("Import a data set first (Data page), then choose its version here.")
+        if not self.target.currentText():
+            raise ValueError("Choose the column to predict (Target).")
+        features = self.chosen_features()
+        if not features:
+            raise ValueError("Choose at least one feature column.")
+        return TrainRequest(
+            data=version.ref,
+            target=self.target.currentText(),
+            task=None if self.task.currentIndex() == 0 else self.task.currentText(),
+            estimator=self.estimator.currentData(),
+            params={name: e.value() for name, e in self.editors.items() if e.changed()},
+            features=features,
+            test_size=self.test_size.value() / 100,
+            split="train_val_test" if self.validation.isChecked() else "train_test",
+            cv_folds=self.cv.value(),
+            seed=self.seed.value(),
+        )
+
+    def search_choice(self) -> tuple[str, int] | None:
+        if self.search.currentIndex() == 0:
+            return None
+        return self.search.currentText(), self.trials.value()
+
+    def show_problem(self, text: str) -> None:
+        self.message.setText(text)
+        self.message.setVisible(bool(text))
+
+    def _submit(self) -> None:
+        try:
+            request = self.request()
+        except ValueError as exc:
+            self.show_problem(str(exc))
+            return
+        self.show_problem("")
+        self.submitted.emit(request, self.search_choice())

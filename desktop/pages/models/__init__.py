@@ -1,0 +1,1 @@
+"""The Models page: registered models, their versions, gates, approvals, promotion."""

@@ -1,0 +1,79 @@
+"""A model version as the Models page shows it: everything read about it in one record, the
+columns of its approvals and alias history, and its summary in words."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from core.entities import AliasMove, Approval, GateEvaluation, ModelVersion
+from desktop.widgets.common import format_metric, format_size
+from desktop.widgets.table_model import Column
+
+
+@dataclass(frozen=True)
+class VersionDetail:
+    """Everything the detail shows of one version, read in one background call."""
+
+    version: ModelVersion
+    evaluations: list[GateEvaluation]  # newest first
+    approvals: list[Approval]
+    history: list[AliasMove]
+    card_html: str
+    user: str
+    primary_metric: str = "f1"
+    holders: dict[str, int] = field(default_factory=dict)  # alias → version, of this model
+
+
+def _when(moment) -> str:
+    return f"{moment:%Y-%m-%d %H:%M}"
+
+
+APPROVAL_COLUMNS = [
+    Column("Approver", lambda a: a.approver),
+    Column("Comment", lambda a: a.comment or "—"),
+    Column("When (UTC)", lambda a: a.at, text=lambda a: _when(a.at)),
+]
+HISTORY_COLUMNS = [
+    Column("When (UTC)", lambda m: m.at, text=lambda m: _when(m.at)),
+    Column("Alias", lambda m: m.alias),
+    Column(
+        "Move",
+        lambda m: m.to_version,
+        text=lambda m: f"v{m.from_version or '—'} → v{m.to_version or '—'}",
+    ),
+    Column("Kind", lambda m: m.kind + (" (rolled back)" if m.rolled_back else "")),
+    Column("By", lambda m: m.user),
+    Column("Reason", lambda m: m.reason or "—", cell_tip=lambda m: m.reason),
+]
+
+
+def summary_text(detail: VersionDetail) -> str:
+    v = detail.version
+    metric = detail.primary_metric
+    value = v.metrics.get(metric)
+    aliases = ", ".join(f"<b>{a}</b>" for a in v.aliases) or "no alias"
+    lines = [
+        f"<b style='font-size:12pt'>{v.ref}</b> · {aliases} · {v.estimator} on {v.dataset_ref}, "
+        f"predicts <b>{v.target}</b> ({v.task}) · {metric} {format_metric(value)} · "
+        f"{format_size(v.model_size)}",
+        f"registered by {v.created_by} {_when(v.created_at)} UTC from run #{v.run_id} "
+        f"(trained by {v.trained_by})" + (f" · {_escape(v.description)}" if v.description else ""),
+    ]
+    return "<br>".join(lines)
+
+
+def approval_note(detail: VersionDetail) -> str:
+    v = detail.version
+    if detail.user == v.trained_by:
+        return (
+            f"You ({detail.user}) trained this version, so your approval does not count: the "
+            "approval gate needs someone else (another person opening this project)."
+        )
+    count = len(detail.approvals)
+    return (
+        f"Approving as {detail.user}. {count} approval(s) so far; the trainer was {v.trained_by}."
+    )
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
