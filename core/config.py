@@ -235,32 +235,103 @@ def update_settings(
     folder: Path,
     project: dict[str, Any] | None = None,
     gates: dict[str, dict[str, Any]] | None = None,
+    tables: dict[str, dict[str, Any]] | None = None,
 ) -> None:
-    """Set keys of ``[project]`` and replace whole ``[gates.ALIAS]`` tables in shipway.toml.
+    """Set keys of ``[project]``, replace whole ``[gates.ALIAS]`` tables, and set keys of other
+    tables (``tables``: table → key → value; ``None`` removes the key) in shipway.toml.
 
-    Comments and every other key are kept (tomlkit, as in :func:`set_database_url`). In a gate
-    table, ``metrics`` and ``no_regression`` are written as inline tables, the way the template
-    shows them. The new text replaces the file in one rename, so a reader never sees half of it.
+    Comments and every other key are kept (tomlkit, as in :func:`set_database_url`). Table
+    values (``metrics``, ``no_regression``, ``live_metrics``) are written as inline tables, the
+    way the template shows them. The new text replaces the file in one rename, so a reader
+    never sees half of it.
     """
     import tomlkit
 
     path = folder / SETTINGS_FILE
     document = tomlkit.parse(path.read_text(encoding="utf-8"))
-    section = document.setdefault("project", tomlkit.table())
-    for key, value in (project or {}).items():
-        section[key] = value
+    for name, values in {"project": project or {}, **(tables or {})}.items():
+        if not values:
+            continue
+        section = document.setdefault(name, tomlkit.table())
+        for key, value in values.items():
+            if value is None:
+                section.pop(key, None)
+            else:
+                section[key] = _inline(value)
     if gates:
         if "gates" not in document:
             document["gates"] = tomlkit.table(is_super_table=True)
         for alias, rules in gates.items():
             table = tomlkit.table()
             for key, value in rules.items():
-                if isinstance(value, dict):
-                    inline = tomlkit.inline_table()
-                    inline.update(value)
-                    value = inline
-                table[key] = value
+                table[key] = _inline(value)
             document["gates"][alias] = table
     temporary = path.with_name(f".{SETTINGS_FILE}.tmp")
     temporary.write_text(tomlkit.dumps(document), encoding="utf-8")
     os.replace(temporary, path)
+
+
+def _inline(value: Any) -> Any:
+    """A dict as a TOML inline table (``{ f1 = ">= 0.8" }``); anything else as it is."""
+    if not isinstance(value, dict):
+        return value
+    import tomlkit
+
+    inline = tomlkit.inline_table()
+    inline.update(value)
+    return inline
+
+
+#: The tables and keys this module reads; other floors add theirs (see ``settings_warnings``).
+KNOWN_KEYS: dict[str, frozenset[str]] = {
+    "project": frozenset({"name", "format", "task", "target", "primary_metric"}),
+    "database": frozenset({"url"}),
+    "data": frozenset({"missing_tokens", "max_type_conflict_share"} | {k for k, *_ in DATA_LIMITS}),
+    "executor": frozenset({"kind", "workers", "address"}),
+    "storage": frozenset({"objects"}),
+}
+
+
+def settings_warnings(
+    raw: dict[str, Any], text: str, known: dict[str, frozenset[str]]
+) -> list[str]:
+    """Unknown or misplaced tables and keys of shipway.toml, each naming the key and its line.
+
+    ``known`` maps a table to its keys; a table whose sub-tables are free (``gates``: one per
+    alias) maps to the keys of each sub-table. A key that another table knows is said to
+    belong there. Nothing here raises: the file is read leniently, and these are warnings.
+    """
+    from core.settings_rules import where
+
+    found: list[str] = []
+    owners: dict[str, list[str]] = {}
+    for table, keys in known.items():
+        for key in keys:
+            owners.setdefault(key, []).append(table)
+    for table, value in raw.items():
+        if table not in known:
+            found.append(f"{where(text, table, None)}: unknown table [{table}] (known: "
+                         f"{', '.join(f'[{t}]' for t in sorted(known))})")  # fmt: skip
+            continue
+        if not isinstance(value, dict):
+            continue
+        tables = value.items() if table in SUBTABLES else [(None, value)]
+        for sub, content in tables:
+            name = table if sub is None else f"{table}.{sub}"
+            if not isinstance(content, dict):
+                continue
+            for key in content:
+                if key not in known[table]:
+                    found.append(_misplaced(text, name, key, owners.get(key, [])))
+    return found
+
+
+#: Tables made of one sub-table per name (``[gates.production]``, ``[gates.staging]``...).
+SUBTABLES = frozenset({"gates"})
+
+
+def _misplaced(text: str, table: str, key: str, owners: list[str]) -> str:
+    from core.settings_rules import where
+
+    there = f"; it belongs in [{owners[0]}]" if len(owners) == 1 else ""
+    return f"{where(text, table, key)}: unknown key {key!r} in [{table}]{there}"

@@ -29,7 +29,7 @@ from core.data.importer import ImportOptions, ImportOutcome
 from core.data.preview import FilePreview
 from core.data.service import DataService
 from core.deploy.probe import LiveState
-from core.deploy.service import DeploymentsService, Swap
+from core.deploy.service import SERVING_KEYS, DeploymentsService, Swap
 from core.entities import AuditEntry, ProjectInfo
 from core.experiments.catalog import EstimatorSpec, ParamSpec
 from core.experiments.compare import Reproduction, RunComparison
@@ -113,8 +113,28 @@ class ProjectService:
         return self._project.user
 
     def warnings(self) -> list[str]:
-        """What the person opening this project should know (e.g. SQLite on a network share)."""
-        return list(self._project.warnings)
+        """What the person opening this project should know: SQLite on a network share, keys
+        of shipway.toml that nothing reads (a typo, or a key in the wrong table)."""
+        return [*self._project.warnings, *self.settings_warnings()]
+
+    def settings_warnings(self) -> list[str]:
+        """Unknown or misplaced tables and keys of shipway.toml, naming the key and line."""
+        from core.config import KNOWN_KEYS, load_settings, settings_warnings
+        from core.monitoring.config import DRIFT_KEYS, TRIGGER_KEYS
+        from core.registry.gate_config import RULES
+        from core.registry.roles import ROLE_KEYS
+        from core.settings_rules import settings_text
+
+        known = {
+            **KNOWN_KEYS,
+            "drift": DRIFT_KEYS,
+            "triggers": frozenset(TRIGGER_KEYS),
+            "gates": frozenset(RULES),
+            "roles": ROLE_KEYS,
+            "serving": SERVING_KEYS,
+        }
+        root = self._project.root
+        return settings_warnings(load_settings(root).raw, settings_text(root), known)
 
     def upgrade_database(self) -> SchemaUpgrade:
         current = self._project.schema_revision
@@ -130,23 +150,30 @@ class ProjectService:
         self,
         project: dict[str, Any] | None = None,
         gates: dict[str, dict[str, Any]] | None = None,
+        tables: dict[str, dict[str, Any]] | None = None,
     ) -> ProjectInfo:
-        """Write [project] keys (task, target, primary_metric) and [gates.ALIAS] tables.
+        """Write [project] keys (task, target, primary_metric), [gates.ALIAS] tables and keys of
+        other tables (``tables``, e.g. ``{"triggers": {"drift_buckets": 3}}``; None removes one).
 
-        The gates are checked as promotion would read them; a mistake raises GateConfigError
-        naming the line and puts the previous file back.
+        Everything written is checked as its reader would read it; a mistake raises (naming the
+        line) and puts the previous file back. Comments are kept.
         """
         from core.config import SETTINGS_FILE, load_settings, update_settings
+        from core.monitoring.config import load_drift_config, load_trigger_config
         from core.registry.gate_config import load_gates
 
         root = self._project.root
         path = root / SETTINGS_FILE
         before = path.read_text(encoding="utf-8")
-        update_settings(root, project, gates)
+        update_settings(root, project, gates, tables)
         try:
             settings = load_settings(root)
             for alias in gates or {}:
                 load_gates(root, settings.raw, alias)
+            if "drift" in (tables or {}):
+                load_drift_config(root, settings.raw)
+            if "triggers" in (tables or {}):
+                load_trigger_config(root, settings.raw)
         except BaseException:
             path.write_text(before, encoding="utf-8")
             raise

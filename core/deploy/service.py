@@ -36,6 +36,9 @@ class Swap:
         return asdict(self)
 
 
+SERVING_KEYS = frozenset({"workers"})  # the [serving] keys of shipway.toml
+
+
 def configured_workers(raw: dict[str, Any]) -> int | None:
     """``[serving] workers`` of shipway.toml (None when not set)."""
     serving = raw.get("serving", {})

@@ -106,6 +106,10 @@ _DRIFT_KEYS: dict[str, tuple[type, float, float | None]] = {
 }
 
 
+DRIFT_KEYS = frozenset(_DRIFT_KEYS)
+TRIGGER_KEYS = ("drift_buckets", "live_metrics", "min_feedback", "retrain")
+
+
 def load_drift_config(root: Path, raw: dict[str, Any]) -> DriftConfig:
     """The drift thresholds of the project at ``root`` (``raw``: its parsed shipway.toml)."""
     text = settings_text(root)
@@ -134,15 +138,14 @@ def load_trigger_config(root: Path, raw: dict[str, Any]) -> TriggerConfig:
     table = _table(raw, "triggers", text)
     if table is None:
         return TriggerConfig()
-    known = ("drift_buckets", "live_metrics", "min_feedback", "retrain")
     for key in table:
-        if key not in known:
+        if key not in TRIGGER_KEYS:
             raise _error(
                 f"unknown key {key!r} in [triggers]",
                 text,
                 "triggers",
                 key,
-                f"known keys: {', '.join(known)}",
+                f"known keys: {', '.join(TRIGGER_KEYS)}",
             )
     retrain = table.get("retrain", False)
     if not isinstance(retrain, bool):

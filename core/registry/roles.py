@@ -42,11 +42,14 @@ def _names(value: Any, key: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in value)
 
 
+ROLE_KEYS = frozenset({"promote", "approve"})
+
+
 def load_roles(raw: dict[str, Any]) -> Roles:
     table = raw.get("roles", {})
     if not isinstance(table, dict):
         raise ProjectError("[roles] must be a table", where=SETTINGS_FILE, hint="write [roles]")
-    unknown = set(table) - {"promote", "approve"}
+    unknown = set(table) - ROLE_KEYS
     if unknown:
         raise ProjectError(
             f"unknown keys in [roles]: {', '.join(sorted(unknown))}",
