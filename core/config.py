@@ -327,7 +327,7 @@ def settings_warnings(
 
 
 #: Tables made of one sub-table per name (``[gates.production]``, ``[gates.staging]``...).
-SUBTABLES = frozenset({"gates"})
+SUBTABLES = frozenset({"gates", "imports"})
 
 
 def _misplaced(text: str, table: str, key: str, owners: list[str]) -> str:

@@ -411,6 +411,7 @@ class Deployment:
     stop_note: str
     process_started: str | None = None
     process_command: tuple[str, ...] | None = None
+    keep: bool = False  # kept up by the always-on service
 
     STALE: ClassVar[str] = "stale: "  # how the stop note of a stale deployment begins
 
@@ -476,3 +477,36 @@ class GateEvaluation:
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "gates": list(self.gates)}
+
+
+@dataclass(frozen=True)
+class Job:
+    """A piece of work of the always-on service: ``kind`` "retrain", "import", "check",
+    "restart" or "prune"; ``status`` "queued", "running", "done", "failed" or "cancelled"."""
+
+    id: int
+    kind: str
+    title: str
+    target: str
+    status: str
+    fraction: float | None
+    message: str
+    detail: dict[str, Any]
+    error: str | None
+    cancel_requested: bool
+    created_at: datetime
+    created_by: str
+    started_at: datetime | None
+    finished_at: datetime | None
+    host: str | None
+    pid: int | None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("done", "failed", "cancelled")
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key in ("created_at", "started_at", "finished_at"):
+            data[key] = _iso(getattr(self, key))
+        return data

@@ -24,6 +24,7 @@ from core.entities import Alert, AliasMove, Deployment, GateReport, ModelVersion
 from core.errors import ShipwayError
 from core.experiments.service import RunsService
 from core.experiments.spec import RunSpec, TrainRequest
+from core.monitoring.config import TriggerConfig
 from core.monitoring.service import MonitoringService
 from core.progress import CancelToken, ProgressFn, Stage, no_progress
 from core.project import Project
@@ -150,11 +151,15 @@ class Lifecycle:
         deployment: str | None = None,
         *,
         now: float | None = None,
+        config: TriggerConfig | None = None,
         progress: ProgressFn = no_progress,
         cancel: CancelToken | None = None,
     ) -> TriggerCheck:
-        """Evaluate [triggers] over one deployment's drift series, or every running one's."""
-        config = self._monitoring.trigger_config()
+        """Evaluate [triggers] over one deployment's drift series, or every running one's.
+
+        ``config`` replaces shipway.toml's [triggers] (the always-on service passes its own,
+        with ``retrain`` off: it runs retrainings as jobs of their own)."""
+        config = config or self._monitoring.trigger_config()
         targets = (
             [self._deployments.get(deployment)]
             if deployment is not None

@@ -31,6 +31,7 @@ from core.store.blobs import BlobStore
 from core.store.database import Database, check_no_password, sqlite_url
 from core.store.deployment_repository import DeploymentRepository
 from core.store.gc import collect_pending, is_own_folder
+from core.store.job_repository import JobRepository
 from core.store.model_repository import ModelRepository
 from core.store.repository import Repository
 from core.store.review_repository import ReviewRepository
@@ -58,6 +59,7 @@ class Project:
         self.reviews = ReviewRepository(database, user)
         self.deployments = DeploymentRepository(database, user)
         self.alerts = AlertRepository(database, user)
+        self.jobs = JobRepository(database, user)
 
     # -- creating and opening --------------------------------------------------------------
 

@@ -10,6 +10,7 @@ domain, each given its collaborators, and the cross-floor flows on top of them:
     ws.monitoring   drift, traffic, alerts       (core.monitoring.service)
     ws.bundles      export, verify, serve        (core.bundles.service)
     ws.lifecycle    register, promote, rollback, check triggers  (core.lifecycle)
+    ws.jobs         the always-on service's jobs (core.operations.jobs)
     ws.project      settings, audit trail, schema
 
 Nothing here hands out SQLAlchemy objects, open files or sockets. Long operations accept
@@ -39,6 +40,7 @@ from core.experiments.spec import TrainRequest
 from core.lifecycle import Lifecycle, Retraining, TriggerCheck
 from core.monitoring.results import DriftReport, DriftSeries
 from core.monitoring.service import MonitoringService, ReferenceSummary
+from core.operations.jobs import JobsService
 from core.project import Project, find_project_root
 from core.registry.service import Promotion, RegistryService
 from core.store import migrate
@@ -121,6 +123,7 @@ class ProjectService:
         """Unknown or misplaced tables and keys of shipway.toml, naming the key and line."""
         from core.config import KNOWN_KEYS, load_settings, settings_warnings
         from core.monitoring.config import DRIFT_KEYS, TRIGGER_KEYS
+        from core.operations import config as operations
         from core.registry.gate_config import RULES
         from core.registry.roles import ROLE_KEYS
         from core.settings_rules import settings_text
@@ -132,6 +135,10 @@ class ProjectService:
             "gates": frozenset(RULES),
             "roles": ROLE_KEYS,
             "serving": SERVING_KEYS,
+            "monitor": operations.MONITOR_KEYS,
+            "retrain": operations.RETRAIN_KEYS,
+            "notify": operations.NOTIFY_KEYS,
+            "imports": operations.IMPORT_KEYS,
         }
         root = self._project.root
         return settings_warnings(load_settings(root).raw, settings_text(root), known)
@@ -190,6 +197,11 @@ class ProjectService:
 
     # -- audit trail -------------------------------------------------------------------------
 
+    def record(self, action: str, object_type: str, ref: str, **detail: Any) -> None:
+        """An audit row for an act that changes no table of its own (a notice sent, settings
+        refused by the always-on service)."""
+        self._project.repo.record_event(action, object_type, ref, **detail)
+
     def audit(self, limit: int = 200, action: str | None = None) -> list[AuditEntry]:
         return self._project.repo.audit_entries(limit=limit, action=action)
 
@@ -218,6 +230,7 @@ class Workspace:
         self.lifecycle = Lifecycle(
             project, self.runs, self.registry, self.deployments, self.monitoring
         )
+        self.jobs = JobsService(project)
 
     @classmethod
     def create(

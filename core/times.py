@@ -35,3 +35,20 @@ def from_iso_seconds(text: str) -> datetime:
 def epoch_iso_seconds(epoch: float) -> str:
     """Seconds since 1970 as ``2026-01-01T12:00:00Z``."""
     return datetime.fromtimestamp(epoch, UTC).strftime(ISO_SECONDS)
+
+
+class Clock:
+    """The engine's time source for schedules: the system's clock. Tests pass one that they
+    move by hand, to run schedules of days in a second."""
+
+    def now(self) -> datetime:
+        return utcnow()
+
+    def sleep(self, seconds: float, stop: object | None = None) -> bool:
+        """Wait ``seconds`` (or until ``stop``, a threading.Event, is set); True when stopped."""
+        if stop is not None:
+            return bool(stop.wait(seconds))  # type: ignore[attr-defined]
+        import time
+
+        time.sleep(seconds)
+        return False

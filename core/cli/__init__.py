@@ -55,9 +55,13 @@ def build_parser() -> argparse.ArgumentParser:
         deploy_cmds,
         drift_cmds,
         experiment_cmds,
+        jobs_cmds,
+        log_cmds,
         model_cmds,
         monitor_cmds,
+        notify_cmds,
         project_cmds,
+        service_cmds,
     )
 
     parser = argparse.ArgumentParser(
@@ -77,7 +81,11 @@ def build_parser() -> argparse.ArgumentParser:
     deploy_cmds.register(commands, common)
     drift_cmds.register(commands, common)
     monitor_cmds.register(commands, common)
+    log_cmds.register(commands, common)
+    jobs_cmds.register(commands, common)
     bundle_cmds.register(commands, common)
+    notify_cmds.register(commands, common)
+    service_cmds.register(commands, common)
     return parser
 
 

@@ -43,6 +43,12 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
         help="server processes sharing the port (default: [serving] workers in shipway.toml, "
         "else 2 on a machine with two cores or more)",
     )
+    deploy.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep it up: the always-on service (`shipway service run`) restarts it when it "
+        "dies and brings it back after a reboot",
+    )
     deploy.set_defaults(handler=cmd_deploy)
 
     serve = commands.add_parser(
@@ -66,6 +72,15 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     undeploy.add_argument("id")
     undeploy.set_defaults(handler=cmd_undeploy)
 
+    keep = commands.add_parser(
+        "keep",
+        parents=[common],
+        help="mark a running deployment to be kept up by the always-on service",
+    )
+    keep.add_argument("id")
+    keep.add_argument("--off", action="store_true", help="no longer keep it up")
+    keep.set_defaults(handler=cmd_keep)
+
 
 def _token(args: argparse.Namespace) -> str | None:
     return args.token or os.environ.get(TOKEN_VARIABLE) or None
@@ -88,11 +103,14 @@ def cmd_deploy(args: argparse.Namespace) -> int:
             token=_token(args),
             log_inputs=not args.no_log_inputs,
             workers=args.workers,
+            keep=args.keep,
         )
     if args.json:
         emit_json(_document(deployment))
     else:
         print(f"Deployment {deployment.id}: {deployment.target} (version {deployment.version})")
+        if deployment.keep:
+            print("  kept up by the always-on service (`shipway service status`)")
         print(f"  {deployment.url}   (pid {deployment.pid})")
         print(f"  try: curl {deployment.url}/health")
         print(f"  stop: shipway undeploy {deployment.id}")
@@ -169,4 +187,16 @@ def cmd_undeploy(args: argparse.Namespace) -> int:
         print(f"Deployment {deployment.id} was stale: {deployment.stop_note}")
     else:
         print(f"Deployment {deployment.id} {deployment.status}: {deployment.stop_note}")
+    return 0
+
+
+def cmd_keep(args: argparse.Namespace) -> int:
+    with open_workspace(args) as workspace:
+        deployment = workspace.deployments.keep(args.id, not args.off)
+    if args.json:
+        emit_json(_document(deployment))
+    elif deployment.keep:
+        print(f"Deployment {deployment.id} is kept up by the always-on service")
+    else:
+        print(f"Deployment {deployment.id} is no longer kept up")
     return 0

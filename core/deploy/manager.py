@@ -73,9 +73,11 @@ def deploy(
     """
     check_address(host, port, token)
     deployment_id, folder = new_folder(project, version)
+    workers = workers or default_workers()
     try:
-        process = _spawn(folder, host, port, token, log_inputs, workers or default_workers())
+        process = _spawn(folder, host, port, token, log_inputs, workers)
         ready = _await_ready(process, folder, token)
+        _write_launch(folder, host, workers, log_inputs)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -97,6 +99,54 @@ def deploy(
             process_command=command,
         )
     )
+
+
+LAUNCH_FILE = "launch.json"  # how the server was started, so that it can be started again
+
+
+def _write_launch(folder: Path, host: str, workers: int, log_inputs: bool) -> None:
+    data = {"host": host, "workers": workers, "log_inputs": log_inputs}
+    temporary = folder / f".{LAUNCH_FILE}.tmp"
+    temporary.write_text(json.dumps(data), encoding="utf-8")
+    os.replace(temporary, folder / LAUNCH_FILE)
+
+
+def restart(project: Project, deployment: Deployment) -> Deployment:
+    """Start the server of a deployment whose process ended, on its folder and port.
+
+    Used by the always-on service for kept deployments (after a crash, or a reboot). Refused
+    when the deployment's process still runs (never two servers for one deployment), or when
+    it served with a token the service does not know (``$SHIPWAY_SERVING_TOKEN``).
+    """
+    if identity.check(deployment).state == "ours":
+        raise Conflict(
+            f"deployment {deployment.id} still runs (pid {deployment.pid})",
+            where=deployment.id,
+            hint="it needs no restart",
+        )
+    folder = folder_of(project, deployment)
+    launch = _read_launch(folder)
+    token = os.environ.get(TOKEN_VARIABLE) if deployment.token else None
+    if deployment.token and not token:
+        raise DeployFailed(
+            f"deployment {deployment.id} served with a token the service does not know",
+            where=deployment.id,
+            hint=f"set {TOKEN_VARIABLE} in the service's environment",
+        )
+    host = str(launch.get("host", deployment.host))
+    (folder / "ready.json").unlink(missing_ok=True)
+    process = _spawn(folder, host, deployment.port, token, bool(launch.get("log_inputs", True)),
+                     int(launch.get("workers") or default_workers()))  # fmt: skip
+    _await_ready(process, folder, token)
+    started, command = identity.of(process.pid)
+    return project.deployments.restarted(deployment.id, process.pid, started, command)
+
+
+def _read_launch(folder: Path) -> dict:
+    try:
+        return json.loads((folder / LAUNCH_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}  # deployed before launch files: the defaults
 
 
 def check_address(host: str, port: int, token: str | None) -> None:

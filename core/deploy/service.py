@@ -70,12 +70,14 @@ class DeploymentsService:
         token: str | None = None,
         log_inputs: bool = True,
         workers: int | None = None,
+        keep: bool = False,
     ) -> Deployment:
         """Serve ``M@V`` (that version) or ``M@ALIAS`` (whatever holds the alias) in the
-        background; returns once /health answers."""
+        background; returns once /health answers. ``keep``: the always-on service keeps it up
+        (restarts it when it dies, brings it back after a reboot)."""
         version = self._registry.version(ref)
         alias = parse_model_ref(ref).alias
-        return manager.deploy(
+        deployment = manager.deploy(
             self._project,
             version,
             alias,
@@ -85,12 +87,17 @@ class DeploymentsService:
             log_inputs=log_inputs,
             workers=workers or configured_workers(self._project.settings.raw),
         )
+        return self._project.deployments.set_keep(deployment.id, True) if keep else deployment
 
     def list(self, include_stopped: bool = True) -> list[Deployment]:
         return self._project.deployments.list(include_stopped)
 
     def get(self, deployment_id: str) -> Deployment:
         return self._project.deployments.get(deployment_id)
+
+    def kept(self) -> list[Deployment]:
+        """The deployments the always-on service keeps up, running or not."""
+        return self._project.deployments.kept()
 
     def states(self, include_stopped: bool = True) -> list[probe.LiveState]:
         """Every deployment with what it is doing now (short probes, one after another)."""
@@ -110,7 +117,25 @@ class DeploymentsService:
         return folder_of(self._project, deployment)
 
     def undeploy(self, deployment_id: str) -> Deployment:
+        """Stop a deployment; a kept one is no longer kept (the service leaves it stopped)."""
+        if self.get(deployment_id).keep:
+            self._project.deployments.set_keep(deployment_id, False)
         return manager.undeploy(self._project, deployment_id)
+
+    def keep(self, deployment_id: str, keep: bool = True) -> Deployment:
+        """Mark a deployment to be kept up by the always-on service (or no longer)."""
+        deployment = self.get(deployment_id)
+        if keep and deployment.status == "stopped":
+            raise ProjectError(
+                f"deployment {deployment_id} is stopped",
+                where=deployment_id,
+                hint="deploy the model again with --keep",
+            )
+        return self._project.deployments.set_keep(deployment_id, keep)
+
+    def restart(self, deployment_id: str) -> Deployment:
+        """Start again the server of a deployment whose process ended (same folder and port)."""
+        return manager.restart(self._project, self.get(deployment_id))
 
     def server_log(self, deployment_id: str, max_bytes: int = LOG_TAIL_BYTES) -> str:
         """The end of the deployment's server.log (its process output when there is no log),

@@ -1,6 +1,8 @@
 """The monitoring floor's service: drift, traffic and alerts. Reached as ``workspace.monitoring``.
 
-Every method here reads and computes; none trains, registers, promotes or changes settings.
+Every method here reads and computes, except the two named as acts: :meth:`MonitoringService.
+prune_log` (retention) and :meth:`MonitoringService.erase_from_log` (an erasure request) delete
+rows of a prediction log, audited. None trains, registers, promotes or changes settings.
 Evaluating the triggers of shipway.toml (alerts, and the retraining an alert may start) is
 an explicit act: :meth:`core.lifecycle.Lifecycle.check_triggers` (``shipway monitor check``,
 a visible job in the app). The ``[drift]`` and ``[triggers]`` tables are read from
@@ -17,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from core.config import load_settings
 from core.deploy.service import DeploymentsService
 from core.entities import Alert, Deployment, ModelVersion
-from core.errors import UsageError
+from core.errors import NotFound, UsageError
 from core.monitoring.config import (
     DriftConfig,
     TriggerConfig,
@@ -30,7 +32,10 @@ from core.project import Project
 from core.registry.service import RegistryService
 
 if TYPE_CHECKING:  # numpy, scipy and pandas are imported when first needed
+    from collections.abc import Sequence
+
     from core.monitoring.reference import Reference
+    from core.monitoring.retention import ErasureResult, PruneResult
     from core.monitoring.traffic import TrafficSeries
 
 REFERENCE_CACHE = 8  # references kept in memory per workspace
@@ -248,3 +253,71 @@ class MonitoringService:
             model = ref.split("@", 1)[0]
             version = self._registry.version(ref).version if "@" in ref else None
         return self._project.alerts.list(model, version, deployment, limit)
+
+    # -- retention and erasure of the prediction log (acts: see core.monitoring.retention) ----
+
+    def prune_log(
+        self,
+        deployment_id: str,
+        keep_seconds: float,
+        *,
+        now: float | None = None,
+        vacuum: bool | None = None,
+        busy_timeout: float = 10.0,
+    ) -> PruneResult:
+        """Remove the log rows (and drift cache files) older than ``keep_seconds``; an act,
+        called by the always-on service ([monitor] keep) and ``shipway log prune``."""
+        from core.monitoring import retention
+
+        if not keep_seconds > 0:
+            raise UsageError("the time to keep must be positive", hint='e.g. "90d"')
+        deployment = self._deployments.get(deployment_id)
+        folder = self._deployments.folder(deployment)
+        before = (time.time() if now is None else now) - keep_seconds
+        result = retention.prune(folder, deployment.id, before, busy_timeout=busy_timeout,
+                                 vacuum=vacuum)  # fmt: skip
+        if result.requests or result.feedback:
+            self._project.repo.record_event("log.prune", "deployment", deployment.id,
+                                            before=result.before, requests=result.requests,
+                                            feedback=result.feedback)  # fmt: skip
+        return result
+
+    def erase_from_log(
+        self,
+        deployment_id: str,
+        request_ids: Sequence[str] = (),
+        where: str | tuple[str, str] | None = None,
+        *,
+        vacuum: bool | None = None,
+        busy_timeout: float = 10.0,
+    ) -> ErasureResult:
+        """Erase requests chosen by id or by ``where`` (``"COLUMN=VALUE"`` on an input column)
+        from the deployment's log and its caches; audited as ``log.erase`` (no value in clear)."""
+        from core.monitoring import retention
+
+        found = retention.criterion(request_ids, where)
+        deployment = self._deployments.get(deployment_id)
+        folder = self._deployments.folder(deployment)
+        columns = self._log_columns(deployment, folder)
+
+        def audit(detail: dict[str, Any]) -> None:
+            self._project.repo.record_event("log.erase", "deployment", deployment.id,
+                                            model=deployment.model, **detail)  # fmt: skip
+
+        return retention.erase(folder, deployment.id, found, columns, audit,
+                               busy_timeout=busy_timeout, vacuum=vacuum)  # fmt: skip
+
+    def _log_columns(self, deployment: Deployment, folder: Path) -> dict[str, set[str]]:
+        """The input columns (and their types) of every version the log holds, and of the
+        version the deployment serves now."""
+        from core.serving.logmaint import log_versions
+
+        columns: dict[str, set[str]] = {}
+        for number in sorted({deployment.version, *log_versions(folder)}):
+            try:
+                schema = self._registry.version(f"{deployment.model}@{number}").io_schema
+            except NotFound:
+                continue
+            for column in schema.get("inputs", []):
+                columns.setdefault(column["name"], set()).add(column.get("type", "string"))
+        return columns

@@ -32,6 +32,7 @@ class NewDeployment:
     folder: str
     process_started: str | None = None
     process_command: list[str] | None = None
+    keep: bool = False
 
 
 class DeploymentRepository:
@@ -111,6 +112,36 @@ class DeploymentRepository:
                 self._audit(session, "undeploy", deployment_id, note=note)
             return _entity(row)
 
+    @retrying
+    def set_keep(self, deployment_id: str, keep: bool) -> Deployment:
+        """Mark a deployment to be kept up by the always-on service (or no longer)."""
+        with self.db.session(write=True) as session:
+            row = self._row(session, deployment_id)
+            if row.keep != keep:
+                row.keep = keep
+                self._audit(session, "deployment.keep" if keep else "deployment.unkeep",
+                            deployment_id)  # fmt: skip
+            return _entity(row)
+
+    @retrying
+    def restarted(
+        self, deployment_id: str, pid: int, started: str | None, command: list[str] | None
+    ) -> Deployment:
+        """Record the new server process of a kept deployment the service started again."""
+        with self.db.session(write=True) as session:
+            row = self._row(session, deployment_id)
+            previous = row.pid
+            row.pid, row.process_started, row.process_command = pid, started, command
+            row.status, row.stopped_at, row.stop_note = "running", None, ""
+            self._audit(session, "deployment.restart", deployment_id, pid=pid, previous=previous)
+            return _entity(row)
+
+    def kept(self) -> list[Deployment]:
+        """Deployments marked to be kept up, running or not."""
+        with self.db.session(write=False) as session:
+            rows = session.scalars(select(DeploymentRow).where(DeploymentRow.keep.is_(True)))
+            return [_entity(row) for row in rows]
+
     def _row(self, session: Session, deployment_id: str) -> DeploymentRow:
         row = session.get(DeploymentRow, deployment_id)
         if row is None:
@@ -147,4 +178,5 @@ def _entity(row: DeploymentRow) -> Deployment:
         stop_note=row.stop_note or "",
         process_started=row.process_started,
         process_command=tuple(row.process_command) if row.process_command is not None else None,
+        keep=bool(row.keep),
     )

@@ -19,6 +19,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.expression import false
 
 
 class Base(DeclarativeBase):
@@ -259,6 +260,8 @@ class DeploymentRow(Base):
     # before 0007 or on systems that do not tell
     process_started: Mapped[str | None] = mapped_column(String(100), nullable=True)
     process_command: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    # kept up by the always-on service: restarted when it dies, brought back after a reboot
+    keep: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class MonitoringAlertRow(Base):
@@ -294,3 +297,38 @@ class MonitoringAlertRow(Base):
     retrain_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     gates_passed: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     retrain_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class JobRow(Base):
+    """A piece of work the always-on service did or does (retraining, import, check, restart),
+    visible to everyone through ``shipway jobs`` and the app's jobs bar."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_status", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    title: Mapped[str] = mapped_column(Text)
+    target: Mapped[str] = mapped_column(String(500), default="")
+    status: Mapped[str] = mapped_column(String(20))  # queued | running | done | failed | cancelled
+    fraction: Mapped[float | None] = mapped_column(Float, nullable=True)
+    message: Mapped[str] = mapped_column(Text, default="")
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(200))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    host: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class ScheduleMarkRow(Base):
+    """When a schedule of the service last ran (so a missed one runs once, not once per period)."""
+
+    __tablename__ = "schedule_marks"
+
+    name: Mapped[str] = mapped_column(String(300), primary_key=True)
+    last_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)

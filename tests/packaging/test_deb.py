@@ -224,6 +224,33 @@ def test_the_installed_cli_trains_gates_serves_and_exports(
     assert verified["ok"], verified["problems"]  # core.serving's sources and templates shipped
 
 
+def test_the_installed_cli_installs_the_service_for_its_user(
+    deb: Path, home: dict[str, str], tmp_path: Path
+) -> None:
+    """`shipway service install` of the package: a user unit that runs the package's own
+    shipway (no user manager here: written, not enabled), that systemd-analyze accepts."""
+    env = {
+        k: v for k, v in home.items() if k not in ("XDG_RUNTIME_DIR", "DBUS_SESSION_BUS_ADDRESS")
+    }
+    project = tmp_path / "served"
+    assert run(env, "shipway", "init", str(project))[0].returncode == 0
+    found, _ = run(env, "shipway", "--project", str(project), "service", "install")
+    assert found.returncode == 0 and "systemctl --user enable --now" in found.stdout, found
+    unit = Path(env["XDG_CONFIG_HOME"]) / "systemd" / "user" / "shipway.service"
+    # the package's shipway, by its path or by the link to it (whichever the app was started as)
+    started = re.search(r"\nExecStart=(\S+) service run --all-projects\n", unit.read_text())
+    assert started and started[1] in ("/opt/shipway/shipway", "/usr/bin/shipway"), started
+    if shutil.which("systemd-analyze"):
+        runtime = tmp_path / "runtime"
+        runtime.mkdir(mode=0o700)
+        verify, _ = run(
+            env, "systemd-analyze", "--user", "verify", str(unit), XDG_RUNTIME_DIR=str(runtime)
+        )
+        assert verify.returncode == 0 and not (verify.stdout + verify.stderr).strip(), verify
+    found, _ = run(env, "shipway", "--project", str(project), "service", "uninstall")
+    assert found.returncode == 0 and not unit.exists(), found
+
+
 def xvfb() -> tuple[subprocess.Popen, str]:
     server = subprocess.Popen(
         ["Xvfb", "-displayfd", "1", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
