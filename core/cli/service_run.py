@@ -99,7 +99,7 @@ def _serve(root: Path, stop: threading.Event, tick: float, once: bool) -> None:
 
 def _start(loop) -> None:
     """Take the project's lock; a status probe holding it for an instant is waited out."""
-    from core.operations.service import AlreadyRunning
+    from core.operations.lock import AlreadyRunning
 
     deadline = time.monotonic() + 2.0
     while True:

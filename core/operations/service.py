@@ -24,11 +24,8 @@ user ``service`` in the audit trail.
 
 from __future__ import annotations
 
-import contextlib
-import json
 import logging
 import os
-import queue
 import socket
 import threading
 from collections.abc import Callable
@@ -37,10 +34,14 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from core.errors import GateBlocked, ShipwayError
+from core.errors import ShipwayError
 from core.operations.config import OperationsConfig, load_operations_config
+from core.operations.housekeeping import import_now, prune_all
 from core.operations.keeper import Keeper
+from core.operations.lock import ServiceLock, write_heartbeat
 from core.operations.notices import Notice
+from core.operations.outbox import Outbox
+from core.operations.retraining import retrain_work, retraining_text
 from core.operations.runner import JobRunner
 from core.operations.schedule import due, ran
 from core.settings_rules import MetricRule
@@ -48,60 +49,7 @@ from core.times import Clock, utcnow
 
 log = logging.getLogger("shipway.service")
 TICK_S = 5.0
-STATE_DIR = ".shipway"
 SERVICE_USER = "service"
-
-
-class AlreadyRunning(ShipwayError):
-    code = "service_running"
-
-
-class ServiceLock:
-    """The project's service lock (``flock`` on POSIX, ``msvcrt.locking`` on Windows)."""
-
-    def __init__(self, root: Path) -> None:
-        self.folder = root / STATE_DIR
-        self.path = self.folder / "service.lock"
-        self._handle: Any = None
-
-    def acquire(self) -> None:
-        self.folder.mkdir(exist_ok=True)
-        handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held while running
-        try:
-            _lock(handle)
-        except OSError:
-            handle.close()
-            holder = _heartbeat(self.folder)
-            raise AlreadyRunning(
-                "a Shipway service already runs for this project"
-                + (f" (pid {holder.get('pid')} on {holder.get('host')})" if holder else ""),
-                where=str(self.path.parent.parent),
-                hint="`shipway service status` shows it; stop it before starting another",
-            ) from None
-        self._handle = handle
-
-    def release(self) -> None:
-        if self._handle is not None:
-            self._handle.close()
-            self._handle = None
-
-
-def _lock(handle: Any) -> None:
-    if os.name == "nt":  # pragma: no cover - Windows
-        import msvcrt
-
-        msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
-    else:
-        import fcntl
-
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-
-
-def _heartbeat(folder: Path) -> dict[str, Any]:
-    try:
-        return json.loads((folder / "service.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
 
 
 class ServiceLoop:
@@ -123,8 +71,7 @@ class ServiceLoop:
         self._config_stamp: tuple[float, int] | None = None
         self._config_error: str | None = None
         self._send = send
-        self._notices: queue.Queue[Notice | None] = queue.Queue()
-        self._notifier: threading.Thread | None = None
+        self.outbox: Outbox | None = None
         self.runner: JobRunner | None = None
         self.keeper = Keeper(workspace.deployments)
         self.started_at = utcnow()
@@ -141,9 +88,7 @@ class ServiceLoop:
                 "job %s (%s) was left unfinished by a service that ended", job.id, job.title
             )
         self.runner = JobRunner(self.ws.jobs.repository)
-        self._notifier = threading.Thread(target=self._notify_loop, name="shipway-notify",
-                                          daemon=True)  # fmt: skip
-        self._notifier.start()
+        self.outbox = Outbox(self.ws.project.record, lambda: self.config.notify, self._send)
         self._reload_config(first=True)
         self._heartbeat()
         log.info("service started for %s (pid %d)", self.root, os.getpid())
@@ -152,9 +97,8 @@ class ServiceLoop:
         if self.runner is not None:
             self.runner.cancel_running()
             self.runner.stop()
-        self._notices.put(None)
-        if self._notifier is not None:
-            self._notifier.join(30)
+        if self.outbox is not None:
+            self.outbox.close()
         self._heartbeat(stopped=True)
         self.lock.release()
         log.info("service stopped")
@@ -309,44 +253,15 @@ class ServiceLoop:
 
     def retrain(self, ref: str, why: str, tags: dict[str, str]) -> None:
         """Queue a retraining job of ``ref`` (unless one for it waits or runs already)."""
-        assert self.runner is not None
-        if self.runner.pending("retrain", ref):
+        if self.runner is None or self.runner.pending("retrain", ref):
             return
-        promote = self.config.retrain.promote
-
-        def work(progress, cancel) -> dict[str, Any]:
-            done = self.ws.lifecycle.retrain(ref, f"retrained by the service: {why}", tags,
-                                             progress=progress, cancel=cancel)  # fmt: skip
-            detail = done.to_dict()
-            if done.version is not None and promote:
-                detail["promotion"] = self._promote(done.version.ref, promote, cancel)
-            return detail
-
+        work = partial(retrain_work, self.ws, ref, why, tags, self.config.retrain.promote)
         self.runner.submit("retrain", f"retrain {ref} ({why})", ref, work,
                            on_end=self._retrained, reason=why)  # fmt: skip
 
-    def _promote(self, ref: str, alias: str, cancel) -> str:
-        try:
-            self.ws.lifecycle.promote(ref, alias, cancel=cancel)
-        except GateBlocked as blocked:
-            return f"stopped at the gates of {alias}: {blocked.one_line()}"
-        return f"promoted to {alias}"
-
     def _retrained(self, job) -> None:
-        detail = job.detail
-        if job.status != "done":
-            text = f"The retraining of {job.target} ended {job.status}: {job.error}"
-        elif detail.get("version") is None:
-            text = f"The retraining run {detail.get('run')} ended {detail.get('status')}: " \
-                   f"{detail.get('error')}"  # fmt: skip
-        else:
-            verdict = "pass" if detail.get("gates_passed") else "do not all pass"
-            promotion = detail.get("promotion") or "Nothing was promoted."
-            text = (
-                f"{job.target} was retrained as version {detail['version']}; its production "
-                f"gates {verdict}. {promotion}"
-            )
-        self.notify("retrained", f"retraining of {job.target}: {job.status}", text, job=job.id)
+        title = f"retraining of {job.target}: {job.status}"
+        self.notify("retrained", title, retraining_text(job), job=job.id)
 
     # -- imports and retention -------------------------------------------------------------------
 
@@ -358,22 +273,8 @@ class ServiceLoop:
                 continue
             ran(self.ws.jobs.repository, name, now)
             if self.runner is not None and not self.runner.pending("import", schedule.dataset):
-                work = partial(self._import, schedule)
+                work = partial(import_now, self.ws, self.root, schedule)
                 self.runner.submit("import", f"import {schedule.dataset}", schedule.dataset, work)
-
-    def _import(self, schedule, progress, cancel) -> dict[str, Any]:
-        from core.data.importer import ImportOptions
-
-        options = ImportOptions(name=schedule.dataset)
-        if schedule.sql:
-            outcome = self.ws.data.import_sql(schedule.sql, schedule.url, schedule.dataset,
-                                              options, progress, cancel)  # fmt: skip
-        else:
-            path = newest_file(self.root / schedule.folder, schedule.pattern)
-            if path is None:
-                return {"imported": None, "note": f"no file in {schedule.folder}"}
-            outcome = self.ws.data.import_file(path, options, progress, cancel)
-        return {"imported": outcome.version.ref, "created": outcome.created}
 
     def _prune(self) -> None:
         keep = self.config.keep_s
@@ -383,46 +284,17 @@ class ServiceLoop:
         if not due(self.ws.jobs.repository, "prune", 86400.0, now):
             return
         ran(self.ws.jobs.repository, "prune", now)
-        prune = getattr(self.ws.monitoring, "prune_log", None)
-        if prune is None or self.runner is None:
-            return
-
-        def work(progress, cancel) -> dict[str, Any]:
-            done = {}
-            for deployment in self.ws.deployments.list(include_stopped=True):
-                with contextlib.suppress(ShipwayError):
-                    done[deployment.id] = prune(deployment.id, keep).to_dict()
-            return {"pruned": done}
-
-        self.runner.submit("prune", "prune prediction logs", "", work)
+        if self.runner is not None and not self.runner.pending("prune"):
+            work = partial(lambda keep_s, progress, cancel: prune_all(self.ws, keep_s), keep)
+            self.runner.submit("prune", "prune prediction logs", "", work)
 
     # -- notices and heartbeat -------------------------------------------------------------------
 
     def notify(self, kind: str, title: str, text: str, **detail: Any) -> None:
-        name = self.ws.project.info().name
-        self._notices.put(Notice(kind, name, title, text, detail))
-
-    def _notify_loop(self) -> None:
-        from core.operations.notify import send
-
-        deliver = self._send or send
-        while True:
-            notice = self._notices.get()
-            if notice is None:
-                return
-            try:
-                deliveries = deliver(notice, self.config.notify) or ()
-            except Exception as error:  # a notifier that fails must not end the thread
-                log.exception("notice %s not sent", notice.title)
-                deliveries = ()
-                self.ws.project.record("notify.failed", "notice", notice.kind,
-                                       title=notice.title, error=str(error))  # fmt: skip
-            for delivery in deliveries:
-                self.ws.project.record(
-                    "notify.sent" if delivery.ok else "notify.failed", "notice", notice.kind,
-                    title=notice.title, channel=delivery.channel, attempts=delivery.attempts,
-                    error=delivery.error,
-                )  # fmt: skip
+        if self.outbox is None:  # not started: nobody to tell but the log
+            log.warning("%s: %s", title, text)
+            return
+        self.outbox.put(Notice(kind, self.ws.project.info().name, title, text, detail))
 
     def _heartbeat(self, stopped: bool = False) -> None:
         runner = self.runner.health() if self.runner is not None else None
@@ -437,20 +309,4 @@ class ServiceLoop:
             "last_error": self.last_error,
             "settings_error": self._config_error,
         }
-        folder = self.root / STATE_DIR
-        folder.mkdir(exist_ok=True)
-        temporary = folder / f".service.json.{os.getpid()}.tmp"
-        temporary.write_text(json.dumps(data, indent=2), encoding="utf-8")
-        os.replace(temporary, folder / "service.json")
-
-
-def newest_file(folder: Path, pattern: str) -> Path | None:
-    """The newest file of ``folder`` matching ``pattern`` (by modification time), or None."""
-    if not folder.is_dir():
-        raise ShipwayError(
-            "the folder to import from does not exist",
-            where=str(folder),
-            hint="create it, or fix folder in [imports] of shipway.toml",
-        )
-    files = [p for p in folder.glob(pattern) if p.is_file() and not p.name.startswith(".")]
-    return max(files, key=lambda p: p.stat().st_mtime) if files else None
+        write_heartbeat(self.root, data)

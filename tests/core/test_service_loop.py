@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.operations.service import AlreadyRunning, ServiceLoop
+from core.operations.lock import AlreadyRunning
+from core.operations.service import ServiceLoop
 from core.services import TrainRequest, Workspace
 from core.serving.frames import model_frame
 from core.serving.predlog import LoggedRequest, PredictionLog
