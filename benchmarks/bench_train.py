@@ -3,6 +3,7 @@
 Run from the repository root::
 
     python benchmarks/bench_train.py [--rows 50000] [--features 20] [--repeat 3] [--json]
+                                     [--only training,lone,startup,runs,search,mlflow]
 
 What it measures, in this order:
 
@@ -24,6 +25,15 @@ What it measures, in this order:
    measured again (twice) as ``shipway train --project DIR`` (the CLI must pre-start its worker
    wherever ``--project DIR`` stands), and the start-up costs (interpreter, imports, worker
    shutdown) are timed on their own, to show where the overhead goes;
+   **A lone run on every core**: a random forest (100 trees, no CV) as ``shipway train`` (the
+   whole command, a process), through the engine in this process (``Workspace.runs.train(...)
+   .result()`` on a warmed worker) and as the plain script with ``n_jobs=-1`` and with
+   ``n_jobs=1``, alternating, median of ``--repeat``; target: Shipway ≤ ``LONE_TARGET`` × the
+   ``n_jobs=-1`` script (a lone run is given every core; its forest fits with them as
+   ``n_jobs``, and predicts on one thread so that its metrics do not depend on the count). On a
+   machine busy with other work every process gets its share of the cores whatever its thread
+   count, so neither side gains from threads and the ratio means little: run it on an idle
+   machine (or give the benchmark priority over the rest);
 3. listing: 200 recorded runs in a small project, 30 trained through ``Workspace.runs.train``
    (logistic regressions with seeded random C) and 170 recorded directly with those runs'
    payloads, then ``Workspace.runs.list(sort="f1")`` (median of 20 calls, target < 100 ms) and
@@ -48,6 +58,7 @@ import json
 import os
 import platform
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -89,6 +100,8 @@ CPU_TARGET = 1.5  # CPU seconds per wall second during the search
 RECORD_RUNS = 50  # MLflow's runs, if it is importable
 ARTIFACT_BYTES = 16 * 1024
 MLFLOW_DOC_MS = 55.0  # docs: MLflow 3.17, 200 runs × 10 params, 10 metrics, 1 artifact, SQLite
+LONE_MODEL = ("random_forest", ["n_estimators=100"])
+LONE_TARGET = 1.15  # a lone run against the plain script with n_jobs=-1
 BUSY_LOAD = 0.5  # a 1-minute load average above this before the runs makes wall times noisy
 
 
@@ -297,8 +310,17 @@ def estimator_source(key: str, params: list[str]) -> dict[str, Any]:
 
 
 def write_script(
-    folder: Path, project: dict[str, Any], key: str, params: list[str], cv: int
+    folder: Path,
+    project: dict[str, Any],
+    key: str,
+    params: list[str],
+    cv: int,
+    n_jobs: int | None = None,
 ) -> Path:
+    """The plain script of one case; with ``n_jobs``, its estimator gets that argument too."""
+    source = estimator_source(key, params)
+    if n_jobs is not None:
+        source["kwargs"] = {**source["kwargs"], "n_jobs": n_jobs}
     text = SCRIPT.format(
         parquet=str(project["parquet"]),
         target=TARGET,
@@ -306,9 +328,10 @@ def write_script(
         categorical=project["categorical"],
         cv_folds=cv,
         seed=RUN_SEED,
-        **estimator_source(key, params),
+        **source,
     )
-    path = folder / f"plain_{key}_cv{cv}.py"
+    suffix = "" if n_jobs is None else f"_njobs{n_jobs}"
+    path = folder / f"plain_{key}_cv{cv}{suffix}.py"
     path.write_text(text, encoding="utf-8")
     return path
 
@@ -432,6 +455,87 @@ def bench_argument_order(project: dict[str, Any], scratch: Path, repeat: int) ->
     log("training: logistic_regression again as `shipway train --project DIR ...` ...")
     key, params = MODELS[0]
     return measure_case(project, scratch, (key, params, 0), min(repeat, 2), project_first=False)
+
+
+# -- a lone run on every core, against the plain script with n_jobs=-1 ---------------------------
+
+
+def engine_train(workspace: Any, key: str, params: list[str]) -> tuple[float, Any]:
+    """Wall seconds of ``Workspace.runs.train(request).result()`` and the run."""
+    from core.services import TrainRequest
+
+    request = TrainRequest(data=DATASET, target=TARGET, estimator=key, params=params)
+    started = time.perf_counter()
+    run = workspace.runs.train(request).result()
+    seconds = time.perf_counter() - started
+    if run.status != "done":
+        raise RuntimeError(f"run {run.id} {run.status}: {run.error}")
+    return seconds, run
+
+
+def timed_command(argv: list[str]) -> tuple[float, float, str]:
+    """Wall seconds, CPU seconds (the command and every process it waited for) and stdout."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall, out = run_command(argv)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return wall, cpu, out
+
+
+def lone_round(workspace: Any, folder: Path, scripts: dict[int, Path]) -> dict[str, Any]:
+    """One round: the command, the engine in process, the script with n_jobs=-1 and =1."""
+    key, params = LONE_MODEL
+    wall, cpu, out = timed_command(train_argv(folder, key, params, 0))
+    measured = {"command": (wall, cpu)}
+    cpu_before = tree_cpu_seconds()
+    wall, run = engine_train(workspace, key, params)
+    measured["engine"] = (wall, tree_cpu_seconds() - cpu_before)
+    for name, n_jobs in (("script", -1), ("script_1", 1)):
+        measured[name] = timed_command([sys.executable, str(scripts[n_jobs])])[:2]
+    runs = [workspace.runs.get(json.loads(out)["run"]), run]
+    used = ("threads", "n_jobs")
+    recorded = [{**r.timings, **{k: r.environment.get(k) for k in used}} for r in runs]
+    return {"measured": measured, "runs": recorded}
+
+
+def bench_lone(project: dict[str, Any], scratch: Path, repeat: int) -> dict[str, Any]:
+    """One forest run alone against the plain script, each round measuring the four one after
+    the other (so that a change of the machine's load touches them alike); the verdict is on the
+    median of the rounds' own ratios."""
+    from core.services import Workspace
+
+    key, params = LONE_MODEL
+    log(f"lone run: {key} {' '.join(params)}, command / engine / script -1 / script 1 ...")
+    scripts = {n: write_script(scratch, project, key, params, 0, n_jobs=n) for n in (-1, 1)}
+    rounds = []
+    with Workspace.open(project["folder"]) as workspace:
+        workspace.runs.executor().warm(1)
+        wait_until_idle()
+        for number in range(repeat):
+            rounds.append(lone_round(workspace, project["folder"], scripts))
+            measured = rounds[-1]["measured"]
+            log(f"  #{number + 1}: " + ", ".join(f"{k} {v[0]:.2f} s" for k, v in measured.items()))
+    names = ("command", "engine", "script", "script_1")
+    walls = {name: [r["measured"][name][0] for r in rounds] for name in names}
+    cpus = {name: [r["measured"][name][1] for r in rounds] for name in names}
+    ratios = {
+        name: [w / s for w, s in zip(walls[name], walls["script"], strict=True)] for name in names
+    }
+    shipway = shipway_command()
+    return {
+        "model": key,
+        "params": params,
+        "command": " ".join(["shipway", *train_argv(Path("DIR"), key, params, 0)[len(shipway) :]]),
+        "repeats": repeat,
+        "walls": walls,
+        "cpus": cpus,
+        "medians_s": {name: median(values) for name, values in walls.items()},
+        "cpu_medians_s": {name: median(values) for name, values in cpus.items()},
+        "ratios_by_round": ratios,
+        "ratios": {name: median(values) for name, values in ratios.items()},
+        "runs": [run for r in rounds for run in r["runs"]],
+        "pass": median(ratios["command"]) <= LONE_TARGET,
+    }
 
 
 # -- start-up costs (for the diagnosis of the overhead) ---------------------------------------
@@ -775,6 +879,33 @@ def print_training(cases: list[dict[str, Any]], order: dict[str, Any]) -> None:
         print(breakdown_row(case, label))
 
 
+def print_lone(lone: dict[str, Any]) -> None:
+    threads = sorted({str(run["threads"]) for run in lone["runs"]})
+    n_jobs = sorted({str(run["n_jobs"]) for run in lone["runs"]})
+    print(f"A lone run: `{lone['command']}` against the plain script")
+    print(
+        f"{lone['repeats']} rounds, medians; ratio = the median of each round's own ratio to the "
+        f"n_jobs=-1 script (runs had threads {'/'.join(threads)}, n_jobs {'/'.join(n_jobs)})"
+    )
+    print(f"  {'':44} {'wall s':>7} {'ratio':>6} {'CPU s':>7}")
+    rows = (
+        ("shipway train (the command, a process)", "command"),
+        ("Workspace.runs.train().result() in process", "engine"),
+        ("plain script, n_jobs=-1", "script"),
+        ("plain script, n_jobs=1", "script_1"),
+    )
+    for label, name in rows:
+        print(
+            f"  {label:44} {lone['medians_s'][name]:7.2f} {lone['ratios'][name]:6.2f} "
+            f"{lone['cpu_medians_s'][name]:7.1f}"
+        )
+    by_round = ", ".join(f"{r:.2f}" for r in lone["ratios_by_round"]["command"])
+    print(
+        f"  command ÷ script (-1) per round: {by_round}; target ≤ {LONE_TARGET}  "
+        f"{verdict(lone['pass'])}"
+    )
+
+
 def print_startup(startup: dict[str, float]) -> None:
     print("Start-up costs (wall s, median of 2; the script's own is its `start` above)")
     for label, seconds in startup.items():
@@ -837,11 +968,14 @@ def print_report(figures: dict[str, Any]) -> None:
     )
     printers: list[tuple[str, Callable[[], None]]] = [
         ("training", lambda: print_training(figures["training"], figures["argument_order"])),
+        ("lone", lambda: print_lone(figures["lone"])),
         ("startup", lambda: print_startup(figures["startup"])),
-        ("runs", lambda: print_runs(figures["runs"], figures["mlflow"])),
+        ("runs", lambda: print_runs(figures["runs"], figures.get("mlflow", {}))),
         ("search", lambda: print_search(figures["search"])),
     ]
     for name, show in printers:
+        if name not in figures:  # not measured (--only)
+            continue
         print()
         if isinstance(figures.get(name), dict) and "error" in figures[name]:
             print(f"{name}: failed: {figures[name]['error']}")
@@ -874,13 +1008,25 @@ def attempt(name: str, measure: Callable[[], Any]) -> Any:
         return {"error": f"{type(exc).__name__}: {exc}"}
 
 
+SECTIONS = ("training", "lone", "startup", "runs", "search", "mlflow")
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=50_000)
     parser.add_argument("--features", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=3, help="measurements per training case")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--only",
+        default=",".join(SECTIONS),
+        help=f"comma-separated sections to measure (default: all of {','.join(SECTIONS)})",
+    )
+    args = parser.parse_args(argv)
+    args.only = {name.strip() for name in args.only.split(",") if name.strip()}
+    if not args.only <= set(SECTIONS):
+        parser.error(f"--only takes some of {', '.join(SECTIONS)}")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -897,13 +1043,15 @@ def main(argv: list[str] | None = None) -> int:
         sections: list[tuple[str, Callable[[], Any]]] = [
             ("training", lambda: bench_training(project, scratch, repeat)),
             ("argument_order", lambda: bench_argument_order(project, scratch, repeat)),
+            ("lone", lambda: bench_lone(project, scratch, repeat)),
             ("startup", lambda: bench_startup(project["folder"])),
             ("runs", lambda: bench_runs(scratch / "runs", scratch)),
             ("search", lambda: bench_search(project["folder"], csv, scratch, SEARCH_ROWS)),
             ("mlflow", lambda: bench_mlflow(scratch)),
         ]
         for name, measure in sections:
-            figures[name] = attempt(name, measure)
+            if name in args.only or (name == "argument_order" and "training" in args.only):
+                figures[name] = attempt(name, measure)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     if args.json:

@@ -6,10 +6,12 @@ runs one job at a time and streams progress back through its pipe. Cancel kills 
 run really stops; a worker that dies (cancelled, killed, crashed) is replaced by a fresh one, and
 its run ends as CANCELLED or FAILED, never stuck RUNNING.
 
-Each job is given the native thread pools' limit (OpenMP, BLAS) when it is sent: the machine's
-cores divided by the jobs that run at once (those submitted and not finished, at most one per
-worker). A lone run uses every core; the trials of a search on two workers get half each.
-``submit_many`` sends a batch so that its first job already counts the others.
+Each job is given its share of the cores when it is sent: the machine's cores divided by the
+jobs that run at once (those submitted and not finished, at most one per worker). The worker caps
+the native thread pools (OpenMP, BLAS) at that number and the run gives it to its estimator as
+``n_jobs`` where that changes nothing but the speed (:mod:`core.experiments.threads`). A lone run
+uses every core; the trials of a search on two workers get half each. ``submit_many`` sends a
+batch so that its first job already counts the others.
 
 The Dask executor sends the same :class:`~core.experiments.training.RunJob` to a scheduler
 address; its workers must see the project's ``objects/`` folder at the same path (a shared

@@ -4,6 +4,12 @@
 it, cross-validates on the training part if asked, fits the pipeline on the training part only,
 evaluates it on the held-out test rows, and returns everything a run records. It stores the
 fitted pipeline as a blob when given the project's object folder, else returns its bytes.
+
+The job's ``threads`` (the cores its executor gave it) also reach the estimator's ``n_jobs``
+where that gives the same model for any thread count (:mod:`core.experiments.threads`): only
+while it fits, cross-validates and is evaluated, never in the recorded params, the stored
+artifact or the single-row latency, which measures the model as it is served. The run's
+environment records ``threads`` and the ``n_jobs`` the model was fitted with.
 """
 
 from __future__ import annotations
@@ -28,10 +34,11 @@ from sklearn.base import clone
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
 from core.errors import ShipwayError
-from core.experiments import catalog, evaluation
+from core.experiments import catalog, evaluation, threads
 from core.experiments.jobs import RunJob, RunResult
 from core.experiments.preprocess import build_pipeline
 from core.experiments.spec import RunSpec
+from core.experiments.threads import ThreadPlan
 from core.experiments.validation import check_training_data
 from core.progress import CancelToken, ProgressFn, Stage, no_progress
 from core.serving.frames import model_frame
@@ -146,15 +153,20 @@ def cross_validate(
     spec: RunSpec,
     stage: ProgressFn,
     cancel: CancelToken,
+    plan: ThreadPlan | None = None,
 ) -> dict[str, Any]:
+    """K-fold metrics on the training part; each fold fits and predicts as ``plan`` says."""
+    plan = plan or ThreadPlan()
     kind = StratifiedKFold if spec.task == "classification" else KFold
     folds = kind(n_splits=spec.cv_folds, shuffle=True, random_state=spec.seed)
     results: list[dict[str, Any]] = []
     for number, (train_idx, test_idx) in enumerate(folds.split(X, y), start=1):
         cancel.raise_if_cancelled()
         stage((number - 1) / spec.cv_folds, f"fold {number} of {spec.cv_folds}")
-        model = clone(pipeline).fit(X.iloc[train_idx], y.iloc[train_idx])
-        metrics, _, _, _ = evaluate(model, X.iloc[test_idx], y.iloc[test_idx], spec.task)
+        with plan.fitting(pipeline):
+            model = clone(pipeline).fit(X.iloc[train_idx], y.iloc[train_idx])
+        with plan.predicting(model):
+            metrics, _, _, _ = evaluate(model, X.iloc[test_idx], y.iloc[test_idx], spec.task)
         results.append(metrics)
     names = results[0].keys() if results else []
     summary = {}
@@ -263,21 +275,24 @@ def _execute(job: RunJob, report: ProgressFn, cancel: CancelToken, log: list[str
     estimator_spec = catalog.get_estimator(spec.estimator, spec.task)
     estimator = catalog.make_estimator(estimator_spec, spec.task, spec.params, spec.seed)
     pipeline = build_pipeline(list(spec.features), job.schema, spec.preprocessing, estimator)
+    plan = threads.plan(estimator, job.threads)
     timings["prepare"] = time.perf_counter() - started
     cv: dict[str, Any] = {}
     if spec.cv_folds:
         mark = time.perf_counter()
         stage = Stage(report, 0.05, 0.6, "cross-validation")
-        cv = cross_validate(pipeline, X_train, y_train, spec, stage, cancel)
+        cv = cross_validate(pipeline, X_train, y_train, spec, stage, cancel, plan)
         timings["cv"] = time.perf_counter() - mark
     cancel.raise_if_cancelled()
     report(0.6 if spec.cv_folds else 0.1, f"fitting on {len(y_train):,} rows")
     mark = time.perf_counter()
-    pipeline.fit(X_train, y_train)
+    with plan.fitting(pipeline):
+        pipeline.fit(X_train, y_train)
+        n_jobs = pipeline.named_steps["model"].get_params(deep=False).get("n_jobs")
     timings["fit"] = time.perf_counter() - mark
     cancel.raise_if_cancelled()
     report(0.8, "evaluating")
-    measured, data = _evaluate_and_serialize(pipeline, parts, spec, timings)
+    measured, data = _evaluate_and_serialize(pipeline, parts, spec, timings, plan)
     report(0.95, "saving the model")
     sha, size, data = _store_model(job, data)
     timings["total"] = time.perf_counter() - started
@@ -294,7 +309,7 @@ def _execute(job: RunJob, report: ProgressFn, cancel: CancelToken, log: list[str
         importance=measured["importance"],
         io_schema=io_schema(job, pipeline, X_train, y_train),
         params=_model_params(pipeline),
-        environment=environment(),
+        environment=_run_environment(plan.threads, n_jobs),
         notes=notes + measured["notes"],
         timings={k: round(v, 6) for k, v in timings.items()},
         model_sha256=sha,
@@ -304,8 +319,20 @@ def _execute(job: RunJob, report: ProgressFn, cancel: CancelToken, log: list[str
     )
 
 
+def _run_environment(threads: int | None, n_jobs: Any) -> dict[str, Any]:
+    """The environment, with the cores the run was given and the ``n_jobs`` its model was
+    fitted with (None: it has none, or ran on one core)."""
+    if threads is None:  # not limited by a local executor (e.g. on a Dask worker)
+        return environment()
+    return {**environment(), "threads": threads, "n_jobs": n_jobs}
+
+
 def _evaluate_and_serialize(
-    pipeline: Any, parts: dict[str, tuple], spec: RunSpec, timings: dict[str, float]
+    pipeline: Any,
+    parts: dict[str, tuple],
+    spec: RunSpec,
+    timings: dict[str, float],
+    plan: ThreadPlan,
 ) -> tuple[dict[str, Any], bytes]:
     """Everything measured on the fitted pipeline, and the model artifact's bytes.
 
@@ -314,41 +341,47 @@ def _evaluate_and_serialize(
     pickling in the thread would contend for it). Single-row latency is measured afterwards,
     with nothing else running. ``timings["evaluate"]`` is the evaluation's own time, without
     the pickling or the wait for the compression. The uncompressed pickle is held until the
-    compression ends (about the fitted model's own size in memory, briefly).
+    compression ends (about the fitted model's own size in memory, briefly). The evaluation
+    predicts as ``plan`` says; the pickle and the latency see the model without ``n_jobs``.
     """
-    X_test, y_test = parts["test"]
+    X_test = parts["test"][0]
     raw = _pickled(pipeline)
     with ThreadPoolExecutor(1, thread_name_prefix="compress-model") as pool:
         compressed = pool.submit(zlib.compress, raw, ARTIFACT_ZLIB_LEVEL)
         mark = time.perf_counter()
-        metrics, notes, predicted, proba = evaluate(pipeline, X_test, y_test, spec.task)
-        validation = {}
-        if "validation" in parts:
-            validation = evaluate(pipeline, *parts["validation"], spec.task)[0]
-        curves = _curves(spec, y_test, predicted, proba, pipeline)
-        importance = evaluation.feature_importance(
-            pipeline,
-            X_test,
-            y_test,
-            list(spec.features),
-            seed=spec.seed,
-            budget_s=evaluation.permutation_budget_s(timings["fit"]),
-        )
+        with plan.predicting(pipeline):
+            measured = _measure(pipeline, parts, spec, timings["fit"])
         evaluated = time.perf_counter() - mark
         data = compressed.result()
     raw.release()
     mark = time.perf_counter()
-    latency = evaluation.predict_latency_ms(pipeline, X_test)
+    measured["latency"] = evaluation.predict_latency_ms(pipeline, X_test)
     timings["evaluate"] = evaluated + time.perf_counter() - mark
-    measured = {
+    return measured, data
+
+
+def _measure(pipeline: Any, parts: dict[str, tuple], spec: RunSpec, fit_s: float) -> dict[str, Any]:
+    """Test metrics, validation metrics, curves and importance of the fitted pipeline."""
+    X_test, y_test = parts["test"]
+    metrics, notes, predicted, proba = evaluate(pipeline, X_test, y_test, spec.task)
+    validation = {}
+    if "validation" in parts:
+        validation = evaluate(pipeline, *parts["validation"], spec.task)[0]
+    importance = evaluation.feature_importance(
+        pipeline,
+        X_test,
+        y_test,
+        list(spec.features),
+        seed=spec.seed,
+        budget_s=evaluation.permutation_budget_s(fit_s),
+    )
+    return {
         "metrics": metrics,
         "notes": notes,
         "validation": validation,
-        "curves": curves,
+        "curves": _curves(spec, y_test, predicted, proba, pipeline),
         "importance": importance,
-        "latency": latency,
     }
-    return measured, data
 
 
 def _curves(spec: RunSpec, y_test: pd.Series, predicted: Any, proba: Any, pipeline: Any) -> dict:

@@ -25,7 +25,9 @@ def main(conn: Any) -> None:
 
     Each job runs with the native thread pools (OpenMP, BLAS) capped at the ``threads`` the
     executor chose for it, so that parallel jobs do not fight over the cores while a lone one
-    uses them all; the limit is recorded in the run's environment.
+    uses them all. The job carries the same number to the run, whose estimator takes it as
+    ``n_jobs`` where that changes nothing but the speed (:mod:`core.experiments.threads`); the
+    run's environment records both.
     """
     import sklearn.ensemble  # noqa: F401  pre-warm: the first job should not pay for imports
     from threadpoolctl import threadpool_limits
@@ -40,12 +42,10 @@ def main(conn: Any) -> None:
         if message is None:
             break
         _, job, threads = message
+        threads = max(1, threads)
         progress = ThrottledProgress(conn)
-        with threadpool_limits(limits=max(1, threads)):
-            result = execute_run(job, progress)
-        if result.ok:
-            environment = {**result.environment, "threads": threads}
-            result = dataclasses.replace(result, environment=environment)
+        with threadpool_limits(limits=threads):
+            result = execute_run(dataclasses.replace(job, threads=threads), progress)
         progress.finish(("result", result))
     _exit_now()
 
