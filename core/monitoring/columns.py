@@ -54,7 +54,9 @@ def _base(ref: ColumnReference, role: str, rows: int, count: int, config: DriftC
     )
 
 
-def _untestable(base: FeatureDrift, ref: ColumnReference) -> FeatureDrift | None:
+def _untestable(
+    base: FeatureDrift, ref: ColumnReference, config: DriftConfig
+) -> FeatureDrift | None:
     if ref.count == 0:
         return replace(
             base,
@@ -64,6 +66,12 @@ def _untestable(base: FeatureDrift, ref: ColumnReference) -> FeatureDrift | None
     if base.current_values == 0:
         note = "the current data holds no value of this column (all missing); not tested"
         return replace(base, status="no_current_values", note=note)
+    if base.current_values < config.min_current_values:
+        note = (
+            f"only {base.current_values} current value(s), fewer than the "
+            f"{config.min_current_values} a test needs to mean anything; not tested"
+        )
+        return replace(base, status="too_few_values", note=note)
     return None
 
 
@@ -76,7 +84,7 @@ def numeric_drift(
     """The drift of float64 current values (NaN and infinities: missing)."""
     current = np.sort(array[np.isfinite(array)])
     base = _base(ref, role, array.size, current.size, config)
-    skipped = _untestable(base, ref)
+    skipped = _untestable(base, ref, config)
     if skipped is not None:
         return skipped
     small = ref.count <= config.small_sample_rows
@@ -169,7 +177,7 @@ def categorical_drift(
     series = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
     tallies = category_counts(series)
     base = _base(ref, role, len(series), sum(tallies.values()), config)
-    skipped = _untestable(base, ref)
+    skipped = _untestable(base, ref, config)
     if skipped is not None:
         return skipped
     labels, ref_counts, cur_counts, unseen = _category_table(ref, tallies)

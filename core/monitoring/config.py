@@ -13,6 +13,7 @@
     window = 10000               # rows of a deployment's log compared by default
     bucket_seconds = 3600        # bucket length of drift over time by default
     feedback_window_s = 86400    # buckets younger than this recompute their live metric
+    min_current_values = 30      # a feature with fewer current values is not tested
 
     [triggers]
     drift_buckets = 3                  # dataset drift in 3 consecutive buckets: an alert
@@ -64,6 +65,7 @@ class DriftConfig:
     window: int = 10_000
     bucket_seconds: int = 3600
     feedback_window_s: int = 86_400
+    min_current_values: int = 30  # fewer current values than this: the feature is not tested
     source: str = field(default="defaults (shipway.toml has no [drift] table)", compare=False)
 
     def thresholds(self) -> dict[str, Any]:
@@ -103,6 +105,7 @@ _DRIFT_KEYS: dict[str, tuple[type, float, float | None]] = {
     "window": (int, 1, None),
     "bucket_seconds": (int, 1, None),
     "feedback_window_s": (int, 0, None),
+    "min_current_values": (int, 1, None),
 }
 
 

@@ -10,7 +10,13 @@ import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-STATUSES = ("tested", "missing_column", "no_current_values", "no_reference_values")
+STATUSES = (
+    "tested",
+    "missing_column",
+    "no_current_values",
+    "too_few_values",
+    "no_reference_values",
+)
 
 
 def finite(value: Any) -> float | None:

@@ -4,6 +4,7 @@ answered plainly, and every number equal to scipy's (or a plain reference comput
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -167,7 +168,17 @@ def test_constant_columns_compare_plainly() -> None:
     moved = check(reference, pd.DataFrame({"x": np.full(50, 4.0), "c": ["b"] * 50}))
     assert moved.drifted == ["x", "c"]
     small = build_reference(pd.DataFrame({"x": np.full(300, 3.0)}), {"x": "numeric"})
-    assert check(small, pd.DataFrame({"x": [3.0, 3.0]})).feature("x").p_value == 1.0
+    assert check(small, pd.DataFrame({"x": np.full(40, 3.0)})).feature("x").p_value == 1.0
+
+
+def test_a_window_with_too_few_values_is_not_tested() -> None:
+    """A handful of rows says nothing: such a feature is reported untested, never drifted."""
+    reference = build_reference(pd.DataFrame({"x": np.arange(300.0)}), {"x": "numeric"})
+    report = check(reference, pd.DataFrame({"x": [5000.0, 6000.0, 7000.0]}))
+    feature = report.feature("x")
+    assert feature.status == "too_few_values" and not feature.drifted
+    assert "fewer than the 30" in feature.note and report.drifted == []
+    assert not report.dataset_drift
 
 
 def test_an_all_missing_window_says_so() -> None:
@@ -182,12 +193,13 @@ def test_an_all_missing_window_says_so() -> None:
     assert not report.dataset_drift and report.tested_features == 0 and report.drift_share == 0.0
 
 
-def test_a_window_of_one_row_is_tested() -> None:
+def test_a_window_of_one_row_is_tested_when_the_minimum_allows() -> None:
     rng = np.random.default_rng(2)
-    report = check(reference_of(sample(rng, 3000)), sample(rng, 1))
+    one = replace(CONFIG, min_current_values=1)
+    report = check(reference_of(sample(rng, 3000)), sample(rng, 1), one)
     assert {f.status for f in report.features} == {"tested"}
     assert all(f.score is not None and f.psi is not None for f in report.features)
-    small = check(reference_of(sample(rng, 500)), sample(rng, 1))
+    small = check(reference_of(sample(rng, 500)), sample(rng, 1), one)
     assert all(0.0 <= f.p_value <= 1.0 for f in small.features)
 
 
@@ -244,7 +256,8 @@ def test_normed_wasserstein_agrees_with_scipy() -> None:
         ref = with_gaps(rng, n_ref)
         cur = with_gaps(rng, n_cur, 0.3) if n_cur > 1 else np.array([0.7])
         reference = build_reference(pd.DataFrame({"x": ref}), {"x": "numeric"})
-        result = check(reference, pd.DataFrame({"x": cur})).features[0]
+        one = replace(CONFIG, min_current_values=1)
+        result = check(reference, pd.DataFrame({"x": cur}), one).features[0]
         distance = stats.wasserstein_distance(finite(ref), finite(cur))
         assert result.test == "wasserstein"
         assert abs(result.score - distance / max(np.std(finite(ref)), 0.001)) < 1e-9
