@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.bundles.service import BundlesService, ExportedBundle
+from core.data.column_roles import suggest_target
 from core.data.diff import DatasetDiff
 from core.data.importer import ImportOptions, ImportOutcome
 from core.data.preview import FilePreview
@@ -74,6 +75,7 @@ __all__ = [  # the records the services hand out, for the desktop's annotations
     "export_table_csv",
     "find_project_root",
     "preview_file",
+    "suggest_target",
     "suggest_task",
 ]
 

@@ -37,6 +37,13 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
         default="error",
         help="rows with the wrong number of fields: stop (default) or skip them",
     )
+    imp.add_argument(
+        "--date-order",
+        choices=("auto", "day-first", "month-first"),
+        default="auto",
+        help="dates like 01/02/2012 that fit both orders: day-first (1 February), month-first "
+        "(2 January), or auto (default: such a column stays text and the report says so)",
+    )
     imp.add_argument("--sql", metavar="QUERY", help="import the result of this query")
     imp.add_argument("--url", help="SQLAlchemy URL of the database for --sql")
     imp.set_defaults(handler=cmd_import)
@@ -74,6 +81,7 @@ def _options(args: argparse.Namespace) -> ImportOptions:
         sheet=args.sheet,
         missing_tokens=tokens,
         bad_rows=args.bad_rows,
+        date_order=args.date_order.replace("-", "_"),
     )
 
 
@@ -115,6 +123,8 @@ def _print_report(report: dict[str, Any]) -> None:
         print(f"  missing in {column!r}: {listed}")
     for problem in report.get("problems", []):
         print(f"  {problem['severity']}: {problem['message']}")
+    for column, reason in report.get("identifiers", {}).items():
+        print(f"  identifier {column!r}: {reason}; not a feature unless chosen")
 
 
 def cmd_list(args: argparse.Namespace) -> int:

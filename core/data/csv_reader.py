@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import NoReturn
 
 import pyarrow as pa
-import pyarrow.csv as pacsv
 
-from core.data.arrow_pool import import_pool
-from core.data.infer import TypingRules, column_facts, detect_decimal_comma
+from core.data import dates
+from core.data.csv_source import CsvSource
+from core.data.csv_stream import Streamed
+from core.data.infer import NO_FACTS, TypingRules, column_facts, detect_decimal_comma
 from core.data.infer_fast import type_text_column
 from core.data.parallel import in_order, workers_for
 from core.data.report import MAX_LISTED, ImportReport
@@ -29,7 +30,6 @@ from core.data.sniff import SAMPLE_BYTES, Encoding, SourceScan, read_sample, sni
 from core.errors import ImportFailed
 from core.progress import CancelToken, ProgressFn
 
-BLOCK_SIZE = 8 * 1024 * 1024
 _LINE_END = re.compile(r"[\r\n]")  # "\r" alone ends lines too (old Mac exports)
 
 
@@ -40,6 +40,7 @@ class CsvOptions:
     bad_rows: str  # "error" or "skip"
     missing_tokens: frozenset[str]
     max_conflict_share: float
+    date_order: str = "auto"
 
 
 def read_csv(
@@ -62,46 +63,77 @@ def read_csv(
     if encoding.note:
         report.add("encoding", encoding.note, severity="info")
     invalid: list[tuple[int, str]] = []
-    table = _parse(path, scan, encoding, dialect.delimiter, width, invalid)
+    source = CsvSource(path, scan, encoding, dialect.delimiter, width)
+    reader = source.open(invalid)
+    try:
+        head = source.head(reader)
+        names = _header(head, path)
+        head = head.slice(1)
+        decimal = options.decimal or (
+            "," if detect_decimal_comma(head.columns, dialect.delimiter) else "."
+        )
+        rules = TypingRules(
+            options.missing_tokens, decimal, options.max_conflict_share, options.date_order
+        )
+        expected = max(scan.newlines, 1)
+        streamed = source.stream(
+            reader,
+            head,
+            rules,
+            lambda rows: progress(min(rows / expected, 1.0), "reading"),
+            cancel,
+        )
+    finally:
+        source.close(reader)
     cancel.raise_if_cancelled()
-    names = _header(table, path)
-    table = table.slice(1)
     if invalid:
         _handle_ragged(path, encoding, dialect.delimiter, width, invalid, options, report)
-    if table.num_rows == 0:
+    if streamed.rows == 0:
         _refuse_header_only(path)
-    line_of = _line_mapper(scan, encoding, table.num_rows, bool(invalid))
-    decimal = options.decimal or (
-        "," if detect_decimal_comma(table.columns, dialect.delimiter) else "."
-    )
     report.detected["decimal"] = decimal
-    rules = TypingRules(options.missing_tokens, decimal, options.max_conflict_share)
-    columns = table.columns
-    del table  # each text column is let go once typed, so that its memory serves the next
-    typed = _type_columns(names, columns, rules, report, line_of, progress, cancel)
+    line_of = _line_mapper(scan, encoding, streamed.rows, bool(invalid))
+    columns: list[pa.ChunkedArray | None] = list(streamed.text)
+    for index, column in zip(streamed.demoted, source.read_again(streamed.demoted), strict=True):
+        columns[index] = column
+    typed = _type_columns(names, columns, streamed, rules, report, line_of, progress, cancel)
     return pa.table(typed, names=names)
 
 
 def _type_columns(
     names: list[str],
     columns: list[pa.ChunkedArray | None],
+    streamed: Streamed,
     rules: TypingRules,
     report: ImportReport,
     line_of: Callable[[int], int | None],
     progress: ProgressFn,
     cancel: CancelToken,
 ) -> list[pa.ChunkedArray]:
-    """Type every column (on all cores for long tables), reporting in column order."""
-    facts = column_facts(columns, rules)
+    """Type every column (on all cores for long tables), reporting in column order.
+
+    ``streamed.numbers`` holds the columns the stream typed already (with their count of empty
+    cells); ``columns`` holds the text of the others.
+    """
+    numbers = streamed.numbers
+    text = [column for column in columns if column is not None]
+    facts = iter(column_facts(text, rules))
+    column_facts_of = [None if column is None else next(facts) for column in columns]
 
     def type_one(index: int) -> tuple[pa.ChunkedArray, ImportReport]:
-        column, columns[index] = columns[index], None
         part = report.part()
-        return type_text_column(names[index], column, rules, part, line_of, facts[index]), part
+        if index in numbers:
+            typed, empties = numbers[index]
+            if empties:
+                part.note_missing(names[index], {"": empties})
+            dated = dates.compact_dates(names[index], typed) if typed.type == pa.int64() else None
+            return (typed if dated is None else dated), part
+        column, columns[index] = columns[index], None
+        facts_here = column_facts_of[index] or NO_FACTS
+        return type_text_column(names[index], column, rules, part, line_of, facts_here), part
 
     typed = []
-    rows = len(columns[0]) if columns else 0
-    with closing(in_order(type_one, range(len(names)), workers_for(rows), cancel)) as done:
+    workers = workers_for(streamed.rows)
+    with closing(in_order(type_one, range(len(names)), workers, cancel)) as done:
         for index, (column, part) in enumerate(done):
             report.absorb(part)
             typed.append(column)
@@ -115,60 +147,6 @@ def _refuse_header_only(path: Path) -> NoReturn:
         where=str(path),
         hint="add rows, or check that the right file was chosen",
     )
-
-
-def _parse(
-    path: Path,
-    scan: SourceScan,
-    encoding: Encoding,
-    delimiter: str,
-    width: int,
-    invalid: list[tuple[int, str]],
-) -> pa.Table:
-    def on_invalid(row: pacsv.InvalidRow) -> str:
-        invalid.append((row.actual_columns, row.text[:200]))
-        return "skip"
-
-    arrow_encoding = "utf8" if encoding.name in ("utf-8", "utf-8-sig") else encoding.name
-    read_options = pacsv.ReadOptions(
-        encoding=arrow_encoding,
-        autogenerate_column_names=True,
-        block_size=BLOCK_SIZE,
-        use_threads=True,
-    )
-    parse_options = pacsv.ParseOptions(
-        delimiter=delimiter,
-        quote_char='"',
-        double_quote=True,
-        newlines_in_values=scan.has_quotes,
-        ignore_empty_lines=True,
-        invalid_row_handler=on_invalid,
-    )
-    convert_options = pacsv.ConvertOptions(
-        column_types={f"f{i}": pa.string() for i in range(width)},
-        null_values=[],
-        strings_can_be_null=False,
-        quoted_strings_can_be_null=False,
-        check_utf8=True,
-    )
-    try:
-        return pacsv.read_csv(
-            path,
-            read_options=read_options,
-            parse_options=parse_options,
-            convert_options=convert_options,
-            memory_pool=import_pool(),
-        )
-    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-        raise ImportFailed(
-            f"the file cannot be parsed as delimited text: {_first_line(exc)}",
-            where=str(path),
-            hint="check the delimiter (--delimiter) and encoding (--encoding)",
-        ) from None
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).splitlines() or [type(exc).__name__])[0]
 
 
 def _header(table: pa.Table, path: Path) -> list[str]:

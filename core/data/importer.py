@@ -30,7 +30,9 @@ import pyarrow.parquet as pq
 
 from core.config import DataSettings
 from core.data import readers
+from core.data.column_roles import identifier_columns
 from core.data.csv_reader import CsvOptions, read_csv
+from core.data.dates import check_date_order
 from core.data.infer import TypingRules, shipway_type
 from core.data.profile import profile_table
 from core.data.report import ImportReport
@@ -74,12 +76,32 @@ class ImportOptions:
     sheet: str | None = None
     missing_tokens: tuple[str, ...] | None = None
     bad_rows: str = "error"
+    # Dates like 01/02/2012 whose values fit both orders: "auto" leaves them text (and says so),
+    # "day_first" or "month_first" reads them so ("day-first" is accepted too).
+    date_order: str = "auto"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "date_order", check_date_order(self.date_order))
 
     def key(self, effective_tokens: tuple[str, ...], conflict_share: float) -> str:
-        """A hash of everything that changes the result (the name does not)."""
+        """A hash of everything that changes the result (the name does not).
+
+        ``date_order`` counts only when it is not "auto", so that the keys of versions imported
+        before the option existed still match.
+        """
         data = asdict(self) | {"missing_tokens": sorted(effective_tokens), "share": conflict_share}
         data.pop("name")
+        if data["date_order"] == "auto":
+            data.pop("date_order")
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+    def chosen(self) -> dict[str, Any]:
+        """The options a user set (what a version records): no name, no defaults left unset."""
+        return {
+            k: v
+            for k, v in asdict(self).items()
+            if v is not None and k != "name" and not (k == "date_order" and v == "auto")
+        }
 
 
 @dataclass(frozen=True)
@@ -156,13 +178,18 @@ def import_file(
         return ImportOutcome(existing, created=False, seconds=clock.laps)
     cancel.raise_if_cancelled()
     report = ImportReport(format=fmt, source=str(path))
-    rules = TypingRules(frozenset(tokens), options.decimal or ".", share)
+    rules = TypingRules(frozenset(tokens), options.decimal or ".", share, options.date_order)
     parse_stage = Stage(progress, 0.1, 0.55, "reading")
     if fmt in ("csv", "tsv"):
         encoding = decide_encoding(path, scan, options.encoding)
         delimiter = options.delimiter or ("\t" if fmt == "tsv" else None)
         csv_options = CsvOptions(
-            delimiter, options.decimal, options.bad_rows, rules.missing_tokens, share
+            delimiter,
+            options.decimal,
+            options.bad_rows,
+            rules.missing_tokens,
+            share,
+            options.date_order,
         )
         table = read_csv(path, scan, encoding, csv_options, report, parse_stage, cancel)
     elif fmt == "parquet":
@@ -203,7 +230,7 @@ def import_sql(
     name = dataset_name_for(Path(name), name)
     tokens, share = _effective_tokens(project, options)
     report = ImportReport(format="sql", source=query)
-    rules = TypingRules(frozenset(tokens), options.decimal or ".", share)
+    rules = TypingRules(frozenset(tokens), options.decimal or ".", share, options.date_order)
     progress(None, "running the query")
     table = readers.read_sql(query, url, rules, report)
     clock.lap("parse")
@@ -260,6 +287,7 @@ def _store(
     if table.num_rows == 0:
         raise ImportFailed("the source has no data rows", where=source, hint="add rows")
     profile, blob = _profile_and_write(project, table, report, progress, cancel, clock)
+    report.identifiers = identifier_columns(table, profile)
     new = NewVersion(
         dataset=name,
         sha256=blob.sha256,
@@ -270,7 +298,7 @@ def _store(
         source_format=fmt,
         source_sha256=source_sha,
         options_key=key,
-        options={k: v for k, v in asdict(options).items() if v is not None and k != "name"},
+        options=options.chosen(),
         schema={n: shipway_type(table.schema.field(n).type) for n in table.column_names},
         profile=profile,
         report=report.to_dict(),
@@ -291,8 +319,10 @@ def _profile_and_write(
 ) -> tuple[dict[str, dict[str, Any]], StoredBlob]:
     """Profile and check the table while a worker thread writes its Parquet blob.
 
-    Both spend their time in pyarrow and numpy, which release the GIL; the profile leaves one
-    core to the writer, the longest single piece of work after the parse. The timings say
+    Both spend their time in pyarrow and numpy, which release the GIL. The profile takes all
+    cores beside the writer: which of the two is longer depends on the table (the sorts of
+    many float columns outlast the writer), and the system shares the cores between the three
+    threads, so neither waits for a core the other leaves idle. The timings say
     "profile" until the profile is done and "store" for what remains (the rest of the write,
     its hash, the fsyncs). A failure or a cancel waits for the writer, then removes its
     temporary file.
@@ -302,7 +332,7 @@ def _profile_and_write(
             writing = writer.submit(pq.write_table, table, temp, compression=PARQUET_COMPRESSION)
             rows = RowHasher(table.num_rows)
             stage = Stage(progress, 0.55, 0.8, "profiling")
-            profile = profile_table(table, stage, cancel, rows, spare_threads=1)
+            profile = profile_table(table, stage, cancel, rows)
             check_table(table, profile, report, rows)
             clock.lap("profile")
             progress(0.8, "storing")

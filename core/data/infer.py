@@ -9,7 +9,11 @@ Every column ends with exactly one Shipway type: ``integer``, ``float``, ``boole
    of zip codes with one stray word never loses its zeros. ("0x1F" is not a number at all.)
 3. All values are numbers (with the file's decimal mark; "1.234,5" and "1.234" in decimal-comma
    files) → ``float``.
-4. ``true``/``false`` in any case → ``boolean``; ISO 8601 dates and times → ``datetime``.
+4. ``true``/``false`` in any case → ``boolean``; dates and times written one way in every cell
+   (ISO 8601, ``2012/01/31``, ``31/01/2012``, ``Jan 31 2012``...) → ``datetime``; a column of
+   dates that cannot be read one way (several layouts, an impossible date, day and month in an
+   order the values do not settle) stays ``string`` and the report says why
+   (:mod:`core.data.dates`). Integers written YYYYMMDD in a column named like a date are dates.
 5. Numbers except for a small share (``max_type_conflict_share``, default 1%) → numeric; the
    other cells become missing and the report names them with their first rows. A column with
    more text than that stays ``string``.
@@ -28,8 +32,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from core.data import dates
 from core.data.arrow_pool import import_pool
-from core.data.report import MAX_LISTED, ImportReport
+from core.data.dates import DateProblem
+from core.data.report import ImportReport
 from core.data.text_bytes import LEADING_ZERO_PATTERN, leading_zero_count
 
 NUMBER_PATTERN = r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$"
@@ -40,9 +46,6 @@ _COMMA_DECIMAL = re.compile(r"^\s*[+-]?(\d{1,3}(\.\d{3})+|\d+),\d+\s*$")
 _DOT_DECIMAL = re.compile(r"^\s*[+-]?\d+\.\d+\s*$")
 # "1.234" is a decimal in one country and a thousand in another: it decides nothing.
 _THOUSANDS_ONLY = re.compile(r"^\s*[+-]?\d{1,3}(\.\d{3})+\s*$")
-ISO_DATE = re.compile(
-    r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$"
-)
 SAMPLE = 1000
 
 TYPE_NAMES = {
@@ -65,6 +68,7 @@ class TypingRules:
     missing_tokens: frozenset[str]
     decimal: str = "."  # "." or ","
     max_conflict_share: float = 0.01
+    date_order: str = "auto"  # "auto", "day_first" or "month_first" (see core.data.dates)
 
 
 @dataclass(frozen=True)
@@ -138,10 +142,16 @@ def type_column(
         return values
     sample = values.slice(0, SAMPLE * 10).drop_null().slice(0, SAMPLE).to_pylist()
     zeros = facts.leading_zeros
-    for attempt in (_as_integer, _as_float, _as_boolean, _as_datetime):
+    for attempt in (_as_integer, _as_float, _as_boolean):
         typed = attempt(name, values, sample, rules, report, zeros)
         if typed is not None:
             return typed
+    dated = dates.read_dates(values, sample, rules.date_order)
+    if isinstance(dated, DateProblem):
+        dates.report_dates(name, values, dated, report, line_of)
+        return values
+    if dated is not None:
+        return dated
     return _numeric_with_conflicts(name, values, sample, present, rules, report, line_of, zeros)
 
 
@@ -198,6 +208,9 @@ def _as_integer(name, values, sample, rules, report, zeros):
     typed = try_cast(values, pa.int64())
     if typed is None:
         return None
+    dated = dates.compact_dates(name, typed)
+    if dated is not None:
+        return dated
     return values if kept_as_codes(name, values, report, zeros) else typed
 
 
@@ -252,14 +265,6 @@ def _as_boolean(name, values, sample, rules, report, zeros):
     return pc.equal(lowered, "true")
 
 
-def _as_datetime(name, values, sample, rules, report, zeros):
-    if not sample or not all(ISO_DATE.match(v) for v in sample):
-        return None
-    zoned = any(v.endswith("Z") or re.search(r"[+-]\d{2}:?\d{2}$", v[10:]) for v in sample)
-    target = pa.timestamp("us", tz="UTC") if zoned else pa.timestamp("us")
-    return try_cast(values, target)
-
-
 def _numeric_with_conflicts(
     name: str,
     values: pa.ChunkedArray,
@@ -294,20 +299,14 @@ def _numeric_with_conflicts(
 
 
 def _report_conflict(name, values, not_number, bad, report, line_of) -> None:
-    indices = pc.indices_nonzero(not_number).slice(0, MAX_LISTED).to_pylist()
-    tokens = pc.value_counts(pc.filter(values, not_number)).to_pylist()
-    tokens.sort(key=lambda item: -item["counts"])
-    token_text = ", ".join(f"{t['values']!r} ×{t['counts']}" for t in tokens[:5])
-    first = indices[0]
-    line = line_of(first)
-    where = f"row {first + 1}" + (f" (line {line})" if line else "")
-    report.add(
+    report.add_listed(
         "type_conflict",
-        f"column {name!r} holds numbers, but {bad} cells are not numbers ({token_text}), "
-        f"first at {where}; they became missing values",
-        column=name,
-        count=bad,
-        rows=[i + 1 for i in indices],
-        lines=[n for n in (line_of(i) for i in indices) if n],
-        tokens={str(t["values"]): int(t["counts"]) for t in tokens[:MAX_LISTED]},
+        name,
+        values,
+        not_number,
+        line_of,
+        lambda count, tokens, where: (
+            f"column {name!r} holds numbers, but {count} cells are "
+            f"not numbers ({tokens}), first at {where}; they became missing values"
+        ),
     )

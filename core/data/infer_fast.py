@@ -5,16 +5,17 @@ tokens become missing) costs a hash lookup per cell before any type is tried. Em
 token always in force) are found with one cheap comparison; the rest of that work can often be
 proved unnecessary:
 
-- no missing token is written as an integer, an ISO date, ``true`` or ``false``, and only the
+- no missing token is written as an integer, a date, ``true`` or ``false``, and only the
   NaN spellings among them ("nan", "NaN", "-nan", "-NaN") parse as floats. So when a column casts
-  whole to one of those types (a float column without NaN), it holds no token, and its only
-  missing cells are the empty ones;
+  (or parses) whole to one of those types (a float column without NaN), it holds no token, and
+  its only missing cells are the empty ones;
 - a type the rules would not choose is often ruled out by the sample (1,000 values) alone, or by
   casting only the sample: if a sampled value does not cast, the column does not;
 - leading zeros are counted from the cells' first bytes (:mod:`core.data.text_bytes`).
 
 When the shortcut cannot prove that its answer is the rules' answer (a failed cast in a column
-that does hold tokens, numbers with a few words among them, decimal commas), it answers
+that does hold tokens, numbers with a few words among them, decimal commas, dates that stay text
+for a reason the report must give), it answers
 ``None`` without touching the report, and :func:`type_text_column` hands the column to the
 rules.
 """
@@ -22,20 +23,18 @@ rules.
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Callable
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from core.data import infer
+from core.data import dates, infer
 from core.data.arrow_pool import import_pool
 from core.data.infer import NO_FACTS, SAMPLE, ColumnFacts, TypingRules
 from core.data.report import ImportReport
 from core.data.text_bytes import leading_zero_count
 
 _UNSURE = object()  # a rule's outcome the shortcut cannot tell: the rules decide
-_ZONE = re.compile(r"[+-]\d{2}:?\d{2}$")
 
 
 def type_text_column(
@@ -77,12 +76,12 @@ def quick_type(
     if empties == len(values):
         _note_empties(name, empties, report)
         return values
-    sample = _sample(values, rules.missing_tokens)
+    sample = rules_sample(values, rules.missing_tokens)
     if not sample:
         return None
     tokens = _Tokens(values, rules.missing_tokens, facts)
     for attempt in (_as_integer, _as_float, _as_boolean, _as_datetime):
-        outcome = attempt(values, sample, tokens)
+        outcome = attempt(name, values, sample, tokens, rules)
         if outcome is _UNSURE:
             return None
         if outcome is not None:
@@ -131,7 +130,7 @@ def _non_empty(tokens: frozenset[str]) -> pa.Array:
     return pa.array(sorted(tokens - {""}), pa.string())
 
 
-def _sample(values: pa.ChunkedArray, tokens: frozenset[str]) -> list[str]:
+def rules_sample(values: pa.ChunkedArray, tokens: frozenset[str]) -> list[str]:
     """The rules' sample: the first 1,000 present values among the first 10,000 cells."""
     head = values.slice(0, SAMPLE * 10).drop_null()
     sample: list[str] = []
@@ -153,14 +152,21 @@ def _failed(tokens: _Tokens) -> object | None:
     return None if tokens.absent else _UNSURE
 
 
-def _as_integer(values: pa.ChunkedArray, sample: list[str], tokens: _Tokens) -> Outcome:
+def _as_integer(
+    name: str, values: pa.ChunkedArray, sample: list[str], tokens: _Tokens, rules: TypingRules
+) -> Outcome:
     if not all(v.strip().lstrip("+-").isdigit() for v in sample):
         return None
     typed = infer.try_cast(values, pa.int64())
-    return _failed(tokens) if typed is None else (typed, True)
+    if typed is None:
+        return _failed(tokens)
+    dated = dates.compact_dates(name, typed)
+    return (typed, True) if dated is None else (dated, False)
 
 
-def _as_float(values: pa.ChunkedArray, sample: list[str], tokens: _Tokens) -> Outcome:
+def _as_float(
+    name: str, values: pa.ChunkedArray, sample: list[str], tokens: _Tokens, rules: TypingRules
+) -> Outcome:
     if not infer.sample_casts(sample, pa.float64()):
         return None
     typed = infer.try_cast(values, pa.float64())
@@ -171,7 +177,9 @@ def _as_float(values: pa.ChunkedArray, sample: list[str], tokens: _Tokens) -> Ou
     return typed, True
 
 
-def _as_boolean(values: pa.ChunkedArray, sample: list[str], tokens: _Tokens) -> Outcome:
+def _as_boolean(
+    name: str, values: pa.ChunkedArray, sample: list[str], tokens: _Tokens, rules: TypingRules
+) -> Outcome:
     if any(v.lower() not in ("true", "false") for v in sample):
         return None
     words = infer.boolean_words()
@@ -184,13 +192,14 @@ def _as_boolean(values: pa.ChunkedArray, sample: list[str], tokens: _Tokens) -> 
     return pc.equal(lowered, "true"), False
 
 
-def _as_datetime(values: pa.ChunkedArray, sample: list[str], tokens: _Tokens) -> Outcome:
-    if not all(infer.ISO_DATE.match(v) for v in sample):
-        return None
-    zoned = any(v.endswith("Z") or _ZONE.search(v[10:]) for v in sample)
-    target = pa.timestamp("us", tz="UTC") if zoned else pa.timestamp("us")
-    typed = infer.try_cast(values, target)
-    return _failed(tokens) if typed is None else (typed, False)
+def _as_datetime(
+    name: str, values: pa.ChunkedArray, sample: list[str], tokens: _Tokens, rules: TypingRules
+) -> Outcome:
+    """The rules' dates; a column of dates that stays text goes to the rules, which say why."""
+    dated = dates.read_dates(values, sample, rules.date_order)
+    if isinstance(dated, dates.DateProblem):
+        return _UNSURE
+    return None if dated is None else (dated, False)
 
 
 def _mostly_numbers(sample: list[str]) -> bool:

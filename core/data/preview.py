@@ -9,7 +9,7 @@ delimiter, decimal mark and column types an import would use. Other formats are 
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from core.config import DataSettings
 from core.data import importer
+from core.data.column_roles import identifier_columns, suggest_target
 from core.data.csv_reader import CsvOptions, read_csv
 from core.data.importer import ImportOptions
 from core.data.infer import TypingRules, shipway_type
@@ -36,7 +37,10 @@ class FilePreview:
 
     ``rows`` are the first rows as text (``None`` for missing), ``sample_rows`` how many rows
     the preview read, ``profile`` the statistics of each column over those rows, ``problems``
-    the import report's entries (dicts with ``kind``, ``severity``, ``message``...).
+    the import report's entries (dicts with ``kind``, ``severity``, ``message``...),
+    ``identifiers`` the columns that identify rows over those rows (name → reason in plain
+    words: not features by default, never the suggested target) and ``target`` the suggested
+    target (:func:`core.data.column_roles.suggest_target`).
     """
 
     format: str
@@ -47,6 +51,8 @@ class FilePreview:
     sample_rows: int
     profile: dict[str, dict[str, Any]]
     problems: tuple[dict[str, Any], ...]
+    identifiers: dict[str, str] = field(default_factory=dict)
+    target: str | None = None
 
 
 def preview_file(
@@ -63,7 +69,7 @@ def preview_file(
         else importer.missing_tokens(limits)
     )  # fmt: skip
     report = ImportReport(format=fmt, source=str(source))
-    rules = TypingRules(tokens, options.decimal or ".", 0.01)
+    rules = TypingRules(tokens, options.decimal or ".", 0.01, options.date_order)
     if fmt in ("csv", "tsv"):
         table = _preview_text(source, fmt, options, tokens, report)
     elif fmt == "parquet":
@@ -73,15 +79,20 @@ def preview_file(
     else:
         table = read_jsonl(source, options.encoding or "utf-8-sig", rules, report)
     shown = table.slice(0, rows).to_pylist()
+    profile = profile_table(table)
+    types = {f.name: shipway_type(f.type) for f in table.schema}
+    identifiers = identifier_columns(table, profile)
     return FilePreview(
         format=fmt,
         detected=dict(report.detected),
         columns=tuple(table.column_names),
-        types={f.name: shipway_type(f.type) for f in table.schema},
+        types=types,
         rows=tuple(tuple(None if v is None else str(v) for v in row.values()) for row in shown),
         sample_rows=table.num_rows,
-        profile=profile_table(table),
+        profile=profile,
         problems=tuple(report.problems),
+        identifiers=identifiers,
+        target=suggest_target(table.column_names, types, identifiers),
     )
 
 
@@ -100,7 +111,9 @@ def _preview_text(
             scan = scan_file(head)
             encoding = decide_encoding(head, scan, options.encoding)
             delimiter = options.delimiter or ("\t" if fmt == "tsv" else None)
-            csv_options = CsvOptions(delimiter, options.decimal, "skip", tokens, 0.01)
+            csv_options = CsvOptions(
+                delimiter, options.decimal, "skip", tokens, 0.01, options.date_order
+            )
             return read_csv(head, scan, encoding, csv_options, report, no_progress, CancelToken())
         except ShipwayError as exc:  # name the user's file, not the temporary copy
             exc.message = exc.message.replace(str(head), str(source))

@@ -13,6 +13,7 @@ at all, and proves the rows distinct. Numbers and datetimes are sorted instead o
 from __future__ import annotations
 
 import math
+import threading
 from contextlib import closing
 from typing import Any
 
@@ -61,12 +62,15 @@ def profile_table(
     profile: dict[str, dict[str, Any]] = {}
     names = table.column_names
     workers = max(1, workers_for(table.num_rows) - spare_threads)
-    with closing(in_order(profile_one, range(len(names)), workers, cancel)) as done:
-        for index, (stats, codes) in enumerate(done):
-            profile[names[index]] = stats
-            if rows is not None:
-                rows.fold(codes)
-            progress((index + 1) / len(names), f"profiling column {index + 1}")
+    try:
+        with closing(in_order(profile_one, range(len(names)), workers, cancel)) as done:
+            for index, (stats, codes) in enumerate(done):
+                profile[names[index]] = stats
+                if rows is not None:
+                    rows.fold(codes)
+                progress((index + 1) / len(names), f"profiling column {index + 1}")
+    finally:
+        _SCRATCH.buffer = None  # this thread's (the workers' go with them)
     return profile
 
 
@@ -119,12 +123,16 @@ def _numeric(column: pa.ChunkedArray) -> dict[str, Any]:
     their per-call overhead, which dominated the import of wide tables.
     """
     values = column.drop_null().to_numpy().astype(np.float64, copy=False)
-    ordered = np.sort(values)  # NaN last
-    nan = int(np.isnan(ordered).sum()) if pa.types.is_floating(column.type) else 0
-    finite = ordered[np.isfinite(ordered)] if nan or pa.types.is_floating(column.type) else ordered
+    size = values.size
+    if values.flags.writeable:  # a copy of its own (several chunks, or integers): in place
+        values.sort()  # -inf first, then numbers, +inf, NaN last
+        ordered = values
+    else:
+        ordered = np.sort(values)
+    finite, nan = _finite_part(ordered, pa.types.is_floating(column.type))
     out: dict[str, Any] = {
         "distinct": _distinct_sorted(ordered, nan, column),
-        "infinite": int(values.size - finite.size - nan),
+        "infinite": int(size - finite.size - nan),
     }
     if finite.size == 0:
         return out
@@ -135,7 +143,7 @@ def _numeric(column: pa.ChunkedArray) -> dict[str, Any]:
     positions = np.searchsorted(finite, edges, side="left")
     positions[-1] = finite.size
     mean = float(finite.sum()) / finite.size
-    spread = finite - mean
+    spread = np.subtract(finite, mean, out=_scratch(finite.size))
     std = math.sqrt(float(spread @ spread) / (finite.size - 1)) if finite.size > 1 else 0.0
     out.update(
         min=low,
@@ -146,6 +154,29 @@ def _numeric(column: pa.ChunkedArray) -> dict[str, Any]:
         histogram={"edges": edges.tolist(), "counts": np.diff(positions).tolist()},
     )
     return out
+
+
+_SCRATCH = threading.local()
+
+
+def _scratch(size: int) -> np.ndarray:
+    """A float array of ``size`` for intermediate results, reused by the thread's next column
+    (a fresh array of a million floats costs its page faults every time)."""
+    buffer = getattr(_SCRATCH, "buffer", None)
+    if buffer is None or buffer.size < size:
+        buffer = _SCRATCH.buffer = np.empty(max(size, 1024))
+    return buffer[:size]
+
+
+def _finite_part(ordered: np.ndarray, floating: bool) -> tuple[np.ndarray, int]:
+    """The finite values of a sorted array (a view: they sit between the infinities) and the
+    count of NaN (sorted last)."""
+    if not floating:
+        return ordered, 0
+    nan = ordered.size - int(np.searchsorted(ordered, np.nan))
+    low = int(np.searchsorted(ordered, -np.inf, side="right"))
+    high = int(np.searchsorted(ordered[: ordered.size - nan], np.inf, side="left"))
+    return ordered[low:high], nan
 
 
 _QUANTILE_ARRAY = np.asarray(QUANTILES)

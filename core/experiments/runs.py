@@ -19,7 +19,7 @@ from core.experiments.executors import Executor, RunHandle, wait_any
 from core.experiments.handles import ProgressBox, TrainingRun, waiter
 from core.experiments.jobs import RunJob, RunResult
 from core.experiments.spec import Preprocessing, RunSpec, Split, TrainRequest
-from core.experiments.validation import check_spec, default_features, infer_task
+from core.experiments.validation import check_spec, default_features, infer_task, left_out_notes
 from core.progress import CancelToken, ProgressFn, no_progress
 from core.project import Project
 
@@ -105,7 +105,12 @@ def _submit(
     return executor.submit(job, _marking_running(project, run_id, progress))
 
 
-def _record(project: Project, run_id: int, outcome: RunResult | BaseException) -> Run:
+def _record(
+    project: Project,
+    run_id: int,
+    outcome: RunResult | BaseException,
+    notes: list[str] | None = None,
+) -> Run:
     runs = project.runs
     if isinstance(outcome, Cancelled):
         runs.finish(run_id, "cancelled", error="cancelled by the user")
@@ -135,7 +140,7 @@ def _record(project: Project, run_id: int, outcome: RunResult | BaseException) -
             io_schema=outcome.io_schema,
             params=outcome.params,
             environment=outcome.environment,
-            notes=outcome.notes,
+            notes=[*(notes or []), *outcome.notes],
             timings=outcome.timings,
             model_sha256=sha,
             model_size=size,
@@ -171,11 +176,12 @@ def start_train(
     box = ProgressBox()
     job = _job(project, run_id, spec, version, executor, threads)
     handle = _submit(project, run_id, job, executor, box)
-    future = waiter(lambda: _finish(project, run_id, handle), f"run-{run_id}-waiter")
+    notes = left_out_notes(version, spec)
+    future = waiter(lambda: _finish(project, run_id, handle, notes), f"run-{run_id}-waiter")
     return TrainingRun(run_id, "train", future, box, handle.cancel)
 
 
-def _finish(project: Project, run_id: int, handle: RunHandle) -> Run:
+def _finish(project: Project, run_id: int, handle: RunHandle, notes: list[str]) -> Run:
     """Wait for the executor's outcome and record it; a cancellation is recorded, then raised."""
     try:
         outcome: RunResult | BaseException = handle.result()
@@ -183,7 +189,7 @@ def _finish(project: Project, run_id: int, handle: RunHandle) -> Run:
         outcome = exc if isinstance(exc, Cancelled) else Cancelled("interrupted")
         _record(project, run_id, outcome)
         raise outcome from None
-    return _record(project, run_id, outcome)
+    return _record(project, run_id, outcome, notes)
 
 
 def train(

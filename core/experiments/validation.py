@@ -31,12 +31,35 @@ def infer_task(target_type: str, stats: Mapping[str, Any]) -> str:
 
 
 def default_features(version: DatasetVersion, target: str) -> tuple[str, ...]:
-    """Every column but the target and columns with no values."""
+    """Every column but the target, columns with no values and identifier columns.
+
+    Identifiers (row numbers, UUIDs, codes, a date used as a key: the import report's
+    ``identifiers``) name rows rather than describe them; a user may still choose them.
+    """
+    identifiers = version.report.get("identifiers", {})
     return tuple(
         name
         for name in version.schema
-        if name != target and version.profile.get(name, {}).get("count", 1) > 0
+        if name != target
+        and name not in identifiers
+        and version.profile.get(name, {}).get("count", 1) > 0
     )
+
+
+def left_out_notes(version: DatasetVersion, spec: RunSpec) -> list[str]:
+    """The run's notes on identifier columns the default features left out, and why.
+
+    Empty when the features were chosen otherwise (they are not the defaults).
+    """
+    if tuple(spec.features) != default_features(version, spec.target):
+        return []
+    identifiers = version.report.get("identifiers", {})
+    return [
+        f"column {name!r} was left out of the features: {reason}, so it identifies rows "
+        "rather than describing them (choose it in the features to use it)"
+        for name, reason in identifiers.items()
+        if name != spec.target and name in version.schema
+    ]
 
 
 def check_spec(spec: RunSpec, version: DatasetVersion) -> None:

@@ -156,3 +156,36 @@ def test_show_of_a_corrupt_version_prints_one_json_document(
     assert line.startswith("shipway: error: sales@1 cannot be used")
     assert as_text.returncode == 1 and "integrity: CORRUPT" in as_text.stdout
     assert as_text.stderr.splitlines() == [line]
+
+
+def test_dates_identifiers_and_the_date_order_flag(tmp_path: Path) -> None:
+    project = tmp_path / "proj"
+    document(shipway("init", project, "--json"))
+    weather = tmp_path / "weather.csv"
+    weather.write_text(
+        "date,rain,weather\n"
+        + "".join(
+            f"2012/01/{d:02d},{d * 0.7:.1f},{'rain' if d % 3 else 'sun'}\n" for d in range(1, 21)
+        )
+    )
+    visits = tmp_path / "visits.csv"
+    visits.write_text("visit,n\n01/02/2012,1\n03/04/2012,2\n05/06/2012,3\n")
+    imported, auto, day_first, shown = together(
+        ("data", "import", weather, "--json"),
+        ("data", "import", visits, "--json"),
+        ("data", "import", visits, "--name", "visits-dmy", "--date-order", "day-first", "--json"),
+        ("data", "import", weather, "--name", "shown"),
+        project=project,
+    )
+    imported = document(imported)
+    assert imported["schema"] == {"date": "datetime", "rain": "float", "weather": "string"}
+    assert imported["report"]["identifiers"] == {
+        "date": "every value is distinct (one row per date: a date used as a key)"
+    }
+    auto = document(auto)
+    assert auto["schema"]["visit"] == "string"
+    [entry] = [p for p in auto["report"]["problems"] if p["kind"] == "date_order"]
+    assert "--date-order day-first" in entry["message"] and entry["column"] == "visit"
+    assert document(day_first)["schema"]["visit"] == "datetime"
+    assert shown.returncode == 0, shown.stderr
+    assert "identifier 'date': every value is distinct" in shown.stdout
