@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.errors import ShipwayError
+from desktop.widgets.dialogs import plain_buttons
 
 MAX_OPEN_DIALOGS = 3
 
@@ -136,7 +137,7 @@ class ErrorDialog(QDialog):
         toggle.clicked.connect(lambda: self._toggle(toggle))
         copy = QPushButton("Copy details")
         copy.clicked.connect(self.copy_details)
-        box = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        box = plain_buttons(QDialogButtonBox(QDialogButtonBox.StandardButton.Close))
         box.rejected.connect(self.reject)
         row.addWidget(toggle)
         row.addWidget(copy)

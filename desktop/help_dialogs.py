@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QMessageBox, QWidget
 
+from desktop.widgets.dialogs import inform
+
 SHORTCUTS = [
     ("Ctrl+N", "New project"),
     ("Ctrl+O", "Open project"),
     ("Ctrl+I", "Import data"),
-    ("Ctrl+R", "New run"),
+    ("Ctrl+R", "Start a run (the New run form's settings)"),
     ("Ctrl+1 … Ctrl+6", "Data, Experiments, Compare, Models, Deployments, Monitoring"),
     ("F5", "Refresh the page"),
+    ("Ctrl+,", "Project settings (monitoring rules)"),
     ("Ctrl+Shift+T", "Light or dark theme"),
     ("Ctrl+W / Ctrl+Q", "Close project / quit"),
 ]
@@ -18,7 +21,7 @@ SHORTCUTS = [
 
 def show_shortcuts(parent: QWidget) -> None:
     text = "".join(f"<tr><td><b>{k}</b>&nbsp;&nbsp;</td><td>{v}</td></tr>" for k, v in SHORTCUTS)
-    QMessageBox.information(parent, "Keyboard shortcuts", f"<table>{text}</table>")
+    inform(parent, "Keyboard shortcuts", f"<table>{text}</table>", icon_name="")
 
 
 def show_about(parent: QWidget) -> None:
@@ -45,8 +48,9 @@ def fill_menus(window) -> None:
     for item in (window.close_action, window.quit_action):
         file_menu.addAction(item)
     project = menus.addMenu("&Project")
-    for item in (window.import_action, window.run_action, window.refresh_action):
-        project.addAction(item)
+    for item in (window.import_action, window.run_action, window.refresh_action, None):
+        project.addAction(item) if item else project.addSeparator()
+    project.addAction(window.settings_action)
     view = menus.addMenu("&View")
     for item in window.page_actions:
         view.addAction(item)

@@ -10,7 +10,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
     QMainWindow,
-    QMessageBox,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -26,7 +25,8 @@ from desktop.shell import ProjectShell
 from desktop.start_page import StartPage
 from desktop.theme import keep_icon, resource
 from desktop.traffic import TrafficGenerator
-from desktop.widgets.common import Banner
+from desktop.widgets.common import Banner, plural
+from desktop.widgets.dialogs import ask
 
 STOP_WAIT_S = 20.0
 
@@ -70,10 +70,20 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.jobs)
         self._build_actions()
         self._connect()
+        self._adopt_theme()
         if workspace is not None:
             self.show_workspace(workspace, own_workspace)
         else:
             self._show_start()
+
+    def _adopt_theme(self) -> None:
+        """The parts that hold the style sheet (see :mod:`desktop.theme`): a theme change
+        re-polishes those in sight; a hidden page is restyled when next shown."""
+        theme = self.context.theme
+        parts = (self.menuBar(), self.statusBar(), self.banner, self.start)
+        for part in (*parts, self.shell.header, self.shell.sidebar, *self.shell.pages):
+            theme.adopt(part)
+        theme.adopt_dialogs(self)
 
     # -- actions and menus -------------------------------------------------------------------
 
@@ -96,8 +106,9 @@ class MainWindow(QMainWindow):
         self.close_action = a("&Close project", self.close_project, "Ctrl+W", "close")
         self.quit_action = a("&Quit", self.close, "Ctrl+Q")
         self.import_action = a("&Import data…", self.import_data, "Ctrl+I", "import")
-        self.run_action = a("New &run…", self.new_run, "Ctrl+R", "run")
+        self.run_action = a("Start &run", self.start_run, "Ctrl+R", "run")
         self.refresh_action = a("&Refresh", self.refresh, "F5", "refresh")
+        self.settings_action = a("Project &settings…", self.project_settings, "Ctrl+,")
         self.theme_action = a("Dark &theme", self.toggle_theme, "Ctrl+Shift+T", "theme")
         self.theme_action.setCheckable(True)
         self.theme_action.setChecked(self.context.theme.name == "dark")
@@ -119,7 +130,8 @@ class MainWindow(QMainWindow):
         self.context.theme.changed.connect(self._theme_changed)
 
     def _project_actions_enabled(self, enabled: bool) -> None:
-        for action in (self.close_action, self.import_action, self.run_action, *self.page_actions):
+        actions = (self.close_action, self.import_action, self.run_action, self.settings_action)
+        for action in (*actions, *self.page_actions):
             action.setEnabled(enabled)
 
     # -- opening and closing projects ----------------------------------------------------------
@@ -256,16 +268,16 @@ class MainWindow(QMainWindow):
     def confirm_stop(self, titles: list[str]) -> bool:
         """Ask whether running jobs may be cancelled (tests replace this method)."""
         listed = "\n".join(f"• {title}" for title in titles[:8])
-        answer = QMessageBox.question(
+        return ask(
             self,
             "Work is still running",
-            f"{len(titles)} background job(s) are still running:\n\n{listed}\n\n"
-            "Cancel them? A cancelled import stores nothing; a cancelled run is recorded "
-            "as cancelled.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            QMessageBox.StandardButton.No,
+            f"{plural(len(titles), 'background job')} "
+            f"{'is' if len(titles) == 1 else 'are'} still running:\n\n{listed}\n\n"
+            "Cancel them and close? A cancelled import stores nothing; a cancelled run is "
+            "recorded as cancelled.",
+            yes="Cancel them and close",
+            no="Keep working",
         )
-        return answer == QMessageBox.StandardButton.Yes
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self.close_project():
@@ -287,10 +299,24 @@ class MainWindow(QMainWindow):
         if page is not None:
             page.choose_files()
 
-    def new_run(self) -> None:
+    def start_run(self) -> None:
+        """Ctrl+R: start the run the Experiments page's New run form describes."""
         page = self.show_page("experiments")
         if page is not None:
-            page.show_new_run()
+            page.start_from_form()
+
+    def project_settings(self):
+        """Project → Settings…: the monitoring rules of shipway.toml (see settings_dialog)."""
+        from desktop.settings_dialog import ProjectSettingsDialog
+
+        if self.workspace is None:
+            return None
+        dialog = ProjectSettingsDialog(self.context, self.workspace, self)
+        if self.session is not None:
+            dialog.saved.connect(self.session.show_warnings)
+        dialog.open()
+        self.settings_dialog = dialog
+        return dialog
 
     def refresh(self) -> None:
         if self.workspace is not None:

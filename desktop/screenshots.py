@@ -57,12 +57,32 @@ def shoot(widget: QWidget, path: Path) -> None:
     print(path)
 
 
+def weather_csv(folder: Path, days: int = 365) -> Path:
+    """A file the app has never seen: dates written 2012/01/01, numbers, a weather category."""
+    import datetime
+    import random
+
+    rng = random.Random(2012)
+    lines = ["date,precipitation,temp_max,temp_min,wind,weather"]
+    start = datetime.date(2012, 1, 1)
+    for day in range(days):
+        kind = rng.choice(("rain", "sun", "sun", "fog", "drizzle", "snow"))
+        rain = {"rain": 8.0, "drizzle": 2.0, "snow": 5.0}.get(kind, 0.0) * rng.random()
+        high = {"snow": -2.0, "sun": 24.0}.get(kind, 12.0) + rng.uniform(-4, 4)
+        date = (start + datetime.timedelta(days=day)).strftime("%Y/%m/%d")
+        wind = rng.uniform(0.5, 7)
+        lines.append(f"{date},{rain:.1f},{high:.1f},{high - 6:.1f},{wind:.1f},{kind}")
+    path = folder / "seattle-weather.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
 def wizard_shots(window: MainWindow, data: Path, out: Path, theme: str) -> None:
     window.new_project()
     wizard = window.wizard
     wizard.resize(900, 660)
     wizard.move(window.x() + 190, window.y() + 70)
-    wizard.name_page.name.setText("Penguin species")
+    wizard.name_page.name.setText("Seattle weather")
     settle()
     wizard.next()
     wizard.import_page.panel.set_path(data)
@@ -73,10 +93,27 @@ def wizard_shots(window: MainWindow, data: Path, out: Path, theme: str) -> None:
     shoot(wizard, out / f"wizard-target-{theme}.png")
     wizard.next()
     wizard.next()
+    wizard.monitoring_page.form.use_live.setChecked(True)
+    settle()
+    shoot(wizard, out / f"wizard-monitoring-{theme}.png")
+    wizard.next()
     wizard.gates_page.use_threshold.setChecked(True)
     settle()
     shoot(wizard, out / f"wizard-gates-{theme}.png")
     wizard.reject()
+
+
+def settings_shot(window: MainWindow, out: Path, theme: str) -> None:
+    """Project → Settings…, with a key of shipway.toml in the wrong table warned about."""
+    settings = window.workspace.root / "shipway.toml"
+    before = settings.read_text(encoding="utf-8")
+    settings.write_text(before.replace("[project]\n", "[project]\nbucket_seconds = 10\n", 1))
+    dialog = window.project_settings()
+    dialog.move(window.x() + 320, window.y() + 120)
+    settle(until=lambda: dialog.loaded is not None)
+    shoot(dialog, out / f"settings-{theme}.png")
+    dialog.reject()
+    settings.write_text(before, encoding="utf-8")
 
 
 def train_some(workspace: Workspace) -> None:
@@ -171,9 +208,10 @@ def main(argv: list[str] | None = None) -> int:
     window.show()
     settle(1.0)
     shoot(window, args.out / f"start-{args.theme}.png")
-    wizard_shots(window, data, args.out, args.theme)
+    wizard_shots(window, weather_csv(scratch / "downloads"), args.out, args.theme)
     demo_shot(window, folder, args.out, args.theme)
     project_shots(window, args.out, args.theme)
+    settings_shot(window, args.out, args.theme)
     from desktop.screenshots_live import live_shots  # it uses settle and shoot from here
 
     live_shots(window, args.out, args.theme)

@@ -23,6 +23,10 @@ from pathlib import Path
 PAGE_TIMEOUT_S = 30.0
 
 
+def _plural(count: int, word: str) -> str:
+    return f"{count:,} {word}" + ("" if count == 1 else "s")
+
+
 class Checks:
     """Runs checks in order; one line each; a failed check does not stop the next ones."""
 
@@ -162,7 +166,7 @@ class _SelfTest:
         from desktop.demo import demo_data
 
         outcome = self.workspace.data.import_file(demo_data())
-        return f"{outcome.version.ref}, {outcome.version.rows} rows"
+        return f"{outcome.version.ref}, {_plural(outcome.version.rows, 'row')}"
 
     def check_train(self) -> str:
         from core.services import TrainRequest
@@ -196,7 +200,10 @@ class _SelfTest:
     def check_drift(self) -> str:
         wait_until(lambda: False, 1.5)  # the prediction log is written off the request path
         report = self.workspace.monitoring.drift(self.version.ref, deployment=self.deployment.id)
-        return f"{report.tested_features} features tested on {report.current_rows} logged rows"
+        return (
+            f"{_plural(report.tested_features, 'feature')} tested on "
+            f"{_plural(report.current_rows, 'logged row')}"
+        )
 
     # -- the pages with data ---------------------------------------------------------------------
 
@@ -220,7 +227,7 @@ class _SelfTest:
         page = self.window.show_page("monitoring")
         if not wait_until(lambda: page.snapshot is not None and page.board.rate.showing_plot):
             raise RuntimeError("no traffic plotted")
-        return f"{page.snapshot.traffic.total} requests plotted"
+        return f"{_plural(page.snapshot.traffic.total, 'request')} plotted"
 
     def check_undeploy(self) -> str:
         stopped = self.workspace.deployments.undeploy(self.deployment.id)

@@ -6,9 +6,24 @@ started from this window keep running after it closes only if the user says so: 
 (stop them / keep them running), unless the setting ``deployments/on_exit`` is ``stop`` or
 ``keep`` (the dialog's "remember" box sets it; the tests set it). A quit by signal never
 waits for an answer: it applies the setting, and stops them when nothing was chosen.
+
+**Garbage collection.** A full collection of Python's cyclic garbage collector walks every
+object the interpreter tracks, holding the GIL: with pandas, scikit-learn, pyqtgraph and the
+window's widgets loaded, 120–350 ms (measured by ``benchmarks/bench_gui.py --trace`` on a busy
+machine), during which the GUI thread cannot run one line of Python, whichever thread started
+it. So the session moves the long-lived objects into the collector's permanent generation
+(``gc.freeze()``), where later collections do not walk them: a few seconds after the project
+opens (its pages have read, the engine's modules are imported), then whenever the oldest
+generation (objects that survived two collections) has grown by :data:`FREEZE_GROWTH` objects
+(a look every :data:`FREEZE_EVERY_MS`). The young generations are collected first (a few
+milliseconds), so only objects that lived long are kept; cyclic garbage already in the oldest
+generation stays until the project closes, which gives everything back (``gc.unfreeze()``) so
+a closed project's widgets are collected.
 """
 
 from __future__ import annotations
+
+import gc
 
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QCheckBox, QLabel, QMessageBox, QWidget
@@ -18,9 +33,13 @@ from core.services import Workspace
 from desktop.context import AppContext
 from desktop.team_watch import ChangeWatcher
 from desktop.traffic import TrafficGenerator
-from desktop.widgets.common import Banner
+from desktop.widgets.common import Banner, plural
+from desktop.widgets.dialogs import message_box
 
 ON_EXIT_KEY = "deployments/on_exit"  # "ask" (default), "stop" or "keep"
+FREEZE_AFTER_MS = 4000  # after the pages' first reads: the long-lived objects are made
+FREEZE_EVERY_MS = 30_000  # then a look this often
+FREEZE_GROWTH = 20_000  # objects in the oldest generation that make a freeze worth it
 STOP_WAIT_S = 20.0
 
 
@@ -37,22 +56,43 @@ class ProjectSession(QObject):
         self.banner = banner
         self.watcher = ChangeWatcher(context, workspace, window)
         self.traffic: TrafficGenerator | None = None
+        self.warnings: list[str] = []  # the last ws.project.warnings() shown
         self._traffic_label: QLabel | None = None
         self._traffic_timer = QTimer(self)
         self._traffic_timer.setInterval(2000)
         self._traffic_timer.timeout.connect(self._tell_traffic)
+        self._freeze = QTimer(self)
+        self._freeze.setInterval(FREEZE_AFTER_MS)
+        self._freeze.timeout.connect(self._freeze_long_lived)
 
     def start(self) -> None:
         self.watcher.start()
         self.banner.hide()
-        workspace = self.workspace
+        self.show_warnings()
+        self._freeze.start()
+
+    def show_warnings(self) -> None:
+        """Read ``ws.project.warnings()`` (a network share, keys of shipway.toml nothing reads,
+        with their line) and show them in the banner, one per line; hide it when none."""
         self.context.runner.fetch(
-            workspace.project.warnings, self._show_warnings, owner=self.window
+            self.workspace.project.warnings, self._show_warnings, owner=self.window
         )
 
     def _show_warnings(self, warnings: list[str]) -> None:
-        if warnings:
-            self.banner.show_message("  ".join(warnings), "warning")
+        self.warnings = list(warnings)
+        if len(warnings) == 1:
+            self.banner.show_message(warnings[0], "warning")
+        elif warnings:
+            self.banner.show_message("\n".join(f"• {w}" for w in warnings), "warning")
+        elif self.banner.kind == "warning":
+            self.banner.hide()
+
+    def _freeze_long_lived(self) -> None:
+        """Freeze what lived long (see "Garbage collection" above), when there is enough."""
+        self._freeze.setInterval(FREEZE_EVERY_MS)
+        if len(gc.get_objects(generation=2)) >= FREEZE_GROWTH:
+            gc.collect(1)
+            gc.freeze()
 
     def start_traffic(self, generator: TrafficGenerator, label: QLabel | None = None) -> None:
         """Send demo traffic; ``label`` (in the status bar) says how much went out."""
@@ -69,7 +109,7 @@ class ProjectSession(QObject):
         if traffic is None or label is None:
             return
         text = (
-            f"Demo traffic: {traffic.answered:,} requests answered, "
+            f"Demo traffic: {plural(traffic.answered, 'request')} answered, "
             f"{traffic.share_now():.0%} of rows shifted"
         )
         tip = (
@@ -116,13 +156,14 @@ class ProjectSession(QObject):
     def question(self, names: list[str]) -> str | None:
         """Ask the user (the tests set ``deployments/on_exit`` instead)."""
         listed = "\n".join(f"• {name}" for name in names[:8])
-        box = QMessageBox(self.window)
-        box.setWindowTitle("Deployments are running")
-        box.setIcon(QMessageBox.Icon.Question)
-        box.setText(
-            f"{len(names)} deployment(s) started from this window are still serving:\n\n"
+        box = message_box(
+            self.window,
+            "Deployments are running",
+            f"{plural(len(names), 'deployment')} started from this window "
+            f"{'is' if len(names) == 1 else 'are'} still serving:\n\n"
             f"{listed}\n\nStop them, or keep them running after Shipway closes? (Either way "
-            "they are listed on the Deployments page next time.)"
+            "they are listed on the Deployments page next time.)",
+            "deployments",
         )
         stop = box.addButton("Stop them", QMessageBox.ButtonRole.AcceptRole)
         keep = box.addButton("Keep them running", QMessageBox.ButtonRole.DestructiveRole)
@@ -136,9 +177,12 @@ class ProjectSession(QObject):
         return answer
 
     def stop_background(self) -> None:
-        """Stop the change feed and the demo traffic (first, before the jobs are cancelled)."""
+        """Stop the change feed and the demo traffic (first, before the jobs are cancelled),
+        and let the collector see every object again (see "Garbage collection" above)."""
         self.watcher.stop()
         self.stop_traffic()
+        self._freeze.stop()
+        gc.unfreeze()
 
     def stop_deployments(self, deployments: str) -> None:
         """Stop the deployments this window started when told to ("stop"), and forget them."""

@@ -4,19 +4,31 @@ Style sheets live in ``resources/styles/{light,dark}.qss`` and icons in ``resour
 Icons are drawn with ``stroke="currentColor"``; :func:`icon` replaces that colour with the
 theme's text colour (and the selection's for selected items) before rendering, so one set of
 SVG files serves both themes.
+
+The style sheet is never set on the application. Qt re-polishes a changed *application*
+style sheet by walking every styled widget and, from each, all of its descendants again (a
+widget at depth *d* is polished *d* + 1 times), and pyqtgraph's hidden plot-option menus (about
+forty widgets per plot, never shown) are polished with them: a second, or three while a
+training worker shares the two cores. Instead the parts of the main window hold the sheet
+(:meth:`ThemeManager.adopt`: menu bar, status bar, header, sidebar, each page), and a theme
+change re-polishes the parts in sight at once; a hidden page gets the new sheet when it is next
+shown. Dialogs made with the main window as parent are adopted as they are made
+(:meth:`ThemeManager.adopt_dialogs`); a dialog made by a page inherits the page's sheet, and a
+tooltip takes the sheet of the widget it describes.
 """
 
 from __future__ import annotations
 
 import sys
+import weakref
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QObject, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QByteArray, QEvent, QObject, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPainter, QPalette, QPixmap
 from PySide6.QtSvg import QSvgRenderer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 THEMES = ("light", "dark")
 
@@ -103,32 +115,78 @@ class ThemeManager(QObject):
     def __init__(self, name: str = "light") -> None:
         super().__init__()
         self.name = name if name in THEMES else "light"
+        self._widgets: list[weakref.ref[QWidget]] = []  # what holds the style sheet
+        self._parents: list[weakref.ref[QWidget]] = []  # whose new dialogs are adopted
 
     @property
     def colors(self) -> Colors:
         return COLORS[self.name]
 
+    def adopt(self, widget: QWidget) -> None:
+        """Style ``widget`` and everything in it with the theme, now if it is in sight (or
+        has never been styled), else when it is next shown; and at every change."""
+        if all(ref() is not widget for ref in self._widgets):
+            self._widgets.append(weakref.ref(widget))
+            widget.installEventFilter(self)
+        if QApplication.instance() is not None and (widget.isVisible() or not widget.styleSheet()):
+            _set_sheet(widget, _style_sheet(self.name))
+
+    def adopt_dialogs(self, window: QWidget) -> None:
+        """Adopt every dialog (or other window) made with ``window`` as its parent."""
+        self._parents.append(weakref.ref(window))
+        window.installEventFilter(self)
+
+    def widgets(self) -> list[QWidget]:
+        """The adopted widgets that still exist."""
+        import shiboken6
+
+        alive = [ref() for ref in self._widgets]
+        alive = [w for w in alive if w is not None and shiboken6.isValid(w)]
+        self._widgets = [weakref.ref(w) for w in alive]
+        return alive
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        kind = event.type()
+        if kind == QEvent.Type.Show and isinstance(watched, QWidget):
+            if any(ref() is watched for ref in self._widgets):
+                _set_sheet(watched, _style_sheet(self.name))  # hidden at the last change
+        elif kind == QEvent.Type.ChildAdded and any(ref() is watched for ref in self._parents):
+            child = event.child()
+            if isinstance(child, QWidget) and child.isWindow():
+                self.adopt(child)
+        return False
+
     def apply(self, name: str | None = None) -> None:
-        """Set palette and style sheet on the running QApplication."""
+        """Set the palette on the running QApplication and the style sheet on the adopted
+        widgets in sight (the others get it when shown)."""
         if name is not None and name in THEMES:
             self.name = name
         app = QApplication.instance()
         if app is None:
             return
         sheet = _style_sheet(self.name)
-        if app.property("shipway_theme") == self.name and app.styleSheet() == sheet:
+        shown = [w for w in self.widgets() if w.isVisible()]
+        if app.property("shipway_theme") == self.name and all(
+            w.styleSheet() == sheet for w in shown
+        ):
             return  # already in force: re-polishing every widget would only cost time
         app.setProperty("shipway_theme", self.name)
         if not app.property("shipway_fusion"):  # once: replacing a style in use can crash
             app.setStyle("Fusion")
             app.setProperty("shipway_fusion", True)
         app.setPalette(_palette(self.colors))
-        app.setStyleSheet(sheet)
+        for widget in shown:
+            _set_sheet(widget, sheet)
         theme_changes().changed.emit(self.name)  # plots and tinted icons redraw themselves
         self.changed.emit(self.name)
 
     def toggle(self) -> None:
         self.apply("dark" if self.name == "light" else "light")
+
+
+def _set_sheet(widget: QWidget, sheet: str) -> None:
+    if widget.styleSheet() != sheet:
+        widget.setStyleSheet(sheet)
 
 
 class _ThemeChanges(QObject):

@@ -40,6 +40,11 @@ class Page(QWidget):
     def activated(self) -> None:
         """The page has just been shown."""
 
+    @property
+    def primary_button(self) -> QWidget | None:
+        """The page's main action: kept in sight at 1280 × 800 (a test checks it)."""
+        return None
+
     # -- helpers ---------------------------------------------------------------------------
 
     def fetch(

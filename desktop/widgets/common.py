@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from PySide6.QtCore import QAbstractItemModel, Qt
+from PySide6.QtCore import QAbstractItemModel, QObject, Qt, QTimer
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -54,7 +54,54 @@ def make_table(model: QAbstractItemModel, sortable: bool = True, stretch_last: b
     header.setHighlightSections(False)
     header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
     header.setSortIndicatorShown(sortable)
+    if model is not None:
+        fit_columns(view)
     return view
+
+
+MOST_COLUMN_PX = 360  # a column grows to its content up to this; longer text is cut with …
+
+
+class _ColumnFitter(QObject):
+    """Widens a table's columns to their header and the rows in sight whenever its rows are
+    replaced; never narrows one (a width the person dragged stays), at most
+    :data:`MOST_COLUMN_PX`. A cell still too long is elided, and its tooltip shows it whole."""
+
+    def __init__(self, view: QTableView) -> None:
+        super().__init__(view)
+        self.view = view
+        view.horizontalHeader().setResizeContentsPrecision(0)  # the rows in sight: cheap
+        self._soon = QTimer(self)
+        self._soon.setSingleShot(True)
+        self._soon.setInterval(0)
+        self._soon.timeout.connect(self.fit)
+        model = view.model()
+        for signal in (model.modelReset, model.layoutChanged, model.rowsInserted):
+            signal.connect(self._soon.start)
+        self._soon.start()
+
+    def fit(self) -> None:
+        view, model = self.view, self.view.model()
+        if model is None:
+            return
+        header = view.horizontalHeader()
+        last = model.columnCount() - (1 if header.stretchLastSection() else 0)
+        for column in range(last):
+            if view.isColumnHidden(column):
+                continue
+            title = str(model.headerData(column, Qt.Orientation.Horizontal) or "")
+            titled = max(
+                (header.fontMetrics().horizontalAdvance(line) for line in title.splitlines()),
+                default=0,
+            )
+            wanted = min(max(view.sizeHintForColumn(column), titled + 24) + 4, MOST_COLUMN_PX)
+            if wanted > view.columnWidth(column):
+                view.setColumnWidth(column, wanted)
+
+
+def fit_columns(view: QTableView) -> None:
+    """Keep ``view``'s columns as wide as their content (see :class:`_ColumnFitter`)."""
+    _ColumnFitter(view)
 
 
 def set_widths(view: QTableView, widths: Sequence[int]) -> None:
@@ -88,6 +135,12 @@ def format_value(value: Any, digits: int = 4) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     return str(value)
+
+
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    """``1 warning``, ``3 warnings``, ``1,204 rows`` (``plural_form`` for irregular words)."""
+    word = singular if count == 1 else (plural_form or f"{singular}s")
+    return f"{count:,} {word}"
 
 
 def format_metric(value: Any) -> str:
@@ -175,9 +228,11 @@ class Banner(QWidget):
         close.clicked.connect(self.hide)
         layout.addWidget(self.label, 1)
         layout.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
+        self.kind = ""
         self.hide()
 
     def show_message(self, text: str, kind: str = "error") -> None:
+        self.kind = kind
         set_style_property(self, "kind", kind)
         self.label.setText(text)
         self.show()

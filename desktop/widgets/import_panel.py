@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 from core.services import FilePreview, ImportOptions, preview_file
 from desktop.context import AppContext
 from desktop.theme import current_colors
-from desktop.widgets.common import make_table, muted
+from desktop.widgets.common import make_table, muted, plural
 from desktop.widgets.table_model import Column, ListTableModel
 
 FILE_FILTER = (
@@ -48,6 +48,14 @@ def _combo(choices: list[tuple[str, str | None]]) -> QComboBox:
     for label, value in choices:
         combo.addItem(label, value)
     return combo
+
+
+def choose_data_file(parent: QWidget | None) -> str:
+    """Ask for a data file with a dialog parented to ``parent`` (a window: the file dialog is
+    modal to it and opens centred over it, never behind or beside another dialog); "" when
+    the person cancels."""
+    path, _ = QFileDialog.getOpenFileName(parent, "Choose a data file", "", FILE_FILTER)
+    return path
 
 
 def local_files(event: QDragEnterEvent | QDropEvent) -> list[Path]:
@@ -123,7 +131,7 @@ class ImportPanel(QWidget):
     # -- choosing a file ---------------------------------------------------------------------
 
     def browse(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Choose a data file", "", FILE_FILTER)
+        path = choose_data_file(self.window())
         if path:
             self.set_path(path)
 
@@ -192,12 +200,12 @@ class ImportPanel(QWidget):
     def _show_preview(self, preview: FilePreview) -> None:
         parts = [f"format {preview.format}"]
         parts += [f"{key} {_name(value)}" for key, value in preview.detected.items()]
-        parts.append(f"{len(preview.columns)} columns")
-        parts.append(f"{preview.sample_rows:,} rows read for this preview")
+        parts.append(plural(len(preview.columns), "column"))
+        parts.append(f"{plural(preview.sample_rows, 'row')} read for this preview")
         problems = [p for p in preview.problems if p.get("severity") == "warning"]
         text = "Detected: " + " · ".join(parts)
         if problems:
-            text += f"\n{len(problems)} warning(s), e.g. {problems[0]['message']}"
+            text += f"\n{plural(len(problems), 'warning')}, e.g. {problems[0]['message']}"
         self.detected.setText(text)
         types = preview.types
         columns = [

@@ -3,6 +3,11 @@
 A :class:`PlotPanel` keeps the function that drew it, so a theme change simply draws it again
 in the new colours. The drawing helpers below take plain lists (as the engine's records hold
 them) and never compute statistics themselves.
+
+Drawing costs the GUI thread tens of milliseconds per plot (pyqtgraph items, antialiased
+paths, axis text), so nothing is drawn out of sight: a panel that is hidden (another tab,
+another page) keeps what to draw and draws it when shown. When the theme changes, the plots in
+sight are repainted one per event-loop turn (:func:`desktop.widgets.pacing.paint_later`).
 """
 
 from __future__ import annotations
@@ -16,10 +21,13 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel, QStackedLayout, QWidget
 
 from desktop.theme import Colors, current_colors, theme_changes
+from desktop.widgets.pacing import paint_later
 
 pg.setConfigOptions(antialias=True)
 
 Draw = Callable[["PlotPanel", Colors], None]
+TOP_CATEGORIES = 10  # categories drawn one bar each; the others are summed as "other"
+LABEL_CHARS = 18  # a category name longer than this is cut with "…"
 
 
 class PlotPanel(QWidget):
@@ -27,7 +35,7 @@ class PlotPanel(QWidget):
 
     def __init__(self, x_label: str = "", y_label: str = "", min_height: int = 220) -> None:
         super().__init__()
-        self.plot = pg.PlotWidget()
+        self.plot = pg.PlotWidget(enableMenu=False)
         self.plot.setMinimumHeight(min_height)
         self.plot.setMenuEnabled(False)
         self.message = QLabel()
@@ -39,6 +47,7 @@ class PlotPanel(QWidget):
         self._stack.addWidget(self.message)
         self._labels = (x_label, y_label)
         self._draw: Draw | None = None
+        self._stale = False  # the theme changed while hidden: redraw when shown
         self.legend = None
         self.show_message("Nothing to show yet.")
         theme_changes().changed.connect(self.apply_theme)
@@ -48,13 +57,24 @@ class PlotPanel(QWidget):
         return self.plot.getPlotItem()
 
     def draw(self, fn: Draw, x_label: str | None = None, y_label: str | None = None) -> None:
-        """Clear the plot and draw it with ``fn(panel, colors)``; kept for theme changes."""
+        """Clear the plot and draw it with ``fn(panel, colors)`` (now if it is in sight, else
+        when it is shown); kept for theme changes."""
         if x_label is not None or y_label is not None:
             self._labels = (x_label or "", y_label or "")
         self._draw = fn
-        self.redraw()
+        self._stack.setCurrentWidget(self.plot)
+        if self.isVisible():
+            self.redraw()
+        else:
+            self._stale = True
+
+    @property
+    def drawn(self) -> bool:
+        """The plot shows what was last asked for (False while it waits to be shown)."""
+        return self._draw is not None and not self._stale
 
     def redraw(self) -> None:
+        self._stale = False
         colors = current_colors()
         item = self.item
         item.clear()
@@ -94,8 +114,22 @@ class PlotPanel(QWidget):
         return self._stack.currentWidget() is self.plot
 
     def apply_theme(self, _name: str = "") -> None:
-        if self._draw is not None:
+        """Redraw in the new colours now if shown, else when next shown (a theme switch
+        then costs only the plots in sight)."""
+        if self._draw is None:
+            return
+        if self.isVisible():
             self.redraw()
+            paint_later(self.plot)
+        else:
+            self._stale = True
+
+    def showEvent(self, event) -> None:
+        if self._stale:
+            self._stale = False
+            if self._draw is not None:
+                self.redraw()
+        super().showEvent(event)
 
     def _style(self, colors: Colors) -> None:
         self.plot.setBackground(colors.surface)
@@ -107,12 +141,15 @@ class PlotPanel(QWidget):
             axis.setPen(pg.mkPen(colors.border))
             axis.setTextPen(pg.mkPen(colors.muted))
             axis.setLabel(label, color=colors.muted)
+            plain_numbers(axis)
 
     def export(self, path: Path | str) -> Path:
         """Write the plot as PNG (or SVG when the name ends in .svg)."""
         from pyqtgraph import exporters
 
         path = Path(path)
+        if self._stale and self._draw is not None:
+            self.redraw()
         exporter_class = (
             exporters.SVGExporter if path.suffix.lower() == ".svg" else exporters.ImageExporter
         )
@@ -124,6 +161,18 @@ class PlotPanel(QWidget):
 
 
 # -- drawing helpers ------------------------------------------------------------------------
+
+
+def plain_numbers(axis: pg.AxisItem) -> None:
+    """Tick labels as the numbers they are: no SI prefix ("×0.001", shares read 100–600).
+
+    ``enableAutoSIPrefix(False)`` alone is not enough: it recomputes the scale once, from the
+    range at that moment, and keeps it, so a share axis styled again (a theme change) while it
+    showed 0–0.6 would keep a ×1000 scale. With no range in which a prefix applies, that one
+    recomputation gives 1. Call it after every ``setLabel`` (which resets the ranges).
+    """
+    axis.setSIPrefixEnableRanges(())
+    axis.enableAutoSIPrefix(False)
 
 
 def pen(color: str, width: float = 2.0, dashed: bool = False) -> pg.QtGui.QPen:
@@ -143,6 +192,34 @@ def histogram(panel: PlotPanel, edges: Sequence[float], counts: Sequence[int], c
     )
     panel.item.addItem(bars)
     return bars
+
+
+def elide(label: str, chars: int = LABEL_CHARS) -> str:
+    return label if len(label) <= chars else label[: chars - 1] + "…"
+
+
+def top_categories(
+    labels: Sequence[str], series: Sequence[Sequence[float]], keep: int = TOP_CATEGORIES
+) -> tuple[list[str], list[list[float]]]:
+    """The ``keep`` largest categories, largest first (by the largest value across
+    ``series``), then "other" summing the rest (an "(other)" the engine made joins it)."""
+    labels = [str(label) for label in labels]
+    merged = {"(other)", "other"}
+    order = sorted(range(len(labels)), key=lambda i: -max(float(s[i]) for s in series))
+    shown = [i for i in order if labels[i] not in merged][:keep]
+    rest = [i for i in range(len(labels)) if i not in shown]
+    out_labels = [labels[i] for i in shown]
+    out = [[float(s[i]) for i in shown] for s in series]
+    if rest:
+        counted = len(rest) if not any(labels[i] in merged for i in rest) else 0
+        out_labels.append(f"other ({plural_values(counted)})" if counted else "other")
+        for values, source in zip(out, series, strict=True):
+            values.append(float(sum(float(source[i]) for i in rest)))
+    return out_labels, out
+
+
+def plural_values(count: int) -> str:
+    return f"{count} value" if count == 1 else f"{count} values"
 
 
 def category_bars(

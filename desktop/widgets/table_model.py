@@ -20,6 +20,7 @@ Index = QModelIndex | QPersistentModelIndex
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 _LEFT = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
 RAW_ROLE = Qt.ItemDataRole.UserRole + 1
+LONG_CELL = 20  # a cell text longer than this is its own tooltip (shown whole when elided)
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,10 @@ class ListTableModel(QAbstractTableModel):
             color = self._background(item, index.column())
             return QColor(color) if color else None
         if role == Qt.ItemDataRole.ToolTipRole:
-            return (column.cell_tip(item) if column.cell_tip else column.tooltip) or None
+            if column.cell_tip is not None:
+                return column.cell_tip(item) or None
+            text = column.display(item)
+            return text if len(text) > LONG_CELL else (column.tooltip or None)
         return None
 
     def headerData(

@@ -24,6 +24,7 @@ class ProjectPlan:
     target: str
     primary_metric: str
     gates: dict[str, Any] = field(default_factory=dict)  # the [gates.production] table
+    tables: dict[str, dict[str, Any]] = field(default_factory=dict)  # [drift], [triggers]
 
 
 def create_project(
@@ -44,6 +45,7 @@ def create_project(
                 "primary_metric": plan.primary_metric,
             },
             gates={"production": plan.gates},
+            tables=plan.tables or None,
         )
         cancel.raise_if_cancelled()
         stage = Stage(progress, 0.05, 1.0, "importing")

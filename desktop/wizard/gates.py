@@ -6,7 +6,6 @@ the team agrees on here is what they will later review in version control.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from PySide6.QtWidgets import (
@@ -24,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from core import metrics
+from desktop.widgets.monitoring_settings import THRESHOLD, MonitoringSettings
 from desktop.wizard.pages import message_label, say
 
 METRIC_HELP = {
@@ -39,7 +39,6 @@ METRIC_HELP = {
     "r2": "share of the target's variance explained; 1 is perfect",
     "mape": "mean absolute percentage error; unusable when the target can be 0",
 }
-THRESHOLD = re.compile(r"^\s*(>=|<=|>|<)?\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$")
 
 
 class MetricPage(QWizardPage):
@@ -84,6 +83,43 @@ class MetricPage(QWizardPage):
         return bool(self.chosen_metric)
 
 
+class MonitoringPage(QWizardPage):
+    """When a deployed model's monitoring should raise an alert (``[drift]``, ``[triggers]``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setTitle("Watch the deployed model")
+        self.setSubTitle(
+            "A deployed model's requests are compared with its training data in buckets of "
+            "time. Choose when that raises an alert (Project → Settings changes it later)."
+        )
+        self.form = MonitoringSettings()
+        self.form.use_drift.setChecked(True)
+        self.form.changed.connect(self.completeChanged.emit)
+        self.message = message_label()
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.form)
+        layout.addWidget(self.message)
+        layout.addStretch(1)
+
+    def set_task(self, task: str, metric: str) -> None:
+        """Offer the task's live metrics, the primary one first choice (when feedback gives
+        it); a rule is proposed only where higher is better (0.8), an error's scale unknown."""
+        self.form.set_task(task)
+        if self.form.use_live.isChecked() or self.form.live_metric.findText(metric) < 0:
+            return
+        self.form.live_metric.setCurrentText(metric)
+        self.form.live_rule.setText(">= 0.8" if metrics.GREATER_IS_BETTER[metric] else "")
+
+    def tables(self) -> dict[str, dict[str, Any]]:
+        return self.form.tables()
+
+    def isComplete(self) -> bool:
+        problem = self.form.problem()
+        say(self.message, problem)
+        return not problem
+
+
 class GatesPage(QWizardPage):
     """Default gates for ``production``; Finish creates the project (progress shown here)."""
 
@@ -100,6 +136,10 @@ class GatesPage(QWizardPage):
         self.regression = QCheckBox("No regression against the current production version")
         self.max_drop = QDoubleSpinBox(decimals=3, minimum=0, maximum=1, singleStep=0.005)
         self.latency = QCheckBox("Single-row predict, p95 at most (ms)")
+        self.latency.setToolTip(
+            "Promotion times single-row predicts of the candidate (one row per call) and "
+            "compares their p95 with this budget (max_latency_p95_ms)."
+        )
         self.latency_ms = QDoubleSpinBox(decimals=0, minimum=1, maximum=60000, value=50)
         self.size = QCheckBox("Model size at most (MB)")
         self.size_mb = QDoubleSpinBox(decimals=0, minimum=1, maximum=100000, value=200)

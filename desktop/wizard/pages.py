@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -28,6 +29,8 @@ from core.services import FilePreview, suggest_task
 from desktop.context import AppContext
 from desktop.pages.data.views import ProfileView
 from desktop.theme import set_style_property
+from desktop.widgets.column_roles import left_out_text, pick_target
+from desktop.widgets.common import plural
 from desktop.widgets.import_panel import ImportPanel
 from desktop.widgets.plots import PlotPanel
 
@@ -164,6 +167,10 @@ class TargetPage(QWizardPage):
             button.toggled.connect(lambda *_: self.completeChanged.emit())
         self.suggestion = QLabel()
         self.suggestion.setProperty("muted", True)
+        self.suggestion.setWordWrap(True)
+        self.left_out = QLabel()  # identifier columns: not features by default, and why
+        self.left_out.setProperty("muted", True)
+        self.left_out.setWordWrap(True)
         self.plot = PlotPanel(min_height=200)
         self.message = message_label()
         form = QFormLayout()
@@ -176,20 +183,26 @@ class TargetPage(QWizardPage):
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.suggestion)
+        layout.addWidget(self.left_out)
         layout.addWidget(self.plot, 1)
         layout.addWidget(self.message)
         self.target.currentIndexChanged.connect(self._target_changed)
 
     def set_preview(self, preview: FilePreview) -> None:
+        """Offer the file's columns; keep the column chosen before if the file still has it,
+        else propose the engine's suggestion (never an identifier or a date)."""
         self.preview = preview
         previous = self.target.currentText()
+        identifiers = preview.identifiers
+        chosen = pick_target(preview.columns, preview.types, identifiers, previous)
         self.target.blockSignals(True)
         self.target.clear()
-        self.target.addItems(list(preview.columns))
-        if previous in preview.columns:
-            self.target.setCurrentText(previous)
-        else:
-            self.target.setCurrentIndex(0)
+        for name in preview.columns:
+            self.target.addItem(name)
+            if name in identifiers:
+                tip = f"{name} identifies rows: {identifiers[name]}"
+                self.target.setItemData(self.target.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
+        self.target.setCurrentText(chosen)
         self.target.blockSignals(False)
         self._target_changed()
 
@@ -214,10 +227,14 @@ class TargetPage(QWizardPage):
         suggested = suggest_task(self.column_type(), self.stats())
         (self.classification if suggested == "classification" else self.regression).setChecked(True)
         rows = self.preview.sample_rows if self.preview is not None else 0
+        distinct = self.stats().get("distinct", 0)
         self.suggestion.setText(
-            f"{name} is {self.column_type()} with {self.stats().get('distinct', 0):,} distinct "
-            f"values in the {rows:,} previewed rows; suggested task: {suggested}."
+            f"{name} is {self.column_type()} with {plural(distinct, 'distinct value')} in the "
+            f"{plural(rows, 'previewed row')}; suggested task: {suggested}."
         )
+        identifiers = self.preview.identifiers if self.preview is not None else {}
+        self.left_out.setText(left_out_text(identifiers, name))
+        self.left_out.setVisible(bool(self.left_out.text()))
         ProfileView.show_distribution(self.plot, name, self.stats())
         self.completeChanged.emit()
 
@@ -228,6 +245,13 @@ class TargetPage(QWizardPage):
             return "Choose the column to predict.", "error"
         if stats.get("count", 0) == 0:
             return f"{name} has no values in the preview; choose another column.", "error"
+        identifiers = self.preview.identifiers if self.preview is not None else {}
+        if name in identifiers:
+            return (
+                f"{name} identifies rows ({identifiers[name]}): there is nothing in it a model "
+                "could learn to predict. Choose the column you want predicted.",
+                "warning",
+            )
         if self.task == "regression" and kind not in ("integer", "float"):
             return (
                 f"Regression predicts a number, but {name} holds {kind} values. Choose "

@@ -1,5 +1,5 @@
 """The new-project wizard: name and folder, first data set, target and task, primary metric,
-default gates. Finish creates the project in the background and opens it."""
+monitoring rules, default gates. Finish creates the project in the background and opens it."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from desktop.context import AppContext
 from desktop.errors import describe
 from desktop.theme import set_style_property
 from desktop.wizard.create import ProjectPlan, create_project
-from desktop.wizard.gates import GatesPage, MetricPage
+from desktop.wizard.gates import GatesPage, MetricPage, MonitoringPage
 from desktop.wizard.pages import ImportPage, NamePage, TargetPage, say
 
-NAME, DATA, TARGET, METRIC, GATES = range(5)
+NAME, DATA, TARGET, METRIC, MONITORING, GATES = range(6)
 
 
 class NewProjectWizard(QWizard):
@@ -32,10 +32,12 @@ class NewProjectWizard(QWizard):
         self.import_page = ImportPage(context)
         self.target_page = TargetPage()
         self.metric_page = MetricPage()
+        self.monitoring_page = MonitoringPage()
         self.gates_page = GatesPage()
         pages = (self.name_page, self.import_page, self.target_page, self.metric_page)
-        for number, page in enumerate((*pages, self.gates_page)):
-            page.setTitle(f"Step {number + 1} of 5 · {page.title()}")
+        pages += (self.monitoring_page, self.gates_page)
+        for number, page in enumerate(pages):
+            page.setTitle(f"Step {number + 1} of {len(pages)} · {page.title()}")
             self.setPage(number, page)
         self.setButtonText(QWizard.WizardButton.FinishButton, "Create project")
         for button in (QWizard.WizardButton.FinishButton, QWizard.WizardButton.NextButton):
@@ -49,6 +51,8 @@ class NewProjectWizard(QWizard):
             self.target_page.set_preview(self.import_page.panel.preview)
         elif page_id == METRIC:
             self.metric_page.set_task(self.target_page.task)
+        elif page_id == MONITORING:
+            self.monitoring_page.set_task(self.target_page.task, self.metric_page.chosen_metric)
         elif page_id == GATES:
             self.gates_page.set_metric(self.metric_page.chosen_metric)
 
@@ -64,6 +68,7 @@ class NewProjectWizard(QWizard):
             target=self.target_page.target.currentText(),
             primary_metric=self.metric_page.chosen_metric,
             gates=self.gates_page.gates(),
+            tables=self.monitoring_page.tables(),
         )
 
     def accept(self) -> None:

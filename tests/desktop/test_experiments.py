@@ -15,7 +15,9 @@ from core.services import ImportOptions, Workspace
 from desktop.pages.experiments.runs_table import PROGRESS_ROLE, STATUS_COLUMN
 from tests.desktop.conftest import LatencyProbe, wait_until
 
-MAX_BLOCK_MS = 200
+# Work done on the GUI thread (a read, a fit) stalls it for seconds; a loaded machine's
+# scheduling, for a few hundred ms. The 100 ms target is measured in benchmarks/bench_gui.py.
+MAX_BLOCK_MS = 1000
 
 
 def _ready_form(qtbot, page) -> None:
@@ -90,8 +92,11 @@ def test_cancel_stops_a_running_run(qtbot, lab_window, slow_data: str) -> None:
         job = lambda: page.jobs[0] if page.jobs else None  # noqa: E731
         wait_until(qtbot, lambda: job() and job().run_id and job().task.fraction, 60)
         run_id = job().run_id
-        row = page.model.row_of(lambda r: r.id == run_id)
-        assert page.model.index(row, 1).data().startswith("running")  # live in the table
+        in_table = lambda: page.model.row_of(lambda r: r.id == run_id)  # noqa: E731
+        status = lambda: page.model.index(in_table(), 1).data()  # noqa: E731
+        # live in the table (refreshed paced, so a moment after the job's own progress)
+        wait_until(qtbot, lambda: in_table() is not None and status().startswith("running"), 30)
+        row = in_table()
         page.table.selectRow(row)
         wait_until(qtbot, lambda: page.detail.run is not None and page.detail.run.id == run_id)
         assert page.detail.buttons["cancel"].isVisibleTo(page.detail)

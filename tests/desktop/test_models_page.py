@@ -123,3 +123,22 @@ def test_the_trainer_cannot_approve_and_is_told_why(qtbot, lab_window, weak) -> 
     wait_until(qtbot, lambda: not task.running, 10)
     assert "cannot approve" in page.detail.approval_note.text()
     assert not lab_window.context.errors.history  # said inline, not in a dialog
+
+
+def test_deploy_serves_the_alias_the_selected_version_holds(qtbot, lab_window, lab) -> None:
+    request = TrainRequest(data="penguins", target="species", estimator="decision_tree")
+    first, second = (lab.runs.train(request).result() for _ in range(2))
+    held = lab.lifecycle.register(first.id, "aliased")
+    pinned = lab.lifecycle.register(second.id, "aliased")
+    lab.lifecycle.promote(held.ref, "production", force=True, reason="the one in use")
+    page = _show(qtbot, lab_window, held.ref)
+    detail = page.detail
+    wait_until(qtbot, lambda: detail.deploy_ref == "aliased@production", 20)
+    assert detail.deploy.text() == "Deploy aliased@production" and detail.deploy.isEnabled()
+    assert "follows the alias" in detail.deploy.toolTip()
+
+    row = page.versions.row_of(lambda v: v.version == pinned.version)
+    page.versions_table.selectRow(row)  # another version: nothing is deployable until it is read
+    assert detail.deploy_ref == "" and not detail.deploy.isEnabled()
+    wait_until(qtbot, lambda: detail.deploy_ref == pinned.ref, 20)  # it holds no alias
+    assert detail.deploy.text() == f"Deploy {pinned.ref}"

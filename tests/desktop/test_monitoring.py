@@ -66,11 +66,12 @@ def test_shifted_traffic_shows_as_drift_live(qtbot, lab_window, served) -> None:
 
     wait_until(qtbot, drifting, 30)  # the log holds every request a moment after its answer
     board = page.board
+    wait_until(qtbot, lambda: board.settled, 10)  # the plots are set one per event-loop turn
     for plot in (board.rate, board.latency, board.mix, board.scores, board.heat, board.histogram):
         assert plot.showing_plot, plot.title.text()
     assert board.heat.image.image is not None and board.heat.image.image.shape[0] == 7
     board.feature.setCurrentText("body_mass_g")
-    assert "body_mass_g: training vs last" in board.histogram.title.text()
+    assert "body_mass_g: training vs the last" in board.histogram.title.text()
     assert board.figures["drift"].value.text() == str(page.snapshot.window.drifted_features)
 
     curves = {key: entry[0] for key, entry in board.scores.curves.items()}

@@ -15,7 +15,9 @@ from desktop.pages.experiments.runs_table import RunsTableModel
 from desktop.widgets.common import make_table
 from tests.desktop.conftest import LatencyProbe, wait_until
 
-MAX_BLOCK_MS = 200
+# Work done on the GUI thread (a read, a fit) stalls it for seconds; a loaded machine's
+# scheduling, for a few hundred ms. The 100 ms target is measured in benchmarks/bench_gui.py.
+MAX_BLOCK_MS = 1000
 ROWS = 1_000_000
 
 

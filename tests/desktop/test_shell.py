@@ -64,7 +64,7 @@ def test_sidebar_pages_and_their_shortcuts(qtbot, window) -> None:
     assert shortcuts["&New project…"] == "Ctrl+N"
     assert shortcuts["&Open project…"] == "Ctrl+O"
     assert shortcuts["&Import data…"] == "Ctrl+I"
-    assert shortcuts["New &run…"] == "Ctrl+R"
+    assert shortcuts["Start &run"] == "Ctrl+R"
     assert shortcuts["&Refresh"] == "F5"
 
 

@@ -9,7 +9,15 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWizard
 
 from core.services import Workspace
-from desktop.wizard.wizard import DATA, GATES, METRIC, NAME, TARGET, NewProjectWizard
+from desktop.wizard.wizard import (
+    DATA,
+    GATES,
+    METRIC,
+    MONITORING,
+    NAME,
+    TARGET,
+    NewProjectWizard,
+)
 from tests.desktop.conftest import penguins_copy, wait_until
 
 
@@ -48,9 +56,12 @@ def test_the_wizard_creates_a_project_from_a_csv(qtbot, context, tmp_path: Path)
     wizard.next()
     assert wizard.currentId() == TARGET
 
-    # 3. target and task, with its distribution; a numeric target suggests regression
+    # 3. target and task, with its distribution; a numeric target suggests regression. The
+    # target proposed is the engine's suggestion (no column named like a target here: the last)
     target = wizard.target_page
-    assert target.target.currentText() == "species" and target.task == "classification"
+    assert target.target.currentText() == "year" and target.task == "classification"
+    target.target.setCurrentText("species")
+    assert target.task == "classification"
     assert target.plot.showing_plot
     target.target.setCurrentText("body_mass_g")
     assert target.task == "regression"
@@ -64,9 +75,23 @@ def test_the_wizard_creates_a_project_from_a_csv(qtbot, context, tmp_path: Path)
     wizard.next()
     assert wizard.currentId() == METRIC
 
-    # 4. primary metric (f1 by default for classification), 5. gates
+    # 4. primary metric (f1 by default for classification), 5. monitoring rules, 6. gates
     assert wizard.metric_page.chosen_metric == "f1"
     wizard.metric_page.buttons["balanced_accuracy"].setChecked(True)
+    wizard.next()
+    assert wizard.currentId() == MONITORING
+    monitoring = wizard.monitoring_page.form
+    assert (
+        monitoring.use_drift.isChecked() and "drift_buckets = 3" in monitoring.preview.toPlainText()
+    )
+    assert monitoring.live_metric.currentText() == "balanced_accuracy"  # the primary metric
+    monitoring.bucket.setCurrentIndex(monitoring.bucket.findData(60))
+    monitoring.use_live.setChecked(True)
+    monitoring.live_rule.setText("at least 0.8")
+    assert not next_button.isEnabled() and "comparison" in wizard.monitoring_page.message.text()
+    monitoring.live_rule.setText(">= 0.75")
+    monitoring.retrain.setChecked(True)
+    assert next_button.isEnabled()
     wizard.next()
     assert wizard.currentId() == GATES
     gates = wizard.gates_page
@@ -91,6 +116,13 @@ def test_the_wizard_creates_a_project_from_a_csv(qtbot, context, tmp_path: Path)
     assert production["metrics"] == {"balanced_accuracy": ">= 0.85"}
     assert production["no_regression"] == {"metric": "balanced_accuracy", "max_drop": 0.01}
     assert production["approval"] is True and production["max_latency_p95_ms"] == 50
+    assert settings["drift"]["bucket_seconds"] == 60
+    assert settings["triggers"] == {
+        "drift_buckets": 3,
+        "live_metrics": {"balanced_accuracy": ">= 0.75"},
+        "min_feedback": 30,
+        "retrain": True,
+    }
     with Workspace.open(folder) as workspace:
         assert [(d.name, d.latest_rows) for d in workspace.data.datasets()] == [("penguins", 344)]
         assert workspace.project.info().primary_metric == "balanced_accuracy"

@@ -12,13 +12,20 @@ from desktop.widgets.table_model import Column, ListTableModel
 
 RULE_NAMES = {
     "no_regression": "no regression",
-    "max_latency_p95_ms": "p95 latency (ms)",
+    "max_latency_p95_ms": "single-row p95 latency (ms)",
     "max_size_mb": "model size (MB)",
     "data_checks": "data checks",
     "smoke_test": "smoke test",
     "approval": "approval",
 }
 PASS_MARK, FAIL_MARK = "✓ pass", "✗ fail"
+RULE_TIPS = {
+    "max_latency_p95_ms": (
+        "The p95 of single-row predicts timed when these gates were evaluated, on the machine "
+        "that evaluated them (the call count is in What it says). A run's own p95 comes from "
+        "a shorter probe in its training worker right after fitting, so it can differ."
+    ),
+}
 
 
 def rule_name(rule: str) -> str:
@@ -39,7 +46,11 @@ def as_results(gates: Sequence[GateResult | dict[str, Any]]) -> list[GateResult]
 
 GATE_COLUMNS = [
     Column("", lambda g: g.passed, text=lambda g: PASS_MARK if g.passed else FAIL_MARK),
-    Column("Rule", lambda g: rule_name(g.rule), tooltip="The rule of shipway.toml [gates.ALIAS]"),
+    Column(
+        "Rule",
+        lambda g: rule_name(g.rule),
+        cell_tip=lambda g: RULE_TIPS.get(g.rule, "The rule of shipway.toml [gates.ALIAS]"),
+    ),
     Column("Measured", lambda g: g.value, text=lambda g: format_value(g.value), numeric=True),
     Column("Threshold", lambda g: g.threshold, text=lambda g: format_value(g.threshold)),
     Column("What it says", lambda g: g.message, cell_tip=lambda g: g.message),

@@ -32,6 +32,7 @@ from desktop.widgets.common import (
     icon_button,
     make_table,
     muted,
+    plural,
 )
 from desktop.widgets.plots import PlotPanel
 
@@ -66,6 +67,10 @@ class ComparePage(Page):
         layout.addWidget(splitter, 1)
         context.events.compare_requested.connect(self.compare)
         context.events.runs_changed.connect(self.refresh)
+
+    @property
+    def primary_button(self):
+        return self.picker.button
 
     def _toolbar(self) -> QHBoxLayout:
         row = QHBoxLayout()
@@ -185,7 +190,8 @@ class ComparePage(Page):
         self.summary.setText(
             f"{len(self.runs)} runs on <b>{metric}</b> (the primary metric): best is "
             f"<b>#{best}</b> ★. Highlighted cells hold the best value of each row. "
-            f"{different} setting(s) differ between the runs."
+            f"{plural(different, 'setting')} {'differs' if different == 1 else 'differ'} "
+            "between the runs."
             if best
             else f"{len(self.runs)} runs; none finished, so none is best."
         )

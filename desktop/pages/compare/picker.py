@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
 
 from core import metrics
 from core.entities import Run
-from desktop.widgets.common import format_metric, heading, icon_button, muted
+from desktop.widgets.common import format_metric, heading, icon_button, muted, plural
 
 MIN_RUNS, MAX_RUNS = 2, 10
 RUN_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -106,4 +106,4 @@ class RunPicker(QWidget):
         ok = MIN_RUNS <= count <= MAX_RUNS
         self.button.setEnabled(ok)
         hint = "" if ok else (" — tick at least 2" if count < MIN_RUNS else " — at most 10")
-        self.count.setText(f"{count} run(s) ticked{hint}")
+        self.count.setText(f"{plural(count, 'run')} ticked{hint}")

@@ -93,9 +93,14 @@ def differences_table(comparison: Any) -> Table:
 
 COST_FIELDS = (
     ("fit_s", "Fit (s)"),
-    ("predict_p50_ms", "Predict p50 (ms/row)"),
-    ("predict_p95_ms", "Predict p95 (ms/row)"),
+    ("predict_p50_ms", "Single-row predict p50 (ms)"),
+    ("predict_p95_ms", "Single-row predict p95 (ms)"),
     ("model_size", "Model size"),
+)
+LATENCY_TIP = (
+    "One row per predict call, timed in the run's training worker right after fitting (a "
+    "short probe: its p95 is about its slowest call). The latency gate of shipway.toml times "
+    "single-row predicts again when the gates are evaluated, so its figure can differ."
 )
 
 
@@ -114,6 +119,7 @@ def costs_table(comparison: Any) -> Table:
                 lambda r, k=key: r.get(k),
                 text=text or (lambda r, k=key: format_value(r.get(k))),
                 numeric=True,
+                tooltip=LATENCY_TIP if key.startswith("predict") else "",
             )
         )
     cheapest = {

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QVBoxLayout, QWidget
 from core.services import ImportOptions
 from desktop.context import AppContext
 from desktop.widgets.common import muted
+from desktop.widgets.dialogs import plain_buttons
 from desktop.widgets.import_panel import ImportPanel
 
 
@@ -21,6 +22,7 @@ class ImportDialog(QDialog):
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
+        plain_buttons(self.buttons)
         self.import_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         self.import_button.setText("Import")
         self.import_button.setProperty("primary", True)

@@ -23,6 +23,7 @@ from desktop.pages.base import Page
 from desktop.pages.data.diff_view import DiffView
 from desktop.pages.data.import_dialog import ImportDialog
 from desktop.pages.data.views import ProfileView, ReportView, version_details
+from desktop.widgets import import_panel
 from desktop.widgets.common import (
     Banner,
     EmptyState,
@@ -31,6 +32,7 @@ from desktop.widgets.common import (
     key_value_model,
     make_table,
     muted,
+    plural,
     set_widths,
 )
 from desktop.widgets.import_panel import FILE_FILTER, local_files
@@ -104,6 +106,10 @@ class DataPage(Page):
         for button in (self.import_button, self.export_button, refresh):
             row.addWidget(button)
         return row
+
+    @property
+    def primary_button(self):
+        return self.import_button
 
     def _content(self) -> QWidget:
         self.dataset_table = make_table(self.datasets)
@@ -194,14 +200,22 @@ class DataPage(Page):
     # -- importing ---------------------------------------------------------------------------
 
     def choose_files(self) -> None:
-        """Import… : a dialog with a preview and the detected options, for one file."""
+        """Import… (Ctrl+I): choose the file first (the file dialog over the main window), then
+        the Import dialog previews it with the detected options. Cancelling the file dialog
+        opens nothing; the Import dialog's own Browse… picks another file over itself."""
         if self.workspace is None:
             return
+        path = import_panel.choose_data_file(self.window())
+        if path:
+            self.open_import_dialog(path)
+
+    def open_import_dialog(self, path: str | Path) -> ImportDialog:
         dialog = ImportDialog(self.context, self)
         dialog.accepted.connect(lambda: self.import_files([dialog.path], dialog.options()))
+        dialog.panel.set_path(path)
         dialog.open()
-        dialog.panel.browse()
         self.import_dialog = dialog
+        return dialog
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if self.workspace is not None and local_files(event):
@@ -236,8 +250,8 @@ class DataPage(Page):
         version = outcome.version
         if outcome.created:
             warnings = version.report.get("warnings", 0)
-            note = f", {warnings} warning(s) in the import report" if warnings else ""
-            self.status(f"Imported {version.ref}: {version.rows:,} rows{note}")
+            note = f", {plural(warnings, 'warning')} in the import report" if warnings else ""
+            self.status(f"Imported {version.ref}: {plural(version.rows, 'row')}{note}")
         else:
             self.status(f"Unchanged: this file is already {version.ref}")
         self._select_after = version.dataset

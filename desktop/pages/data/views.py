@@ -15,9 +15,10 @@ from desktop.widgets.common import (
     heading,
     make_table,
     muted,
+    plural,
     set_widths,
 )
-from desktop.widgets.plots import PlotPanel, category_bars, histogram
+from desktop.widgets.plots import TOP_CATEGORIES, PlotPanel, category_bars, elide, histogram
 from desktop.widgets.table_model import Column, ListTableModel
 
 
@@ -34,6 +35,20 @@ def _range(stats: dict[str, Any]) -> str:
 def _top(stats: dict[str, Any]) -> str:
     top = stats.get("top") or []
     return ", ".join(f"{t['value']} ({t['count']})" for t in top[:3])
+
+
+def category_counts(stats: dict[str, Any]) -> tuple[list[str], list[int]]:
+    """The most frequent values of a text column and their rows, then "other (N values)" with
+    the rows of every other value (from the profile's counts)."""
+    top = (stats.get("top") or [])[:TOP_CATEGORIES]
+    labels = [str(t["value"]) for t in top]
+    values = [int(t["count"]) for t in top]
+    rest_rows = int(stats.get("count", 0)) - sum(values)
+    rest_values = int(stats.get("distinct", len(top))) - len(top)
+    if rest_rows > 0 and rest_values > 0:
+        labels.append(f"other ({plural(rest_values, 'value')})")
+        values.append(rest_rows)
+    return labels, values
 
 
 PROFILE_COLUMNS = [
@@ -97,7 +112,7 @@ class ProfileView(QWidget):
         self.show_distribution(self.plot, name, stats)
         missing = stats.get("missing", 0)
         self.caption.setText(
-            f"{name}: {stats.get('type', '?')}, {stats.get('count', 0):,} values, "
+            f"{name}: {stats.get('type', '?')}, {plural(stats.get('count', 0), 'value')}, "
             f"{missing:,} missing"
         )
 
@@ -112,17 +127,23 @@ class ProfileView(QWidget):
                 y_label="rows",
             )
             return
-        top = stats.get("top") or []
-        if top:
-            labels = [str(t["value"]) for t in top[:15]]
-            values = [t["count"] for t in top[:15]]
+        labels, values = category_counts(stats)
+        if not labels:
+            panel.show_message(f"No distribution to show for {name}: it has no values to count.")
+            return
+        if len(labels) <= 5 and max(len(label) for label in labels) <= 10:
             panel.draw(
                 lambda p, c: category_bars(p, labels, values, c.series[0]),
-                x_label=name if len(top) <= 15 else f"{name} (15 most frequent)",
+                x_label=name,
                 y_label="rows",
             )
             return
-        panel.show_message(f"No distribution to show for {name}: it has no values to count.")
+        shown = [elide(label) for label in labels]  # names on the left, one bar per row
+        panel.draw(
+            lambda p, c: category_bars(p, shown, values, c.series[0], horizontal=True),
+            x_label=f"rows ({name})",
+            y_label="",
+        )
 
 
 class ReportView(QWidget):
@@ -187,8 +208,9 @@ class ReportView(QWidget):
         else:
             count = report.get("warnings", 0)
             verdict = (
-                f"<span style='color:{colors.warning}'>{count} warning(s): look at them "
-                "before training; the data-checks gate treats them as not clean.</span>"
+                f"<span style='color:{colors.warning}'>{plural(count, 'warning')}: read "
+                f"{'it' if count == 1 else 'them'} before training; the data-checks gate "
+                "counts this version as not clean.</span>"
             )
         source = report.get("source", "")
         self.summary.setText(

@@ -36,6 +36,13 @@ from desktop.pages.deployments.try_it import TryItPanel
 from desktop.widgets.common import heading, icon_button, muted
 
 PROBE_LINES = ("GET '/health'", "GET '/metrics'")
+QUEUE_WARNING = "Task queue depth is"  # waitress: a request waited for a free thread
+QUEUE_NOTE = (
+    '[Shipway] {count} waitress warning{s} "Task queue depth is N" hidden: requests came in '
+    "faster than the server's threads answered them, so some waited a moment in its queue. "
+    "Harmless in a burst; when it never stops, the latency plots on Monitoring show the cost "
+    "(more server processes help: [serving] workers in shipway.toml, or deploy --workers)."
+)
 
 
 @dataclass(frozen=True)
@@ -48,9 +55,16 @@ class DeploymentInfo:
 
 
 def visible_log(text: str, hide_probes: bool) -> str:
-    if not hide_probes:
-        return text
-    return "\n".join(line for line in text.splitlines() if not any(p in line for p in PROBE_LINES))
+    """The log as shown: the app's own probes hidden (unless asked for), and waitress' queue
+    depth warnings, which can fill the log under load, counted in one explained line."""
+    lines = text.splitlines()
+    kept = [line for line in lines if QUEUE_WARNING not in line]
+    hidden = len(lines) - len(kept)
+    if hide_probes:
+        kept = [line for line in kept if not any(p in line for p in PROBE_LINES)]
+    if hidden:
+        kept.append(QUEUE_NOTE.format(count=f"{hidden:,}", s="" if hidden == 1 else "s"))
+    return "\n".join(kept)
 
 
 def code_box(text: str = "") -> QPlainTextEdit:

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QHBoxLayout,
-    QMessageBox,
     QSplitter,
     QStackedWidget,
     QVBoxLayout,
@@ -38,6 +37,7 @@ from desktop.pages.deployments.table import (
 from desktop.polling import Poller
 from desktop.theme import current_colors
 from desktop.widgets.common import EmptyState, heading, icon_button, make_table, set_widths
+from desktop.widgets.dialogs import ask
 from desktop.widgets.table_model import ListTableModel
 
 POLL_MS = 3000
@@ -80,6 +80,10 @@ class DeploymentsPage(Page):
         for widget in (self.target, self.deploy_button, self.show_stopped, self.refresh_button):
             row.addWidget(widget)
         return row
+
+    @property
+    def primary_button(self):
+        return self.deploy_button
 
     def _body(self) -> QStackedWidget:
         self.table = make_table(self.model)
@@ -246,7 +250,7 @@ class DeploymentsPage(Page):
 
     def confirm(self, title: str, text: str) -> bool:
         """Ask before stopping a server (the tests replace this method)."""
-        return QMessageBox.question(self, title, text) == QMessageBox.StandardButton.Yes
+        return ask(self, title, text, yes="Stop it", no="Keep it running", icon_name="cancel")
 
     def stop(self, deployment_id: str | None = None):
         deployment_id = deployment_id or self._selected

@@ -12,12 +12,14 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -26,6 +28,7 @@ from PySide6.QtWidgets import (
 from core.entities import DatasetVersion
 from core.services import TrainRequest, suggest_task
 from desktop.pages.experiments.param_editors import ParamEditor
+from desktop.widgets.column_roles import left_out_text, pick_target
 from desktop.widgets.common import icon_button
 
 AUTO_TASK = "suggested"
@@ -51,6 +54,10 @@ class NewRunForm(QWidget):
         self.params_form = QFormLayout(self.params_box)
         self.features = QListWidget()
         self.features.setMinimumHeight(120)
+        self.left_out = QLabel()
+        self.left_out.setWordWrap(True)
+        self.left_out.setProperty("muted", True)
+        self.left_out.hide()
         self.test_size = QDoubleSpinBox(suffix=" %", decimals=0, minimum=5, maximum=50, value=20)
         self.validation = QCheckBox("Validation part too (70/15/15)")
         self.cv = QSpinBox(minimum=0, maximum=10, value=0, specialValueText="off")
@@ -63,7 +70,8 @@ class NewRunForm(QWidget):
         self.message.setWordWrap(True)
         self.message.setProperty("role", "error")
         self.start = icon_button("Start run", "run", primary=True)
-        self.start.clicked.connect(self._submit)
+        self.start.setToolTip("Start the run this form describes (Ctrl+R)")
+        self.start.clicked.connect(self.submit)
         for combo in (self.data, self.target, self.task, self.estimator, self.search):
             combo.setSizeAdjustPolicy(
                 QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
@@ -94,6 +102,7 @@ class NewRunForm(QWidget):
         features_box = QGroupBox("Features")
         features_layout = QVBoxLayout(features_box)
         features_layout.addWidget(self.features)
+        features_layout.addWidget(self.left_out)
         row = QHBoxLayout()
         for text, state in (("All", True), ("None", False)):
             button = QPushButton(text)
@@ -111,13 +120,22 @@ class NewRunForm(QWidget):
         search_form = QFormLayout(search_box)
         search_form.addRow("Method", self.search)
         search_form.addRow("Trials", self.trials)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 6, 0)
+        fields = QWidget()
+        column = QVBoxLayout(fields)
+        column.setContentsMargins(0, 0, 6, 0)
         for box in (data_box, model_box, self.params_box, features_box, eval_box, search_box):
-            layout.addWidget(box)
+            column.addWidget(box)
+        column.addStretch(1)
+        self.scroll = QScrollArea()
+        self.scroll.setWidget(fields)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        layout = QVBoxLayout(self)  # the fields scroll; the message and Start run stay in sight
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.scroll, 1)
         layout.addWidget(self.message)
         layout.addWidget(self.start)
-        layout.addStretch(1)
         self.message.hide()
 
     # -- content -----------------------------------------------------------------------------
@@ -143,37 +161,68 @@ class NewRunForm(QWidget):
     def _version(self) -> DatasetVersion | None:
         return self.versions.get(self.data.currentText())
 
+    def identifiers(self) -> dict[str, str]:
+        """The chosen version's identifier columns (name → why), from its import report."""
+        version = self._version()
+        return dict((version.report or {}).get("identifiers") or {}) if version else {}
+
     def _data_changed(self) -> None:
+        """Another version: keep the target if it has that column, else the project's target,
+        else the engine's suggestion (never column 0 by default)."""
         version = self._version()
         columns = list(version.schema) if version else []
-        previous = self.target.currentText() or self.defaults[0]
+        types = dict(version.schema) if version else {}
+        previous = self.target.currentText()
+        chosen = pick_target(columns, types, self.identifiers(), previous, self.defaults[0])
         self.target.blockSignals(True)
         self.target.clear()
         self.target.addItems(columns)
-        if previous in columns:
-            self.target.setCurrentText(previous)
+        self.target.setCurrentText(chosen)
         self.target.blockSignals(False)
         self._target_changed()
 
     def _target_changed(self) -> None:
+        """Features for this target (identifier columns unticked, with why) and the task again:
+        the project's for the project's target, else the one the target suggests."""
         version, target = self._version(), self.target.currentText()
         self.features.clear()
+        self.left_out.setText("")
         if version is None:
             return
+        identifiers = self.identifiers()
         for name, kind in version.schema.items():
-            if name == target:
-                continue
-            item = QListWidgetItem(f"{name}  ({kind})")
-            item.setData(Qt.ItemDataRole.UserRole, name)
-            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            empty = version.profile.get(name, {}).get("count", 1) == 0
-            item.setCheckState(Qt.CheckState.Unchecked if empty else Qt.CheckState.Checked)
-            self.features.addItem(item)
+            if name != target:
+                self.features.addItem(self._feature_item(version, name, kind, identifiers))
+        self.left_out.setText(left_out_text(identifiers, target))
+        self.left_out.setVisible(bool(self.left_out.text()))
         suggested = self.suggested_task()
         self.task.setItemText(0, f"{AUTO_TASK}: {suggested}" if suggested else AUTO_TASK)
-        if self.defaults[1] and target == self.defaults[0] and self.task.currentIndex() == 0:
-            self.task.setCurrentText(self.defaults[1])
+        project_target, project_task = self.defaults
+        self.task.blockSignals(True)
+        if project_task and target == project_target:
+            self.task.setCurrentText(project_task)
+        else:
+            self.task.setCurrentIndex(0)
+        self.task.blockSignals(False)
         self._fill_estimators()
+
+    @staticmethod
+    def _feature_item(version, name: str, kind: str, identifiers: dict) -> QListWidgetItem:
+        empty = version.profile.get(name, {}).get("count", 1) == 0
+        reason = identifiers.get(name)
+        text = f"{name}  ({kind})"
+        if reason:
+            text += "  · identifies rows"
+        elif empty:
+            text += "  · no values"
+        item = QListWidgetItem(text)
+        item.setData(Qt.ItemDataRole.UserRole, name)
+        item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+        if reason:
+            item.setToolTip(f"{name} identifies rows ({reason}): left out by default.")
+        unticked = empty or reason is not None
+        item.setCheckState(Qt.CheckState.Unchecked if unticked else Qt.CheckState.Checked)
+        return item
 
     def suggested_task(self) -> str:
         version, target = self._version(), self.target.currentText()
@@ -258,7 +307,8 @@ class NewRunForm(QWidget):
         self.message.setText(text)
         self.message.setVisible(bool(text))
 
-    def _submit(self) -> None:
+    def submit(self) -> None:
+        """Start run: emit the request, or say inline what to fix."""
         try:
             request = self.request()
         except ValueError as exc:

@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
     QLineEdit,
-    QScrollArea,
     QSplitter,
     QStackedWidget,
     QVBoxLayout,
@@ -80,7 +79,7 @@ class ExperimentsPage(RunActionsMixin, Page):
         self.form_button = icon_button("New run", "run")
         self.form_button.setCheckable(True)
         self.form_button.setChecked(True)
-        self.form_button.setToolTip("Show or hide the New run form (Ctrl+R)")
+        self.form_button.setToolTip("Show or hide the New run form")
         self.form_button.toggled.connect(lambda on: self.form_area.setVisible(on))
         self.compare_button = icon_button("Compare", "compare")
         self.compare_button.setToolTip("Compare 2 to 10 selected runs side by side")
@@ -103,10 +102,7 @@ class ExperimentsPage(RunActionsMixin, Page):
         return row
 
     def _body(self) -> QSplitter:
-        self.form_area = QScrollArea()
-        self.form_area.setWidget(self.form)
-        self.form_area.setWidgetResizable(True)
-        self.form_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.form_area = self.form  # its fields scroll; Start run stays below them, in sight
         self.form_area.setMinimumWidth(290)
         self.form_area.setMaximumWidth(440)
         self.table = make_table(self.model)
@@ -219,9 +215,19 @@ class ExperimentsPage(RunActionsMixin, Page):
 
     # -- starting and stopping runs ------------------------------------------------------------
 
+    @property
+    def primary_button(self):
+        return self.form.start
+
     def show_new_run(self) -> None:
         self.form_button.setChecked(True)
         self.form.data.setFocus()
+
+    def start_from_form(self) -> None:
+        """Ctrl+R: start the run the New run form describes (shown if it was hidden); what is
+        missing is said under the form."""
+        self.show_new_run()
+        self.form.submit()
 
     def start_run(self, request: TrainRequest, search: tuple[str, int] | None = None) -> Task:
         """Record and start a run (a quick background read), then wait for it in a visible task.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import QFileDialog
 
 from core.entities import GateReport
 from core.services import Promotion
@@ -16,6 +16,7 @@ from desktop.errors import describe
 from desktop.pages.common.deploy_action import start_deployment
 from desktop.pages.common.gate_table import verdict
 from desktop.pages.models.promote_dialog import PromoteDialog
+from desktop.widgets.dialogs import ask
 
 
 class ModelActionsMixin:
@@ -25,10 +26,9 @@ class ModelActionsMixin:
         version = self.detail.version
         return version.ref if version is not None else None
 
-    def confirm(self, title: str, text: str) -> bool:
+    def confirm(self, title: str, text: str, act: str = "Roll back") -> bool:
         """Ask before an action that moves an alias (the tests replace this method)."""
-        answer = QMessageBox.question(self, title, text)
-        return answer == QMessageBox.StandardButton.Yes
+        return ask(self, title, text, yes=act)
 
     # -- gates and promotion -------------------------------------------------------------------
 
@@ -160,8 +160,28 @@ class ModelActionsMixin:
             owner=self,
         )
 
+    def save_description(self, text: str | None = None):
+        """Record the version's description (``ws.registry.edit``), then read it again."""
+        ref, workspace = self._ref(), self.workspace
+        if ref is None or workspace is None:
+            return None
+        text = (self.detail.description.text() if text is None else text).strip()
+        self.detail.save_description.setEnabled(False)
+
+        def done(version) -> None:
+            self.status(f"Saved the description of {version.ref}")
+            self.context.events.models_changed.emit()
+
+        return self.context.runner.submit(
+            f"Saving the description of {ref}",
+            lambda _p, _c: workspace.registry.edit(ref, description=text),
+            on_success=done,
+            owner=self,
+        )
+
     def choose_card_file(self) -> None:
-        ref, html = self._ref(), self.detail.card.html
+        detail = self.detail.detail
+        ref, html = self._ref(), detail.card_html if detail is not None else ""
         if ref is None or not html:
             return
         default = f"{ref.replace('@', '-v')}-card.html"

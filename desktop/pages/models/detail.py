@@ -6,6 +6,8 @@ background) and carries out what the buttons ask for (:mod:`desktop.pages.models
 
 from __future__ import annotations
 
+import re
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
@@ -40,6 +42,13 @@ from desktop.widgets.common import (
 from desktop.widgets.table_model import ListTableModel
 
 GUARDED = ("production", "staging")
+CLI_HINT = re.compile(r"\(set one with `shipway models edit [^`]*`\)")
+
+
+def card_for_the_app(card_html: str) -> str:
+    """The card as the app shows it: its hint to set a description from the command line
+    points to the Description field above the card instead (a saved card keeps the hint)."""
+    return CLI_HINT.sub("(write one in the Description field above and press Save)", card_html)
 
 
 def tool_button(text: str, icon_name: str, tip: str) -> QToolButton:
@@ -96,6 +105,13 @@ class ModelDetail(QWidget):
         self.approval_problem: tuple[str, str] | None = None  # (ref, why the engine refused)
         self.card = CardBrowser()
         self.save_card = icon_button("Save card…", "export", tip="Write the card as HTML")
+        self.description = QLineEdit()
+        self.description.setPlaceholderText("What this version is for, in a sentence")
+        self.save_description = icon_button(
+            "Save description", "check", tip="Record it on this version (it shows in the card)"
+        )
+        self.description.textChanged.connect(self._description_edited)
+        self.description_ref = ""  # the version whose description the field holds
         self.tabs = QTabWidget()
         self.tabs.addTab(self._gates_tab(), "Gates")
         self.tabs.addTab(self._approvals_tab(), "Approvals")
@@ -105,6 +121,11 @@ class ModelDetail(QWidget):
         card = QWidget()
         column = QVBoxLayout(card)
         column.setContentsMargins(0, 6, 0, 0)
+        described = QHBoxLayout()
+        described.addWidget(QLabel("Description"))
+        described.addWidget(self.description, 1)
+        described.addWidget(self.save_description)
+        column.addLayout(described)
         row = QHBoxLayout()
         row.addWidget(muted("The version's model card, as shipway models card writes it."))
         row.addStretch(1)
@@ -174,9 +195,27 @@ class ModelDetail(QWidget):
         self.approvals.set_items(detail.approvals)
         self.show_approval_note()
         self.history.set_items(detail.history)
-        self.card.show_card(detail.card_html)
+        self.card.show_card(card_for_the_app(detail.card_html))
+        self._fill_description(version)
         self._fill_deploy(version)
         self._fill_rollback(detail)
+
+    def _fill_description(self, version: ModelVersion) -> None:
+        """The version's description, unless the person is editing this version's."""
+        editing = self.description_ref == version.ref and self.save_description.isEnabled()
+        if not editing:
+            self.description_ref = version.ref
+            self.description.blockSignals(True)
+            self.description.setText(version.description or "")
+            self.description.blockSignals(False)
+            self.save_description.setEnabled(False)
+
+    def _description_edited(self) -> None:
+        version = self.version
+        changed = version is not None and self.description.text().strip() != (
+            version.description or ""
+        )
+        self.save_description.setEnabled(changed)
 
     def show_approval_note(self, problem: str | None = None) -> None:
         """Who approves, and (kept across re-reads) why the last approval was refused."""
@@ -222,7 +261,20 @@ class ModelDetail(QWidget):
         self.alias.setCurrentText(report.alias)
         self._show_gates(report)
 
+    @property
+    def shown_ref(self) -> tuple[str, int] | None:
+        version = self.version
+        return None if version is None else (version.model, version.version)
+
+    def forget_deploy(self) -> None:
+        """Another version was selected and its detail is being read: Deploy waits for it."""
+        self.deploy_ref = ""
+        self.deploy.setText("Deploy")
+        self.deploy.setEnabled(False)
+
     def _fill_deploy(self, version: ModelVersion) -> None:
+        """One click deploys what the version stands for: the alias it holds (the deployment
+        follows the alias when it moves), else the version itself; the text says which."""
         menu = self.deploy.menu()
         menu.clear()
         choices = deploy_choices(version.model, version.version, version.aliases)
@@ -231,6 +283,12 @@ class ModelDetail(QWidget):
             action.setData(ref)
         self.deploy_ref = choices[0][0]
         self.deploy.setText(f"Deploy {self.deploy_ref}")
+        self.deploy.setEnabled(True)
+        follows = "; the deployment follows the alias when it moves" if version.aliases else ""
+        self.deploy.setToolTip(
+            f"Serve {self.deploy_ref} as a REST API on this machine{follows}. The menu offers "
+            "each alias this version holds and the version itself."
+        )
 
     def _fill_rollback(self, detail: VersionDetail) -> None:
         menu = self.rollback.menu()

@@ -76,6 +76,7 @@ class ModelsPage(ModelActionsMixin, Page):
         self.promote_dialog = None
         self._model: str | None = None
         self._version: int | None = None
+        self._requested: tuple[str, int | None] | None = None  # show_version's, not yet read
         self._reads = 0  # reads of versions and details started (see _select)
         self.empty = EmptyState(
             "models",
@@ -93,6 +94,10 @@ class ModelsPage(ModelActionsMixin, Page):
         layout.addLayout(self._toolbar())
         layout.addWidget(self.stack, 1)
         self._connect()
+
+    @property
+    def primary_button(self):
+        return self.detail.buttons["promote"]
 
     def _toolbar(self) -> QHBoxLayout:
         row = QHBoxLayout()
@@ -147,6 +152,8 @@ class ModelsPage(ModelActionsMixin, Page):
         d.approve_button.clicked.connect(lambda: self.approve())
         d.comment.returnPressed.connect(lambda: self.approve())
         d.save_card.clicked.connect(self.choose_card_file)
+        d.save_description.clicked.connect(lambda: self.save_description())
+        d.description.returnPressed.connect(lambda: self.save_description())
         d.deploy.clicked.connect(lambda: self.deploy())
         d.deploy.menu().triggered.connect(lambda action: self.deploy(action.data()))
         d.rollback.menu().triggered.connect(lambda action: self.rollback(action.data()))
@@ -172,7 +179,9 @@ class ModelsPage(ModelActionsMixin, Page):
             self.detail.show_detail(None)
             return
         names = [m.name for m in models]
-        if self._model not in names:
+        if self._requested is not None and self._requested[0] in names:
+            (self._model, self._version), self._requested = self._requested, None
+        elif self._model not in names:  # with a request kept for a read that holds its model
             self._model, self._version = names[0], None
         row = self.models.row_of(lambda m: m.name == self._model)
         self._select(self.models_table, row, self._model_chosen)
@@ -227,6 +236,8 @@ class ModelsPage(ModelActionsMixin, Page):
         index = self.versions_table.currentIndex()
         if index.isValid():
             version = self.versions.item(index.row())
+            if (version.model, version.version) != self.detail.shown_ref:
+                self.detail.forget_deploy()  # never deploy what was selected before
             self._version = version.version
             self._load_detail(version.ref)
 
@@ -264,5 +275,6 @@ class ModelsPage(ModelActionsMixin, Page):
         name, _, number = ref.partition("@")
         self._model = name
         self._version = int(number) if number.isdigit() else None
+        self._requested = (self._model, self._version)  # until a read of the models holds it
         self.context.events.navigate.emit(self.key)
         self.refresh()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from core.entities import AliasMove, Approval, GateEvaluation, ModelVersion
-from desktop.widgets.common import format_metric, format_size
+from desktop.widgets.common import format_metric, format_size, plural
 from desktop.widgets.table_model import Column
 
 
@@ -71,7 +71,8 @@ def approval_note(detail: VersionDetail) -> str:
         )
     count = len(detail.approvals)
     return (
-        f"Approving as {detail.user}. {count} approval(s) so far; the trainer was {v.trained_by}."
+        f"Approving as {detail.user}. {plural(count, 'approval')} so far; the trainer was "
+        f"{v.trained_by}."
     )
 
 

@@ -18,11 +18,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import QFileDialog
 
 from core.services import Retraining
 from desktop.pages.common.gate_table import rule_name
 from desktop.pages.monitoring.drift_report import DriftReportDialog
+from desktop.widgets.common import plural
+from desktop.widgets.dialogs import ask
 
 FILE_FILTER = "Data files (*.csv *.tsv *.txt *.parquet *.pq *.jsonl *.ndjson);;All files (*)"
 
@@ -87,7 +89,7 @@ class MonitoringActionsMixin:
 
     def confirm(self, title: str, text: str) -> bool:
         """Ask before retraining (the tests replace this method)."""
-        return QMessageBox.question(self, title, text) == QMessageBox.StandardButton.Yes
+        return ask(self, title, text, yes="Retrain", icon_name="reproduce")
 
     def retrain(self):
         ref, workspace = self.served_ref(), self.workspace
@@ -125,7 +127,8 @@ class MonitoringActionsMixin:
             self.trigger_check = check
             text, kind = trigger_message(check)
             self.banner.show_message(text, kind)
-            self.status(f"Checked the triggers of {deployment_id}: {len(check.alerts)} alert(s)")
+            said = plural(len(check.alerts), "alert")
+            self.status(f"Checked the triggers of {deployment_id}: {said}")
             if self._seen_alerts is not None:  # said in the banner: the poll need not again
                 self._seen_alerts |= {alert.id for alert in check.alerts}
             if check.alerts:
@@ -162,7 +165,7 @@ class MonitoringActionsMixin:
             verdict = "dataset drift" if report.dataset_drift else "no dataset drift"
             self.status(
                 f"{name}: {verdict} ({report.drifted_features} of "
-                f"{report.tested_features} features)"
+                f"{plural(report.tested_features, 'feature')})"
             )
 
         return self.context.runner.submit(

@@ -4,9 +4,12 @@ The traffic plots draw the engine's ``TrafficSeries`` as it is (bucket centres, 
 latency, errors, prediction mix); the drift plots draw :class:`DriftOverTime`.
 
 Every plot is a :class:`~desktop.widgets.live_plots.LivePlot` whose items are made once; a new
-snapshot only sets their data. Layout: headline figures on top; request rate, latency,
-prediction mix, drift per feature with its threshold, the features × buckets heat strip and the
-reference-vs-now histogram of one feature in a grid; the live metric and the alerts at the side.
+snapshot only sets their data, one plot per event-loop turn (a
+:class:`~desktop.widgets.pacing.Stagger`), so that each is painted before the next is set
+and the GUI thread never stalls for the whole board at once. Layout: headline figures on top;
+request rate, latency, prediction mix, drift per feature with its threshold, the features ×
+buckets heat strip and the reference-vs-now histogram of one feature in a grid; the live metric
+and the alerts at the side.
 """
 
 from __future__ import annotations
@@ -26,8 +29,9 @@ from PySide6.QtWidgets import (
 
 from desktop.pages.monitoring.snapshot import Snapshot
 from desktop.theme import current_colors
-from desktop.widgets.common import format_metric, heading, icon_button, muted
-from desktop.widgets.live_plots import HeatStrip, LivePlot, PairedBars
+from desktop.widgets.common import format_metric, heading, icon_button, muted, plural
+from desktop.widgets.live_plots import LINE_MARK, HeatStrip, LivePlot, PairedBars
+from desktop.widgets.pacing import Stagger
 
 FIGURES = ("requests", "latency", "errors", "drift", "live")
 TRIGGERS_TIP = (
@@ -89,6 +93,12 @@ class MonitoringBoard(QWidget):
             "distances are drawn as they are, the line at their threshold (0.1)."
         )
         self.heat = HeatStrip("Drift over time (features × buckets)")
+        self.heat.setToolTip(
+            "Each cell: a feature's drift score in a bucket, divided by its threshold: calm, "
+            "orange at the threshold, red at twice it. Grey: the engine did not test the "
+            "feature in that bucket (too few rows or no values), so it is not drift. Blank: "
+            "no answered request in the bucket."
+        )
         self.histogram = PairedBars("Training vs now")
         self.live = LivePlot("Live metric vs training", "")
         self.feature = QComboBox()
@@ -100,6 +110,7 @@ class MonitoringBoard(QWidget):
         self.alerts.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.alerts.setVerticalScrollMode(QListWidget.ScrollMode.ScrollPerPixel)
         self.triggers_button = icon_button("Check triggers now", "warning", tip=TRIGGERS_TIP)
+        self.stagger = Stagger(self)
         self._layout()
 
     def _layout(self) -> None:
@@ -150,13 +161,28 @@ class MonitoringBoard(QWidget):
     # -- feeding ---------------------------------------------------------------------------------
 
     def show_snapshot(self, snapshot: Snapshot) -> None:
+        """Show a new look: figures and alerts at once, then one plot per event-loop turn."""
         self.snapshot = snapshot
         self._fill_features(snapshot.version.features)
-        self._draw_traffic(snapshot)
-        self._draw_drift(snapshot)
-        self._draw_histogram()
         self._show_figures(snapshot)
         self._show_alerts(snapshot)
+        drift, span = snapshot.drift, x_span(snapshot)
+        steps = self._traffic_steps(snapshot)
+        if drift is None or not len(drift.times):
+            steps.append(lambda: self._no_drift(snapshot))
+        else:
+            steps += [
+                lambda: self._draw_scores(drift, span),
+                lambda: self._draw_heat(snapshot, span),
+                lambda: self._draw_live(snapshot, span),
+            ]
+        steps.append(self._draw_histogram)
+        self.stagger.run(steps)
+
+    @property
+    def settled(self) -> bool:
+        """Every plot shows the latest snapshot (no staggered step is waiting)."""
+        return self.snapshot is not None and not self.stagger.pending
 
     def _fill_features(self, features: list[str]) -> None:
         if [self.feature.itemText(i) for i in range(self.feature.count())] == features:
@@ -169,20 +195,32 @@ class MonitoringBoard(QWidget):
             self.feature.setCurrentText(current)
         self.feature.blockSignals(False)
 
-    def _draw_traffic(self, s: Snapshot) -> None:
-        t, span = s.traffic, x_span(s)
+    def _traffic_steps(self, s: Snapshot) -> list:
+        t = s.traffic
         if not t.total:
             text = f"No requests in the {s.time_range.label.lower()}."
-            for plot in (self.rate, self.latency, self.mix):
-                plot.show_message(text + " Send some to POST /predict (Try it on Deployments).")
-            return
-        times = t.centres
-        self.rate.set_curve("rate", times, t.rate, 0)
+            text += " Send some to POST /predict (Try it on Deployments)."
+            return [lambda: [p.show_message(text) for p in (self.rate, self.latency, self.mix)]]
+        span = x_span(s)
+        return [
+            lambda: self._draw_rate(t, span),
+            lambda: self._draw_latency(t, span),
+            lambda: self._draw_mix(t, span),
+        ]
+
+    def _draw_rate(self, t, span: tuple[float, float]) -> None:
+        self.rate.set_curve("rate", t.centres, t.rate, 0)
         self.rate.finish(span)
+
+    def _draw_latency(self, t, span: tuple[float, float]) -> None:
+        times = t.centres
         self.latency.set_curve("p50", times, t.p50_ms, 0)
         self.latency.set_curve("p95", times, t.p95_ms, 1)
         self.latency.set_key([("p50", 0), ("p95", 1)])
         self.latency.finish(span)
+
+    def _draw_mix(self, t, span: tuple[float, float]) -> None:
+        times = t.centres
         if t.mix:
             for index, (name, shares) in enumerate(t.mix.items()):
                 self.mix.set_curve(f"class:{name}", times, shares, index)
@@ -193,23 +231,29 @@ class MonitoringBoard(QWidget):
             self.mix.title.setText("Mean prediction")
         self.mix.finish(span)
 
-    def _draw_drift(self, s: Snapshot) -> None:
-        drift, span = s.drift, x_span(s)
-        problem = "; ".join(s.problems)
-        if drift is None or not len(drift.times):
-            text = problem or "No drift yet: it is computed per bucket of answered requests."
-            for plot in (self.scores, self.heat, self.live):
-                plot.show_message(text)
-            return
+    def _no_drift(self, s: Snapshot) -> None:
+        text = "; ".join(s.problems)
+        text = text or "No drift yet: it is computed per bucket of answered requests."
+        for plot in (self.scores, self.heat, self.live):
+            plot.show_message(text)
+
+    def _draw_scores(self, drift, span: tuple[float, float]) -> None:
         for index, name in enumerate(drift.features):
             self.scores.set_curve(f"feature:{name}", drift.times, drift.scores[name], index)
-        self.scores.set_key([(name, index) for index, name in enumerate(drift.features)])
-        self.scores.set_line("threshold", drift.threshold, "bad", "drift above this line")
-        self.scores.item.getAxis("left").setLabel(drift.axis_label, color=current_colors().muted)
+        key = [(name, index) for index, name in enumerate(drift.features)]
+        self.scores.set_key([(f"{LINE_MARK}threshold", "bad"), *key])  # above it: drift
+        self.scores.set_line("threshold", drift.threshold, "bad")
+        if self.scores.y_label != drift.axis_label:
+            self.scores.y_label = drift.axis_label
+            self.scores.set_y_label(drift.axis_label)
         self.scores.finish(span)
+
+    def _draw_heat(self, s: Snapshot, span: tuple[float, float]) -> None:
+        drift = s.drift
         size = s.time_range.bucket_seconds
-        self.heat.set_matrix(drift.features, drift.times, drift.levels, size, span)
-        self._draw_live(s, span)
+        self.heat.set_matrix(
+            drift.features, drift.times, drift.levels, size, span, untested=drift.untested
+        )
 
     def _draw_live(self, s: Snapshot, span: tuple[float, float]) -> None:
         drift = s.drift
@@ -221,8 +265,8 @@ class MonitoringBoard(QWidget):
             return
         self.live.title.setText(f"Live {drift.metric} vs training")
         self.live.set_curve("live", drift.times, drift.live, 2)
-        self.live.set_line("training", drift.training_value, "muted", "training")
-        self.live.set_key([(f"live {drift.metric}", 2), ("training", "muted")])
+        self.live.set_line("training", drift.training_value, "muted")
+        self.live.set_key([(f"live {drift.metric}", 2), (f"{LINE_MARK}training", "muted")])
         self.live.finish(span)
 
     def _draw_histogram(self) -> None:
@@ -244,7 +288,7 @@ class MonitoringBoard(QWidget):
             )
         verdict = "drifts" if found.drifted else "does not drift"
         self.histogram.title.setText(
-            f"{name}: training vs last {found.current_rows:,} rows ({verdict})"
+            f"{name}: training vs the last {plural(found.current_rows, 'row')} ({verdict})"
         )
 
     def _show_figures(self, s: Snapshot) -> None:
@@ -252,13 +296,16 @@ class MonitoringBoard(QWidget):
         t = s.traffic
         start, end = x_span(s)
         per_second = t.total / max(end - start, 1.0)
-        self.figures["requests"].set(f"{t.total:,}", f"requests, {per_second:.2f} / s")
+        said = "request" if t.total == 1 else "requests"
+        self.figures["requests"].set(f"{t.total:,}", f"{said}, {per_second:.2f} / s")
         p95 = np.nanmax(t.p95_ms) if np.isfinite(t.p95_ms).any() else None
         self.figures["latency"].set("—" if p95 is None else f"{p95:.0f} ms", "worst p95 per bucket")
         errors = float(t.errors.sum())
         rate = errors / t.total if t.total else 0.0
         self.figures["errors"].set(
-            f"{rate:.1%}", f"{errors:.0f} answers ≥ 400", colors.bad if rate > 0.05 else None
+            f"{rate:.1%}",
+            f"{plural(int(errors), 'answer')} ≥ 400",
+            colors.bad if rate > 0.05 else None,
         )
         self._show_drift_figure(s, colors)
         self._show_live_figure(s)
@@ -268,7 +315,7 @@ class MonitoringBoard(QWidget):
         if report is None:
             self.figures["drift"].set("—", "features drifting now")
             return
-        caption = f"of {report.tested_features} drift (last {report.current_rows:,} rows)"
+        caption = f"of {report.tested_features} drift (last {plural(report.current_rows, 'row')})"
         color = colors.bad if report.dataset_drift else colors.good
         self.figures["drift"].set(f"{report.drifted_features}", caption, color)
 

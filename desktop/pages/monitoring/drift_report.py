@@ -9,7 +9,8 @@ from __future__ import annotations
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout
 
 from desktop.theme import current_colors
-from desktop.widgets.common import format_metric, format_value, make_table, set_widths
+from desktop.widgets.common import format_metric, format_value, make_table, plural, set_widths
+from desktop.widgets.dialogs import plain_buttons
 from desktop.widgets.table_model import Column, ListTableModel
 
 
@@ -48,9 +49,10 @@ def report_verdict(report) -> str:
     verdict = "dataset drift" if report.dataset_drift else "no dataset drift"
     drifted = ", ".join(report.drifted) or "none"
     text = (
-        f"<b>{verdict}</b>: {report.drifted_features} of {tested} features drift "
+        f"<b>{verdict}</b>: {report.drifted_features} of {plural(tested, 'feature')} drift "
         f"({report.drift_share:.0%}; drifted: {drifted}). Current: {report.source}; reference: "
-        f"the training rows of {report.model}@{report.version} ({report.reference_rows:,} rows)."
+        f"the training rows of {report.model}@{report.version} "
+        f"({plural(report.reference_rows, 'row')})."
     )
     if report.live is not None and report.live.rows:
         training = report.live.training
@@ -59,7 +61,7 @@ def report_verdict(report) -> str:
             for name, value in report.live.metrics.items()
             if value is not None
         )
-        text += f"<br>Live metrics on {report.live.rows:,} rows with a true value: {pairs}."
+        text += f"<br>Live metrics on {plural(report.live.rows, 'row')} with a true value: {pairs}."
     if report.problems:
         text += "<br>" + "; ".join(report.problems)
     return text
@@ -78,7 +80,7 @@ class DriftReportDialog(QDialog):
         self.model = report_model(report)
         table = make_table(self.model, sortable=True)
         set_widths(table, (150, 80, 100, 90, 240, 60, 70, 100))
-        box = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        box = plain_buttons(QDialogButtonBox(QDialogButtonBox.StandardButton.Close))
         box.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(self.verdict)

@@ -94,6 +94,10 @@ class MonitoringPage(MonitoringActionsMixin, Page):
         row.addWidget(self.retrain_button)
         return row
 
+    @property
+    def primary_button(self):
+        return self.triggers_button
+
     def _body(self) -> QStackedWidget:
         self.empty = EmptyState(
             "monitoring",

@@ -60,7 +60,9 @@ class DriftOverTime:
     scores: dict[str, np.ndarray]  # plotted score per feature (NaN: not tested)
     threshold: float  # the line, in the plotted unit
     axis_label: str
-    levels: np.ndarray  # features × buckets, score / threshold (NaN: no data)
+    levels: np.ndarray  # features × buckets, score / threshold (NaN: not tested or no data)
+    untested: np.ndarray  # features × buckets, True where the engine did not test (too few
+    # rows, no values...): drawn grey, never as drift
     live: np.ndarray  # live value of ``metric`` per bucket (NaN: no feedback)
     feedback_rows: np.ndarray
     metric: str
@@ -98,6 +100,7 @@ def drift_over_time(series, features: list[str], metric: str, training: float | 
     times = np.array([_epoch(b.start) + size / 2 for b in buckets], dtype=float)
     raw = {name: np.full(n, np.nan) for name in features}
     levels = np.full((len(features), n), np.nan)
+    untested = np.zeros((len(features), n), dtype=bool)
     kinds, thresholds = set(), set()
     live, rows = np.full(n, np.nan), np.zeros(n)
     for column, bucket in enumerate(buckets):
@@ -105,6 +108,7 @@ def drift_over_time(series, features: list[str], metric: str, training: float | 
         for row, name in enumerate(features):
             found = by_name.get(name)
             value = plotted_score(found) if found is not None else None
+            untested[row, column] = found is not None and value is None
             if value is not None:
                 raw[name][column] = value[0]
                 levels[row, column] = value[0] / value[1] if value[1] > 0 else np.nan
@@ -124,7 +128,7 @@ def drift_over_time(series, features: list[str], metric: str, training: float | 
         threshold, label = 1.0, "score ÷ threshold"
         scores = {name: levels[row] for row, name in enumerate(features)}
     return DriftOverTime(
-        features, times, scores, threshold, label, levels, live, rows, metric, training
+        features, times, scores, threshold, label, levels, untested, live, rows, metric, training
     )
 
 
