@@ -9,6 +9,7 @@ domain, each given its collaborators, and the cross-floor flows on top of them:
     ws.deployments  local REST servers           (core.deploy.service)
     ws.monitoring   drift, traffic, alerts       (core.monitoring.service)
     ws.bundles      export, verify, serve        (core.bundles.service)
+    ws.scoring      batch predictions as versions (core.scoring.service)
     ws.lifecycle    register, promote, rollback, check triggers  (core.lifecycle)
     ws.jobs         the always-on service's jobs (core.operations.jobs)
     ws.project      settings, audit trail, schema
@@ -44,6 +45,7 @@ from core.monitoring.service import MonitoringService, ReferenceSummary
 from core.operations.jobs import JobsService
 from core.project import Project, find_project_root
 from core.registry.service import Promotion, RegistryService
+from core.scoring.service import ScoreRequest, ScoringResult, ScoringService
 from core.store import migrate
 
 if TYPE_CHECKING:
@@ -65,6 +67,8 @@ __all__ = [  # the records the services hand out, for the desktop's annotations
     "Reproduction",
     "Retraining",
     "RunComparison",
+    "ScoreRequest",
+    "ScoringResult",
     "Swap",
     "TrafficSeries",
     "TrainRequest",
@@ -229,6 +233,7 @@ class Workspace:
         self.deployments = DeploymentsService(project, self.registry)
         self.monitoring = MonitoringService(project, self.registry, self.deployments)
         self.bundles = BundlesService(project, self.registry)
+        self.scoring = ScoringService(project, self.registry, self.monitoring)
         self.lifecycle = Lifecycle(
             project, self.runs, self.registry, self.deployments, self.monitoring
         )

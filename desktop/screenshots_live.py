@@ -1,4 +1,5 @@
-"""The screenshots of the live pages: Models, a blocked promotion, Deployments and Monitoring.
+"""The screenshots of the live pages: Models, a blocked promotion, Score data, Deployments and
+Monitoring.
 
 Called by :mod:`desktop.screenshots` once the demo is open with its traffic generator running;
 the Monitoring shot waits until the growing shift has made features drift.
@@ -59,6 +60,22 @@ def promote_shot(window: MainWindow, out: Path, theme: str) -> None:
     workspace.project.save_settings(gates={"production": {"data_checks": True, "smoke_test": True}})
 
 
+def score_shot(window: MainWindow, out: Path, theme: str) -> None:
+    """Score data… on the Models page: penguins@1 scored by penguins@2, the stored version."""
+    page = window.show_page("models")
+    page.show_version("penguins@2")
+    settle(until=lambda: page.detail.version is not None and page.detail.version.version == 2)
+    dialog = page.score_data()
+    dialog.move(window.x() + 300, window.y() + 160)
+    settle(until=lambda: dialog.dataset.count() > 0)
+    dialog.dataset.setCurrentText("penguins@1")
+    dialog.keep.setText("species")
+    dialog.start()
+    settle(until=lambda: dialog.task is not None and not dialog.task.running)
+    shoot(dialog, out / f"score-{theme}.png")
+    dialog.reject()
+
+
 def deployments_shots(window: MainWindow, out: Path, theme: str) -> None:
     page = window.show_page("deployments")
     settle(until=lambda: page.selected_row() is not None and page.detail.info is not None)
@@ -102,5 +119,6 @@ def live_shots(window: MainWindow, out: Path, theme: str) -> None:
     opened_at = traffic.started_at if traffic and traffic.started_at else time.monotonic()
     models_shots(window, out, theme)
     promote_shot(window, out, theme)
+    score_shot(window, out, theme)
     deployments_shots(window, out, theme)
     monitoring_shot(window, out, theme, opened_at)

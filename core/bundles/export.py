@@ -32,7 +32,8 @@ SERVING_SOURCE = Path(__file__).resolve().parents[1] / "serving"
 BUNDLED_SERVING_MODULES = (
     "__init__", "__main__", "app", "body", "command", "encoding", "errors", "forests", "forms",
     "frames",
-    "guard", "metrics", "missing", "model", "openapi", "predlog", "processes", "request_ids",
+    "guard", "metrics", "missing", "mlflow_contract", "model", "openapi", "predlog", "processes",
+    "request_ids",
     "routes", "scoring", "server", "settings", "shared_metrics", "slot", "validation", "watch",
     "workers",
 )  # fmt: skip

@@ -61,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
         monitor_cmds,
         notify_cmds,
         project_cmds,
+        score_cmds,
         service_cmds,
     )
 
@@ -80,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     model_cmds.register(commands, common)
     deploy_cmds.register(commands, common)
     drift_cmds.register(commands, common)
+    score_cmds.register(commands, common)
     monitor_cmds.register(commands, common)
     log_cmds.register(commands, common)
     jobs_cmds.register(commands, common)

@@ -3,7 +3,9 @@
 :func:`create_app` builds everything per app (no module globals, nothing at import). A request
 takes the slot's current model once, in ``before_request``; every answer names that model's
 version in ``X-Model-Version`` and carries an ``X-Request-Id``. Every error, 404 and 405
-included, is JSON ``{"error", "message", "details", "request_id"}``.
+included, is JSON ``{"error", "message", "details", "request_id"}``, except on MLflow's routes
+(``/invocations``, ``/ping``, ``/version``), whose errors take MLflow's shape
+(:mod:`core.serving.mlflow_contract`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
-from core.serving import guard
+from core.serving import guard, mlflow_contract
 from core.serving.encoding import dumps
 from core.serving.errors import ServingError, Unauthorized
 from core.serving.metrics import Metrics
@@ -31,6 +33,8 @@ from core.serving.shared_metrics import Publisher, sibling_states
 from core.serving.slot import ModelSlot
 
 EXTENSION = "shipway.serving"
+#: The routes whose answers (refusals included) go into the prediction log.
+PREDICTION_ROUTES = frozenset({"/predict", mlflow_contract.INVOCATIONS})
 log = logging.getLogger("shipway.serving")
 
 
@@ -175,7 +179,7 @@ def _register_hooks(app: Flask, state: ServingState) -> None:
         state.metrics.observe_request(
             route, request.method, response.status_code, seconds, g.error_code
         )
-        if route == "/predict" and request.method == "POST":
+        if route in PREDICTION_ROUTES and request.method == "POST":
             log_predict_answer(state, model, response.status_code, g.scored, g.error_code)
         response.headers["X-Request-Id"] = g.request_id
         response.headers["X-Model-Name"] = model.name
@@ -195,8 +199,11 @@ def _register_hooks(app: Flask, state: ServingState) -> None:
 
 def error_response(error: ServingError) -> Response:
     g.error_code = error.code
-    body = {**error.to_dict(), "request_id": g.get("request_id")}
-    response = Response(dumps(body), status=error.status, mimetype="application/json")
+    if mlflow_contract.is_mlflow_route():
+        response = mlflow_contract.error_response(error)
+    else:
+        body = {**error.to_dict(), "request_id": g.get("request_id")}
+        response = Response(dumps(body), status=error.status, mimetype="application/json")
     if isinstance(error, Unauthorized):
         response.headers["WWW-Authenticate"] = 'Bearer realm="shipway"'
     return response

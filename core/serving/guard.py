@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from core.serving.errors import Forbidden, Unauthorized
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
-OPEN_ROUTES = frozenset({"/health"})
+OPEN_ROUTES = frozenset({"/health", "/ping"})  # liveness probes (/ping: MLflow's)
 
 
 def _normal(host: str, default_port: int) -> str | None:

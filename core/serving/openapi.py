@@ -128,7 +128,14 @@ def _request_schemas(model: LoadedModel, config: ServingConfig) -> dict[str, Any
         _wrapper("inputs", columns),
         _wrapper("dataframe_split", split),
     ]
-    return {"PredictRequest": {"oneOf": forms}}
+    mlflow_forms = [_mlflow_wrapper(form) for form in forms if "records" not in form["properties"]]
+    return {"PredictRequest": {"oneOf": forms}, "InvocationsRequest": {"oneOf": mlflow_forms}}
+
+
+def _mlflow_wrapper(form: dict[str, Any]) -> dict[str, Any]:
+    """A form of ``/invocations``: MLflow's, with its optional ``params`` (ignored)."""
+    params = {"type": "object", "description": "MLflow's inference params (ignored)"}
+    return {**form, "properties": {**form["properties"], "params": params}}
 
 
 def _answer_schemas(model: LoadedModel) -> dict[str, Any]:
@@ -164,7 +171,28 @@ def _answer_schemas(model: LoadedModel) -> dict[str, Any]:
         },
         "required": ["error", "message", "details"],
     }
-    return {"PredictAnswer": answer, "Error": error}
+    mlflow_error = {
+        "type": "object",
+        "description": "MLflow's error shape (core.serving.mlflow_contract)",
+        "properties": {
+            "error_code": {"type": "string"},
+            "message": {"type": "string"},
+            "details": {"type": "array", "items": note},
+        },
+        "required": ["error_code", "message"],
+    }
+    invocations = {
+        "type": "object",
+        "properties": {"predictions": {"type": "array", "items": prediction}},
+        "required": ["predictions"],
+        "additionalProperties": False,
+    }
+    return {
+        "PredictAnswer": answer,
+        "Error": error,
+        "InvocationsAnswer": invocations,
+        "MlflowError": mlflow_error,
+    }
 
 
 def _responses(ok: dict[str, Any], *statuses: int) -> dict[str, Any]:
@@ -252,6 +280,7 @@ def _paths(model: LoadedModel, guarded: tuple[int, ...]) -> dict[str, Any]:
                 body=request,
             )
         },
+        "/invocations": _invocations(guarded),
         "/feedback": {
             "post": _op(
                 "feedback",
@@ -260,6 +289,29 @@ def _paths(model: LoadedModel, guarded: tuple[int, ...]) -> dict[str, Any]:
             )
         },
     }
+
+
+def _invocations(guarded: tuple[int, ...]) -> dict[str, Any]:
+    """MLflow's ``POST /invocations``: its errors in MLflow's shape, 415 as plain text."""
+    mlflow_error = {"application/json": {"schema": {"$ref": "#/components/schemas/MlflowError"}}}
+    responses: dict[str, Any] = {
+        "200": _json_ok("predictions", {"$ref": "#/components/schemas/InvocationsAnswer"})
+    }
+    for status in (*guarded, 400, 413):
+        responses[str(status)] = {"description": _REASONS[status], "content": mlflow_error}
+    responses["415"] = {
+        "description": "content type other than JSON or CSV, or a charset other than UTF-8",
+        "content": {"text/plain": {"schema": {"type": "string"}}},
+    }
+    responses["default"] = {"description": "an error", "content": mlflow_error}
+    body = {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/InvocationsRequest"}},
+            "text/csv": {"schema": {"type": "string"}},
+        },
+    }
+    return {"post": _op("invocations", responses, body=body)}
 
 
 def _op(name: str, responses: dict, body: dict | None = None, public: bool = False) -> dict:

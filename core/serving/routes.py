@@ -1,4 +1,5 @@
-"""The endpoints: health, metadata, OpenAPI, metrics, predict and feedback.
+"""The endpoints: health, metadata, OpenAPI, metrics, predict and feedback (and MLflow's
+``/invocations``, ``/ping`` and ``/version``: :mod:`core.serving.mlflow_contract`).
 
 Views are thin: :mod:`core.serving.scoring` does the work, the state object counts and logs.
 The model is the one ``before_request`` put in ``g.model``, so a swap mid-request changes nothing
@@ -18,6 +19,7 @@ endpoint), is a 404 ``unknown_request``.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Response, g, request
@@ -26,6 +28,7 @@ from core.serving import body
 from core.serving.encoding import dumps
 from core.serving.errors import BadRequest, NotFound, SchemaMismatch
 from core.serving.metrics import CONTENT_TYPE
+from core.serving.mlflow_contract import register_mlflow_routes
 from core.serving.model import LoadedModel
 from core.serving.openapi import openapi_document
 from core.serving.predlog import FeedbackEntry, LoggedRequest, logged_request, now_iso
@@ -112,6 +115,8 @@ def register_routes(app: Flask, state: ServingState) -> None:
     def feedback() -> Response:
         return _feedback(state)
 
+    register_mlflow_routes(app, lambda run: json_response(_scored(state, run).answer))
+
 
 def _read_body(state: ServingState, allow_csv: bool) -> tuple[str, bytes]:
     kind = body.body_kind(request.content_type, allow_csv=allow_csv)
@@ -120,14 +125,23 @@ def _read_body(state: ServingState, allow_csv: bool) -> tuple[str, bytes]:
 
 
 def _predict(state: ServingState) -> Response:
+    body.body_kind(request.content_type)  # 415 before the body is read
+    content_type, request_id = request.content_type, g.request_id
+    scored = _scored(state, lambda m, data, c: score(m, data, content_type, c, request_id))
+    return json_response(scored.answer)
+
+
+def _scored(state: ServingState, run: Callable[..., Scored]) -> Scored:
+    """``run(model, body, config)`` on this request's body, counted and kept for the log (the
+    app's ``after_request`` hook logs ``g.scored``) as every prediction request is."""
     model: LoadedModel = g.model
-    _, data = _read_body(state, allow_csv=True)
+    data = body.read_capped(request.stream, request.content_length, state.config.max_body_bytes)
     g.body_size = len(data)
-    scored = score(model, data, request.content_type, state.config, g.request_id)
+    scored = run(model, data, state.config)
     g.scored = scored
     state.metrics.observe_predictions(model.name, model.version, scored.predictions, model.task)
     state.recent.add(g.request_id, scored.model_input.rows)
-    return json_response(scored.answer)
+    return scored
 
 
 def log_predict_answer(

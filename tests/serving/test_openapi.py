@@ -39,6 +39,7 @@ def test_the_document_holds_the_models_real_input_schema(client: Client) -> None
         "/openapi.json",
         "/metrics",
         "/predict",
+        "/invocations",
         "/feedback",
     }
     answer = document["components"]["schemas"]["PredictAnswer"]["properties"]
@@ -126,7 +127,7 @@ def test_schemathesis_finds_the_document_and_the_server_agree(shared_server, mod
     if mode == GenerationMode.NEGATIVE:  # only operations with a body can be sent wrong
         operations = [op for op in operations if op.method.upper() == "POST"]
     statuses = {op.label: _fuzz(op, mode) for op in operations}
-    assert {"POST /predict", "POST /feedback"} <= set(statuses)
+    assert {"POST /predict", "POST /invocations", "POST /feedback"} <= set(statuses)
     assert all(status < 500 for counts in statuses.values() for status in counts), statuses
     if mode == GenerationMode.POSITIVE:
         assert statuses["POST /predict"].get(200, 0) > 0, statuses  # generated rows were served

@@ -149,6 +149,9 @@ class DeploymentDetail(QWidget):
         self.header.setWordWrap(True)
         self.monitor_button = icon_button("Monitor", "monitoring", tip="Open it on Monitoring")
         self.stop_button = icon_button("Stop", "cancel", tip="Stop the server (undeploy)")
+        self.score_button = icon_button(
+            "Score data…", "run", tip="Predict a data set version or a file in bulk with it"
+        )
         self.usage = UsageView()
         self.try_it = TryItPanel(context)
         self.log = code_box()
@@ -171,6 +174,7 @@ class DeploymentDetail(QWidget):
         self.logs_tab = logs
         top = QHBoxLayout()
         top.addWidget(self.header, 1)
+        top.addWidget(self.score_button, 0, Qt.AlignmentFlag.AlignTop)
         top.addWidget(self.monitor_button, 0, Qt.AlignmentFlag.AlignTop)
         top.addWidget(self.stop_button, 0, Qt.AlignmentFlag.AlignTop)
         layout = QVBoxLayout(self)
@@ -189,7 +193,7 @@ class DeploymentDetail(QWidget):
         self.info = info
         self.usage.show_info(info)
         running = state in ("running", "")
-        for button in (self.monitor_button, self.stop_button):
+        for button in (self.score_button, self.monitor_button, self.stop_button):
             button.setEnabled(info is not None)
         if info is None:
             self.header.setText("Select a deployment to see how to call it.")

@@ -34,6 +34,7 @@ from desktop.pages.deployments.table import (
     read_rows,
     uptime_text,
 )
+from desktop.pages.models.score_dialog import ScoreDialog
 from desktop.polling import Poller
 from desktop.theme import current_colors
 from desktop.widgets.common import EmptyState, heading, icon_button, make_table, set_widths
@@ -112,6 +113,7 @@ class DeploymentsPage(Page):
         self.table.selectionModel().currentRowChanged.connect(lambda *_: self._current())
         self.detail.stop_button.clicked.connect(lambda: self.stop())
         self.detail.monitor_button.clicked.connect(self._monitor)
+        self.detail.score_button.clicked.connect(lambda: self.score_data())
         self.detail.refresh_log.clicked.connect(self._read_log)
         self.detail.tabs.currentChanged.connect(lambda _: self.log_poller.poll())
         events = self.context.events
@@ -276,3 +278,13 @@ class DeploymentsPage(Page):
     def _monitor(self) -> None:
         if self._selected is not None:
             self.context.events.monitor_requested.emit(self._selected)
+
+    def score_data(self) -> ScoreDialog | None:
+        """Score data with what the selected deployment serves (its alias, or its version)."""
+        info, workspace = self.detail.info, self.workspace
+        if info is None or workspace is None:
+            return None
+        dialog = ScoreDialog(self.context, workspace, info.deployment.target, self)
+        dialog.open()
+        self.score_dialog = dialog
+        return dialog

@@ -1,4 +1,5 @@
-"""What the Models page does with a version: gates, promote, approve, roll back, deploy, export.
+"""What the Models page does with a version: gates, promote, approve, roll back, deploy, export,
+score data.
 
 Each action is a background job (the engine loads models, starts processes or writes zips);
 the page reads itself again when it ends, and other pages hear of it through the event bus.
@@ -16,6 +17,7 @@ from desktop.errors import describe
 from desktop.pages.common.deploy_action import start_deployment
 from desktop.pages.common.gate_table import verdict
 from desktop.pages.models.promote_dialog import PromoteDialog
+from desktop.pages.models.score_dialog import ScoreDialog
 from desktop.widgets.dialogs import ask
 
 
@@ -126,6 +128,16 @@ class ModelActionsMixin:
             on_success=done,
             owner=self,
         )
+
+    def score_data(self) -> ScoreDialog | None:
+        """Open the Score data dialog for the selected version (non-modal)."""
+        ref, workspace = self._ref(), self.workspace
+        if ref is None or workspace is None:
+            return None
+        dialog = ScoreDialog(self.context, workspace, ref, self)
+        dialog.open()
+        self.score_dialog = dialog
+        return dialog
 
     # -- deploy and export ---------------------------------------------------------------------
 

@@ -76,6 +76,11 @@ class ModelDetail(QWidget):
             "promote": icon_button("Promote…", "register", True, "Move an alias to this version"),
             "approve": icon_button("Approve…", "check", tip="Sign off this version"),
             "export": icon_button("Export bundle…", "export", tip="A zip that serves anywhere"),
+            "score": icon_button(
+                "Score data…",
+                "run",
+                tip="Predict a data set version or a file in bulk: a new data set version",
+            ),
         }
         self.rollback = tool_button("Roll back ▾", "reproduce", "Move an alias back one step")
         self.rollback.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
@@ -164,6 +169,7 @@ class ModelDetail(QWidget):
         for widget in (self.buttons["gates"], self.buttons["promote"], self.buttons["approve"]):
             actions.addWidget(widget)
         actions.addWidget(self.rollback)
+        actions.addWidget(self.buttons["score"])
         actions.addStretch(1)  # Deploy and Export bundle sit in the page's toolbar
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 6, 0, 0)

@@ -74,6 +74,7 @@ class ModelsPage(ModelActionsMixin, Page):
         self.versions = ListTableModel(version_columns(self.ranking_metric))
         self.detail = ModelDetail()
         self.promote_dialog = None
+        self.score_dialog = None
         self._model: str | None = None
         self._version: int | None = None
         self._requested: tuple[str, int | None] | None = None  # show_version's, not yet read
@@ -149,6 +150,7 @@ class ModelsPage(ModelActionsMixin, Page):
         d.buttons["promote"].clicked.connect(lambda: self.promote())
         d.buttons["approve"].clicked.connect(self.show_approvals)
         d.buttons["export"].clicked.connect(self.choose_bundle_file)
+        d.buttons["score"].clicked.connect(lambda: self.score_data())
         d.approve_button.clicked.connect(lambda: self.approve())
         d.comment.returnPressed.connect(lambda: self.approve())
         d.save_card.clicked.connect(self.choose_card_file)
