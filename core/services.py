@@ -128,6 +128,7 @@ class ProjectService:
     def settings_warnings(self) -> list[str]:
         """Unknown or misplaced tables and keys of shipway.toml, naming the key and line."""
         from core.config import KNOWN_KEYS, load_settings, settings_warnings
+        from core.experiments.thresholds import EVALUATION_KEYS
         from core.monitoring.config import DRIFT_KEYS, TRIGGER_KEYS
         from core.operations import config as operations
         from core.registry.gate_config import RULES
@@ -145,6 +146,7 @@ class ProjectService:
             "retrain": operations.RETRAIN_KEYS,
             "notify": operations.NOTIFY_KEYS,
             "imports": operations.IMPORT_KEYS,
+            "evaluation": EVALUATION_KEYS,
         }
         root = self._project.root
         return settings_warnings(load_settings(root).raw, settings_text(root), known)

@@ -35,7 +35,7 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
         "--model",
         default="random_forest",
         metavar="M",
-        help="estimator key (`shipway catalog` lists them)",
+        help="estimator key (`shipway catalog` lists them), or all: every one that fits the task",
     )
     train.add_argument(
         "--param",
@@ -46,10 +46,29 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     )
     train.add_argument("--features", metavar="A,B", help="feature columns (default: all others)")
     train.add_argument("--test-size", type=float, default=0.2)
-    train.add_argument("--split", choices=("train_test", "train_val_test"), default="train_test")
+    train.add_argument(
+        "--split",
+        choices=("train_test", "train_val_test", "time"),
+        default="train_test",
+        help="time: train on the past, test on the latest rows (needs --time-column)",
+    )
+    train.add_argument("--time-column", metavar="C", help="the date column of --split time")
+    train.add_argument(
+        "--backtest", type=int, default=0, metavar="K", help="K walk-forward windows (time split)"
+    )
     train.add_argument("--cv", type=int, default=0, metavar="K", help="k-fold CV on training part")
     train.add_argument("--seed", type=int, default=42)
-    train.add_argument("--search", choices=("grid", "random"), help="search as trial runs")
+    train.add_argument(
+        "--threshold",
+        metavar="RULE",
+        help="binary classifiers: min_precision=P, min_recall=R or cost_fp=A,cost_fn=B "
+        "(default: shipway.toml [evaluation] threshold)",
+    )
+    train.add_argument(
+        "--search",
+        choices=("grid", "random", "bayes"),
+        help="search as trial runs (bayes: Optuna, resumable)",
+    )
     train.add_argument("--trials", type=int, default=10, metavar="K")
     train.add_argument(
         "--inf-as-missing",
@@ -101,6 +120,9 @@ def _request(args: argparse.Namespace) -> TrainRequest:
         cv_folds=args.cv,
         seed=args.seed,
         inf_as_missing=args.inf_as_missing,
+        time_column=args.time_column,
+        backtest=args.backtest,
+        threshold=args.threshold,
     )
 
 
@@ -117,7 +139,7 @@ def _attach_executor(workspace: Workspace, args: argparse.Namespace) -> None:
 
 def cmd_train(args: argparse.Namespace) -> int:
     if args.search is None and args.trials != 10:
-        raise UsageError("--trials needs --search grid|random")
+        raise UsageError("--trials needs --search grid|random|bayes")
     progress = TerminalProgress(enabled=not args.json)
     with open_workspace(args) as workspace:
         _attach_executor(workspace, args)
@@ -130,11 +152,13 @@ def cmd_train(args: argparse.Namespace) -> int:
         finally:
             progress.finish()
         children = workspace.runs.list(parent=run.id) if run.kind == "search" else []
+        ranking = workspace.runs.ranking(run.id) if run.kind == "search" else []
         # The answer first: closing the workspace then stops the idle worker.
         if args.json:
-            emit_json(_train_document(run, children))
+            emit_json(_train_document(run, children) | ({"ranking": ranking} if ranking else {}))
         else:
-            _print_train(run, children)
+            _print_train(run, [])
+            _print_ranking(ranking)
         sys.stdout.flush()
     if run.status != "done":
         raise RunFailed(
@@ -174,6 +198,13 @@ def _print_train(run: Any, children: list) -> None:
         value = run.metrics.get(name)
         if value is not None:
             print(f"  {name:18} {value:.4f}")
+    chosen = run.curves.get("threshold")
+    if chosen:
+        rule = ", ".join(f"{key}={value:g}" for key, value in chosen["rule"].items())
+        print(
+            f"  threshold          {chosen['threshold']:.4f} ({rule}): precision "
+            f"{chosen['precision']:.4f}, recall {chosen['recall']:.4f} for {chosen['positive']!r}"
+        )
     for note in run.notes:
         print(f"  note: {note}")
 
@@ -211,13 +242,34 @@ def cmd_runs_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_ranking(ranking: list[dict[str, Any]]) -> None:
+    if not ranking:
+        return
+    rows = [
+        (
+            row["rank"],
+            row["run"],
+            ("* " if row["is_best"] else "") + row["status"],
+            row["estimator"],
+            _fmt(row["value"]),
+            "" if row["fit_s"] is None else f"{row['fit_s']:.2f}",
+            "" if row["predict_p50_ms"] is None else f"{row['predict_p50_ms']:.2f}",
+        )
+        for row in ranking
+    ]
+    metric = ranking[0]["metric"]
+    print(table(rows, ("rank", "run", "status", "estimator", metric, "fit s", "predict ms")))
+
+
 def cmd_runs_show(args: argparse.Namespace) -> int:
     with open_workspace(args) as workspace:
         run = workspace.runs.get(args.run)
+        ranking = workspace.runs.ranking(run.id) if run.kind == "search" else []
     if args.json:
-        emit_json(run.to_dict())
+        emit_json(run.to_dict() | ({"ranking": ranking} if ranking else {}))
         return 0
     _print_train(run, [])
+    _print_ranking(ranking)
     given = run.spec.get("params", {})
     print(f"  params: {', '.join(f'{k}={v}' for k, v in given.items()) or 'defaults'}")
     print(f"  features: {', '.join(run.spec.get('features', []))}")
@@ -225,11 +277,31 @@ def cmd_runs_show(args: argparse.Namespace) -> int:
         for name, stats in run.cv["summary"].items():
             if stats.get("mean") is not None:
                 print(f"  cv {name:15} {stats['mean']:.4f} ± {stats.get('std') or 0:.4f}")
+    if run.cv.get("backtest"):
+        _print_backtest(run.cv["backtest"], SHOWN_METRICS[run.task])
     if run.error:
         print(f"  error: {run.error}")
     if run.traceback:
         print(run.traceback)
     return 0
+
+
+def _print_backtest(backtest: dict[str, Any], names: tuple[str, ...]) -> None:
+    print(f"  backtest: {backtest['k']} walk-forward windows")
+    rows = [
+        (
+            number,
+            f"{window['test_from']} – {window['test_to']}",
+            window["train_rows"],
+            window["test_rows"],
+            *[_fmt(window["metrics"].get(name)) for name in names],
+        )
+        for number, window in enumerate(backtest["windows"], start=1)
+    ]
+    summary = backtest["summary"]
+    rows.append(("mean", "", "", "", *[_fmt(summary.get(n, {}).get("mean")) for n in names]))
+    rows.append(("std", "", "", "", *[_fmt(summary.get(n, {}).get("std")) for n in names]))
+    print(table(rows, ("window", "tested on", "train", "test", *names)))
 
 
 def cmd_runs_compare(args: argparse.Namespace) -> int:

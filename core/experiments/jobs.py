@@ -23,6 +23,7 @@ class RunJob:
     data_sha256: str
     objects_root: str | None = None  # None: return the model's bytes instead of storing them
     threads: int | None = None  # native thread limit; None: the executor's share of the cores
+    prune: dict[str, Any] | None = None  # a Bayesian trial: where to report folds (.bayes)
 
 
 @dataclass(frozen=True)

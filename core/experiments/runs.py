@@ -14,11 +14,12 @@ from core import metrics
 from core.data.versions import resolve
 from core.entities import DatasetVersion, Run
 from core.errors import Cancelled, InvalidInput
-from core.experiments import catalog
+from core.experiments import bayes, catalog, thresholds
 from core.experiments.executors import Executor, RunHandle, wait_any
 from core.experiments.handles import ProgressBox, TrainingRun, waiter
 from core.experiments.jobs import RunJob, RunResult
 from core.experiments.spec import Preprocessing, RunSpec, Split, TrainRequest
+from core.experiments.timesplit import check_time_options, random_split_notes
 from core.experiments.validation import check_spec, default_features, infer_task, left_out_notes
 from core.progress import CancelToken, ProgressFn, no_progress
 from core.project import Project
@@ -31,14 +32,51 @@ def build_spec(project: Project, request: TrainRequest) -> tuple[RunSpec, Datase
     task = request.task or infer_task(
         version.schema[request.target], version.profile.get(request.target, {})
     )
-    estimator = catalog.get_estimator(request.estimator, task)
-    params = catalog.parse_params(estimator, request.params)
+    params: dict = {}
+    if request.estimator == ALL_ESTIMATORS:
+        if request.params:
+            raise InvalidInput(
+                "--param cannot go with --model all: each estimator has its own parameters",
+                where="estimator all",
+                hint="leave out --param, or train one estimator with its parameters",
+            )
+    else:
+        estimator = catalog.get_estimator(request.estimator, task)
+        params = catalog.parse_params(estimator, request.params)
     features = (
         tuple(request.features) if request.features else default_features(version, request.target)
     )
     spec = replace(_draft(request, version, task, features), params=params)
     check_spec(spec, version)
+    spec = _with_threshold(project, request, spec, version)
+    check_time_options(spec, version, str(project.blobs.path_of(version.sha256)))
     return spec, version
+
+
+#: ``--model all``: every catalog estimator that fits the task, as child runs of one parent.
+ALL_ESTIMATORS = "all"
+
+
+def run_notes(version: DatasetVersion, spec: RunSpec) -> list[str]:
+    """What the run's notes say before it runs: left-out columns, a random split on dates."""
+    return [*random_split_notes(spec, version), *left_out_notes(version, spec)]
+
+
+def _with_threshold(
+    project: Project, request: TrainRequest, spec: RunSpec, version: DatasetVersion
+) -> RunSpec:
+    """The spec with its threshold rule: the request's (refused for a task that has no
+    threshold), else shipway.toml's [evaluation] threshold where the task is binary."""
+    from core.settings_rules import settings_text
+
+    if request.threshold:
+        spec = replace(spec, threshold=thresholds.parse_rule(request.threshold))
+        thresholds.check_task(spec, version)
+        return spec
+    rule = thresholds.settings_rule(project.settings.raw, settings_text(project.root))
+    if rule is None or not thresholds.is_binary(spec, version):
+        return spec
+    return replace(spec, threshold=rule)
 
 
 def _draft(request: TrainRequest, version: DatasetVersion, task: str, features: tuple) -> RunSpec:
@@ -50,9 +88,15 @@ def _draft(request: TrainRequest, version: DatasetVersion, task: str, features: 
         task=task,
         estimator=request.estimator,
         preprocessing=Preprocessing(infinite="missing" if request.inf_as_missing else "error"),
-        split=Split(kind=request.split, test_size=request.test_size),
+        split=Split(
+            kind=request.split,
+            test_size=request.test_size,
+            stratify=request.split != "time",
+            time_column=request.time_column or None,
+        ),
         cv_folds=request.cv_folds,
         seed=request.seed,
+        backtest=request.backtest,
     )
 
 
@@ -176,7 +220,7 @@ def start_train(
     box = ProgressBox()
     job = _job(project, run_id, spec, version, executor, threads)
     handle = _submit(project, run_id, job, executor, box)
-    notes = left_out_notes(version, spec)
+    notes = run_notes(version, spec)
     future = waiter(lambda: _finish(project, run_id, handle, notes), f"run-{run_id}-waiter")
     return TrainingRun(run_id, "train", future, box, handle.cancel)
 
@@ -221,19 +265,95 @@ def start_search(
 
     The parent run is recorded before this returns; the trials run in the background.
     """
-    if method not in ("grid", "random") or trials < 1:
+    if method not in ("grid", "random", "bayes") or trials < 1:
         raise InvalidInput(
             f"search {method!r} × {trials} is not usable",
-            hint="use --search grid|random --trials K (K ≥ 1)",
+            hint="use --search grid|random|bayes --trials K (K ≥ 1)",
         )
+    if method == "bayes":
+        return start_bayes(project, spec, version, executor, trials)
     estimator = catalog.get_estimator(spec.estimator, spec.task)
     candidates = (
         catalog.grid_candidates(estimator, spec.params, trials)
         if method == "grid"
         else catalog.random_candidates(estimator, spec.params, trials, spec.seed)
     )
+    search = {"method": method, "trials": len(candidates)}
+    return _start_children(project, spec, version, executor, candidates, search)
+
+
+def start_all(
+    project: Project, spec: RunSpec, version: DatasetVersion, executor: Executor
+) -> TrainingRun:
+    """Every catalog estimator that fits the task, with the same split, CV and seed, as child
+    runs of one parent (kind ``search``, method ``all``) ranked on the primary metric."""
+    specs = [replace(spec, estimator=e.key, params={}) for e in catalog.estimators(spec.task)]
+    search = {
+        "method": ALL_ESTIMATORS,
+        "trials": len(specs),
+        "estimators": [s.estimator for s in specs],
+    }
+    return _start_children(project, spec, version, executor, specs, search)
+
+
+def start_bayes(
+    project: Project, spec: RunSpec, version: DatasetVersion, executor: Executor, trials: int
+) -> TrainingRun:
+    """A Bayesian search (:mod:`core.experiments.bayes`): its study resumes where a search
+    with the same spec stopped; ``trials`` counts the trials finished before."""
+    metric = primary_metric(project, spec.task)
+    study, before = bayes.open_study(project.root, spec, metric)
+    if before >= trials:
+        raise InvalidInput(
+            f"the study of this search already has {before} finished trials",
+            where=f"study {study.study_name}",
+            hint=f"ask for more than {before} --trials to go on with it",
+        )
+    search = {"method": "bayes", "trials": trials, "study": study.study_name, "resumed": before}
+    parallel = max(1, project.settings.executor.workers)
+
+    def run_children(parent: int, progress: ProgressFn, cancel: CancelToken) -> list[Run]:
+        children: list[Run] = []
+        while len(children) < trials - before and not cancel.cancelled:
+            count = min(parallel, trials - before - len(children))
+            asked, specs = _ask(study, spec, count)
+            prunes = [bayes.prune_target(project.root, study, t, metric) for t in asked]
+            ran = _run_trials(
+                project, spec, version, executor, specs, parent, progress, cancel, prunes
+            )
+            for trial, run in zip(asked, ran, strict=True):
+                bayes.tell(study, trial, run, metric)
+            children += ran
+        return children
+
+    return _start_children(project, spec, version, executor, [], search, run_children)
+
+
+def _ask(study, spec: RunSpec, count: int) -> tuple[list, list[RunSpec]]:
+    """``count`` trials of ``study`` and their specs; combinations scikit-learn would refuse
+    are told failed and asked again."""
+    estimator = catalog.get_estimator(spec.estimator, spec.task)
+    asked, specs = [], []
+    for _ in range(count * 20):
+        trial = study.ask()
+        params = bayes.suggest(trial, estimator, spec.params)
+        if catalog.incompatibility(estimator, params) is not None:
+            bayes.tell_failed(study, trial)
+            continue
+        asked.append(trial)
+        specs.append(spec.with_params(params))
+        if len(asked) == count:
+            break
+    return asked, specs
+
+
+def _start_children(
+    project, spec, version, executor, candidates, search, run_children=None
+) -> TrainingRun:
+    """Record the parent run, then run ``candidates`` as its children in the background
+    (or ``run_children(parent, progress, cancel)``, which returns the children it ran)."""
     parent = project.runs.create(
-        spec=spec.to_dict() | {"search": {"method": method, "trials": len(candidates)}},
+        spec=spec.to_dict() | {"search": search},
         dataset_version_id=version.id,
         dataset_sha256=version.sha256,
         executor=executor.name,
@@ -241,27 +361,34 @@ def start_search(
     )
     project.runs.mark_running(parent)
     box, stop = ProgressBox(), CancelToken()
+    notes = run_notes(version, spec)
 
     def run_all() -> Run:
         try:
-            children = _run_trials(project, spec, version, executor, candidates, parent, box, stop)
+            if run_children is not None:
+                children = run_children(parent, box, stop)
+            else:
+                children = _run_trials(
+                    project, spec, version, executor, candidates, parent, box, stop
+                )
         except BaseException as exc:  # the executor failed: the parent must not stay RUNNING
             project.runs.finish(parent, "failed", error=f"{type(exc).__name__}: {exc}")
             raise
-        return _finish_search(project, parent, children, spec.task)
+        return _finish_search(project, parent, children, spec.task, notes)
 
     future = waiter(run_all, f"search-{parent}-waiter")
     return TrainingRun(parent, "search", future, box, stop.cancel)
 
 
 def _run_trials(
-    project, spec, version, executor, candidates, parent, progress, cancel
+    project, spec, version, executor, candidates, parent, progress, cancel, prunes=None
 ) -> list[Run]:
     """Submit every trial at once and record each as soon as it ends (not in submission order,
-    so that a trial's recorded duration is its own); the runs come back in submission order."""
+    so that a trial's recorded duration is its own); the runs come back in submission order.
+    A candidate is a trial's params, or its whole spec (``--model all``)."""
     jobs: list[tuple[RunJob, ProgressFn]] = []
-    for params in candidates:
-        child_spec = spec.with_params(params)
+    for candidate in candidates:
+        child_spec = candidate if isinstance(candidate, RunSpec) else spec.with_params(candidate)
         run_id = project.runs.create(
             spec=child_spec.to_dict(),
             dataset_version_id=version.id,
@@ -270,6 +397,8 @@ def _run_trials(
             parent_id=parent,
         )
         job = _job(project, run_id, child_spec, version, executor)
+        if prunes:
+            job = replace(job, prune=prunes[len(jobs)])
         jobs.append((job, _marking_running(project, run_id, no_progress)))
     handles = executor.submit_many(jobs)
     pending = {id(h): (job.run_id, h) for (job, _), h in zip(jobs, handles, strict=True)}
@@ -302,7 +431,9 @@ def _outcome(handle: RunHandle) -> RunResult | BaseException:
         return exc
 
 
-def _finish_search(project: Project, parent: int, children: list[Run], task: str) -> Run:
+def _finish_search(
+    project: Project, parent: int, children: list[Run], task: str, notes: list[str]
+) -> Run:
     metric = primary_metric(project, task)
     done = [run for run in children if run.status == "done"]
     best = None
@@ -322,7 +453,7 @@ def _finish_search(project: Project, parent: int, children: list[Run], task: str
             "done",
             metrics=best.metrics,
             params=best.params,
-            notes=[f"best trial: run {best.id} on {metric}"],
+            notes=[f"best trial: run {best.id} on {metric}", *notes],
             model_sha256=best.model_sha256,
             model_size=best.model_size,
             io_schema=best.io_schema,

@@ -71,10 +71,15 @@ class RunsService:
         return runs.build_spec(self._project, request)
 
     def train(self, request: TrainRequest) -> TrainingRun:
-        """Record a run of ``request`` and start it; wait with ``.result(progress, cancel)``."""
+        """Record a run of ``request`` and start it; wait with ``.result(progress, cancel)``.
+
+        ``estimator="all"`` runs every catalog estimator that fits the task as children of one
+        parent run (see :meth:`ranking`)."""
         from core.experiments import runs
 
         spec, version = self.prepare(request)
+        if spec.estimator == runs.ALL_ESTIMATORS:
+            return runs.start_all(self._project, spec, version, self.executor())
         return runs.start_train(self._project, spec, version, self.executor())
 
     def search(self, request: TrainRequest, method: str, trials: int) -> TrainingRun:
@@ -103,6 +108,15 @@ class RunsService:
 
     def get(self, run_id: int) -> Run:
         return self._project.runs.get(run_id)
+
+    def ranking(self, parent_id: int) -> list[dict[str, Any]]:
+        """The children of a search or a ``--model all`` run, best first on the primary metric,
+        each with its fit time and single-row predict latency."""
+        from core.experiments.ranking import rank
+
+        parent = self.get(parent_id)
+        children = self._project.runs.list(parent_id=parent_id, include_children=True)
+        return rank(children, self.primary_metric(parent.task))
 
     def verify_model(self, run: Run) -> str | None:
         """None when the run's model blob is intact, else what is wrong with it."""

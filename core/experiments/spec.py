@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 TASKS = ("classification", "regression")
-SPLITS = ("train_test", "train_val_test")
+SPLITS = ("train_test", "train_val_test", "time")
 DEFAULT_ESTIMATOR = "random_forest"
 
 
@@ -34,6 +34,7 @@ class Split:
     test_size: float = 0.2
     validation_size: float = 0.15  # only for train_val_test (70/15/15 by default)
     stratify: bool = True  # classification only
+    time_column: str | None = None  # the "time" split: train on the past, test on the latest
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,8 @@ class RunSpec:
     split: Split = field(default_factory=Split)
     cv_folds: int = 0
     seed: int = 42
+    backtest: int = 0  # walk-forward windows over time (the "time" split only)
+    threshold: dict[str, float] | None = None  # binary classifiers: how to pick the threshold
 
     @property
     def dataset_ref(self) -> str:
@@ -76,6 +79,8 @@ class RunSpec:
             split=Split(**data.get("split", {})),
             cv_folds=int(data.get("cv_folds", 0)),
             seed=int(data.get("seed", 42)),
+            backtest=int(data.get("backtest", 0)),
+            threshold=dict(data["threshold"]) if data.get("threshold") else None,
         )
 
 
@@ -94,3 +99,8 @@ class TrainRequest:
     cv_folds: int = 0
     seed: int = 42
     inf_as_missing: bool = False
+    time_column: str | None = None
+    backtest: int = 0
+    #: ``{"min_precision": 0.9}``, ``{"min_recall": 0.8}``, ``{"cost_fp": 1, "cost_fn": 5}``, or
+    #: the same as text (``"min_precision=0.9"``); None: shipway.toml's [evaluation] threshold
+    threshold: str | dict[str, float] | None = None

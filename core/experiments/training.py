@@ -31,10 +31,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 from sklearn.base import clone
-from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
+from sklearn.model_selection import KFold, StratifiedKFold, TimeSeriesSplit, train_test_split
 
-from core.errors import ShipwayError
-from core.experiments import catalog, evaluation, threads
+from core.errors import InvalidInput, ShipwayError
+from core.experiments import catalog, evaluation, threads, thresholds, timesplit
 from core.experiments.jobs import RunJob, RunResult
 from core.experiments.preprocess import build_pipeline
 from core.experiments.spec import RunSpec
@@ -76,6 +76,9 @@ def load_frame(job: RunJob) -> pd.DataFrame:
             hint="restore objects/ from a backup or re-import the data",
         )
     columns = [*job.spec.features, job.spec.target]
+    time_column = job.spec.split.time_column
+    if job.spec.split.kind == "time" and time_column and time_column not in columns:
+        columns.append(time_column)
     return pq.read_table(pa.BufferReader(data), columns=columns).to_pandas()
 
 
@@ -92,8 +95,12 @@ def _label(value: Any) -> Any:
     return value if isinstance(value, str | int | bool) else str(value)
 
 
-def prepare(job: RunJob) -> tuple[pd.DataFrame, pd.Series, list[str]]:
-    """Features and target as the pipeline sees them; rows without a target are dropped."""
+def prepare(job: RunJob) -> tuple[pd.DataFrame, pd.Series, list[str], np.ndarray | None]:
+    """Features and target as the pipeline sees them; rows without a target are dropped.
+
+    For a time split the rows come in time order (rows without a time are dropped too), with
+    their times (nanoseconds since 1970 UTC); otherwise in the data's order, with None.
+    """
     spec = job.spec
     frame = load_frame(job)
     notes: list[str] = []
@@ -101,15 +108,35 @@ def prepare(job: RunJob) -> tuple[pd.DataFrame, pd.Series, list[str]]:
     keep = y.notna().to_numpy()
     if not keep.all():
         notes.append(f"{int((~keep).sum())} rows without a {spec.target!r} value were left out")
-    X = model_frame(frame.loc[keep], job.schema, list(spec.features)).reset_index(drop=True)
-    y = y.loc[keep].reset_index(drop=True)
+    frame, y = frame.loc[keep], y.loc[keep]
+    times = None
+    if spec.split.kind == "time":
+        frame, y, times, dropped = timesplit.in_time_order(frame, y, spec.split.time_column)
+        if dropped:
+            notes.append(
+                f"{dropped} rows without a {spec.split.time_column!r} value were left out of "
+                "the time split"
+            )
+    X = model_frame(frame, job.schema, list(spec.features)).reset_index(drop=True)
+    y = y.reset_index(drop=True)
     check_training_data(spec, X, y)
     if spec.preprocessing.infinite == "missing":
         X = X.replace([np.inf, -np.inf], np.nan)
-    return X, y, notes
+    return X, y, notes, times
 
 
-def split(X: pd.DataFrame, y: pd.Series, spec: RunSpec) -> dict[str, tuple]:
+def split(
+    X: pd.DataFrame, y: pd.Series, spec: RunSpec, times: np.ndarray | None = None
+) -> dict[str, tuple]:
+    """The parts: train, test and perhaps validation. A time split needs the rows in time
+    order and their ``times`` (:func:`core.experiments.timesplit.in_time_order`)."""
+    if spec.split.kind == "time":
+        cut, _ = timesplit.time_cut(times, spec.split.test_size)
+        return {"test": (X.iloc[cut:], y.iloc[cut:]), "train": (X.iloc[:cut], y.iloc[:cut])}
+    return _random_split(X, y, spec)
+
+
+def _random_split(X: pd.DataFrame, y: pd.Series, spec: RunSpec) -> dict[str, tuple]:
     stratify = spec.task == "classification" and spec.split.stratify
     parts: dict[str, tuple] = {}
     test = (
@@ -154,11 +181,18 @@ def cross_validate(
     stage: ProgressFn,
     cancel: CancelToken,
     plan: ThreadPlan | None = None,
+    on_fold: Any = None,
 ) -> dict[str, Any]:
-    """K-fold metrics on the training part; each fold fits and predicts as ``plan`` says."""
+    """K-fold metrics on the training part; each fold fits and predicts as ``plan`` says.
+
+    ``on_fold(number, k, metrics)`` hears each fold's metrics (a Bayesian trial reports them
+    to its study, and may stop the run there: :mod:`core.experiments.bayes`)."""
     plan = plan or ThreadPlan()
-    kind = StratifiedKFold if spec.task == "classification" else KFold
-    folds = kind(n_splits=spec.cv_folds, shuffle=True, random_state=spec.seed)
+    if spec.split.kind == "time":  # forward folds: each tests on rows later than it learned from
+        folds: Any = TimeSeriesSplit(n_splits=spec.cv_folds)
+    else:
+        kind = StratifiedKFold if spec.task == "classification" else KFold
+        folds = kind(n_splits=spec.cv_folds, shuffle=True, random_state=spec.seed)
     results: list[dict[str, Any]] = []
     for number, (train_idx, test_idx) in enumerate(folds.split(X, y), start=1):
         cancel.raise_if_cancelled()
@@ -168,15 +202,47 @@ def cross_validate(
         with plan.predicting(model):
             metrics, _, _, _ = evaluate(model, X.iloc[test_idx], y.iloc[test_idx], spec.task)
         results.append(metrics)
+        if on_fold is not None:
+            on_fold(number, spec.cv_folds, metrics)
+    return {"folds": results, "summary": summarize(results), "k": spec.cv_folds}
+
+
+def summarize(results: list[dict[str, Any]]) -> dict[str, dict[str, float | None]]:
+    """Mean and standard deviation (ddof 1) of each metric over folds or windows."""
     names = results[0].keys() if results else []
     summary = {}
     for name in names:
-        values = [r[name] for r in results if r[name] is not None]
+        values = [r[name] for r in results if r.get(name) is not None]
         summary[name] = {
             "mean": float(np.mean(values)) if values else None,
             "std": float(np.std(values, ddof=1)) if len(values) > 1 else None,
         }
-    return {"folds": results, "summary": summary, "k": spec.cv_folds}
+    return summary
+
+
+def backtest(
+    pipeline: Any,
+    X: pd.DataFrame,
+    y: pd.Series,
+    times: np.ndarray,
+    spec: RunSpec,
+    stage: ProgressFn,
+    cancel: CancelToken,
+    plan: ThreadPlan,
+) -> dict[str, Any]:
+    """Walk-forward windows over all the rows (see :mod:`core.experiments.timesplit`)."""
+    windows = []
+    cuts = timesplit.backtest_windows(times, spec.backtest)
+    for number, (start, end) in enumerate(cuts, start=1):
+        cancel.raise_if_cancelled()
+        stage((number - 1) / len(cuts), f"backtest window {number} of {len(cuts)}")
+        with plan.fitting(pipeline):
+            model = clone(pipeline).fit(X.iloc[:start], y.iloc[:start])
+        with plan.predicting(model):
+            metrics = evaluate(model, X.iloc[start:end], y.iloc[start:end], spec.task)[0]
+        windows.append(timesplit.window_record(times, start, end) | {"metrics": metrics})
+    summary = summarize([window["metrics"] for window in windows])
+    return {"k": len(windows), "windows": windows, "summary": summary}
 
 
 def io_schema(job: RunJob, pipeline: Any, X: pd.DataFrame, y: pd.Series) -> dict[str, Any]:
@@ -269,8 +335,10 @@ def _execute(job: RunJob, report: ProgressFn, cancel: CancelToken, log: list[str
     timings: dict[str, float] = {}
     started = time.perf_counter()
     report(0.02, "loading data")
-    X, y, notes = prepare(job)
-    parts = split(X, y, spec)
+    X, y, notes, times = prepare(job)
+    parts = split(X, y, spec, times)
+    if times is not None:
+        notes += timesplit.time_cut(times, spec.split.test_size)[1]
     X_train, y_train = parts["train"]
     estimator_spec = catalog.get_estimator(spec.estimator, spec.task)
     estimator = catalog.make_estimator(estimator_spec, spec.task, spec.params, spec.seed)
@@ -281,10 +349,20 @@ def _execute(job: RunJob, report: ProgressFn, cancel: CancelToken, log: list[str
     if spec.cv_folds:
         mark = time.perf_counter()
         stage = Stage(report, 0.05, 0.6, "cross-validation")
-        cv = cross_validate(pipeline, X_train, y_train, spec, stage, cancel, plan)
+        on_fold = None
+        if job.prune:
+            from core.experiments import bayes
+
+            on_fold = bayes.fold_reporter(job.prune)
+        cv = cross_validate(pipeline, X_train, y_train, spec, stage, cancel, plan, on_fold)
         timings["cv"] = time.perf_counter() - mark
+    if spec.backtest:
+        mark = time.perf_counter()
+        stage = Stage(report, 0.05, 0.6, "backtest")
+        cv["backtest"] = backtest(pipeline, X, y, times, spec, stage, cancel, plan)
+        timings["backtest"] = time.perf_counter() - mark
     cancel.raise_if_cancelled()
-    report(0.6 if spec.cv_folds else 0.1, f"fitting on {len(y_train):,} rows")
+    report(0.6 if spec.cv_folds or spec.backtest else 0.1, f"fitting on {len(y_train):,} rows")
     mark = time.perf_counter()
     with plan.fitting(pipeline):
         pipeline.fit(X_train, y_train)
@@ -299,6 +377,9 @@ def _execute(job: RunJob, report: ProgressFn, cancel: CancelToken, log: list[str
     timings["predict_p50_ms"] = measured["latency"]["p50"]
     timings["predict_p95_ms"] = measured["latency"]["p95"]
     report(1.0, "done")
+    schema = io_schema(job, pipeline, X_train, y_train)
+    if "threshold" in measured["curves"]:  # the served labels use it (core.serving.scoring)
+        schema["output"]["threshold"] = measured["curves"]["threshold"]["threshold"]
     return RunResult(
         job.run_id,
         True,
@@ -307,7 +388,7 @@ def _execute(job: RunJob, report: ProgressFn, cancel: CancelToken, log: list[str
         cv=cv,
         curves=measured["curves"],
         importance=measured["importance"],
-        io_schema=io_schema(job, pipeline, X_train, y_train),
+        io_schema=schema,
         params=_model_params(pipeline),
         environment=_run_environment(plan.threads, n_jobs),
         notes=notes + measured["notes"],
@@ -375,13 +456,31 @@ def _measure(pipeline: Any, parts: dict[str, tuple], spec: RunSpec, fit_s: float
         seed=spec.seed,
         budget_s=evaluation.permutation_budget_s(fit_s),
     )
+    curves = _curves(spec, y_test, predicted, proba, pipeline)
+    if spec.threshold:
+        curves["threshold"] = _threshold(pipeline, y_test, proba, spec)
     return {
         "metrics": metrics,
         "notes": notes,
         "validation": validation,
-        "curves": _curves(spec, y_test, predicted, proba, pipeline),
+        "curves": curves,
         "importance": importance,
     }
+
+
+def _threshold(pipeline: Any, y_test: pd.Series, proba: Any, spec: RunSpec) -> dict[str, Any]:
+    """The operating threshold the spec's rule picks on the test rows (binary classifiers)."""
+    classes = [_label(c) for c in pipeline.classes_]
+    if len(classes) != 2 or proba is None:
+        raise InvalidInput(
+            f"a decision threshold was asked of {spec.target!r}, which has {len(classes)} "
+            "classes in the training rows; only a binary classifier with probabilities has one",
+            where=spec.dataset_ref,
+            hint="leave out --threshold for this target",
+        )
+    positive = y_test.to_numpy() == classes[1]
+    chosen = thresholds.choose(positive, np.asarray(proba)[:, 1], spec.threshold)
+    return chosen | {"positive": classes[1]}
 
 
 def _curves(spec: RunSpec, y_test: pd.Series, predicted: Any, proba: Any, pipeline: Any) -> dict:

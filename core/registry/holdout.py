@@ -56,6 +56,7 @@ def train_rows(project: Project, dataset: DatasetVersion, spec: RunSpec) -> Hold
 
 
 def _part(project: Project, dataset: DatasetVersion, spec: RunSpec, part: str) -> Holdout:
+    from core.experiments.timesplit import in_time_order
     from core.experiments.training import _target, split
 
     frame = versions.load_table(project, dataset).to_pandas()
@@ -67,7 +68,9 @@ def _part(project: Project, dataset: DatasetVersion, spec: RunSpec, part: str) -
         )
     y = _target(frame, spec)
     keep = y.notna().to_numpy()
-    frame = frame.loc[keep].reset_index(drop=True)
-    y = y.loc[keep].reset_index(drop=True)
-    part_frame, part_y = split(frame, y, spec)[part]
+    frame, y, times = frame.loc[keep], y.loc[keep], None
+    if spec.split.kind == "time":  # the rows in time order, as the run saw them
+        frame, y, times, _ = in_time_order(frame, y, spec.split.time_column)
+    frame, y = frame.reset_index(drop=True), y.reset_index(drop=True)
+    part_frame, part_y = split(frame, y, spec, times)[part]
     return Holdout(dataset, part_frame.reset_index(drop=True), part_y.reset_index(drop=True))

@@ -25,7 +25,9 @@ A folder with two files:
                          "nullable": bool,          # training saw missing values
                          "categories": [str, ...],  # string inputs: seen in training (<= 1000)
                          "min": float, "max": float}, ...],   # numeric inputs
-             "output": {"name": str, "task": str, "classes": [...]}},  # classes: classifiers
+             "output": {"name": str, "task": str, "classes": [...],  # classes: classifiers
+                        "threshold": float}},  # optional, two classes: positive from this
+                                               # probability of the second class on
          "metrics": {name: number | null, ...},
          "model_sha256": "<sha256 hex of model.joblib>",
          "created": "<ISO 8601 time>"}

@@ -75,6 +75,13 @@ class LoadedModel:
         return list(classes) if classes is not None else None
 
     @property
+    def threshold(self) -> float | None:
+        """The positive class's probability from which a binary classifier says positive
+        (None: the class of the higher probability, the estimator's own label)."""
+        value = self.output.get("threshold")
+        return None if value is None else float(value)
+
+    @property
     def label(self) -> str:
         return f"{self.name}@{self.version}"
 
@@ -155,6 +162,7 @@ def load_model(directory: str | os.PathLike[str]) -> LoadedModel:
         raise ModelDirError(f"{model_path} cannot be loaded: {type(exc).__name__}: {exc}") from None
     output = dict(meta["io_schema"].get("output") or {})
     output.setdefault("task", meta["task"])
+    _check_threshold(folder / METADATA_FILE, output)
     return LoadedModel(
         name=meta["name"],
         version=meta["version"],
@@ -168,6 +176,19 @@ def load_model(directory: str | os.PathLike[str]) -> LoadedModel:
         directory=str(folder),
         pipeline=pipeline,
     )
+
+
+def _check_threshold(path: Path, output: Mapping[str, Any]) -> None:
+    """A decision threshold is a probability, and only a two-class model has one."""
+    value = output.get("threshold")
+    if value is None:
+        return
+    classes = output.get("classes")
+    number = value if isinstance(value, int | float) and not isinstance(value, bool) else None
+    if number is None or not 0 <= number <= 1:
+        raise ModelDirError(f"{path}: io_schema output threshold {value!r} is not in [0, 1]")
+    if not isinstance(classes, list) or len(classes) != 2:
+        raise ModelDirError(f"{path}: a threshold needs exactly two output classes")
 
 
 def _atomic_write(path: Path, data: bytes) -> None:

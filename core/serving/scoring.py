@@ -92,11 +92,20 @@ def predict(model: LoadedModel, model_input: ModelInput) -> tuple[list, list | N
         raise PredictionFailed(
             f"the model failed to predict ({type(exc).__name__}); the server is still up"
         ) from exc
+    if proba is not None and model.threshold is not None:
+        predicted = thresholded(model.pipeline, np.asarray(proba), model.threshold)
     predictions = [plain(v) for v in np.asarray(predicted).tolist()]
     probabilities = None
     if proba is not None:
         probabilities = [[plain(p) for p in row] for row in np.asarray(proba).tolist()]
     return predictions, probabilities
+
+
+def thresholded(pipeline: Any, proba: np.ndarray, threshold: float) -> np.ndarray:
+    """Labels of a binary classifier at its stored threshold: the positive class (the second
+    of its classes) where that class's probability is at least ``threshold``."""
+    classes = np.asarray(pipeline.classes_)
+    return np.where(proba[:, 1] >= threshold, classes[1], classes[0])
 
 
 def score(

@@ -96,8 +96,24 @@ def _pr(panel: PlotPanel, series: list[Series], cls: str | None) -> None:
             color = colors.series[n % len(colors.series)]
             label = f"{name} (AP {points['average_precision']:.3f})"
             line(p, points["recall"], points["precision"], color, label)
+        _threshold_points(p, colors, series, cls)
 
     panel.draw(draw, "recall", "precision")
+
+
+def _threshold_points(p: PlotPanel, colors, series: list[Series], cls: str | None) -> None:
+    """The operating point a run's decision threshold chose, marked on its positive class's
+    precision/recall line (one run: its line's colour; several: the run's)."""
+    for n, (label, curves) in enumerate(series):
+        chosen = curves.get("threshold")
+        positive = str(chosen.get("positive")) if chosen else None
+        if not chosen or (len(series) > 1 and cls is not None and positive != cls):
+            continue
+        classes = list((curves.get("pr") or {}).keys())
+        index = classes.index(positive) if len(series) == 1 and positive in classes else n
+        color = colors.series[index % len(colors.series)]
+        name = f"{label} threshold {chosen['threshold']:.3f}"
+        scatter(p, [chosen["recall"]], [chosen["precision"]], color, name, size=14)
 
 
 def _confusion(panel: PlotPanel, series: list[Series], cls: str | None) -> None:

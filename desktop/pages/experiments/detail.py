@@ -75,8 +75,35 @@ def overview_text(run: Run) -> str:
     if run.error:
         bad = current_colors().bad
         parts.append(f"<span style='color:{bad}'><b>Error:</b> {_escape(run.error)}</span>")
+    parts += evaluation_lines(run)
     parts += [f"note: {_escape(n)}" for n in run.notes]
     return "<br>".join(parts)
+
+
+def evaluation_lines(run: Run) -> list[str]:
+    """The backtest's windows (with their mean and std) and the chosen decision threshold."""
+    lines = []
+    backtest = (run.cv or {}).get("backtest")
+    if backtest:
+        name = metrics.DEFAULT_PRIMARY.get(run.task, "")
+        stats = backtest["summary"].get(name, {})
+        lines.append(
+            f"<b>Backtest</b>: {backtest['k']} walk-forward windows, {name} "
+            f"{_number(stats.get('mean'), 4)} ± {_number(stats.get('std'), 4)}"
+        )
+        lines += [
+            f"&nbsp;&nbsp;window {i}: {w['test_from']} – {w['test_to']} ({w['test_rows']} rows "
+            f"after {w['train_rows']}): {name} {_number(w['metrics'].get(name), 4)}"
+            for i, w in enumerate(backtest["windows"], start=1)
+        ]
+    chosen = (run.curves or {}).get("threshold")
+    if chosen:
+        rule = ", ".join(f"{k}={v:g}" for k, v in chosen["rule"].items())
+        lines.append(
+            f"<b>Decision threshold</b> {chosen['threshold']:.4f} ({_escape(rule)}): precision "
+            f"{chosen['precision']:.4f}, recall {chosen['recall']:.4f}"
+        )
+    return lines
 
 
 RUN_LATENCY_NOTE = "a short probe in the training worker; the latency gate times its own"

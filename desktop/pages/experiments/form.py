@@ -34,6 +34,9 @@ from desktop.widgets.common import icon_button
 AUTO_TASK = "suggested"
 
 
+TRY_ALL = "Try all (every estimator, ranked)"
+
+
 class NewRunForm(QWidget):
     """Emits ``submitted(request, search)``; ``search`` is ("grid"|"random", trials) or None."""
 
@@ -64,7 +67,18 @@ class NewRunForm(QWidget):
         self.cv.setToolTip("k-fold cross-validation on the training part (off, or 2–10 folds)")
         self.seed = QSpinBox(minimum=0, maximum=2**31 - 1, value=42)
         self.search = QComboBox()
-        self.search.addItems(["no search", "grid", "random"])
+        self.search.addItems(["no search", "grid", "random", "bayes"])
+        self.search.setToolTip("bayes: Optuna's TPE sampler, pruning on CV folds, resumable")
+        self.split_by = QComboBox()
+        self.split_by.setToolTip(
+            "Random rows, or by a date column: train on the past, test on the latest rows"
+        )
+        self.backtest = QSpinBox(minimum=0, maximum=20, value=0, specialValueText="off")
+        self.backtest.setToolTip("Walk-forward windows over time (a split by time; 2–20)")
+        self.backtest.setEnabled(False)
+        self.split_by.currentIndexChanged.connect(
+            lambda: self.backtest.setEnabled(self.split_by.currentData() is not None)
+        )
         self.trials = QSpinBox(minimum=1, maximum=200, value=8)
         self.message = QLabel()
         self.message.setWordWrap(True)
@@ -112,9 +126,11 @@ class NewRunForm(QWidget):
         features_layout.addLayout(row)
         eval_box = QGroupBox("Evaluation")
         eval_form = QFormLayout(eval_box)
+        eval_form.addRow("Split", self.split_by)
         eval_form.addRow("Test part", self.test_size)
         eval_form.addRow(self.validation)
         eval_form.addRow("CV folds", self.cv)
+        eval_form.addRow("Backtest", self.backtest)
         eval_form.addRow("Seed", self.seed)
         search_box = QGroupBox("Search")
         search_form = QFormLayout(search_box)
@@ -179,7 +195,17 @@ class NewRunForm(QWidget):
         self.target.addItems(columns)
         self.target.setCurrentText(chosen)
         self.target.blockSignals(False)
+        self._fill_split(types)
         self._target_changed()
+
+    def _fill_split(self, types: dict[str, str]) -> None:
+        """Random, or by each date column of the version (the first date column is offered
+        first among them; random stays the default)."""
+        self.split_by.clear()
+        self.split_by.addItem("Random rows", None)
+        for name, kind in types.items():
+            if kind == "datetime":
+                self.split_by.addItem(f"By time: {name}", name)
 
     def _target_changed(self) -> None:
         """Features for this target (identifier columns unticked, with why) and the task again:
@@ -241,6 +267,7 @@ class NewRunForm(QWidget):
         for entry in self.catalog:
             if task in entry.tasks:
                 self.estimator.addItem(entry.label, entry.key)
+        self.estimator.addItem(TRY_ALL, "all")
         index = self.estimator.findData(current or "random_forest")
         self.estimator.setCurrentIndex(max(0, index))
         self.estimator.blockSignals(False)
@@ -252,6 +279,7 @@ class NewRunForm(QWidget):
         self.editors = {}
         key = self.estimator.currentData()
         entry = next((e for e in self.catalog if e.key == key), None)
+        self.search.setEnabled(key != "all")
         for spec in entry.params if entry else ():
             editor = ParamEditor(spec)
             self.editors[spec.name] = editor
@@ -293,13 +321,20 @@ class NewRunForm(QWidget):
             params={name: e.value() for name, e in self.editors.items() if e.changed()},
             features=features,
             test_size=self.test_size.value() / 100,
-            split="train_val_test" if self.validation.isChecked() else "train_test",
+            split=self._split(),
             cv_folds=self.cv.value(),
             seed=self.seed.value(),
+            time_column=self.split_by.currentData(),
+            backtest=self.backtest.value() if self.split_by.currentData() else 0,
         )
 
+    def _split(self) -> str:
+        if self.split_by.currentData() is not None:
+            return "time"
+        return "train_val_test" if self.validation.isChecked() else "train_test"
+
     def search_choice(self) -> tuple[str, int] | None:
-        if self.search.currentIndex() == 0:
+        if self.search.currentIndex() == 0 or self.estimator.currentData() == "all":
             return None
         return self.search.currentText(), self.trials.value()
 
