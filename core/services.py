@@ -12,6 +12,7 @@ domain, each given its collaborators, and the cross-floor flows on top of them:
     ws.scoring      batch predictions as versions (core.scoring.service)
     ws.lifecycle    register, promote, rollback, check triggers  (core.lifecycle)
     ws.jobs         the always-on service's jobs (core.operations.jobs)
+    ws.service      whether the service runs; start, install it (core.operations.control)
     ws.project      settings, audit trail, schema
 
 Nothing here hands out SQLAlchemy objects, open files or sockets. Long operations accept
@@ -42,6 +43,7 @@ from core.experiments.spec import TrainRequest
 from core.lifecycle import Lifecycle, Retraining, TriggerCheck
 from core.monitoring.results import DriftReport, DriftSeries
 from core.monitoring.service import MonitoringService, ReferenceSummary
+from core.operations.control import ServiceControl
 from core.operations.jobs import JobsService
 from core.project import Project, find_project_root
 from core.registry.service import Promotion, RegistryService
@@ -82,6 +84,18 @@ __all__ = [  # the records the services hand out, for the desktop's annotations
     "suggest_target",
     "suggest_task",
 ]
+
+
+OPERATION_TABLES = frozenset({"monitor", "retrain", "notify", "imports"})
+
+
+def _plain(value: Any) -> Any:
+    """A parsed TOML value as plain dicts, lists and scalars."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
 
 
 @dataclass(frozen=True)
@@ -189,11 +203,23 @@ class ProjectService:
                 load_drift_config(root, settings.raw)
             if "triggers" in (tables or {}):
                 load_trigger_config(root, settings.raw)
+            if OPERATION_TABLES & set(tables or {}):
+                from core.operations.config import load_operations_config
+
+                load_operations_config(root, settings.raw, environment=False)
         except BaseException:
             path.write_text(before, encoding="utf-8")
             raise
         self._project.settings = settings
         return self.info()
+
+    def tables(self, *names: str) -> dict[str, dict[str, Any]]:
+        """The named tables of shipway.toml as written now (plain values; a missing table is
+        empty), e.g. ``tables("monitor", "retrain", "notify")`` for a form that edits them."""
+        from core.config import load_settings
+
+        raw = load_settings(self._project.root).raw
+        return {name: _plain(raw.get(name, {})) for name in names}
 
     def reload_settings(self) -> ProjectInfo:
         """Read shipway.toml again, so edits made in an editor count (gates, data options)
@@ -240,6 +266,7 @@ class Workspace:
             project, self.runs, self.registry, self.deployments, self.monitoring
         )
         self.jobs = JobsService(project)
+        self.service = ServiceControl(project.root)
 
     @classmethod
     def create(

@@ -1,6 +1,14 @@
-"""The status bar's list of background jobs: what runs, how far it got, and a Cancel button."""
+"""The status bar's list of background jobs: what runs, how far it got, and a Cancel button.
+
+Two kinds of job: this window's tasks (:class:`~desktop.tasks.Task`) and the always-on
+service's jobs (``ws.jobs``: retrainings, imports, pruning), which
+:class:`~desktop.service_watch.ServiceIndicator` reads every few seconds and hands over with
+:meth:`JobsBar.show_service_jobs`. A service job's Cancel asks the service to stop it.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import (
@@ -13,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.entities import Job
 from desktop.tasks import Task, TaskRunner
 from desktop.widgets.common import icon_button
 
@@ -60,6 +69,49 @@ class JobRow(QWidget):
         self.cancel_button.setEnabled(task.running and not task.token.cancelled)
 
 
+class ServiceJobRow(QWidget):
+    """One job of the always-on service: what, how far, and Cancel (a request the service
+    reads within a second)."""
+
+    def __init__(self, job: Job, cancel: Callable[[int], object] | None) -> None:
+        super().__init__()
+        self.job = job
+        self.label = QLabel()
+        self.bar = QProgressBar()
+        self.bar.setTextVisible(False)
+        self.bar.setFixedWidth(140)
+        self.cancel_button = icon_button("Cancel", "cancel")
+        self.cancel_button.clicked.connect(lambda: cancel(self.job.id) if cancel else None)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.label.setMinimumWidth(260)
+        row.addWidget(self.label, 1)
+        row.addWidget(self.bar)
+        row.addWidget(self.cancel_button)
+        self.show_job(job)
+
+    def show_job(self, job: Job) -> None:
+        self.job = job
+        now = (
+            f"{job.fraction:.0%} {job.message}".strip() if job.fraction is not None else job.message
+        )
+        state = "waiting" if job.status == "queued" else now or "running"
+        if job.cancel_requested:
+            state = "stopping"
+        self.label.setText(f"Service: {job.title} — {state}")
+        self.label.setToolTip(f"Job {job.id} of the always-on service ({job.kind}, {job.status})")
+        if job.fraction is None or job.status == "queued":
+            self.bar.setRange(0, 0)
+        else:
+            self.bar.setRange(0, 1000)
+            self.bar.setValue(int(max(0.0, min(1.0, job.fraction)) * 1000))
+        self.cancel_button.setEnabled(not job.cancel_requested)
+        self.cancel_button.setToolTip(
+            "Asked: the service stops it within seconds" if job.cancel_requested
+            else f"Ask the service to stop job {job.id}"
+        )  # fmt: skip
+
+
 class JobsBar(QWidget):
     """Shows the newest job inline and every job in a popup (when more than one runs)."""
 
@@ -68,7 +120,7 @@ class JobsBar(QWidget):
         self.runner = runner
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 6, 0)
-        self.row: JobRow | None = None
+        self.row: JobRow | ServiceJobRow | None = None
         self._row_box = QHBoxLayout()
         self.more = QToolButton()
         self.more.setToolTip("Show every background job")
@@ -76,6 +128,8 @@ class JobsBar(QWidget):
         layout.addLayout(self._row_box)
         layout.addWidget(self.more)
         self.popup: QFrame | None = None
+        self.service_jobs: list[Job] = []
+        self.cancel_service_job: Callable[[int], object] | None = None
         runner.started.connect(self._changed)
         runner.ended.connect(self._changed)
         self._changed()
@@ -83,19 +137,34 @@ class JobsBar(QWidget):
     def jobs(self) -> list[Task]:
         return self.runner.tasks()
 
+    def show_service_jobs(self, jobs: list[Job]) -> None:
+        """The always-on service's unfinished jobs, newest first (from ``ws.jobs.list``)."""
+        if [(j.id, j.status, j.fraction, j.message, j.cancel_requested) for j in jobs] == [
+            (j.id, j.status, j.fraction, j.message, j.cancel_requested) for j in self.service_jobs
+        ]:
+            return  # nothing changed: no repaint
+        self.service_jobs = list(jobs)
+        self._changed()
+
     def _changed(self, *_: object) -> None:
         jobs = self.jobs()
-        newest = jobs[-1] if jobs else None
-        if self.row is not None and self.row.task is not newest:
-            self.row.setParent(None)
-            self.row.deleteLater()
+        newest: Task | Job | None = jobs[-1] if jobs else None
+        if newest is None and self.service_jobs:
+            newest = self.service_jobs[0]
+        row = self.row
+        if isinstance(row, ServiceJobRow) and isinstance(newest, Job) and row.job.id == newest.id:
+            row.show_job(newest)
+        elif row is not None and not (isinstance(row, JobRow) and row.task is newest):
+            row.setParent(None)
+            row.deleteLater()
             self.row = None
         if newest is not None and self.row is None:
-            self.row = JobRow(newest)
+            self.row = self._row_for(newest)
             self._row_box.addWidget(self.row)
-        self.more.setText(f"{len(jobs)} jobs ▾")
-        self.more.setVisible(len(jobs) > 1)
-        self.setVisible(bool(jobs))
+        count = len(jobs) + len(self.service_jobs)
+        self.more.setText(f"{count} jobs ▾")
+        self.more.setVisible(count > 1)
+        self.setVisible(bool(count))
         if self.popup is not None and self.popup.isVisible():
             self.show_all()
 
@@ -108,8 +177,15 @@ class JobsBar(QWidget):
         column = QVBoxLayout(popup)
         for task in self.jobs():
             column.addWidget(JobRow(task, compact=False))
+        for job in self.service_jobs:
+            column.addWidget(ServiceJobRow(job, self.cancel_service_job))
         popup.adjustSize()
         corner = self.mapToGlobal(QPoint(self.width() - popup.width(), -popup.height() - 4))
         popup.move(corner)
         popup.show()
         self.popup = popup
+
+    def _row_for(self, item: Task | Job) -> QWidget:
+        if isinstance(item, Job):
+            return ServiceJobRow(item, self.cancel_service_job)
+        return JobRow(item)

@@ -19,7 +19,9 @@ from core.services import Workspace
 from desktop import demo, help_dialogs
 from desktop.context import AppContext
 from desktop.jobs_bar import JobsBar
+from desktop.notices import Notifier
 from desktop.pages import PAGES
+from desktop.service_watch import ServiceIndicator
 from desktop.session import ProjectSession
 from desktop.shell import ProjectShell
 from desktop.start_page import StartPage
@@ -55,19 +57,24 @@ class MainWindow(QMainWindow):
         self.central.addWidget(self.start)
         self.central.addWidget(self.shell)
         self.banner = Banner()  # what the project's workspace warns about (a network share…)
+        self.notice_banner = Banner()  # the always-on service's notices, where no tray is
+        self.notifier: Notifier | None = None
         frame = QWidget()
         column = QVBoxLayout(frame)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
         column.addWidget(self.banner)
+        column.addWidget(self.notice_banner)
         column.addWidget(self.central, 1)
         self.setCentralWidget(frame)
         self.jobs = JobsBar(context.runner)
+        self.service = ServiceIndicator(context, self.jobs)
         self.traffic_label = QLabel()
         self.traffic_label.setProperty("muted", True)
         self.traffic_label.hide()
         self.statusBar().addPermanentWidget(self.traffic_label)
         self.statusBar().addPermanentWidget(self.jobs)
+        self.statusBar().addPermanentWidget(self.service)
         self._build_actions()
         self._connect()
         self._adopt_theme()
@@ -80,7 +87,7 @@ class MainWindow(QMainWindow):
         """The parts that hold the style sheet (see :mod:`desktop.theme`): a theme change
         re-polishes those in sight; a hidden page is restyled when next shown."""
         theme = self.context.theme
-        parts = (self.menuBar(), self.statusBar(), self.banner, self.start)
+        parts = (self.menuBar(), self.statusBar(), self.banner, self.notice_banner, self.start)
         for part in (*parts, self.shell.header, self.shell.sidebar, *self.shell.pages):
             theme.adopt(part)
         theme.adopt_dialogs(self)
@@ -157,6 +164,10 @@ class MainWindow(QMainWindow):
         self._project_actions_enabled(True)
         self.session = ProjectSession(self.context, workspace, self, self.banner)
         self.session.start()
+        self.notifier = Notifier(self.context, workspace, self.notice_banner, self)
+        self.notifier.read_setting()
+        self.session.watcher.noticed.connect(self.notifier.take)
+        self.service.set_workspace(workspace)
         self.statusBar().showMessage(f"Opened {info.name}", 5000)
         if self.context.warm_workers:
             self._warm(workspace)
@@ -243,6 +254,11 @@ class MainWindow(QMainWindow):
             return False
         if session is not None:
             session.stop_background()
+        self.service.set_workspace(None)
+        if self.notifier is not None:
+            self.notifier.close()
+            self.notifier = None
+        self.notice_banner.hide()
         self._stop_jobs()
         if session is not None:
             session.stop_deployments(deployments)
@@ -306,7 +322,7 @@ class MainWindow(QMainWindow):
             page.start_from_form()
 
     def project_settings(self):
-        """Project → Settings…: the monitoring rules of shipway.toml (see settings_dialog)."""
+        """Project → Settings…: monitoring rules, the service, notifications (settings_dialog)."""
         from desktop.settings_dialog import ProjectSettingsDialog
 
         if self.workspace is None:
@@ -314,6 +330,8 @@ class MainWindow(QMainWindow):
         dialog = ProjectSettingsDialog(self.context, self.workspace, self)
         if self.session is not None:
             dialog.saved.connect(self.session.show_warnings)
+        if self.notifier is not None:
+            dialog.saved.connect(self.notifier.read_setting)
         dialog.open()
         self.settings_dialog = dialog
         return dialog

@@ -215,6 +215,9 @@ def main(argv: list[str] | None = None) -> int:
     from desktop.screenshots_live import live_shots  # it uses settle and shoot from here
 
     live_shots(window, args.out, args.theme)
+    from desktop.screenshots_service import service_shots
+
+    service_shots(window, args.out, args.theme)
     problems = [e.details for e in context.errors.history]
     window.close()
     app.processEvents()

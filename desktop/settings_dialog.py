@@ -1,4 +1,9 @@
-"""Project → Settings…: the monitoring rules of shipway.toml, edited in the app.
+"""Project → Settings…: the monitoring rules and the always-on service's tables of shipway.toml,
+edited in the app.
+
+Three tabs: Monitoring ([drift] and [triggers]), Service ([monitor] and [retrain]: what the
+always-on service does and when) and Notifications ([notify]: e-mail, webhook, this app;
+:mod:`desktop.widgets.service_settings`). One Save writes the tables of every tab.
 
 The dialog reads the settings in force in the background (``ws.monitoring.drift_config()``,
 ``ws.monitoring.trigger_config()``, ``ws.project.info()`` for the task, and
@@ -16,7 +21,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QScrollArea,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from core.errors import ShipwayError
 from core.services import Workspace
@@ -25,6 +38,9 @@ from desktop.errors import describe
 from desktop.widgets.common import Banner
 from desktop.widgets.dialogs import plain_buttons
 from desktop.widgets.monitoring_settings import MonitoringSettings
+from desktop.widgets.service_settings import NotifySettingsForm, ServiceSettings
+
+SERVICE_TABLES = ("monitor", "retrain", "notify")
 
 
 @dataclass(frozen=True)
@@ -36,6 +52,8 @@ class SettingsInForce:
     triggers: Any  # the engine's TriggerConfig
     problems: tuple[str, ...]  # tables that could not be read as they are
     warnings: tuple[str, ...]  # ws.project.warnings()
+    tables: dict[str, dict[str, Any]]  # [monitor], [retrain], [notify] as written
+    datasets: tuple[str, ...] = ()
 
 
 def read_settings(workspace: Workspace) -> SettingsInForce:
@@ -57,11 +75,13 @@ def read_settings(workspace: Workspace) -> SettingsInForce:
         triggers=triggers,
         problems=tuple(problems),
         warnings=tuple(workspace.project.warnings()),
+        tables=workspace.project.tables(*SERVICE_TABLES),
+        datasets=tuple(d.name for d in workspace.data.datasets()),
     )
 
 
 class ProjectSettingsDialog(QDialog):
-    """Edit [drift] bucket_seconds and the [triggers] table; Save writes shipway.toml."""
+    """Edit [drift], [triggers], [monitor], [retrain] and [notify]; Save writes shipway.toml."""
 
     saved = Signal()
 
@@ -70,15 +90,25 @@ class ProjectSettingsDialog(QDialog):
         self.context = context
         self.workspace = workspace
         self.setWindowTitle("Project settings")
-        self.resize(660, 560)
+        self.resize(700, 720)
         intro = QLabel(
-            "When a deployed model raises an alert. Saved to shipway.toml ([drift] and "
-            "[triggers]); its comments and other settings are kept. Check triggers now on the "
-            "Monitoring page, or shipway monitor check, evaluates the rules."
+            "Saved to shipway.toml; its comments and other settings are kept. Monitoring: when "
+            "a deployed model raises an alert (Check triggers now on the Monitoring page "
+            "evaluates the rules). Service and Notifications: what the always-on service does "
+            "and who hears of it (it reads shipway.toml again when it changes)."
         )
         intro.setWordWrap(True)
         self.form = MonitoringSettings()
-        self.form.changed.connect(self._check)
+        self.service_form = ServiceSettings()
+        self.notify_form = NotifySettingsForm()
+        self.tabs = QTabWidget()
+        for form, title in ((self.form, "Monitoring"), (self.service_form, "Service"),
+                            (self.notify_form, "Notifications")):  # fmt: skip
+            form.changed.connect(self._edited)
+            scroll = QScrollArea()
+            scroll.setWidgetResizable(True)
+            scroll.setWidget(form)
+            self.tabs.addTab(scroll, title)
         self.notes = Banner()  # warnings about shipway.toml, tables that could not be read
         self.message = QLabel()
         self.message.setWordWrap(True)
@@ -96,11 +126,11 @@ class ProjectSettingsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
         layout.addWidget(self.notes)
-        layout.addWidget(self.form)
-        layout.addStretch(1)
+        layout.addWidget(self.tabs, 1)
         layout.addWidget(self.message)
         layout.addWidget(self.buttons)
         self.task = None
+        self.refusal = ""
         self.loaded: SettingsInForce | None = None
         context.runner.fetch(
             lambda: read_settings(workspace), self._show, owner=self, on_failure=self._failed
@@ -111,6 +141,10 @@ class ProjectSettingsDialog(QDialog):
         self.form.set_task(settings.task)
         if settings.triggers is not None:
             self.form.set_values(settings.bucket_seconds, settings.triggers)
+        tables = settings.tables
+        self.service_form.set_datasets(list(settings.datasets))
+        self.service_form.set_values(tables.get("monitor", {}), tables.get("retrain", {}))
+        self.notify_form.set_values(tables.get("notify", {}))
         notes = [*settings.problems, *settings.warnings]
         if notes:
             kind = "error" if settings.problems else "warning"
@@ -120,9 +154,20 @@ class ProjectSettingsDialog(QDialog):
     def _failed(self, error: BaseException, _trace: str) -> None:
         self._say(f"The settings could not be read. {describe(error).text}")
 
+    def problem(self) -> str:
+        """The first thing a tab needs fixed before saving ("" when nothing)."""
+        for form in (self.form, self.service_form, self.notify_form):
+            if form.problem():
+                return form.problem()
+        return ""
+
+    def _edited(self) -> None:
+        self.refusal = ""  # the engine's last refusal holds until the form changes
+        self._check()
+
     def _check(self) -> None:
-        problem = self.form.problem()
-        self._say(problem)
+        problem = self.problem()
+        self._say(problem or self.refusal)
         running = self.task is not None and self.task.running
         self.save_button.setEnabled(self.loaded is not None and not problem and not running)
 
@@ -132,9 +177,14 @@ class ProjectSettingsDialog(QDialog):
 
     def save(self):
         """Write the form's tables in the background; close when the engine accepted them."""
-        if self.form.problem() or self.loaded is None:
+        if self.problem() or self.loaded is None:
             return None
-        tables = self.form.tables()
+        tables = {**self.form.tables(), **self.service_form.tables(), **self.notify_form.tables()}
+        tables = {  # a table the file does not have is not added empty
+            name: values
+            for name, values in tables.items()
+            if any(v is not None for v in values.values()) or self.loaded.tables.get(name)
+        }
         workspace = self.workspace
         self.save_button.setEnabled(False)
         self.task = self.context.runner.submit(
@@ -147,10 +197,10 @@ class ProjectSettingsDialog(QDialog):
         return self.task
 
     def _saved(self) -> None:
-        self.context.events.status.emit("Saved the monitoring settings to shipway.toml")
+        self.context.events.status.emit("Saved the project settings to shipway.toml")
         self.saved.emit()
         self.accept()
 
     def _refused(self, error: BaseException) -> None:
-        self._say(f"Nothing was saved. {describe(error).text}")
+        self.refusal = f"Nothing was saved. {describe(error).text}"
         self._check()

@@ -143,8 +143,14 @@ def parse_duration(value: Any) -> float:
     return seconds
 
 
-def load_operations_config(root: Path, raw: dict[str, Any]) -> OperationsConfig:
-    """The service's settings of the project at ``root`` (``raw``: its parsed shipway.toml)."""
+def load_operations_config(
+    root: Path, raw: dict[str, Any], *, environment: bool = True
+) -> OperationsConfig:
+    """The service's settings of the project at ``root`` (``raw``: its parsed shipway.toml).
+
+    ``environment=False`` checks the tables without reading secrets from this process's
+    environment (the app saving settings for a service that has its own): a ``url_env`` that
+    is not set here is then no mistake."""
     text = settings_text(root)
     monitor = _table(raw, "monitor", text, MONITOR_KEYS)
     retrain = _table(raw, "retrain", text, RETRAIN_KEYS)
@@ -154,7 +160,7 @@ def load_operations_config(root: Path, raw: dict[str, Any]) -> OperationsConfig:
         monitor_every_s=_duration(monitor.get("every", "5m"), text, "monitor", "every"),
         keep_s=None if keep in (None, "") else _duration(keep, text, "monitor", "keep"),
         retrain=_retrain(retrain, text),
-        notify=_notify(notify, text),
+        notify=_notify(notify, text, environment),
         imports=_imports(raw, text),
     )
 
@@ -200,12 +206,12 @@ def _metric_drop(value: Any, text: str) -> MetricDrop | None:
     return MetricDrop(metric, float(below))
 
 
-def _notify(table: dict[str, Any], text: str) -> NotifySettings:
+def _notify(table: dict[str, Any], text: str, environment: bool = True) -> NotifySettings:
     email = table.get("email")
     webhook = table.get("webhook")
     return NotifySettings(
         email=None if email is None else _email(email, text),
-        webhook=None if webhook is None else _webhook(webhook, text),
+        webhook=None if webhook is None else _webhook(webhook, text, environment),
         desktop=_bool(table.get("desktop", True), text, "notify", "desktop"),
     )
 
@@ -239,10 +245,14 @@ def _email(value: Any, text: str) -> EmailSettings:
     )
 
 
-def _webhook(value: Any, text: str) -> WebhookSettings:
+def _webhook(value: Any, text: str, environment: bool = True) -> WebhookSettings:
     _check_keys(value, WEBHOOK_KEYS, text, "notify", "webhook")
     url = value.get("url")
-    if "url_env" in value:  # a chat webhook's URL is a secret: from the environment
+    if "url_env" in value and not environment:
+        if not isinstance(value["url_env"], str) or not value["url_env"].strip():
+            raise _error("url_env must name an environment variable", text, "notify", "webhook")
+        url = "https://set-in-the-environment"
+    elif "url_env" in value:  # a chat webhook's URL is a secret: from the environment
         url = os.environ.get(str(value["url_env"]), "")
         if not url:
             raise _error(f"the environment variable {value['url_env']} (url_env) is not set",

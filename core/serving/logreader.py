@@ -100,24 +100,29 @@ def inputs_frame(log_dir: str | Path, **query: Any) -> pd.DataFrame:
     ``actual`` (the feedback for that row, when a list of one value per row or a single value
     for a one-row request was sent).
     """
-    parts = []
+    rows: list[dict[str, Any]] = []  # one dict per predicted row: one DataFrame at the end
     for record in read_requests(log_dir, status=200, **query):
         if not record.inputs:
             continue
-        part = pd.DataFrame(record.inputs)
-        predictions = (record.outputs or {}).get("predictions") or [None] * len(part)
+        inputs = record.inputs
+        if not isinstance(inputs, list):
+            inputs = pd.DataFrame(inputs).to_dict("records")
+        count = len(inputs)
+        predictions = (record.outputs or {}).get("predictions") or []
         actual = record.actual
         if not isinstance(actual, list):
-            actual = [actual] * len(part) if len(part) == 1 else [None] * len(part)
-        meta = {"request_id": record.request_id, "time": record.time, "version": record.version}
-        part.insert(0, "row", range(len(part)))
-        for position, (key, value) in enumerate(meta.items()):
-            part.insert(position, key, value)
-        part["prediction"] = predictions[: len(part)]
-        part["actual"] = actual[: len(part)] if len(actual) == len(part) else None
-        parts.append(part)
-    if not parts:
+            actual = [actual] * count if count == 1 else [None] * count
+        if len(actual) != count:
+            actual = [None] * count
+        for index, values in enumerate(inputs):
+            rows.append({
+                "request_id": record.request_id, "time": record.time, "version": record.version,
+                "row": index, **values,
+                "prediction": predictions[index] if index < len(predictions) else None,
+                "actual": actual[index],
+            })  # fmt: skip
+    if not rows:
         return pd.DataFrame(columns=["request_id", "time", "version", "row"])
-    frame = pd.concat(parts, ignore_index=True)
+    frame = pd.DataFrame(rows)
     frame["time"] = pd.to_datetime(frame["time"], utc=True)
     return frame

@@ -152,6 +152,12 @@ class DeploymentDetail(QWidget):
         self.score_button = icon_button(
             "Score data…", "run", tip="Predict a data set version or a file in bulk with it"
         )
+        self.keep_box = QCheckBox("Keep up")
+        self.keep_box.setToolTip(
+            "The always-on service keeps a kept deployment up: it starts its server again on "
+            "the same port when it dies or after a reboot (shipway keep ID; deploy --keep). "
+            "Needs the service running for this project (the status bar says whether it runs)."
+        )
         self.usage = UsageView()
         self.try_it = TryItPanel(context)
         self.log = code_box()
@@ -175,6 +181,7 @@ class DeploymentDetail(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.header, 1)
         top.addWidget(self.score_button, 0, Qt.AlignmentFlag.AlignTop)
+        top.addWidget(self.keep_box, 0, Qt.AlignmentFlag.AlignTop)
         top.addWidget(self.monitor_button, 0, Qt.AlignmentFlag.AlignTop)
         top.addWidget(self.stop_button, 0, Qt.AlignmentFlag.AlignTop)
         layout = QVBoxLayout(self)
@@ -195,6 +202,7 @@ class DeploymentDetail(QWidget):
         running = state in ("running", "")
         for button in (self.score_button, self.monitor_button, self.stop_button):
             button.setEnabled(info is not None)
+        self.keep_box.setEnabled(info is not None)
         if info is None:
             self.header.setText("Select a deployment to see how to call it.")
             self.try_it.set_target("", {})

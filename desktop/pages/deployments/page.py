@@ -88,7 +88,7 @@ class DeploymentsPage(Page):
 
     def _body(self) -> QStackedWidget:
         self.table = make_table(self.model)
-        set_widths(self.table, (110, 90, 170, 70, 60, 170, 70, 80, 64))
+        set_widths(self.table, (100, 80, 160, 64, 56, 160, 64, 76, 60, 84, 50))
         self.empty = EmptyState(
             "deployments",
             "Nothing is deployed",
@@ -114,6 +114,7 @@ class DeploymentsPage(Page):
         self.detail.stop_button.clicked.connect(lambda: self.stop())
         self.detail.monitor_button.clicked.connect(self._monitor)
         self.detail.score_button.clicked.connect(lambda: self.score_data())
+        self.detail.keep_box.clicked.connect(lambda on: self.keep(bool(on)))
         self.detail.refresh_log.clicked.connect(self._read_log)
         self.detail.tabs.currentChanged.connect(lambda _: self.log_poller.poll())
         events = self.context.events
@@ -213,6 +214,8 @@ class DeploymentsPage(Page):
             f"{row.requests if row.requests is not None else '—'} requests, errors {rate_text(row)}"
         )
         self.detail.stop_button.setEnabled(d.status != "stopped")
+        self.detail.keep_box.setChecked(d.keep)
+        self.detail.keep_box.setEnabled(d.keep or d.status != "stopped")
         self.detail.try_it.send_button.setEnabled(row.state == "running")
 
     def selected_row(self) -> Any:
@@ -272,6 +275,32 @@ class DeploymentsPage(Page):
             f"Stopping deployment {deployment_id}",
             lambda _p, _c: workspace.deployments.undeploy(deployment_id),
             on_success=stopped,
+            owner=self,
+        )
+
+    def keep(self, on: bool, deployment_id: str | None = None):
+        """Keep the deployment up with the always-on service, or no longer (a job)."""
+        deployment_id = deployment_id or self._selected
+        workspace = self.workspace
+        if workspace is None or deployment_id is None:
+            return None
+
+        def done(deployment: Deployment) -> None:
+            kept = (
+                "is kept up by the always-on service" if deployment.keep else "is no longer kept up"
+            )
+            self.status(f"Deployment {deployment.id} {kept}")
+            self.context.events.deployments_changed.emit()
+
+        def refused(error: BaseException, _trace: str) -> None:
+            self.detail.keep_box.setChecked(not on)
+            self.context.errors.report(error, f"Keep up deployment {deployment_id}")
+
+        return self.context.runner.submit(
+            f"{'Keeping' if on else 'No longer keeping'} deployment {deployment_id} up",
+            lambda _p, _c: workspace.deployments.keep(deployment_id, on),
+            on_success=done,
+            on_failure=refused,
             owner=self,
         )
 

@@ -64,6 +64,12 @@ COLUMNS = [
     ),
     Column("Errors", lambda r: r.error_rate, text=rate_text, numeric=True, tooltip="4xx and 5xx"),
     Column("Started by", lambda r: r.deployment.started_by),
+    Column(
+        "Kept",
+        lambda r: r.deployment.keep,
+        text=lambda r: "kept" if r.deployment.keep else "",
+        tooltip="Kept up by the always-on service: started again when its server dies",
+    ),
 ]
 
 
