@@ -30,8 +30,8 @@ SERVING_SOURCE = Path(__file__).resolve().parents[1] / "serving"
 #: reader, for one, is the host's: a bundle only writes its log). A test checks that these
 #: import nothing outside the list.
 BUNDLED_SERVING_MODULES = (
-    "__init__", "__main__", "app", "body", "command", "encoding", "errors", "forests", "forms",
-    "frames",
+    "__init__", "__main__", "app", "body", "command", "contract", "encoding", "errors", "forests",
+    "forms", "frames",
     "guard", "metrics", "missing", "mlflow_contract", "model", "openapi", "predlog", "processes",
     "request_ids",
     "routes", "scoring", "server", "settings", "shared_metrics", "slot", "validation", "watch",

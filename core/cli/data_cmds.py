@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import Any
 
+from core.cli import contract_cmds
 from core.cli.output import TerminalProgress, emit_json, human_size, table
 from core.cli.project_cmds import open_workspace
 from core.errors import CorruptObject, UsageError
@@ -46,6 +47,11 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     )
     imp.add_argument("--sql", metavar="QUERY", help="import the result of this query")
     imp.add_argument("--url", help="SQLAlchemy URL of the database for --sql")
+    imp.add_argument(
+        "--check",
+        metavar="M@V",
+        help="list the new version's violations of this model version's data contract",
+    )
     imp.set_defaults(handler=cmd_import)
 
     lst = sub.add_parser("list", parents=[common], help="data sets, or the versions of one")
@@ -92,6 +98,8 @@ def cmd_import(args: argparse.Namespace) -> int:
         raise UsageError("--sql needs --url and --name", hint="e.g. --url sqlite:///shop.db")
     progress = TerminalProgress(enabled=not args.json)
     with open_workspace(args) as workspace:
+        if args.check:
+            workspace.registry.version(args.check)  # an unknown model stops before the import
         try:
             if args.sql:
                 outcome = workspace.data.import_sql(
@@ -101,8 +109,12 @@ def cmd_import(args: argparse.Namespace) -> int:
                 outcome = workspace.data.import_file(args.file, _options(args), progress)
         finally:
             progress.finish()
+        check = None
+        if args.check:
+            found = workspace.registry.check_contract(args.check, outcome.version.ref)
+            check = found.to_dict()
     if args.json:
-        emit_json(outcome.to_dict())
+        emit_json(outcome.to_dict() | ({"contract": check} if check is not None else {}))
         return 0
     version = outcome.version
     verb = "Imported" if outcome.created else "Unchanged, already imported as"
@@ -111,6 +123,8 @@ def cmd_import(args: argparse.Namespace) -> int:
         f"sha256 {version.sha256[:12]}"
     )
     _print_report(version.report)
+    if check is not None:
+        contract_cmds.print_check(check)
     return 0
 
 

@@ -1,4 +1,5 @@
-"""``shipway models register|list|show|gates|promote|rollback|approve|history|edit|card``."""
+"""``shipway models register|list|show|gates|promote|rollback|approve|history|edit|card`` and
+``contract`` (:mod:`core.cli.contract_cmds`)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from core.cli import contract_cmds
 from core.cli.output import TerminalProgress, emit_json, table
 from core.cli.project_cmds import open_workspace
 from core.errors import GateBlocked, UsageError
@@ -69,6 +71,8 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     card.add_argument("--format", choices=("markdown", "html"), default="markdown")
     card.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
     card.set_defaults(handler=cmd_card)
+
+    contract_cmds.register(sub, common)
 
 
 def _tags(pairs: list[str]) -> dict[str, str]:

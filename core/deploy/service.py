@@ -36,7 +36,7 @@ class Swap:
         return asdict(self)
 
 
-SERVING_KEYS = frozenset({"workers"})  # the [serving] keys of shipway.toml
+SERVING_KEYS = frozenset({"workers", "contract"})  # the [serving] keys of shipway.toml
 
 
 def configured_workers(raw: dict[str, Any]) -> int | None:

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from core.experiments.spec import RunSpec
 
 #: The keys of shipway.toml's [evaluation] table that this module reads.
-EVALUATION_KEYS = frozenset({"threshold"})
+EVALUATION_KEYS = frozenset({"threshold", "segments"})
 RULES = ("min_precision", "min_recall", "cost")
 HINT = "use min_precision=P, min_recall=R (0 < P, R ≤ 1) or cost_fp=A,cost_fn=B (costs ≥ 0)"
 

@@ -21,9 +21,10 @@ def load_pipeline(project: Project, version: ModelVersion) -> Any:
 
 def write_model_dir(project: Project, version: ModelVersion, folder: Path) -> Path:
     """Write the version as a serving model directory, from its hash-checked blob."""
+    from core.registry import contracts
     from core.serving.model import write_model_dir as write
 
-    return write(
+    folder = write(
         folder,
         project.blobs.read_verified(version.model_sha256),
         name=version.model,
@@ -34,3 +35,8 @@ def write_model_dir(project: Project, version: ModelVersion, folder: Path) -> Pa
         metrics=version.metrics,
         created=version.created_at.isoformat(),
     )
+    from core.config import load_settings
+
+    mode = contracts.serving_mode(load_settings(project.root).raw)  # as the file says now
+    contracts.write_served(project, version, folder, mode)
+    return folder

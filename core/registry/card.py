@@ -16,7 +16,7 @@ from typing import Any
 from core import metrics as vocabulary
 from core.entities import GateEvaluation, ModelVersion, Run
 from core.project import Project
-from core.registry import svg
+from core.registry import svg, trust_card
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,9 @@ def build_sections(project: Project, version: ModelVersion) -> list[Section]:
         ("Summary", _summary(version, run)),
         ("Data", _data(version, dataset, run)),
         ("Features", _features(version, dataset, run)),
+        ("Data contract", trust_card.contract_blocks(project, version)),
         ("Metrics", _metrics(version, run)),
+        ("Segments", trust_card.segment_blocks(project, version)),
         ("Curves", _curves(version, run)),
         ("Gates", _gates(project.reviews.gate_evaluations(version.id))),
         ("Approvals and aliases", _approvals(project, version)),

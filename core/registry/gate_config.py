@@ -10,6 +10,8 @@
     data_checks = true
     smoke_test = true
     approval = true
+    data_contract = true                                # the test rows meet the contract
+    max_disparity = { metric = "recall", by = "sex", max_gap = 0.05 }   # min_rows = 20
 
 A threshold is ``"OP NUMBER"`` (``>=``, ``>``, ``<=``, ``<``) or a bare number, which means "at
 least" for metrics where higher is better and "at most" for the others. An alias without a table
@@ -45,6 +47,8 @@ RULES = (
     "data_checks",
     "smoke_test",
     "approval",
+    "data_contract",
+    "max_disparity",
 )
 
 
@@ -62,6 +66,17 @@ class NoRegressionRule:
 
 
 @dataclass(frozen=True)
+class DisparityRule:
+    """``metric``'s largest gap between the segments of column ``by`` is at most ``max_gap``;
+    segments with fewer than ``min_rows`` test rows are not compared."""
+
+    metric: str
+    by: str
+    max_gap: float
+    min_rows: int = 20
+
+
+@dataclass(frozen=True)
 class GateConfig:
     alias: str
     metrics: tuple[MetricRule, ...] = ()
@@ -71,6 +86,8 @@ class GateConfig:
     data_checks: bool = False
     smoke_test: bool = False
     approval: bool = False
+    data_contract: bool = False
+    max_disparity: DisparityRule | None = None
     source: str = "shipway.toml"
 
     @property
@@ -83,6 +100,8 @@ class GateConfig:
             or self.data_checks
             or self.smoke_test
             or self.approval
+            or self.data_contract
+            or self.max_disparity is not None
         )
 
 
@@ -131,6 +150,8 @@ def _parse_table(alias: str, table: dict[str, Any], text: str) -> GateConfig:
         data_checks=_flag(alias, table, "data_checks", text),
         smoke_test=_flag(alias, table, "smoke_test", text),
         approval=_flag(alias, table, "approval", text),
+        data_contract=_flag(alias, table, "data_contract", text),
+        max_disparity=_disparity(alias, table.get("max_disparity"), text),
         source=source(text, f"gates.{alias}"),
     )
 
@@ -206,6 +227,31 @@ def _no_regression(alias: str, value: Any, text: str) -> NoRegressionRule | None
             "no_regression",
         )
     return NoRegressionRule(metric=metric, max_drop=float(drop), relative=relative)
+
+
+def _disparity(alias: str, value: Any, text: str) -> DisparityRule | None:
+    if value is None:
+        return None
+    hint = 'write max_disparity = { metric = "recall", by = "sex", max_gap = 0.05 }'
+    if not isinstance(value, dict) or not {"metric", "by", "max_gap"} <= set(value):
+        raise _error("max_disparity needs metric, by and max_gap", text, alias, "max_disparity",
+                     hint=hint)  # fmt: skip
+    unknown = set(value) - {"metric", "by", "max_gap", "min_rows"}
+    if unknown:
+        raise _error(f"max_disparity has unknown keys: {', '.join(sorted(unknown))}", text,
+                     alias, "max_disparity", hint=hint)  # fmt: skip
+    _check_metric(alias, value["metric"], text)
+    gap, rows = value["max_gap"], value.get("min_rows", 20)
+    if isinstance(gap, bool) or not isinstance(gap, int | float) or gap < 0:
+        raise _error(f"max_disparity's max_gap must be a number ≥ 0, not {gap!r}", text, alias,
+                     "max_disparity", hint=hint)  # fmt: skip
+    if isinstance(rows, bool) or not isinstance(rows, int) or rows < 1:
+        raise _error(f"max_disparity's min_rows must be a whole number ≥ 1, not {rows!r}", text,
+                     alias, "max_disparity", hint=hint)  # fmt: skip
+    if not isinstance(value["by"], str) or not value["by"]:
+        raise _error("max_disparity's by must name a column", text, alias, "max_disparity",
+                     hint=hint)  # fmt: skip
+    return DisparityRule(value["metric"], value["by"], float(gap), rows)
 
 
 def _positive(alias: str, table: dict[str, Any], key: str, text: str) -> float | None:

@@ -17,7 +17,7 @@ from core.entities import DatasetVersion, GateReport, GateResult, ModelVersion
 from core.experiments.spec import RunSpec
 from core.progress import CancelToken, ProgressFn, no_progress
 from core.project import Project
-from core.registry import artifacts, holdout, smoke
+from core.registry import artifacts, holdout, smoke, trust_gates
 from core.registry.gate_config import GateConfig, NoRegressionRule
 from core.settings_rules import MetricRule
 
@@ -109,6 +109,11 @@ def _checks(
         checks.append(("smoke test", lambda: smoke_test(evidence)))
     if config.approval:
         checks.append(("approval", lambda: approval(project, version)))
+    if config.data_contract:
+        checks.append(("data contract", lambda: trust_gates.data_contract(evidence)))
+    if config.max_disparity is not None:
+        fair = config.max_disparity
+        checks.append(("disparity", lambda: trust_gates.max_disparity(evidence, fair)))
     return checks
 
 

@@ -29,6 +29,7 @@ from core.entities import (
 from core.errors import CorruptObject, GateBlocked, UsageError
 from core.progress import CancelToken, ProgressFn, no_progress
 from core.project import Project
+from core.registry import contracts
 from core.registry.refs import parse_model_ref
 from core.registry.roles import denied, load_roles
 from core.store.model_repository import check_alias
@@ -77,7 +78,9 @@ class RegistryService:
         run = self._project.runs.get(run_id)
         if run.model_sha256 is not None:
             self._check_blob(run.model_sha256, f"run {run_id}")
-        return self._project.models.register(run_id, name, description, tags)
+        version = self._project.models.register(run_id, name, description, tags)
+        contracts.store_inferred(self._project, version)
+        return version
 
     def models(self) -> list[RegisteredModel]:
         return self._project.models.list_models()
@@ -186,6 +189,26 @@ class RegistryService:
         if not roles.may_move(user, alias):
             self._project.repo.record_event("access.denied", "alias", alias, attempted=action)
             raise denied(user, f"{action} the {alias!r} alias", roles.promote[alias])
+
+    # -- data contracts ---------------------------------------------------------------------------
+
+    def contract(self, ref: str) -> contracts.StoredContract:
+        """The version's data contract (inferred at registration, or as edited since)."""
+        return contracts.stored(self._project, self.version(ref))
+
+    def edit_contract(
+        self, ref: str, assignments: tuple[str, ...] = (), file: Path | None = None
+    ) -> contracts.StoredContract:
+        """Change the contract (``COLUMN.KEY=VALUE`` assignments and/or a JSON file); audited."""
+        return contracts.edit(self._project, self.version(ref), assignments, file)
+
+    def check_contract(self, ref: str, dataset_ref: str) -> contracts.ContractCheck:
+        """The violations of ``ref``'s contract in the data set version ``dataset_ref``."""
+        from core.data.versions import parse_ref
+
+        name, number = parse_ref(dataset_ref)
+        dataset = self._project.repo.get_version(name, number)
+        return contracts.check_dataset(self._project, self.version(ref), dataset)
 
     # -- artifacts -------------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from core.serving import body, forests, forms
+from core.serving import body, contract, forests, forms
 from core.serving.encoding import plain
 from core.serving.errors import PredictionFailed
 from core.serving.model import LoadedModel
@@ -117,6 +117,7 @@ def score(
 ) -> Scored:
     """Answer one prediction request; raises a ServingError for any client or model problem."""
     model_input = parse_request(model, data, content_type, config)
+    broken = contract.enforce(model, model_input, config.contract)
     predictions, probabilities = predict(model, model_input)
     answer: dict[str, Any] = {"predictions": predictions}
     if probabilities is not None:
@@ -128,7 +129,7 @@ def score(
         model=model.name,
         version=model.version,
         request_id=request_id,
-        warnings=list(model_input.warnings),
+        warnings=[*model_input.warnings, *broken],
         ignored_columns=list(model_input.ignored_columns),
     )
     return Scored(answer, model_input, predictions, probabilities)

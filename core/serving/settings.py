@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 
 MB = 1024 * 1024
 EXTRA_COLUMN_POLICIES = ("ignore", "reject")
+CONTRACT_MODES = ("off", "warn", "reject")
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,9 @@ class ServingConfig:
     request_key:
         The key request ids are signed with (:mod:`core.serving.request_ids`); the worker
         processes of one server share it. ``None``: from the environment, else a new one.
+    contract:
+        How the data contract of the model directory (``contract.json``) is enforced: ``"off"``,
+        ``"warn"`` or ``"reject"``; ``None``: the mode written in that file.
     metrics_dir:
         Where the worker processes of one server publish their counts (see
         :mod:`core.serving.workers`); ``None`` for a server of one process.
@@ -56,11 +60,14 @@ class ServingConfig:
     log_queue_size: int = 10_000
     log_queue_bytes: int = 64 * MB
     metrics_dir: str | None = None
+    contract: str | None = None
     request_key: bytes | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.extra_columns not in EXTRA_COLUMN_POLICIES:
             raise ValueError(f"extra_columns must be one of {EXTRA_COLUMN_POLICIES}")
+        if self.contract is not None and self.contract not in CONTRACT_MODES:
+            raise ValueError(f"contract must be one of {CONTRACT_MODES}")
         if self.max_body_bytes <= 0 or self.max_depth <= 0 or self.max_rows <= 0:
             raise ValueError("limits must be positive")
         if self.log_queue_size <= 0 or self.log_queue_bytes <= 0:

@@ -332,3 +332,17 @@ class ScheduleMarkRow(Base):
     name: Mapped[str] = mapped_column(String(300), primary_key=True)
     last_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class ModelContractRow(Base):
+    """The data contract of a version: inferred at registration, edited by people since."""
+
+    __tablename__ = "model_contracts"
+    __table_args__ = (UniqueConstraint("version_id", name="uq_model_contracts_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="RESTRICT"))
+    contract: Mapped[dict] = mapped_column(JSON)
+    source: Mapped[str] = mapped_column(String(20))  # "inferred" | "edited"
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_by: Mapped[str] = mapped_column(String(200))
