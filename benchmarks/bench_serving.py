@@ -19,6 +19,10 @@ without the log) from rounds in which the servers run side by side and take turn
     .venv/bin/python benchmarks/bench_serving.py --soak 30 --duration 5 --rounds 2 \
         --round-seconds 5                                        # a quick check
 
+``--onnx`` compares instead the pickle-free bundle (``bundle export --format onnx``) with the
+joblib one, both served the same way: single-row p50, 100-row throughput, bundle sizes
+(:mod:`bench_serving_onnx`; about 3 minutes with ``--duration 15``).
+
 MLflow is run from ``benchmarks/.venv-mlflow`` (created by ``--setup-mlflow``, with the same
 scikit-learn, numpy, pandas and scipy as this environment); without it that column is skipped.
 ``wrk`` comes from Debian (``apt-get install wrk``).
@@ -509,10 +513,15 @@ def main() -> int:
     parser.add_argument("--skip-mlflow", action="store_true")
     parser.add_argument("--setup-mlflow", action="store_true", help="create .venv-mlflow first")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--onnx", action="store_true", help="ONNX against joblib bundles, only")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         log("wrk is missing: apt-get install wrk")
         return 0
+    if args.onnx:
+        from bench_serving_onnx import run as run_onnx
+
+        return run_onnx(args)
     if args.setup_mlflow:
         setup_mlflow()
     results = run(args)

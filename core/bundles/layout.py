@@ -20,10 +20,21 @@ REQUIRED = (
     "card.md",
     "core/__init__.py",
     "core/serving/__init__.py",
-    "model/model.joblib",
     "model/model.json",
     "requirements.txt",
     "serve.py",
+)
+#: A bundle holds exactly one of these: the pickled pipeline, or its ONNX graph.
+MODEL_FILES = ("model/model.joblib", "model/model.onnx")
+#: What bundles since the hand-off files hold too (older bundles verify without them).
+HANDOFF = (
+    "k8s/deployment.yaml",
+    "k8s/service.yaml",
+    "k8s/hpa.yaml",
+    "k8s/pdb.yaml",
+    "k8s/kustomization.yaml",
+    "monitoring/grafana-dashboard.json",
+    "monitoring/alert-rules.yaml",
 )
 #: Top-level manifest keys and their JSON types.
 MANIFEST_KEYS: dict[str, type | tuple[type, ...]] = {
@@ -41,6 +52,8 @@ MANIFEST_KEYS: dict[str, type | tuple[type, ...]] = {
     "requirements": dict,
     "files": dict,
 }
+#: Keys a manifest may have; bundles made before them verify without.
+OPTIONAL_KEYS: dict[str, type | tuple[type, ...]] = {"handoff": dict}
 FILE_KEYS = {"sha256": str, "size": int}
 #: Keys that would name code; refused anywhere in the manifest, at any depth.
 CODE_KEYS = frozenset(
@@ -53,9 +66,11 @@ def manifest_problems(manifest: Any) -> list[str]:
     """Why a manifest cannot be used as data ([] when it can)."""
     if not isinstance(manifest, dict):
         return ["manifest.json is not a JSON object"]
-    problems = [
-        f"manifest.json: unknown key {key!r}" for key in manifest if key not in MANIFEST_KEYS
-    ]
+    known = MANIFEST_KEYS | OPTIONAL_KEYS
+    problems = [f"manifest.json: unknown key {key!r}" for key in manifest if key not in known]
+    for key, kind in OPTIONAL_KEYS.items():
+        if key in manifest and not isinstance(manifest[key], kind):
+            problems.append(f"manifest.json: {key!r} has the wrong type")
     for key, kind in MANIFEST_KEYS.items():
         if key not in manifest:
             problems.append(f"manifest.json: missing key {key!r}")

@@ -13,8 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from core.bundles import safe_zip, signing
+from core.bundles.ci import Recipe
+from core.bundles.handoff_source import HandoffSource
 from core.bundles.verify import BundleReport, verify, verify_snapshot
 from core.entities import Deployment
+from core.errors import Conflict, InvalidInput
 from core.project import DEPLOYMENTS_DIR, Project
 from core.registry.service import RegistryService
 
@@ -42,12 +45,101 @@ class BundlesService:
         self._project = project
         self._registry = registry
 
-    def export(self, ref: str, output: Path | str) -> ExportedBundle:
-        from core.bundles.export import export_bundle
+    def export(
+        self,
+        ref: str,
+        output: Path | str,
+        *,
+        model_format: str = "joblib",
+        with_wheels: bool = False,
+        platforms: list[str] | None = None,
+        python: str | None = None,
+        image: str | None = None,
+    ) -> ExportedBundle:
+        """Write a version's bundle.
 
+        ``model_format`` "onnx" makes it pickle-free (refused when the graph would answer
+        differently); ``with_wheels`` vendors the wheels of its requirements for ``platforms``
+        and ``python`` (default: Linux glibc 2.36 on this machine's architecture, and the Python
+        the model was trained with); ``image`` names the image in the Kubernetes manifests
+        (default ``name:version``).
+        """
+        from core.bundles.export import FORMATS, ExportOptions, export_bundle
+        from core.bundles.handoff import trained_python
+        from core.bundles.wheels import target
+
+        if model_format not in FORMATS:
+            raise InvalidInput(
+                f"unknown bundle format {model_format!r}",
+                where="--format",
+                hint=f"one of {', '.join(FORMATS)}",
+            )
+        if (platforms or python) and not with_wheels:
+            raise InvalidInput(
+                "--platform and --python-version choose the wheels' target",
+                hint="add --with-wheels",
+            )
         version = self._registry.version(ref)
-        path, sha256 = export_bundle(self._project, version, Path(output))
+        wheels = target(platforms, python or trained_python(version)) if with_wheels else None
+        options = ExportOptions(model_format=model_format, wheels=wheels, image=image)
+        path, sha256 = export_bundle(self._project, version, Path(output), options)
         return ExportedBundle(str(path), sha256, version.model, version.version)
+
+    def handoff(self, source: str) -> HandoffSource:
+        """The hand-off facts of ``M@V`` (measured now where unknown) or of a bundle's manifest
+        (the bundle is verified first: its files must match their hashes)."""
+        from core.bundles.handoff_source import handoff_source
+
+        return handoff_source(self._project, self._registry, source, self.verify)
+
+    def ci_pipeline(
+        self,
+        provider: str,
+        *,
+        model: str | None = None,
+        data_file: str | None = None,
+        repo_root: Path | str | None = None,
+        output: Path | str | None = None,
+        force: bool = False,
+    ) -> tuple[Path, Recipe]:
+        """Write the CI pipeline of ``model``'s latest version (the only model, when not
+        named): its file at ``output`` (default: the provider's usual place in ``repo_root``,
+        itself by default the project folder); an existing file only with ``force``."""
+        from core.bundles.ci import DEFAULT_OUTPUT, pipeline, recipe_for
+
+        if provider not in DEFAULT_OUTPUT:
+            raise InvalidInput(
+                f"unknown CI provider {provider!r}", where="--provider", hint="github or gitlab"
+            )
+        if model is None:
+            names = [m.name for m in self._registry.models()]
+            if len(names) != 1:
+                raise InvalidInput(
+                    f"the project has {len(names)} models: say which one the pipeline retrains",
+                    hint="add --model NAME" + (f" (one of {', '.join(names)})" if names else ""),
+                )
+            model = names[0]
+        root = Path(repo_root) if repo_root else self._project.root
+        target = Path(output) if output else root / DEFAULT_OUTPUT[provider]
+        if target.exists() and not force:
+            raise Conflict(
+                f"{target} exists",
+                where=str(target),
+                hint="add --force to replace it, or -o another file",
+            )
+        recipe = recipe_for(self._project, self._registry.version(model), data_file, root)
+        relative = (
+            target.resolve().relative_to(root.resolve()).as_posix()
+            if target.resolve().is_relative_to(root.resolve())
+            else target.name
+        )
+        text = pipeline(provider, recipe, relative)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+        self._project.repo.record_event(
+            "ci.init", "model", model, path=str(target), provider=provider
+        )
+        return target, recipe
 
     def verify(self, path: Path | str) -> BundleReport:
         """Layout, manifest, hashes and signature; unsafe archives raise BundleRefused."""

@@ -119,6 +119,10 @@ def _layout_problems(present: set[str], listed: set[str]) -> list[str]:
     problems += [f"{name} is in the manifest but not in the archive" for name in
                  sorted(listed - present)]  # fmt: skip
     problems += [f"a bundle needs {name}" for name in layout.REQUIRED if name not in listed]
+    models = [name for name in layout.MODEL_FILES if name in listed]
+    if len(models) != 1:
+        found = " and ".join(models) if models else "neither"
+        problems.append(f"a bundle needs one of {' or '.join(layout.MODEL_FILES)}, not {found}")
     return problems
 
 

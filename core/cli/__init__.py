@@ -55,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
         deploy_cmds,
         drift_cmds,
         experiment_cmds,
+        handoff_cmds,
         jobs_cmds,
         log_cmds,
         model_cmds,
@@ -86,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     log_cmds.register(commands, common)
     jobs_cmds.register(commands, common)
     bundle_cmds.register(commands, common)
+    handoff_cmds.register(commands, common)
     notify_cmds.register(commands, common)
     service_cmds.register(commands, common)
     return parser

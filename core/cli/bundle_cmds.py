@@ -1,4 +1,6 @@
-"""``shipway bundle export M@V -o FILE.zip``, ``bundle verify FILE.zip``, ``bundle extract``."""
+"""``shipway bundle export M@V -o FILE.zip [--format joblib|onnx] [--with-wheels [--platform
+TAG ...] [--python-version 3.X]] [--image NAME]``, ``bundle verify FILE.zip``, ``bundle
+extract``."""
 
 from __future__ import annotations
 
@@ -22,6 +24,31 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     export = sub.add_parser("export", parents=[common], help="write a model version's bundle")
     export.add_argument("ref", metavar="M@V")
     export.add_argument("-o", "--output", required=True, metavar="FILE.zip")
+    export.add_argument(
+        "--format",
+        choices=("joblib", "onnx"),
+        default="joblib",
+        help="onnx: serve the pipeline as an ONNX graph with onnxruntime, no pickle (refused, "
+        "with the reason, for a model that does not convert with the same answers)",
+    )
+    export.add_argument(
+        "--with-wheels",
+        action="store_true",
+        help="vendor the wheels of the requirements (wheels/), for installs with no index",
+    )
+    export.add_argument(
+        "--platform",
+        action="append",
+        metavar="TAG",
+        help="the wheels' platform tag, repeatable (default: manylinux_2_36 on this machine's "
+        "architecture, the Dockerfile's image)",
+    )
+    export.add_argument(
+        "--python-version", metavar="3.X", help="the wheels' Python (default: the trained one)"
+    )
+    export.add_argument(
+        "--image", metavar="NAME", help="the image the Kubernetes manifests run (default M:V)"
+    )
     export.set_defaults(handler=cmd_export)
     verify = sub.add_parser("verify", parents=[common], help="check a bundle's files and signature")
     verify.add_argument("path", metavar="FILE.zip")
@@ -41,7 +68,15 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
 
 def cmd_export(args: argparse.Namespace) -> int:
     with open_workspace(args) as workspace:
-        result = workspace.bundles.export(args.ref, args.output)
+        result = workspace.bundles.export(
+            args.ref,
+            args.output,
+            model_format=args.format,
+            with_wheels=args.with_wheels,
+            platforms=args.platform,
+            python=args.python_version,
+            image=args.image,
+        )
     if args.json:
         emit_json(result.to_dict())
     else:

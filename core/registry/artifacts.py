@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from core.entities import ModelVersion
+from core.errors import CorruptObject, NotFound
 from core.project import Project
 
 
@@ -20,7 +21,9 @@ def load_pipeline(project: Project, version: ModelVersion) -> Any:
 
 
 def write_model_dir(project: Project, version: ModelVersion, folder: Path) -> Path:
-    """Write the version as a serving model directory, from its hash-checked blob."""
+    """Write the version as a serving model directory, from its hash-checked blob, with its
+    drift reference (``reference.bin``, when the version has one) for the server's drift
+    scores and its data contract (``contract.json``) in the mode shipway.toml says now."""
     from core.registry import contracts
     from core.serving.model import write_model_dir as write
 
@@ -34,9 +37,21 @@ def write_model_dir(project: Project, version: ModelVersion, folder: Path) -> Pa
         run=version.run_id,
         metrics=version.metrics,
         created=version.created_at.isoformat(),
+        reference=_reference(project, version),
     )
     from core.config import load_settings
 
     mode = contracts.serving_mode(load_settings(project.root).raw)  # as the file says now
     contracts.write_served(project, version, folder, mode)
     return folder
+
+
+def _reference(project: Project, version: ModelVersion) -> bytes | None:
+    """The version's reference blob, or None (none yet, or unreadable: drift is derived data,
+    recomputed on its next use, and a server without it only reports no drift)."""
+    if not version.reference_sha256:
+        return None
+    try:
+        return project.blobs.read_verified(version.reference_sha256)
+    except (NotFound, CorruptObject):
+        return None

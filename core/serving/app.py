@@ -21,11 +21,13 @@ from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
 from core.serving import guard, mlflow_contract
+from core.serving.drift_window import DriftWindow
 from core.serving.encoding import dumps
 from core.serving.errors import ServingError, Unauthorized
 from core.serving.metrics import Metrics
 from core.serving.model import LoadedModel, load_model
 from core.serving.predlog import PredictionLog
+from core.serving.process_metrics import ProcessMetrics
 from core.serving.request_ids import RequestIds, key_from_environment
 from core.serving.routes import log_predict_answer, register_routes
 from core.serving.settings import ServingConfig
@@ -79,6 +81,12 @@ class ServingState:
         self.metrics.counters["shipway_prediction_log_dropped_total"] = self._dropped
         if self.log is not None:
             self._count_log_writer(self.log)
+        self.drift = DriftWindow(slot, config.log_dir)
+        self.metrics.sections["process"] = ProcessMetrics()
+        self.metrics.sections["drift"] = self.drift
+        self.metrics.counters["shipway_drift_worker_restarts_total"] = lambda: self.drift.restarts
+        self.metrics.counters["shipway_drift_errors_total"] = lambda: self.drift.errors
+        self.metrics.gauges["shipway_drift_worker_up"] = lambda: float(self.drift.ensure_thread())
         self.publisher: Publisher | None = None
         if config.metrics_dir is not None:
             self.publisher = Publisher(config.metrics_dir, self.metrics)
@@ -93,17 +101,22 @@ class ServingState:
         gauges["shipway_prediction_log_writer_up"] = lambda: float(log.ensure_writer())
 
     def health(self) -> tuple[str, dict[str, Any]]:
-        """``("ok" | "degraded", details)``: the prediction log writer's state, when there is one.
+        """``("ok" | "degraded", details)``: the prediction log writer's state, when there is one,
+        and the drift scoring thread's.
 
-        A writer that ended is started again here first (see :class:`PredictionLog`), so a
-        degraded answer means it could not be, or that the log has fallen far behind.
+        A writer or thread that ended is started again here first (see :class:`PredictionLog`
+        and :class:`DriftWindow`), so a degraded answer means it could not be, or that the log
+        has fallen far behind.
         """
-        if self.log is None:
-            return "ok", {}
-        status = self.log.status()
-        details: dict[str, Any] = {"prediction_log": status.to_dict()}
-        if status.problems:
-            details["problems"] = status.problems
+        drift = self.drift.status()
+        details: dict[str, Any] = {"drift": drift}
+        problems = self.drift.problems(drift)
+        if self.log is not None:
+            status = self.log.status()
+            details["prediction_log"] = status.to_dict()
+            problems = status.problems + problems
+        if problems:
+            details["problems"] = problems
             return "degraded", details
         return "ok", details
 
@@ -124,6 +137,7 @@ class ServingState:
         """Flush and stop the prediction log (the app answers no more requests after this)."""
         if self.log is not None:
             self.log.close()
+        self.drift.close()
         if self.publisher is not None:
             self.publisher.stop()
 
@@ -181,6 +195,8 @@ def _register_hooks(app: Flask, state: ServingState) -> None:
         )
         if route in PREDICTION_ROUTES and request.method == "POST":
             log_predict_answer(state, model, response.status_code, g.scored, g.error_code)
+            if g.scored is not None:
+                state.drift.observe(model, g.scored.model_input.frame)
         response.headers["X-Request-Id"] = g.request_id
         response.headers["X-Model-Name"] = model.name
         response.headers["X-Model-Version"] = str(model.version)

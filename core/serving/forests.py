@@ -11,6 +11,8 @@ the order they finish, so its last bits vary between calls; here they do not.
 
 Only the four scikit-learn forest types themselves (not subclasses, which may override
 prediction) with one output take this path; anything else calls the estimator's own method.
+They are recognised by their module and name, so importing this module imports no
+scikit-learn (a server of ONNX models needs none).
 """
 
 from __future__ import annotations
@@ -18,20 +20,17 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.ensemble import (
-    ExtraTreesClassifier,
-    ExtraTreesRegressor,
-    RandomForestClassifier,
-    RandomForestRegressor,
-)
 
-CLASSIFIERS = (RandomForestClassifier, ExtraTreesClassifier)
-REGRESSORS = (RandomForestRegressor, ExtraTreesRegressor)
+FOREST_MODULE = "sklearn.ensemble._forest"
+CLASSIFIERS = ("RandomForestClassifier", "ExtraTreesClassifier")
+REGRESSORS = ("RandomForestRegressor", "ExtraTreesRegressor")
 
 
-def _summable(model: Any, kinds: tuple[type, ...]) -> bool:
+def _summable(model: Any, kinds: tuple[str, ...]) -> bool:
+    kind = type(model)
     return (
-        type(model) in kinds
+        kind.__module__ == FOREST_MODULE
+        and kind.__name__ in kinds
         and getattr(model, "n_outputs_", None) == 1
         and bool(getattr(model, "estimators_", None))
         and hasattr(model, "_validate_X_predict")

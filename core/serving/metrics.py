@@ -8,6 +8,11 @@ A server of several worker processes answers ``/metrics`` from any one of them, 
 can publish its :meth:`Metrics.state` (plain JSON) and the one answering adds its siblings'
 states to its own (:func:`merge`): counters and histograms are sums, and so are the gauges (a
 queue depth per worker).
+
+A :class:`Section` renders families that are not plain sums: the process's CPU and memory
+(:mod:`core.serving.process_metrics`) and the drift of the latest requests
+(:mod:`core.serving.drift_window`). Each section's state travels with the worker's state, and
+the section renders its own state together with its siblings' (``None`` when it has none).
 """
 
 from __future__ import annotations
@@ -16,11 +21,21 @@ import bisect
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Protocol
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 State = dict[str, Any]
+
+
+class Section(Protocol):
+    """Families rendered from this worker's state and its siblings'."""
+
+    def state(self) -> Any:
+        """This worker's part, as plain JSON."""
+
+    def render(self, states: list[Any], model: str, version: int) -> list[str]:
+        """Exposition lines from this worker's state (first) and its live siblings'."""
 
 
 def escape(value: object) -> str:
@@ -52,6 +67,7 @@ class Metrics:
         self._feedback = 0
         self.gauges: dict[str, Callable[[], float]] = {}
         self.counters: dict[str, Callable[[], float]] = {}
+        self.sections: dict[str, Section] = {}
 
     def observe_request(
         self, route: str, method: str, status: int, seconds: float, code: str | None
@@ -90,11 +106,14 @@ class Metrics:
                 "feedback": self._feedback,
                 "counters": {name: float(read()) for name, read in self.counters.items()},
                 "gauges": {name: float(read()) for name, read in self.gauges.items()},
+                "sections": {name: section.state() for name, section in self.sections.items()},
             }
 
     def render(self, model: str, version: int, others: Iterable[State] = ()) -> str:
         """The whole exposition (this process's counts plus ``others``), ending with a newline."""
-        state = merge([self.state(), *others])
+        own = self.state()
+        others = list(others)
+        state = merge([own, *others])
         lines = [
             *_family("shipway_http_requests_total", "counter", "HTTP requests answered.",
                      _samples(state["requests"], ("route", "method", "status"))),
@@ -113,6 +132,9 @@ class Metrics:
         for kind in ("counters", "gauges"):
             for name, value in sorted(state[kind].items()):
                 lines += _family(name, kind[:-1], _HELP.get(name, name), [("", value)])
+        for name, section in self.sections.items():
+            parts = [own["sections"][name], *(o.get("sections", {}).get(name) for o in others)]
+            lines += section.render(parts, model, version)
         return "\n".join(lines) + "\n"
 
 
@@ -172,7 +194,21 @@ _HELP = {
     "shipway_prediction_log_writer_restarts_total": "Times the prediction log writer ended and "
     "was started again.",
     "shipway_prediction_log_writer_up": "Prediction log writers running (one per worker).",
+    "shipway_drift_worker_up": "Drift scoring threads running (one per worker).",
+    "shipway_drift_worker_restarts_total": "Times the drift scoring thread ended and was "
+    "started again.",
+    "shipway_drift_errors_total": "Drift scorings that failed (the thread went on).",
 }
+
+
+def family(name: str, kind: str, help_text: str, samples: list[tuple[str, float]]) -> list[str]:
+    """The ``# HELP``/``# TYPE`` lines of a family and one line per (labels, value) sample."""
+    return _family(name, kind, help_text, samples)
+
+
+def labels(names: Iterable[str], values: Iterable[object]) -> str:
+    """``{name="value",...}`` with the values escaped ("" when there are none)."""
+    return _labels(names, values)
 
 
 def _family(name: str, kind: str, help_text: str, samples: list[tuple[str, float]]) -> list[str]:

@@ -5,6 +5,16 @@ A model directory holds ``model.joblib`` (the fitted scikit-learn Pipeline) and 
 creation time); the package docstring states the format. :func:`load_model` refuses a directory
 whose model file does not hash to ``model_sha256`` *before* anything is unpickled, because
 unpickling runs code.
+
+A pickle-free model directory (``"model_format": "onnx"`` in ``model.json``) holds ``model.onnx``
+instead: the same pipeline as an ONNX graph, run by onnxruntime (:mod:`core.serving.onnx_model`).
+Nothing on that path imports joblib or unpickles anything, so such a directory cannot run code
+however it was made; onnxruntime is imported only then, so a server of pickled models needs
+none of it.
+
+Either kind may carry ``reference.bin``, the drift reference of the version (its sha256 in
+``reference_sha256``), from which the server scores drift over its latest requests
+(:mod:`core.serving.drift_window`).
 """
 
 from __future__ import annotations
@@ -20,13 +30,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import joblib
-
 from core.serving.errors import ModelDirError
 from core.serving.frames import CATEGORICAL_TYPES, NUMERIC_TYPES
 
 MODEL_FILE = "model.joblib"
+ONNX_FILE = "model.onnx"
 METADATA_FILE = "model.json"
+REFERENCE_FILE = "reference.bin"
+#: The model file of each ``model_format`` (absent from model.json: joblib).
+MODEL_FILES = {"joblib": MODEL_FILE, "onnx": ONNX_FILE}
 FORMAT = 1
 TASKS = ("classification", "regression")
 TYPES = NUMERIC_TYPES + CATEGORICAL_TYPES
@@ -59,6 +71,8 @@ class LoadedModel:
     created: str | None
     directory: str
     pipeline: Any = field(repr=False, compare=False)
+    model_format: str = "joblib"
+    reference_sha256: str | None = None
 
     @property
     def features(self) -> list[str]:
@@ -123,6 +137,10 @@ def read_metadata(directory: Path) -> dict[str, Any]:
         problems.append("task")
     if not isinstance(meta.get("model_sha256"), str):
         problems.append("model_sha256")
+    if meta.get("model_format", "joblib") not in MODEL_FILES:
+        problems.append("model_format")
+    if not isinstance(meta.get("reference_sha256", ""), str):
+        problems.append("reference_sha256")
     schema = meta.get("io_schema")
     if not isinstance(schema, dict) or not isinstance(schema.get("inputs"), list):
         problems.append("io_schema")
@@ -132,20 +150,21 @@ def read_metadata(directory: Path) -> dict[str, Any]:
 
 
 def load_model(directory: str | os.PathLike[str]) -> LoadedModel:
-    """Read a model directory: check ``model.joblib``'s sha256, then unpickle it.
+    """Read a model directory: check the model file's sha256, then load it.
 
     Raises
     ------
     ModelDirError
         When a file is missing, ``model.json`` is malformed, or the hash does not match (the
-        model file is then never unpickled).
+        model file is then never unpickled, nor handed to onnxruntime).
     """
     folder = Path(directory).resolve()
     meta = read_metadata(folder)
-    model_path = folder / MODEL_FILE
+    model_format = meta.get("model_format", "joblib")
+    model_path = folder / MODEL_FILES[model_format]
     if not model_path.is_file():
         raise ModelDirError(f"{model_path} does not exist")
-    data = model_path.read_bytes()  # hashed and unpickled from the same bytes: no swap between
+    data = model_path.read_bytes()  # hashed and loaded from the same bytes: no swap between
     actual = hashlib.sha256(data).hexdigest()
     if actual != meta["model_sha256"].lower():
         raise ModelDirError(
@@ -156,13 +175,15 @@ def load_model(directory: str | os.PathLike[str]) -> LoadedModel:
         inputs = tuple(_input_column(e, i) for i, e in enumerate(meta["io_schema"]["inputs"]))
     except ValueError as exc:
         raise ModelDirError(f"{folder / METADATA_FILE}: {exc}") from None
-    try:
-        pipeline = joblib.load(io.BytesIO(data))
-    except Exception as exc:  # unpickling can raise anything; the message is what matters
-        raise ModelDirError(f"{model_path} cannot be loaded: {type(exc).__name__}: {exc}") from None
     output = dict(meta["io_schema"].get("output") or {})
     output.setdefault("task", meta["task"])
     _check_threshold(folder / METADATA_FILE, output)
+    if model_format == "onnx":
+        from core.serving.onnx_model import load_onnx
+
+        pipeline = load_onnx(data, inputs, meta["task"], output.get("classes"), model_path)
+    else:
+        pipeline = _unpickle(data, model_path)
     return LoadedModel(
         name=meta["name"],
         version=meta["version"],
@@ -175,6 +196,8 @@ def load_model(directory: str | os.PathLike[str]) -> LoadedModel:
         created=meta.get("created"),
         directory=str(folder),
         pipeline=pipeline,
+        model_format=model_format,
+        reference_sha256=meta.get("reference_sha256"),
     )
 
 
@@ -189,6 +212,15 @@ def _check_threshold(path: Path, output: Mapping[str, Any]) -> None:
         raise ModelDirError(f"{path}: io_schema output threshold {value!r} is not in [0, 1]")
     if not isinstance(classes, list) or len(classes) != 2:
         raise ModelDirError(f"{path}: a threshold needs exactly two output classes")
+
+
+def _unpickle(data: bytes, model_path: Path) -> Any:
+    import joblib
+
+    try:
+        return joblib.load(io.BytesIO(data))
+    except Exception as exc:  # unpickling can raise anything; the message is what matters
+        raise ModelDirError(f"{model_path} cannot be loaded: {type(exc).__name__}: {exc}") from None
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -215,22 +247,32 @@ def write_model_dir(
     run: int | None = None,
     metrics: Mapping[str, Any] | None = None,
     created: str | None = None,
+    model_format: str = "joblib",
+    reference: bytes | None = None,
 ) -> Path:
     """Write a model directory that :func:`load_model` reads.
 
-    ``model`` is either the fitted pipeline or its joblib bytes as stored by a run (then the
-    recorded sha256 stays the run's ``model_sha256``). ``model.json`` is written last, so a
-    reader never sees metadata naming a model file that is not complete.
+    ``model`` is either the fitted pipeline or its stored bytes: a run's joblib bytes (then the
+    recorded sha256 stays the run's ``model_sha256``), or with ``model_format="onnx"`` the bytes
+    of ``model.onnx``. ``reference`` (the version's drift reference blob) is written as
+    ``reference.bin``. ``model.json`` is written last, so a reader never sees metadata naming a
+    model file that is not complete.
     """
+    if model_format not in MODEL_FILES:
+        raise ValueError(f"model_format must be one of {sorted(MODEL_FILES)}")
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
     if isinstance(model, bytes | bytearray):
         data = bytes(model)
+    elif model_format == "onnx":
+        raise TypeError("an ONNX model directory is written from the bytes of model.onnx")
     else:
+        import joblib
+
         buffer = io.BytesIO()
         joblib.dump(model, buffer, compress=("zlib", 1))
         data = buffer.getvalue()
-    _atomic_write(folder / MODEL_FILE, data)
+    _atomic_write(folder / MODEL_FILES[model_format], data)
     meta = {
         "format": FORMAT,
         "name": name,
@@ -242,6 +284,11 @@ def write_model_dir(
         "model_sha256": hashlib.sha256(data).hexdigest(),
         "created": created or datetime.now(UTC).isoformat(timespec="seconds"),
     }
+    if model_format != "joblib":
+        meta["model_format"] = model_format
+    if reference is not None:
+        _atomic_write(folder / REFERENCE_FILE, reference)
+        meta["reference_sha256"] = hashlib.sha256(reference).hexdigest()
     text = json.dumps(meta, indent=2, allow_nan=False, default=str)
     _atomic_write(folder / METADATA_FILE, text.encode("utf-8"))
     return folder

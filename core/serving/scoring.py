@@ -69,6 +69,9 @@ def _raw_predict(pipeline: Any, frame: Any, want_proba: bool) -> tuple[Any, Any]
     is walked once instead of twice, and without scikit-learn's per-tree overhead
     (:mod:`core.serving.forests`).
     """
+    both = getattr(pipeline, "predict_both", None)
+    if both is not None:  # an ONNX model (core.serving.onnx_model): one run gives both
+        return both(frame, want_proba)
     steps = getattr(pipeline, "steps", None)
     if steps is not None and len(steps) > 1 and hasattr(pipeline, "__getitem__"):
         features, final = pipeline[:-1].transform(frame), pipeline[-1]
