@@ -25,6 +25,8 @@ from core.entities import Job
 from desktop.tasks import Task, TaskRunner
 from desktop.widgets.common import icon_button
 
+LABEL_MAX_WIDTH = 360  # px of a job's one-line text in the status bar
+
 
 class JobRow(QWidget):
     """One job: its title and latest message, a progress bar and Cancel."""
@@ -51,6 +53,7 @@ class JobRow(QWidget):
         else:
             self.setLayout(row)
             self.label.setMinimumWidth(180 if compact else 260)
+            self.label.setMaximumWidth(LABEL_MAX_WIDTH)  # the status bar's messages keep room
             self.bar.setFixedWidth(140)
             row.addWidget(self.label, 1)
             row.addWidget(self.bar)
@@ -60,7 +63,15 @@ class JobRow(QWidget):
 
     def update_from_task(self) -> None:
         task = self.task
-        self.label.setText(f"{task.title} — {task.message}" if task.message else task.title)
+        text = f"{task.title} — {task.message}" if task.message else task.title
+        self.label.setToolTip(text)
+        if self.label.wordWrap():
+            self.label.setText(text)
+        else:  # one line: elided, the whole text in the tooltip
+            metrics = self.label.fontMetrics()
+            self.label.setText(
+                metrics.elidedText(text, Qt.TextElideMode.ElideRight, LABEL_MAX_WIDTH)
+            )
         if task.fraction is None:
             self.bar.setRange(0, 0)  # busy: how far is not known
         else:
@@ -85,6 +96,7 @@ class ServiceJobRow(QWidget):
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
         self.label.setMinimumWidth(260)
+        self.label.setMaximumWidth(LABEL_MAX_WIDTH)
         row.addWidget(self.label, 1)
         row.addWidget(self.bar)
         row.addWidget(self.cancel_button)
@@ -98,8 +110,12 @@ class ServiceJobRow(QWidget):
         state = "waiting" if job.status == "queued" else now or "running"
         if job.cancel_requested:
             state = "stopping"
-        self.label.setText(f"Service: {job.title} — {state}")
-        self.label.setToolTip(f"Job {job.id} of the always-on service ({job.kind}, {job.status})")
+        text = f"Service: {job.title} — {state}"
+        metrics = self.label.fontMetrics()
+        self.label.setText(metrics.elidedText(text, Qt.TextElideMode.ElideRight, LABEL_MAX_WIDTH))
+        self.label.setToolTip(
+            f"{text}\nJob {job.id} of the always-on service ({job.kind}, {job.status})"
+        )
         if job.fraction is None or job.status == "queued":
             self.bar.setRange(0, 0)
         else:

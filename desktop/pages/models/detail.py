@@ -169,8 +169,7 @@ class ModelDetail(QWidget):
         for widget in (self.buttons["gates"], self.buttons["promote"], self.buttons["approve"]):
             actions.addWidget(widget)
         actions.addWidget(self.rollback)
-        actions.addWidget(self.buttons["score"])
-        actions.addStretch(1)  # Deploy and Export bundle sit in the page's toolbar
+        actions.addStretch(1)  # Deploy, Score data and Export bundle sit in the page's toolbar
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 6, 0, 0)
         layout.addWidget(self.summary)

@@ -105,6 +105,7 @@ class ModelsPage(ModelActionsMixin, Page):
         row.addWidget(heading("Models", "title"))
         row.addStretch(1)
         row.addWidget(self.detail.deploy)
+        row.addWidget(self.detail.buttons["score"])
         row.addWidget(self.detail.buttons["export"])
         refresh = icon_button("Refresh", "refresh", tip="Read the registry again (F5)")
         refresh.clicked.connect(self.refresh)
