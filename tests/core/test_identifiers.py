@@ -82,8 +82,9 @@ def test_a_run_on_default_features_notes_what_was_left_out(weather: Workspace) -
     ).result(timeout=600)
     assert run.status == "done", run.error
     assert "date" not in run.spec["features"]
-    [note] = [n for n in run.notes if "'date'" in n]
-    assert "left out of the features" in note and "one row per date" in note
+    [note] = [n for n in run.notes if "'date'" in n and "left out of the features" in n]
+    assert "one row per date" in note
+    assert any("--split time --time-column date" in n for n in run.notes)  # and a time split
 
 
 def test_chosen_features_may_include_an_identifier(weather: Workspace) -> None:
