@@ -55,7 +55,7 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
         "--workers",
         type=int,
         metavar="N",
-        help="processes that score, this one included (default: one per core)",
+        help="threads that score (default: one per core)",
     )
     score.add_argument("--executor", choices=("local", "dask"), default="local")
     score.add_argument("--scheduler", metavar="ADDRESS", help="the Dask scheduler (dask)")

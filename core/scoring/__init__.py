@@ -5,10 +5,10 @@ The order of work keeps a project consistent whatever happens (a failure, Ctrl-C
 
 1. resolve the model and open the input; check that every column the model reads is there
    (one error naming the missing ones before any row is read);
-2. read the input in chunks of ``chunk_rows`` rows and score them in worker processes (or on a
-   Dask cluster) while this process reads the next chunk and writes the answered ones, in input
-   order, to a Parquet file in ``objects/tmp``; at most ``in_flight`` chunks are read and not yet
-   written, so memory does not grow with the input;
+2. read the input in chunks of ``chunk_rows`` rows and score them on threads of this process
+   (or on a Dask cluster) while the calling thread reads the next chunk and writes the answered
+   ones, in input order, to a Parquet file in ``objects/tmp``; at most ``in_flight`` chunks are
+   read and not yet written, so memory does not grow with the input;
 3. profile the written file one column at a time, move it to its content address;
 4. one write transaction records the version (blob row, version row, audit row).
 

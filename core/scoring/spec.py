@@ -27,8 +27,8 @@ class ScoreRequest:
     ``keep_columns`` are input columns kept beside the model's inputs (e.g. an id, the actual
     target); ``invalid`` says what a value that does not read as its column's type does:
     ``"error"`` stops the job naming it, ``"missing"`` scores it as a missing value (counted in
-    the version's report). ``workers`` is the number of processes that score, this one included
-    (default: one per core); 1 scores in this process alone.
+    the version's report). ``workers`` is the number of threads that score while the calling one
+    reads and writes (default: one per core); 1 scores in the calling thread alone.
     """
 
     model: str

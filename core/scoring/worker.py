@@ -1,19 +1,18 @@
-"""Scoring one chunk, in a worker process, a Dask worker or this process.
+"""Scoring one chunk, in a thread of this process or on a Dask worker.
 
-A worker loads the model once (after checking its bytes against their sha256: unpickling runs
-code) and keeps it for every chunk of the job. Predictions are made as serving makes them
-(:mod:`core.serving.scoring`): the preprocessing runs once, then the final estimator's
-``predict_proba`` gives the class probabilities and, for the models whose ``predict`` is the
-class of the highest probability, the class too (forests summed tree by tree, bit for bit
-scikit-learn's one-job result, see :mod:`core.serving.forests`). A chunk's answer depends on
-its rows alone, so local workers and a Dask cluster write the same bytes.
+A process loads the model once (after checking its bytes against their sha256: unpickling runs
+code) and keeps it for every chunk of the job; the threads of a job share it. Predictions are
+made as serving makes them (:mod:`core.serving.scoring`): the preprocessing runs once, then the
+final estimator's ``predict_proba`` gives the class probabilities and, for the models whose
+``predict`` is the class of the highest probability, the class too (forests summed tree by
+tree, bit for bit scikit-learn's one-job result, see :mod:`core.serving.forests`). A chunk's
+answer depends on its rows alone, so threads and a Dask cluster write the same bytes.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import signal
 from typing import Any
 
 import numpy as np
@@ -22,9 +21,7 @@ import pyarrow as pa
 from core.scoring.coerce import features_frame, type_chunk
 from core.scoring.spec import PREDICTION, PROBA_PREFIX, Chunk, ChunkResult, ScorerSpec
 
-_SPEC: ScorerSpec | None = None
 _PIPELINES: dict[str, Any] = {}
-_LIMITS: list[Any] = []
 
 
 def load_pipeline(spec: ScorerSpec) -> Any:
@@ -46,32 +43,14 @@ def forget() -> None:
     _PIPELINES.clear()
 
 
-def init_process(spec: ScorerSpec) -> None:
-    """Initializer of a local worker: one native thread (the pool is the parallelism), Ctrl-C
-    left to the parent (which cancels the job and shuts the pool down), the model loaded."""
-    global _SPEC
-    from threadpoolctl import threadpool_limits
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _LIMITS.append(threadpool_limits(limits=1))
-    _SPEC = spec
-    load_pipeline(spec)
-
-
-def score_in_process(chunk: Chunk) -> ChunkResult:
-    """A local worker's task: the chunk scored with the spec its initializer received."""
-    assert _SPEC is not None, "init_process was not run"
-    return score_chunk(_SPEC, chunk)
-
-
 def predict(pipeline: Any, frame: Any, classification: bool) -> tuple[np.ndarray, Any]:
     """Predictions, and class probabilities for a classifier that has them (else None)."""
-    from core.serving import forests  # scikit-learn: imported by the processes that predict
+    from core.serving import fastprep, forests  # scikit-learn: only where predictions are made
     from core.serving.scoring import ARGMAX_OF_PROBA
 
     steps = getattr(pipeline, "steps", None)
     if steps is not None and len(steps) > 1:
-        features, final = pipeline[:-1].transform(frame), pipeline[-1]
+        features, final = fastprep.transform(pipeline[:-1], frame), pipeline[-1]
     else:
         features, final = frame, pipeline
     if not classification or not hasattr(final, "predict_proba"):

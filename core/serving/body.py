@@ -105,7 +105,34 @@ def _constant(token: str) -> float:
 #: JSON cannot carry: a lone surrogate escape, an integer too long for a double, an exponent
 #: that overflows one. Most bodies match none, and skip the walk.
 _SUSPECT = re.compile(rb"\\u[dD][89a-fA-F]|[0-9]{300}|[eE][+]?[0-9]{3}|NaN|Infinity")
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_BIG_EXPONENT = re.compile(rb"[eE][+]?[0-9]{3}")
+_LONG_DIGITS = re.compile(rb"[0-9]{300}")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_BLOCK = 150  # a run of 300 digits covers a whole aligned block of 150
+
+
+def _suspect(data: bytes) -> bool:
+    """Whether ``data`` may hold a value JSON cannot carry (``_SUSPECT``, found faster).
+
+    One regular expression of five branches tried at every byte cost 0.45 ms on a 100-row
+    body, a tenth of the request's own work; the same questions asked one by one, substring
+    searches first and long digit runs through a numpy look at aligned blocks, cost 0.1 ms.
+    """
+    if b"NaN" in data or b"Infinity" in data:
+        return True
+    if b"\\u" in data and _SURROGATE_ESCAPE.search(data):
+        return True
+    if _BIG_EXPONENT.search(data):
+        return True
+    whole = len(data) // _BLOCK * _BLOCK
+    if whole == 0:
+        return False
+    codes = np.frombuffer(data, dtype=np.uint8, count=whole)
+    digits = (codes - np.uint8(48)) < 10
+    if not digits.reshape(-1, _BLOCK).all(axis=1).any():
+        return False
+    return _LONG_DIGITS.search(data) is not None
 
 
 def parse_json(data: bytes, max_depth: int) -> Any:
@@ -136,7 +163,7 @@ def parse_json(data: bytes, max_depth: int) -> Any:
         ) from None
     except ValueError as exc:  # e.g. an integer with more digits than Python converts
         raise BadRequest(f"malformed JSON: {str(exc)[:200]}", code="malformed_json") from None
-    if _SUSPECT.search(data):
+    if _suspect(data):
         _refuse_uncarried(value)
     return value
 

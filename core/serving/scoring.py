@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from core.serving import body, contract, forests, forms
+from core.serving import body, contract, fastprep, forests, forms
 from core.serving.encoding import plain
 from core.serving.errors import PredictionFailed
 from core.serving.model import LoadedModel
@@ -74,7 +74,7 @@ def _raw_predict(pipeline: Any, frame: Any, want_proba: bool) -> tuple[Any, Any]
         return both(frame, want_proba)
     steps = getattr(pipeline, "steps", None)
     if steps is not None and len(steps) > 1 and hasattr(pipeline, "__getitem__"):
-        features, final = pipeline[:-1].transform(frame), pipeline[-1]
+        features, final = fastprep.transform(pipeline[:-1], frame), pipeline[-1]
     else:
         features, final = frame, pipeline
     if not want_proba or not hasattr(final, "predict_proba"):
@@ -97,10 +97,8 @@ def predict(model: LoadedModel, model_input: ModelInput) -> tuple[list, list | N
         ) from exc
     if proba is not None and model.threshold is not None:
         predicted = thresholded(model.pipeline, np.asarray(proba), model.threshold)
-    predictions = [plain(v) for v in np.asarray(predicted).tolist()]
-    probabilities = None
-    if proba is not None:
-        probabilities = [[plain(p) for p in row] for row in np.asarray(proba).tolist()]
+    predictions = plain_list(np.asarray(predicted))
+    probabilities = None if proba is None else plain_list(np.asarray(proba))
     return predictions, probabilities
 
 
@@ -109,6 +107,21 @@ def thresholded(pipeline: Any, proba: np.ndarray, threshold: float) -> np.ndarra
     of its classes) where that class's probability is at least ``threshold``."""
     classes = np.asarray(pipeline.classes_)
     return np.where(proba[:, 1] >= threshold, classes[1], classes[0])
+
+
+def plain_list(values: np.ndarray) -> list:
+    """``values`` as nested lists of JSON-safe Python values (:func:`plain` of each).
+
+    ``tolist`` already gives Python numbers, booleans and text for arrays of those: only
+    non-finite floats (which become ``None``) and object arrays (which may hold numpy scalars)
+    need a look at every value.
+    """
+    kind = values.dtype.kind
+    if kind in "biuU" or (kind == "f" and bool(np.isfinite(values).all())):
+        return values.tolist()
+    if values.ndim > 1:
+        return [plain_list(row) for row in values]
+    return [plain(v) for v in values.tolist()]
 
 
 def score(

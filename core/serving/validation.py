@@ -7,8 +7,8 @@ forms, a missing value where training saw none, and NaN or Infinity (never a mis
 that is ``null``, an empty CSV cell or a missing token) are schema problems (422), reported per
 column with the rows (0-based) that have them, never with the values. Categories not seen in
 training, and numbers outside the training range, are accepted and reported as warnings. The
-accepted values then go through :func:`core.serving.frames.model_frame`, the coercion training
-used.
+accepted values then go through :func:`core.serving.frames.columns_frame`, the coercion training
+uses (:func:`~core.serving.frames.model_frame`), without a DataFrame in between.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import pandas as pd
 
 from core.serving.errors import SchemaMismatch
 from core.serving.forms import CSV_MISSING, RawTable
-from core.serving.frames import _bool_value, model_frame
+from core.serving.frames import _bool_value, columns_frame
 from core.serving.model import InputColumn, LoadedModel
 
 SHOWN_ROWS = 10
@@ -299,6 +299,6 @@ def validate(model: LoadedModel, table: RawTable, extra_policy: str = "ignore") 
         for detail in details:
             detail["message"] = _message([detail])
         raise SchemaMismatch(_message(details), details[:MAX_DETAILS])
-    frame = pd.DataFrame(clean, index=pd.RangeIndex(table.rows))
-    features = model_frame(frame, model.schema, model.features)
+    index = pd.RangeIndex(table.rows)
+    features = columns_frame(clean, index, model.schema, model.features)
     return ModelInput(features, table.rows, tuple(notes), ignored)

@@ -38,7 +38,7 @@ from desktop.theme import set_style_property
 from desktop.widgets.common import heading, icon_button, muted
 
 FILE_FILTER = "Data files (*.csv *.tsv *.txt *.parquet);;All files (*)"
-WHERE = {"inline": "the app's process", "local": "worker processes", "dask": "a Dask cluster"}
+WHERE = {"inline": "the app's process", "local": "threads of the app", "dask": "a Dask cluster"}
 
 
 def dataset_refs(workspace: Workspace) -> list[str]:
