@@ -220,17 +220,23 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def shipway_server(folder: Path, with_log: bool, workers: int) -> Server:
-    """The server as ``shipway deploy`` starts it (workers > 1: one thread each)."""
+def shipway_server(
+    folder: Path, with_log: bool, workers: int, challenger: Path | None = None
+) -> Server:
+    """The server as ``shipway deploy`` starts it (workers > 1: one thread each);
+    ``challenger``: a challenger.json beside it."""
     port = free_port()
     command = [sys.executable, "-m", "core.serving", "--model-dir", str(folder),
                "--port", str(port)]  # fmt: skip
+    if challenger is not None:
+        command += ["--challenger", str(challenger)]
     if workers > 1:
         command += ["--workers", str(workers), "--threads", "1"]
     if with_log:
         logs = Path(tempfile.mkdtemp(prefix="bench-log-"))
         command += ["--log-dir", str(logs)]
     name = "shipway" + ("" if with_log else ", no log") + f", {workers} proc"
+    name += ", shadow challenger" if challenger is not None else ""
     return Server(name, command, f"http://127.0.0.1:{port}", "/predict", "/health")
 
 
@@ -394,6 +400,49 @@ def alternating(folder: Path, made: dict[str, str], args: argparse.Namespace) ->
     return {"rps": rps, "cpu_ms": cpu, "writer_share": writer_share}
 
 
+def challenger_files(folder: Path) -> Path:
+    """A challenger of the same cost as the champion (the same forest, stored with another
+    compression, so another model file and sha256: a server never challenges a model with
+    itself), and the challenger.json that names it in shadow mode."""
+    import io
+
+    import joblib
+
+    from core.serving.challenger import write_spec
+    from core.serving.model import load_model, read_metadata, write_model_dir
+
+    target = DATA / "challenger"
+    if not (target / "model" / "model.json").is_file():
+        meta, buffer = read_metadata(folder), io.BytesIO()
+        joblib.dump(load_model(folder).pipeline, buffer, compress=("zlib", 6))
+        write_model_dir(target / "model", buffer.getvalue(), name=meta["name"],
+                        version=meta["version"] + 1, task=meta["task"],
+                        io_schema=meta["io_schema"])  # fmt: skip
+    write_spec(target / "challenger.json", {"model_dir": "model", "mode": "shadow"})
+    return target / "challenger.json"
+
+
+def challenger_rounds(folder: Path, made: dict[str, str], args: argparse.Namespace) -> dict:
+    """Single-row latency at concurrency 1 of the champion alone and with a shadow challenger,
+    both running, taking turns round by round (see :func:`alternating`)."""
+    spec = challenger_files(folder)
+    servers = {"alone": shipway_server(folder, True, 2),
+               "shadow": shipway_server(folder, True, 2, spec)}  # fmt: skip
+    p50: dict[str, list[float]] = {name: [] for name in servers}
+    try:
+        for server in servers.values():
+            wrk(server, made["1 row"], 1, 2)  # warm up
+        for index in range(args.rounds):
+            log(f"challenger round {index + 1} of {args.rounds} ...")
+            for name in list(servers) if index % 2 == 0 else list(servers)[::-1]:
+                p50[name].append(wrk(servers[name], made["1 row"], 1, args.round_seconds)["p50_ms"])
+    finally:
+        for server in servers.values():
+            server.stop()
+    ratio, each = _median_ratio(p50["shadow"], p50["alone"])
+    return {"p50_ms": p50, "ratio": ratio, "rounds": each}
+
+
 def _median_ratio(first: list[float], second: list[float]) -> tuple[float, list[float]]:
     ratios = [a / b for a, b in zip(first, second, strict=True)]
     return statistics.median(ratios), ratios
@@ -514,6 +563,11 @@ def main() -> int:
     parser.add_argument("--setup-mlflow", action="store_true", help="create .venv-mlflow first")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--onnx", action="store_true", help="ONNX against joblib bundles, only")
+    parser.add_argument(
+        "--challenger",
+        action="store_true",
+        help="only: the champion's p50 with a shadow challenger against alone",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         log("wrk is missing: apt-get install wrk")
@@ -524,6 +578,15 @@ def main() -> int:
         return run_onnx(args)
     if args.setup_mlflow:
         setup_mlflow()
+    if args.challenger:
+        found = challenger_rounds(model_dir(args.rows), bodies(model_dir(args.rows)), args)
+        print(
+            json.dumps(found, indent=2)
+            if args.json
+            else f"champion p50 with a shadow challenger / alone: {found['ratio']:.3f} "
+            f"(target <= 1.15; rounds {' '.join(f'{r:.2f}' for r in found['rounds'])})"
+        )
+        return 0
     results = run(args)
     if args.json:
         print(json.dumps(results, indent=2))

@@ -21,7 +21,7 @@ from typing import Any
 
 from core.deploy.service import DeploymentsService
 from core.entities import Alert, AliasMove, Deployment, GateReport, ModelVersion, Run
-from core.errors import ShipwayError
+from core.errors import ShipwayError, UsageError
 from core.experiments.service import RunsService
 from core.experiments.spec import RunSpec, TrainRequest
 from core.monitoring.config import TriggerConfig
@@ -131,7 +131,50 @@ class Lifecycle:
             ref, alias, force=force, reason=reason, progress=progress, cancel=cancel
         )
         swaps = self._deployments.follow_alias(promotion.version, alias)
+        for deployment, _ in self._deployments.challenged_by(promotion.version):
+            if deployment.alias == alias:  # the challenger is the champion now
+                self._deployments.remove_challenger(deployment.id)
         return replace(promotion, deployments=tuple(swap.to_dict() for swap in swaps))
+
+    def promote_challenger(self, deployment_id: str, *, progress: ProgressFn = no_progress,
+                           cancel: CancelToken | None = None) -> Promotion:  # fmt: skip
+        """Promote a deployment's challenger to the alias the deployment follows, through the
+        gates (``challenger_wins`` among them, when shipway.toml asks for it)."""
+        deployment = self._deployments.get(deployment_id)
+        info = self._deployments.challenger(deployment_id)
+        if info is None or deployment.alias is None:
+            raise UsageError(
+                f"deployment {deployment_id} has no challenger" if info is None
+                else f"deployment {deployment_id} serves a fixed version, not an alias",
+                where=deployment_id,
+                hint="deploy M@ALIAS --challenger M@OTHER, or promote with shipway models promote",
+            )  # fmt: skip
+        return self.promote(f"{deployment.model}@{info.version}", deployment.alias,
+                            progress=progress, cancel=cancel)  # fmt: skip
+
+    def check_challengers(self) -> list[Alert]:
+        """Alerts for challengers that failed or timed out (once per hour of the latest)."""
+        from core.monitoring.challenger import failures
+
+        fired = []
+        for deployment in self._deployments.list(include_stopped=False):
+            info = self._deployments.challenger(deployment.id)
+            if info is None:
+                continue
+            folder = self._deployments.folder(deployment)
+            timeouts, failed, latest = failures(folder, info.version)
+            if latest is None:
+                continue
+            alert = self._project.alerts.record(
+                deployment.model, deployment.version, deployment.id, "challenger_failing", 3600,
+                latest[:13] + ":00:00Z",
+                f"the challenger {info.model}@{info.version} of deployment {deployment.id} "
+                f"timed out {timeouts} and failed {failed} times; the champion answered alone",
+                {"challenger": info.version, "timeouts": timeouts, "failures": failed},
+            )  # fmt: skip
+            if alert is not None:
+                fired.append(alert)
+        return fired
 
     def rollback(self, name: str, alias: str = DEFAULT_ALIAS) -> AliasMove:
         """Move ``alias`` back to the version it held before its latest move; deployments
@@ -160,6 +203,7 @@ class Lifecycle:
         ``config`` replaces shipway.toml's [triggers] (the always-on service passes its own,
         with ``retrain`` off: it runs retrainings as jobs of their own)."""
         config = config or self._monitoring.trigger_config()
+        challengers = self.check_challengers() if deployment is None else []
         targets = (
             [self._deployments.get(deployment)]
             if deployment is not None
@@ -167,8 +211,8 @@ class Lifecycle:
         )
         if not config.active:
             note = "shipway.toml has no [triggers]: nothing to evaluate"
-            return TriggerCheck(tuple(d.id for d in targets), (), (note,))
-        fired: list[Alert] = []
+            return TriggerCheck(tuple(d.id for d in targets), tuple(challengers), (note,))
+        fired: list[Alert] = list(challengers)
         problems: list[str] = []
         for index, target in enumerate(targets):
             stage = Stage(progress, index / len(targets), (index + 1) / len(targets), target.id)

@@ -32,6 +32,7 @@ from core.data.diff import DatasetDiff
 from core.data.importer import ImportOptions, ImportOutcome
 from core.data.preview import FilePreview
 from core.data.service import DataService
+from core.deploy.challenger import ChallengerConfig, ChallengerInfo
 from core.deploy.probe import LiveState
 from core.deploy.service import SERVING_KEYS, DeploymentsService, Swap
 from core.entities import AuditEntry, ProjectInfo
@@ -54,6 +55,8 @@ if TYPE_CHECKING:
     from core.monitoring.traffic import TrafficSeries
 
 __all__ = [  # the records the services hand out, for the desktop's annotations
+    "ChallengerConfig",
+    "ChallengerInfo",
     "DatasetDiff",
     "DriftReport",
     "DriftSeries",
@@ -260,6 +263,7 @@ class Workspace:
         self.registry = RegistryService(project)
         self.deployments = DeploymentsService(project, self.registry)
         self.monitoring = MonitoringService(project, self.registry, self.deployments)
+        self.registry.live_evidence = self.monitoring.challenger_comparisons
         self.bundles = BundlesService(project, self.registry)
         self.scoring = ScoringService(project, self.registry, self.monitoring)
         self.lifecycle = Lifecycle(

@@ -11,6 +11,7 @@ import os
 import sys
 from pathlib import Path
 
+from core.cli import challenger_cmds
 from core.cli.output import emit_json, table
 from core.cli.project_cmds import open_workspace
 
@@ -49,6 +50,7 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
         help="keep it up: the always-on service (`shipway service run`) restarts it when it "
         "dies and brings it back after a reboot",
     )
+    challenger_cmds.add_deploy_options(deploy)
     deploy.set_defaults(handler=cmd_deploy)
 
     serve = commands.add_parser(
@@ -67,6 +69,7 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     listing = commands.add_parser("deployments", parents=[common], help="deployments, live")
     listing.add_argument("--running", action="store_true", help="only running ones")
     listing.set_defaults(handler=cmd_deployments)
+    challenger_cmds.register(listing, common)
 
     undeploy = commands.add_parser("undeploy", parents=[common], help="stop a deployment")
     undeploy.add_argument("id")
@@ -104,14 +107,19 @@ def cmd_deploy(args: argparse.Namespace) -> int:
             log_inputs=not args.no_log_inputs,
             workers=args.workers,
             keep=args.keep,
+            challenger=challenger_cmds.challenger_config(args),
         )
+        beside = workspace.deployments.challenger(deployment.id)
     if args.json:
-        emit_json(_document(deployment))
+        emit_json({**_document(deployment), "challenger": beside and beside.to_dict()})
     else:
         print(f"Deployment {deployment.id}: {deployment.target} (version {deployment.version})")
         if deployment.keep:
             print("  kept up by the always-on service (`shipway service status`)")
         print(f"  {deployment.url}   (pid {deployment.pid})")
+        if beside is not None:
+            print(f"  challenger: {beside.model}@{beside.version} ({beside.mode}"
+                  f"{f', {beside.share:g}%' if beside.mode == 'split' else ''})")  # fmt: skip
         print(f"  try: curl {deployment.url}/health")
         print(f"  stop: shipway undeploy {deployment.id}")
     return 0

@@ -36,7 +36,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from core.deploy import challenger as challengers
 from core.deploy import identity, probe
+from core.deploy.challenger import ChallengerConfig
 from core.deploy.folders import folder_of
 from core.entities import Deployment, ModelVersion
 from core.errors import Conflict, InvalidInput, ShipwayError
@@ -66,15 +68,19 @@ def deploy(
     token: str | None = None,
     log_inputs: bool = True,
     workers: int | None = None,
+    challenger: tuple[ModelVersion, ChallengerConfig] | None = None,
 ) -> Deployment:
     """Start a background server for ``version`` (following ``alias`` when given).
 
-    ``workers`` server processes share the port (default :func:`default_workers`).
+    ``workers`` server processes share the port (default :func:`default_workers`);
+    ``challenger``: a version beside it, already checked (:mod:`core.deploy.challenger`).
     """
     check_address(host, port, token)
     deployment_id, folder = new_folder(project, version)
     workers = workers or default_workers()
     try:
+        if challenger is not None:
+            challengers.write(project, folder, *challenger)
         process = _spawn(folder, host, port, token, log_inputs, workers)
         ready = _await_ready(process, folder, token)
         _write_launch(folder, host, workers, log_inputs)
@@ -217,6 +223,7 @@ def _spawn(
         "--host", host, "--port", str(port),
         "--log-dir", str(folder),
         "--ready-file", str(folder / "ready.json"),
+        "--challenger", str(folder / "challenger.json"),
     ]  # fmt: skip
     if not log_inputs:
         command.append("--no-log-inputs")

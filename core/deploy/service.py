@@ -13,7 +13,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from core.deploy import challenger as challengers
 from core.deploy import foreground, manager, probe
+from core.deploy.challenger import ChallengerConfig, ChallengerInfo
 from core.deploy.folders import folder_of
 from core.entities import Deployment, ModelVersion
 from core.errors import ProjectError
@@ -71,12 +73,19 @@ class DeploymentsService:
         log_inputs: bool = True,
         workers: int | None = None,
         keep: bool = False,
+        challenger: ChallengerConfig | None = None,
     ) -> Deployment:
         """Serve ``M@V`` (that version) or ``M@ALIAS`` (whatever holds the alias) in the
         background; returns once /health answers. ``keep``: the always-on service keeps it up
-        (restarts it when it dies, brings it back after a reboot)."""
+        (restarts it when it dies, brings it back after a reboot). ``challenger``: another
+        version in shadow or split mode beside it (refused unless it answers the same
+        question: :mod:`core.deploy.challenger`)."""
         version = self._registry.version(ref)
         alias = parse_model_ref(ref).alias
+        beside = None
+        if challenger is not None:
+            beside = (self._registry.version(challenger.ref), challenger)
+            challengers.check(version, beside[0])
         deployment = manager.deploy(
             self._project,
             version,
@@ -86,6 +95,7 @@ class DeploymentsService:
             token=token,
             log_inputs=log_inputs,
             workers=workers or configured_workers(self._project.settings.raw),
+            challenger=beside,
         )
         return self._project.deployments.set_keep(deployment.id, True) if keep else deployment
 
@@ -94,6 +104,34 @@ class DeploymentsService:
 
     def get(self, deployment_id: str) -> Deployment:
         return self._project.deployments.get(deployment_id)
+
+    def challenger(self, deployment_id: str) -> ChallengerInfo | None:
+        """The challenger beside a deployment's model, or None."""
+        return challengers.read(self.folder(self.get(deployment_id)))
+
+    def set_challenger(self, deployment_id: str, config: ChallengerConfig) -> ChallengerInfo:
+        """Set (or replace) a running deployment's challenger; its servers follow within a
+        second."""
+        deployment = self.get(deployment_id)
+        champion = self._registry.version(f"{deployment.model}@{deployment.version}")
+        version = self._registry.version(config.ref)
+        challengers.check(champion, version)
+        return challengers.write(self._project, self.folder(deployment), version, config)
+
+    def remove_challenger(self, deployment_id: str) -> None:
+        """No challenger beside this deployment any more."""
+        challengers.remove(self.folder(self.get(deployment_id)))
+
+    def challenged_by(self, version: ModelVersion) -> list[tuple[Deployment, ChallengerInfo]]:
+        """Running deployments where ``version`` is the challenger."""
+        found = []
+        for deployment in self.list(include_stopped=False):
+            if deployment.model != version.model:
+                continue
+            info = challengers.read(self.folder(deployment))
+            if info is not None and info.version == version.version:
+                found.append((deployment, info))
+        return found
 
     def kept(self) -> list[Deployment]:
         """The deployments the always-on service keeps up, running or not."""

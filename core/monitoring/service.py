@@ -34,6 +34,7 @@ from core.registry.service import RegistryService
 if TYPE_CHECKING:  # numpy, scipy and pandas are imported when first needed
     from collections.abc import Sequence
 
+    from core.monitoring.challenger import Comparison
     from core.monitoring.reference import Reference
     from core.monitoring.retention import ErasureResult, PruneResult
     from core.monitoring.traffic import TrafficSeries
@@ -243,6 +244,54 @@ class MonitoringService:
         folder = self._deployments.folder(deployment)
         moment = time.time() if now is None else now
         return traffic_series(folder, deployment_id, classes, seconds, buckets, moment)
+
+    def compare_challenger(
+        self, deployment_id: str, metric: str | None = None, confidence: float = 0.95
+    ) -> Comparison:
+        """The deployment's champion against its challenger on the traffic logged so far
+        (:mod:`core.monitoring.challenger`); ``metric`` defaults to the primary one."""
+        from core.monitoring.challenger import compare
+
+        deployment = self._deployments.get(deployment_id)
+        info = self._deployments.challenger(deployment_id)
+        if info is None:
+            raise NotFound(
+                f"deployment {deployment_id} has no challenger",
+                where=deployment_id,
+                hint="deploy with --challenger M@ALIAS --mode shadow|split",
+            )
+        champion = self._registry.version(f"{deployment.model}@{deployment.version}")
+        metric = self._live_metric(champion, metric)
+        if not 0.5 <= confidence < 1:
+            raise UsageError(f"confidence must be from 0.5 to below 1, not {confidence}")
+        folder = self._deployments.folder(deployment)
+        return compare(deployment, folder, champion, info, metric, confidence)
+
+    def challenger_comparisons(
+        self, version: ModelVersion, metric: str | None, confidence: float
+    ) -> list[dict[str, Any]]:
+        """Every running deployment where ``version`` is the challenger, compared (the live
+        evidence of the ``challenger_wins`` gate)."""
+        return [
+            self.compare_challenger(deployment.id, metric, confidence).to_dict()
+            for deployment, _ in self._deployments.challenged_by(version)
+        ]
+
+    def _live_metric(self, version: ModelVersion, metric: str | None) -> str:
+        from core.experiments.runs import primary_metric
+        from core.monitoring.live import CLASSIFICATION_LIVE, REGRESSION_LIVE
+
+        known = CLASSIFICATION_LIVE if version.task == "classification" else REGRESSION_LIVE
+        if metric is None:
+            primary = primary_metric(self._project, version.task)
+            fallback = "f1" if version.task == "classification" else "rmse"
+            metric = primary if primary in known else fallback
+        if metric not in known:
+            raise UsageError(
+                f"{metric} cannot be compared on live traffic of a {version.task} model",
+                hint=f"use one of {', '.join(known)}",
+            )
+        return metric
 
     def alerts(
         self, ref: str | None = None, deployment: str | None = None, limit: int = 100

@@ -12,6 +12,7 @@
     approval = true
     data_contract = true                                # the test rows meet the contract
     max_disparity = { metric = "recall", by = "sex", max_gap = 0.05 }   # min_rows = 20
+    challenger_wins = { metric = "f1", min_rows = 200, confidence = 0.95 }
 
 A threshold is ``"OP NUMBER"`` (``>=``, ``>``, ``<=``, ``<``) or a bare number, which means "at
 least" for metrics where higher is better and "at most" for the others. An alias without a table
@@ -49,6 +50,7 @@ RULES = (
     "approval",
     "data_contract",
     "max_disparity",
+    "challenger_wins",
 )
 
 
@@ -76,6 +78,14 @@ class DisparityRule:
     min_rows: int = 20
 
 
+class ChallengerWinsRule:
+    """The version must beat the champion on live traffic, as a running challenger."""
+
+    metric: str | None = None  # None: the project's primary metric
+    min_rows: int = 200
+    confidence: float = 0.95
+
+
 @dataclass(frozen=True)
 class GateConfig:
     alias: str
@@ -88,6 +98,7 @@ class GateConfig:
     approval: bool = False
     data_contract: bool = False
     max_disparity: DisparityRule | None = None
+    challenger_wins: ChallengerWinsRule | None = None
     source: str = "shipway.toml"
 
     @property
@@ -102,6 +113,7 @@ class GateConfig:
             or self.approval
             or self.data_contract
             or self.max_disparity is not None
+            or self.challenger_wins is not None
         )
 
 
@@ -152,6 +164,7 @@ def _parse_table(alias: str, table: dict[str, Any], text: str) -> GateConfig:
         approval=_flag(alias, table, "approval", text),
         data_contract=_flag(alias, table, "data_contract", text),
         max_disparity=_disparity(alias, table.get("max_disparity"), text),
+        challenger_wins=_challenger_wins(alias, table.get("challenger_wins"), text),
         source=source(text, f"gates.{alias}"),
     )
 
@@ -252,6 +265,32 @@ def _disparity(alias: str, value: Any, text: str) -> DisparityRule | None:
         raise _error("max_disparity's by must name a column", text, alias, "max_disparity",
                      hint=hint)  # fmt: skip
     return DisparityRule(value["metric"], value["by"], float(gap), rows)
+
+
+def _challenger_wins(alias: str, value: Any, text: str) -> ChallengerWinsRule | None:
+    if value is None or value is False:
+        return None
+    if value is True:
+        return ChallengerWinsRule()
+    hint = 'write challenger_wins = { metric = "f1", min_rows = 200, confidence = 0.95 }'
+    if not isinstance(value, dict) or set(value) - {"metric", "min_rows", "confidence"}:
+        raise _error("challenger_wins takes metric, min_rows and confidence", text, alias,
+                     "challenger_wins", hint=hint)  # fmt: skip
+    metric = value.get("metric")
+    if metric is not None:
+        _check_metric(alias, metric, text)
+    rows, confidence = value.get("min_rows", 200), value.get("confidence", 0.95)
+    if isinstance(rows, bool) or not isinstance(rows, int) or rows < 1:
+        raise _error(f"challenger_wins min_rows must be a whole number ≥ 1, not {rows!r}", text,
+                     alias, "challenger_wins", hint=hint)  # fmt: skip
+    if (
+        isinstance(confidence, bool)
+        or not isinstance(confidence, int | float)
+        or not (0.5 <= confidence < 1)
+    ):
+        raise _error(f"challenger_wins confidence must be from 0.5 to below 1, not "
+                     f"{confidence!r}", text, alias, "challenger_wins", hint=hint)  # fmt: skip
+    return ChallengerWinsRule(metric, rows, float(confidence))
 
 
 def _positive(alias: str, table: dict[str, Any], key: str, text: str) -> float | None:

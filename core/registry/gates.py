@@ -18,13 +18,17 @@ from core.experiments.spec import RunSpec
 from core.progress import CancelToken, ProgressFn, no_progress
 from core.project import Project
 from core.registry import artifacts, holdout, smoke, trust_gates
-from core.registry.gate_config import GateConfig, NoRegressionRule
+from core.registry.gate_config import ChallengerWinsRule, GateConfig, NoRegressionRule
 from core.settings_rules import MetricRule
 
 EPSILON = 1e-12
 MB = 1_000_000
 LATENCY_CALLS = 50
 LATENCY_BUDGET_S = 3.0
+#: ``(version, metric, confidence)`` → the comparisons of every running deployment where the
+#: version is the challenger (dicts of :class:`core.monitoring.challenger.Comparison`); given
+#: by the composition root, since the registry sits below monitoring.
+LiveEvidence = Callable[[ModelVersion, "str | None", float], list[dict[str, Any]]]
 
 
 class Evidence:
@@ -59,11 +63,16 @@ def evaluate_gates(
     primary_metric: str,
     progress: ProgressFn = no_progress,
     cancel: CancelToken | None = None,
+    live: LiveEvidence | None = None,
 ) -> GateReport:
-    """Evaluate every rule of ``config`` on ``version`` (``incumbent`` holds the alias now)."""
+    """Evaluate every rule of ``config`` on ``version`` (``incumbent`` holds the alias now);
+    ``live`` gives the live-traffic comparisons ``challenger_wins`` needs."""
     cancel = cancel or CancelToken()
     evidence = Evidence(project, version)
     checks = _checks(project, config, evidence, incumbent, primary_metric)
+    if config.challenger_wins is not None:
+        wins = config.challenger_wins
+        checks.append(("challenger wins", lambda: challenger_wins(version, wins, live)))
     results = []
     for index, (label, check) in enumerate(checks):
         cancel.raise_if_cancelled()
@@ -325,3 +334,43 @@ def approval(project: Project, version: ModelVersion) -> GateResult:
         )
     names = ", ".join(f"{a.approver} ({a.at:%Y-%m-%d %H:%M} UTC)" for a in approvals)
     return GateResult("approval", True, f"approved by {names}", value=len(approvals), threshold=1)
+
+
+def challenger_wins(
+    version: ModelVersion, rule: ChallengerWinsRule, live: LiveEvidence | None
+) -> GateResult:
+    """The version, running as a challenger, beats its champion on live traffic."""
+    wanted = f"better at {rule.confidence:.0%} on >= {rule.min_rows} rows"
+    if live is None:
+        return GateResult("challenger_wins", False, "live traffic cannot be read here",
+                          threshold=wanted)  # fmt: skip
+    comparisons = live(version, rule.metric, rule.confidence)
+    if not comparisons:
+        return GateResult(
+            "challenger_wins", False,
+            f"no running deployment has {version.ref} as its challenger: deploy the champion "
+            f"with --challenger {version.ref}", threshold=wanted)  # fmt: skip
+    best = max(comparisons, key=lambda c: c["rows"])
+    test, metric = best["test"], best["metric"]
+    sides = best["sides"]
+    values = (f"{metric} {_shown(sides['challenger']['metric']['value'])} vs "
+              f"{_shown(sides['champion']['metric']['value'])} for {version.model}@"
+              f"{best['champion']} in deployment {best['deployment']}")  # fmt: skip
+    details = {"deployment": best["deployment"], "metric": metric, "rows": best["rows"],
+               "test": test["name"], "p_value": test["p_value"], "mode": best["mode"]}  # fmt: skip
+    if best["rows"] < rule.min_rows:
+        return GateResult(
+            "challenger_wins", False,
+            f"not enough rows: {best['rows']} live rows with feedback, {rule.min_rows} needed "
+            f"({values})", value=best["rows"], threshold=wanted, details=details)  # fmt: skip
+    passed = best["better"] == "challenger"
+    p = test["p_value"]
+    verdict = (f"better ({test['name']}, p = {p:.3g})" if passed
+               else f"not shown better ({test['name']}, p = "
+               f"{'n/a' if p is None else format(p, '.3g')})")  # fmt: skip
+    return GateResult("challenger_wins", passed, f"{values} on {best['rows']} rows: {verdict}",
+                      value=test["difference"], threshold=wanted, details=details)  # fmt: skip
+
+
+def _shown(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4g}"

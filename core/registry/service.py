@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.config import load_settings
 from core.entities import (
@@ -33,6 +33,9 @@ from core.registry import contracts
 from core.registry.refs import parse_model_ref
 from core.registry.roles import denied, load_roles
 from core.store.model_repository import check_alias
+
+if TYPE_CHECKING:
+    from core.registry.gates import LiveEvidence
 
 DEFAULT_ALIAS = "production"
 
@@ -67,6 +70,9 @@ class RegistryService:
 
     def __init__(self, project: Project) -> None:
         self._project = project
+        #: The live-traffic comparisons the ``challenger_wins`` gate reads (set by the
+        #: composition root: monitoring sits above the registry).
+        self.live_evidence: LiveEvidence | None = None
 
     # -- registering and reading ---------------------------------------------------------------
 
@@ -248,6 +254,7 @@ class RegistryService:
             primary_metric(self._project, version.task),
             progress,
             cancel,
+            self.live_evidence,
         )
         self._project.reviews.save_gate_evaluation(
             version.id,

@@ -87,6 +87,11 @@ class ServingState:
         self.metrics.counters["shipway_drift_worker_restarts_total"] = lambda: self.drift.restarts
         self.metrics.counters["shipway_drift_errors_total"] = lambda: self.drift.errors
         self.metrics.gauges["shipway_drift_worker_up"] = lambda: float(self.drift.ensure_thread())
+        self.challenger = None
+        if config.challenger_file is not None:
+            from core.serving.challenger_runtime import attach
+
+            self.challenger = attach(self, config.challenger_file)
         self.publisher: Publisher | None = None
         if config.metrics_dir is not None:
             self.publisher = Publisher(config.metrics_dir, self.metrics)
@@ -135,6 +140,8 @@ class ServingState:
 
     def close(self) -> None:
         """Flush and stop the prediction log (the app answers no more requests after this)."""
+        if self.challenger is not None:
+            self.challenger.close()
         if self.log is not None:
             self.log.close()
         self.drift.close()
@@ -200,6 +207,8 @@ def _register_hooks(app: Flask, state: ServingState) -> None:
         response.headers["X-Request-Id"] = g.request_id
         response.headers["X-Model-Name"] = model.name
         response.headers["X-Model-Version"] = str(model.version)
+        if g.get("served_by"):
+            response.headers["X-Served-By"] = g.served_by
         log.info(
             "%s %r %d %.1fms id=%s model=%s%s",
             request.method,

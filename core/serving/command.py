@@ -33,6 +33,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--token", help=f"bearer token (default: ${TOKEN_VARIABLE})")
     p.add_argument("--log-dir", help="folder for the prediction log and server.log")
     p.add_argument("--watch", metavar="FILE", help='pointer file {"model_dir": ...} to follow')
+    p.add_argument("--challenger", metavar="FILE", help="challenger.json to follow (shadow/split)")
     p.add_argument("--ready-file", metavar="FILE", help="write {port, pid} here once listening")
     p.add_argument("--threads", type=int, default=4, help="worker threads (4)")
     p.add_argument(
@@ -106,6 +107,7 @@ def _config(args: argparse.Namespace, token: str | None) -> ServingConfig:
         log_dir=args.log_dir,
         log_inputs=not args.no_log_inputs,
         metrics_dir=args.metrics_dir,
+        challenger_file=args.challenger,
     )
 
 
@@ -145,7 +147,7 @@ def _supervise(args: argparse.Namespace, token: str | None) -> int:
         "--max-body-mb",
         str(args.max_body_mb),
     ]
-    for flag in ("model_dir", "watch", "log_dir"):
+    for flag in ("model_dir", "watch", "log_dir", "challenger"):
         value = getattr(args, flag)
         if value:
             worker_args += [f"--{flag.replace('_', '-')}", str(value)]

@@ -211,11 +211,13 @@ def _prune_batch(
 
 
 def _delete_ids(connection: sqlite3.Connection, ids: Sequence[str]) -> int:
-    """Delete these requests and their feedback (in the caller's transaction); feedback rows
-    deleted."""
+    """Delete these requests, their feedback and their challenger rows (in the caller's
+    transaction); feedback rows deleted."""
     keys = [(request_id,) for request_id in ids]
     answers = connection.executemany("DELETE FROM feedback WHERE request_id = ?", keys).rowcount
     connection.executemany("DELETE FROM requests WHERE request_id = ?", keys)
+    if connection.execute("SELECT 1 FROM sqlite_master WHERE name = 'challenger'").fetchone():
+        connection.executemany("DELETE FROM challenger WHERE request_id = ?", keys)
     return max(answers, 0)
 
 

@@ -14,6 +14,11 @@ Tables (``PRAGMA user_version`` 1):
   rows, inputs (JSON list of records, NULL when raw logging is off or the request failed),
   outputs (JSON ``{"predictions", "probabilities"}``), error (the error code, NULL when answered).
 - ``feedback``: id, request_id, time, actual (JSON).
+- ``challenger``: one row per request of a deployment with a challenger
+  (:mod:`core.serving.challenger`): request_id, time, mode (``shadow``/``split``), side (which
+  side answered), version (the challenger's), latency_ms (the challenger's), status (``ok``,
+  ``timeout``, ``failed``, ``refused``, ``dropped``) and, in shadow mode, outputs (the
+  challenger's ``{"predictions", "probabilities"}``, never returned to the client).
 """
 
 from __future__ import annotations
@@ -66,6 +71,17 @@ CREATE TABLE IF NOT EXISTS feedback (
     actual TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS feedback_request ON feedback (request_id);
+CREATE TABLE IF NOT EXISTS challenger (
+    request_id TEXT PRIMARY KEY,
+    time TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    side TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    latency_ms REAL,
+    status TEXT NOT NULL,
+    outputs TEXT
+);
+CREATE INDEX IF NOT EXISTS challenger_time ON challenger (time);
 """
 
 
@@ -107,7 +123,22 @@ class FeedbackEntry:
     size: int = 0
 
 
-Entry = LoggedRequest | FeedbackEntry
+@dataclass(frozen=True)
+class ChallengerEntry:
+    """What the challenger did for one request (see the ``challenger`` table)."""
+
+    request_id: str
+    time: str
+    mode: str
+    side: str
+    version: int
+    latency_ms: float | None
+    status: str
+    outputs: dict[str, Any] | None = None
+    size: int = 256
+
+
+Entry = LoggedRequest | FeedbackEntry | ChallengerEntry
 
 
 @dataclass(frozen=True)
@@ -195,6 +226,12 @@ def _request_row(entry: LoggedRequest) -> tuple:
 
 def _feedback_row(entry: FeedbackEntry) -> tuple:
     return (entry.request_id, entry.time, dumps(entry.actual))
+
+
+def _challenger_row(entry: ChallengerEntry) -> tuple:
+    outputs = dumps(entry.outputs) if entry.outputs is not None else None
+    return (entry.request_id, entry.time, entry.mode, entry.side, entry.version,
+            entry.latency_ms, entry.status, outputs)  # fmt: skip
 
 
 class PredictionLog:
@@ -364,7 +401,8 @@ class PredictionLog:
                 raise
 
     def _encode(self, batch: list[Entry]) -> tuple[list[tuple], list[tuple]]:
-        """Rows to insert; an entry that cannot be encoded is dropped and counted."""
+        """Rows to insert; an entry that cannot be encoded is dropped and counted. Challenger
+        rows travel with the feedback rows, told apart by their length."""
         requests, feedback = [], []
         for entry in batch:
             try:
@@ -372,6 +410,8 @@ class PredictionLog:
                     requests.append(_request_row(entry))
                 elif isinstance(entry, FeedbackEntry):
                     feedback.append(_feedback_row(entry))
+                elif isinstance(entry, ChallengerEntry):
+                    feedback.append(_challenger_row(entry))
                 else:
                     raise TypeError(f"not a log entry: {type(entry).__name__}")
             except Exception as exc:
@@ -433,7 +473,12 @@ class PredictionLog:
                 "INSERT OR REPLACE INTO requests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", requests
             )
             connection.executemany(
-                "INSERT INTO feedback (request_id, time, actual) VALUES (?, ?, ?)", feedback
+                "INSERT INTO feedback (request_id, time, actual) VALUES (?, ?, ?)",
+                [row for row in feedback if len(row) == 3],
+            )
+            connection.executemany(
+                "INSERT OR REPLACE INTO challenger VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [row for row in feedback if len(row) == 8],
             )
             connection.execute("COMMIT")
         except BaseException:

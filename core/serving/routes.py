@@ -128,6 +128,8 @@ def _predict(state: ServingState) -> Response:
     body.body_kind(request.content_type)  # 415 before the body is read
     content_type, request_id = request.content_type, g.request_id
     scored = _scored(state, lambda m, data, c: score(m, data, content_type, c, request_id))
+    if g.get("served_by"):
+        scored.answer["served_by"] = g.served_by
     return json_response(scored.answer)
 
 
@@ -137,7 +139,13 @@ def _scored(state: ServingState, run: Callable[..., Scored]) -> Scored:
     model: LoadedModel = g.model
     data = body.read_capped(request.stream, request.content_length, state.config.max_body_bytes)
     g.body_size = len(data)
-    scored = run(model, data, state.config)
+    if state.challenger is not None:  # which side answers: core.serving.challenger
+        scored, model, g.served_by = state.challenger.answer(
+            model, data, run, g.request_id, request.content_type
+        )
+        g.model = model
+    else:
+        scored = run(model, data, state.config)
     g.scored = scored
     state.metrics.observe_predictions(model.name, model.version, scored.predictions, model.task)
     state.recent.add(g.request_id, scored.model_input.rows)

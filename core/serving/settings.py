@@ -44,6 +44,9 @@ class ServingConfig:
     contract:
         How the data contract of the model directory (``contract.json``) is enforced: ``"off"``,
         ``"warn"`` or ``"reject"``; ``None``: the mode written in that file.
+    challenger_file:
+        A challenger's ``challenger.json`` (:mod:`core.serving.challenger`), followed while the
+        server runs; ``None`` for a server without a challenger.
     metrics_dir:
         Where the worker processes of one server publish their counts (see
         :mod:`core.serving.workers`); ``None`` for a server of one process.
@@ -61,6 +64,7 @@ class ServingConfig:
     log_queue_bytes: int = 64 * MB
     metrics_dir: str | None = None
     contract: str | None = None
+    challenger_file: str | None = None
     request_key: bytes | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:

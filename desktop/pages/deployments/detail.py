@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from core.entities import Deployment
 from desktop.context import AppContext
+from desktop.pages.deployments.challenger_tab import ChallengerTab
 from desktop.pages.deployments.endpoint_examples import (
     curl_example,
     feedback_example,
@@ -178,6 +179,8 @@ class DeploymentDetail(QWidget):
         column.addWidget(self.log, 1)
         self.tabs.addTab(logs, "Logs")
         self.logs_tab = logs
+        self.challenger = ChallengerTab()
+        self.tabs.addTab(self.challenger, "Challenger")
         top = QHBoxLayout()
         top.addWidget(self.header, 1)
         top.addWidget(self.score_button, 0, Qt.AlignmentFlag.AlignTop)
@@ -191,6 +194,10 @@ class DeploymentDetail(QWidget):
         self._raw_log = ""
         self.hide_probes.toggled.connect(lambda _: self.show_log(self._raw_log))
         self.show_info(None)
+
+    @property
+    def challenger_shown(self) -> bool:
+        return self.tabs.currentWidget() is self.challenger and self.isVisible()
 
     @property
     def logs_shown(self) -> bool:

@@ -25,6 +25,7 @@ from core.entities import Deployment
 from desktop.context import AppContext
 from desktop.pages.base import Page
 from desktop.pages.common.deploy_action import start_deployment
+from desktop.pages.deployments.challenger_control import ChallengerControl
 from desktop.pages.deployments.detail import DeploymentDetail, DeploymentInfo
 from desktop.pages.deployments.table import (
     COLUMNS,
@@ -62,6 +63,7 @@ class DeploymentsPage(Page):
         self._selected: str | None = None
         self.poller = Poller(self, POLL_MS, self._read_list)
         self.log_poller = Poller(self, POLL_MS, self._read_log)
+        self.challengers = ChallengerControl(self)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 12, 16, 12)
         layout.addLayout(self._toolbar())
@@ -117,6 +119,7 @@ class DeploymentsPage(Page):
         self.detail.keep_box.clicked.connect(lambda on: self.keep(bool(on)))
         self.detail.refresh_log.clicked.connect(self._read_log)
         self.detail.tabs.currentChanged.connect(lambda _: self.log_poller.poll())
+        self.detail.tabs.currentChanged.connect(lambda _: self.challengers.poller.poll())
         events = self.context.events
         events.deployments_changed.connect(self._read_list)
         events.models_changed.connect(self._read_targets)
@@ -129,9 +132,11 @@ class DeploymentsPage(Page):
         if workspace is None:
             self.poller.stop()
             self.log_poller.stop()
+            self.challengers.poller.stop()
         else:
             self.poller.start(now=False)
             self.log_poller.start(now=False)
+            self.challengers.poller.start(now=False)
 
     def refresh(self) -> None:
         self._read_targets()
@@ -194,6 +199,7 @@ class DeploymentsPage(Page):
         self._selected = deployment_id
         self.fetch(lambda ws: read_info(ws, deployment_id), self._show_info)
         self.log_poller.poll()
+        self.challengers.poller.poll()
 
     def _show_info(self, info: DeploymentInfo) -> None:
         if info.deployment.id == self._selected:

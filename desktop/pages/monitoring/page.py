@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QStackedWidget, QVBoxLayout
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QStackedWidget, QTabWidget, QVBoxLayout
 
 from core.entities import Deployment
 from desktop.context import AppContext
@@ -22,6 +22,7 @@ from desktop.errors import describe
 from desktop.pages.base import Page
 from desktop.pages.monitoring.actions import MonitoringActionsMixin
 from desktop.pages.monitoring.board import MonitoringBoard
+from desktop.pages.monitoring.challenger_section import ChallengerSection
 from desktop.pages.monitoring.snapshot import RANGES, Snapshot, read_snapshot
 from desktop.polling import Poller
 from desktop.widgets.common import Banner, EmptyState, heading, icon_button, muted
@@ -106,9 +107,14 @@ class MonitoringPage(MonitoringActionsMixin, Page):
             "requests, latency, prediction mix and the drift of every feature against the "
             "training data appear here, live.",
         )
+        self.views = QTabWidget()  # the board, and a challenger's comparison when there is one
+        self.views.setTabBarAutoHide(True)
+        self.views.setDocumentMode(True)
+        self.views.addTab(self.board, "Traffic and drift")
+        self.challenger = ChallengerSection(self, self.views)
         self.stack = QStackedWidget()
         self.stack.addWidget(self.empty)
-        self.stack.addWidget(self.board)
+        self.stack.addWidget(self.views)
         return self.stack
 
     # -- choosing what to watch --------------------------------------------------------------
@@ -192,6 +198,7 @@ class MonitoringPage(MonitoringActionsMixin, Page):
         deployment_id, time_range = self.deployment_id(), self.range.currentData()
         if deployment_id is None or time_range is None:
             return None
+        self.challenger.read(deployment_id)
         return self.fetch(
             lambda ws: read_snapshot(ws, deployment_id, time_range), self._show, self._failed
         )
