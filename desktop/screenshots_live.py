@@ -86,6 +86,22 @@ def deployments_shots(window: MainWindow, out: Path, theme: str) -> None:
     shoot(window, out / f"deployments-{theme}.png")
     page.detail.tabs.setCurrentIndex(0)
     shoot(window, out / f"deployments-usage-{theme}.png")
+    explain_shot(window, out, theme)
+
+
+def explain_shot(window: MainWindow, out: Path, theme: str) -> None:
+    """ "Try it" with Explain ticked: the reasons of the sample row as sorted bars."""
+    page = window.show_page("deployments")
+    settle(until=lambda: page.selected_row() is not None and page.detail.info is not None)
+    page.detail.tabs.setCurrentIndex(1)
+    try_it = page.detail.try_it
+    try_it.reset()
+    try_it.answer = None
+    try_it.explain.setChecked(True)
+    try_it.send()
+    settle(until=lambda: try_it.answer is not None and try_it.explanation.bars.drawn)
+    shoot(window, out / f"try-it-explain-{theme}.png")
+    try_it.explain.setChecked(False)
 
 
 def monitoring_shot(window: MainWindow, out: Path, theme: str, opened_at: float) -> None:

@@ -54,11 +54,11 @@ SERVING_SOURCE = Path(__file__).resolve().parents[1] / "serving"
 #: import nothing outside the list.
 BUNDLED_SERVING_MODULES = (
     "__init__", "__main__", "app", "body", "command", "contract", "drift_reference",
-    "drift_window", "encoding", "errors", "fastprep", "forests", "forms", "frames", "guard",
-    "live_metric", "metrics", "missing", "mlflow_contract", "model", "onnx_model", "openapi",
-    "predlog", "process_metrics", "processes", "request_ids", "routes", "scoring", "server",
-    "settings", "shared_metrics", "slot", "validation", "watch",
-    "workers",
+    "drift_window", "encoding", "errors", "explain", "explain_columns", "explainers", "fastprep",
+    "forests", "forms", "frames", "guard", "live_metric", "metrics", "missing", "mlflow_contract",
+    "model", "onnx_model", "openapi", "predlog", "process_metrics", "processes", "request_ids",
+    "routes", "scoring", "server", "settings", "shared_metrics", "slot", "treeshap", "validation",
+    "watch", "workers",
 )  # fmt: skip
 
 

@@ -438,11 +438,47 @@ def feature_importance(
     notes: list[str] = []
     native = _model_importance(pipeline, features, notes)
     if native is not None:
-        return {"method": "model", "values": _ranked(native, features), "notes": notes}
+        result = {"method": "model", "values": _ranked(native, features), "notes": notes}
+        spread = _tree_spread(pipeline, features)
+        return {**result, **spread} if spread else result
     values, details = _permutation(
         pipeline, X_test, y_test, features, seed, scoring, max_rows, repeats, budget_s, notes
     )
     return {"method": "permutation", "values": _ranked(values, features), "notes": notes, **details}
+
+
+def _tree_spread(pipeline: Any, features: list[str]) -> dict | None:
+    """The standard deviation of a forest's importances over its trees, per input column
+    (``std``, with ``spread: "trees"``); None for any other model (a boosted model's stages
+    fit each other's residuals, so their spread is no uncertainty). Summed back to input
+    columns as the mean importances are."""
+    steps = getattr(pipeline, "named_steps", {})
+    model = steps.get("model", pipeline)
+    trees = getattr(model, "estimators_", None)
+    if trees is None or not hasattr(model, "bootstrap") or len(trees) < 2:
+        return None
+    preprocess = steps.get("preprocess")
+    try:
+        sources = (
+            _output_sources(preprocess, features)
+            if preprocess is not None
+            else [(f,) for f in features]
+        )
+        per_tree = np.abs(np.stack([tree.feature_importances_ for tree in trees]))
+    except (AttributeError, ValueError, TypeError, IndexError):
+        return None
+    if per_tree.shape[1] != len(sources):
+        return None
+    by_column = np.zeros((len(trees), len(features)))
+    for j, columns in enumerate(sources):
+        for column in columns:
+            by_column[:, features.index(column)] += per_tree[:, j] / len(columns)
+    std = by_column.std(axis=0)
+    return {
+        "std": {f: _finite(v) or 0.0 for f, v in zip(features, std, strict=True)},
+        "spread": "trees",
+        "spread_n": len(trees),
+    }
 
 
 def permutation_budget_s(fit_s: float) -> float:
@@ -618,7 +654,12 @@ def _permutation(
     result = permutation_importance(
         pipeline, X, y, scoring=scoring, n_repeats=fitted_repeats, random_state=seed
     )
-    details = {
+    details: dict[str, Any] = {}
+    if fitted_repeats > 1:  # one repeat has no spread to show
+        std = (_finite(v) or 0.0 for v in result.importances_std)
+        details = {"std": dict(zip(features, std, strict=True)), "spread": "repeats"}
+        details["spread_n"] = fitted_repeats
+    details |= {
         "rows": len(X),
         "repeats": fitted_repeats,
         "seconds": round(time.perf_counter() - started, 6),

@@ -128,12 +128,20 @@ def _features(version: ModelVersion, dataset: Any, run: Run) -> list[Block]:
                 entry["type"],
                 f"{stats.get('missing_share', 0):.1%}",
                 _feature_range(entry),
-                _fmt(importance.get(name)),
+                _fmt(importance.get(name)) + _spread(run.importance, name),
             )
         )
     method = run.importance.get("method", "") if run.importance else ""
-    headers = ("Feature", "Type", "Missing", "Seen in training", f"Importance ({method})")
+    spread = (run.importance or {}).get("spread")
+    over = f", ± std over {run.importance.get('spread_n')} {spread}" if spread else ""
+    headers = ("Feature", "Type", "Missing", "Seen in training", f"Importance ({method}{over})")
     return [Table(headers, tuple(rows))]
+
+
+def _spread(importance: dict[str, Any] | None, name: str) -> str:
+    """`` ± std`` of a column's importance when the run measured its spread."""
+    std = (importance or {}).get("std") or {}
+    return f" ± {_fmt(std[name])}" if name in std else ""
 
 
 def _feature_range(entry: dict[str, Any]) -> str:

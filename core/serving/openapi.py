@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from core.serving import explain
 from core.serving.forms import CSV_MISSING
 from core.serving.model import InputColumn, LoadedModel
 from core.serving.settings import ServingConfig
@@ -129,7 +130,8 @@ def _request_schemas(model: LoadedModel, config: ServingConfig) -> dict[str, Any
         _wrapper("dataframe_split", split),
     ]
     mlflow_forms = [_mlflow_wrapper(form) for form in forms if "records" not in form["properties"]]
-    return {"PredictRequest": {"oneOf": forms}, "InvocationsRequest": {"oneOf": mlflow_forms}}
+    predict = forms + explain.request_forms(forms, model)
+    return {"PredictRequest": {"oneOf": predict}, "InvocationsRequest": {"oneOf": mlflow_forms}}
 
 
 def _mlflow_wrapper(form: dict[str, Any]) -> dict[str, Any]:
@@ -154,6 +156,7 @@ def _answer_schemas(model: LoadedModel) -> dict[str, Any]:
             "request_id": {"type": "string"},
             "warnings": {"type": "array", "items": note},
             "ignored_columns": {"type": "array", "items": {"type": "string"}},
+            "explanations": explain.ANSWER_SCHEMA,
         },
         "required": ["predictions", "model", "version", "request_id"],
     }
@@ -216,7 +219,7 @@ _REASONS = {
     404: "unknown request id",
     413: "body or row count over the limit",
     415: "content type other than JSON (or CSV for /predict)",
-    422: "rows that do not fit the input schema",
+    422: "rows that do not fit the input schema, or an explanation past its bounds",
     500: "the model failed to predict",
 }
 

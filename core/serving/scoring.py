@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from core.serving import body, contract, fastprep, forests, forms
+from core.serving import body, contract, explain, fastprep, forests, forms
 from core.serving.encoding import plain
 from core.serving.errors import PredictionFailed
 from core.serving.model import LoadedModel
@@ -34,14 +34,21 @@ def parse_request(
     model: LoadedModel, data: bytes, content_type: str | None, config: ServingConfig
 ) -> ModelInput:
     """The model input of a request body, or the ServingError that answers it."""
+    return _parse(model, data, content_type, config)[0]
+
+
+def _parse(
+    model: LoadedModel, data: bytes, content_type: str | None, config: ServingConfig
+) -> tuple[ModelInput, bool]:
+    """The model input, and whether the body asked for explanations (:mod:`.explain`)."""
     kind = body.body_kind(content_type)
-    wanted = set(model.features)
+    wanted, explained = set(model.features), False
     if kind == "csv":
         table = forms.table_from_csv(body.decode(data), config.max_rows, wanted)
     else:
-        payload = body.parse_json(data, config.max_depth)
+        payload, explained = explain.take_flag(body.parse_json(data, config.max_depth))
         table = forms.table_from_json(payload, config.max_rows, wanted)
-    return validate(model, table, config.extra_columns)
+    return validate(model, table, config.extra_columns), explained
 
 
 #: Classifiers whose own ``predict`` is the class of the highest ``predict_proba`` (scikit-learn
@@ -132,7 +139,7 @@ def score(
     request_id: str,
 ) -> Scored:
     """Answer one prediction request; raises a ServingError for any client or model problem."""
-    model_input = parse_request(model, data, content_type, config)
+    model_input, explained = _parse(model, data, content_type, config)
     broken = contract.enforce(model, model_input, config.contract)
     predictions, probabilities = predict(model, model_input)
     answer: dict[str, Any] = {"predictions": predictions}
@@ -148,4 +155,6 @@ def score(
         warnings=[*model_input.warnings, *broken],
         ignored_columns=list(model_input.ignored_columns),
     )
+    if explained:
+        answer["explanations"] = explain.explain(model, model_input, predictions)
     return Scored(answer, model_input, predictions, probabilities)

@@ -14,10 +14,19 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
 from desktop.context import AppContext
 from desktop.pages.deployments.endpoint_examples import predict_body
+from desktop.pages.deployments.explanation_view import ExplanationView
 from desktop.theme import set_style_property
 from desktop.widgets.common import heading, icon_button, muted
 
@@ -70,6 +79,31 @@ def json_problem(text: str) -> str | None:
     return None
 
 
+def with_explain(text: str, explain: bool) -> bytes:
+    """The body to send: ``text`` as typed, with ``"explain": true`` when asked for (a body
+    that is not an object is sent as it is, for the server to refuse)."""
+    if explain:
+        try:
+            payload = json.loads(text)
+        except ValueError:
+            payload = None
+        if isinstance(payload, dict):
+            return json.dumps({**payload, "explain": True}).encode("utf-8")
+    return text.encode("utf-8")
+
+
+def explanations_of(answer: Answer) -> dict[str, Any] | None:
+    """The ``explanations`` of a successful answer, if it has them."""
+    if not answer.ok:
+        return None
+    try:
+        payload = json.loads(answer.text)
+    except ValueError:
+        return None
+    found = payload.get("explanations") if isinstance(payload, dict) else None
+    return found if isinstance(found, dict) else None
+
+
 class TryItPanel(QWidget):
     """Editor with a sample row on the left, the server's answer on the right."""
 
@@ -91,6 +125,9 @@ class TryItPanel(QWidget):
         self.send_button.clicked.connect(self.send)
         self.reset_button = icon_button("Sample row", "reproduce", tip="Put the sample row back")
         self.reset_button.clicked.connect(self.reset)
+        self.explain = QCheckBox("Explain")
+        self.explain.setToolTip('Send "explain": true: how much each column counted')
+        self.explanation = ExplanationView()
         self._layout()
         self.set_target("", {})
 
@@ -103,6 +140,7 @@ class TryItPanel(QWidget):
         row = QHBoxLayout()
         row.addWidget(self.reset_button)
         row.addStretch(1)
+        row.addWidget(self.explain)
         row.addWidget(self.send_button)
         column.addLayout(row)
         right = QWidget()
@@ -110,6 +148,7 @@ class TryItPanel(QWidget):
         column.setContentsMargins(0, 0, 0, 0)
         column.addWidget(heading("Answer"))
         column.addWidget(self.response, 1)
+        column.addWidget(self.explanation, 1)
         column.addWidget(self.result)
         split = QSplitter()
         split.addWidget(left)
@@ -129,6 +168,7 @@ class TryItPanel(QWidget):
         if changed:
             self.reset()
             self.response.clear()
+            self.explanation.show_explanations(None)
             self._say("", "")
 
     def reset(self) -> None:
@@ -144,7 +184,7 @@ class TryItPanel(QWidget):
         if problem or not self.url:
             self._say(problem or "Choose a running deployment first.", "error")
             return None
-        url, body = f"{self.url}/predict", text.encode("utf-8")
+        url, body = f"{self.url}/predict", with_explain(text, self.explain.isChecked())
         self.send_button.setEnabled(False)
         self._say(f"Sending to {url}…", "")
         return self.context.runner.submit(
@@ -158,6 +198,7 @@ class TryItPanel(QWidget):
         self.answer = answer
         self.send_button.setEnabled(bool(self.url))
         self.response.setPlainText(answer.pretty())
+        self.explanation.show_explanations(explanations_of(answer))
         if answer.status == 0:
             self._say(answer.text, "error")
             return

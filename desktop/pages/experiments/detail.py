@@ -27,7 +27,8 @@ from desktop.widgets.common import (
     key_value_model,
     make_table,
 )
-from desktop.widgets.plots import PlotPanel, category_bars
+from desktop.widgets.contribution_bars import importance_label, importance_with_spread
+from desktop.widgets.plots import PlotPanel
 from desktop.widgets.table_model import Column, ListTableModel
 
 METRIC_COLUMNS = [
@@ -266,12 +267,10 @@ class RunDetail(QWidget):
             self.importance.show_message("No feature importance was recorded for this run.")
             return
         ranked = sorted(values.items(), key=lambda kv: -abs(kv[1]))[:20]
-        method = run.importance.get("method", "")
+        spread = run.importance.get("std")
         self.importance.draw(
-            lambda p, c: category_bars(
-                p, [k for k, _ in ranked], [v for _, v in ranked], c.series[0], horizontal=True
-            ),
-            x_label=f"importance ({method})" if method else "importance",
+            lambda p, c: importance_with_spread(p, c, ranked, spread),
+            x_label=importance_label(run.importance),
         )
 
     def save_plot(self) -> None:
