@@ -53,7 +53,8 @@ SERVING_SOURCE = Path(__file__).resolve().parents[1] / "serving"
 #: reader, for one, is the host's: a bundle only writes its log). A test checks that these
 #: import nothing outside the list.
 BUNDLED_SERVING_MODULES = (
-    "__init__", "__main__", "app", "body", "command", "contract", "drift_reference",
+    "__init__", "__main__", "app", "body", "challenger", "challenger_runtime", "command",
+    "contract", "drift_reference",
     "drift_window", "encoding", "errors", "explain", "explain_columns", "explainers", "fastprep",
     "forests", "forms", "frames", "guard", "live_metric", "metrics", "missing", "mlflow_contract",
     "model", "onnx_model", "openapi", "predlog", "process_metrics", "processes", "request_ids",
