@@ -27,7 +27,6 @@ def add_deploy_options(deploy: argparse.ArgumentParser) -> None:
     deploy.add_argument(
         "--share",
         type=float,
-        default=10.0,
         metavar="PCT",
         help="percent of requests the challenger answers in split mode (10)",
     )

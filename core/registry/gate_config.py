@@ -78,6 +78,7 @@ class DisparityRule:
     min_rows: int = 20
 
 
+@dataclass(frozen=True)
 class ChallengerWinsRule:
     """The version must beat the champion on live traffic, as a running challenger."""
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from core.serving import body, contract, explain, fastprep, forests, forms
+from core.serving import body, contract, explain, forests, forms
 from core.serving.encoding import plain
 from core.serving.errors import PredictionFailed
 from core.serving.model import LoadedModel
@@ -81,6 +81,8 @@ def _raw_predict(pipeline: Any, frame: Any, want_proba: bool) -> tuple[Any, Any]
         return both(frame, want_proba)
     steps = getattr(pipeline, "steps", None)
     if steps is not None and len(steps) > 1 and hasattr(pipeline, "__getitem__"):
+        from core.serving import fastprep  # imports scikit-learn: not for an ONNX server
+
         features, final = fastprep.transform(pipeline[:-1], frame), pipeline[-1]
     else:
         features, final = frame, pipeline

@@ -36,8 +36,12 @@ class ChallengerTab(QWidget):
         self.version.setMinimumWidth(160)
         self.version.setToolTip("Another version of the served model (M@V or M@ALIAS)")
         self.mode = QComboBox()
-        self.mode.addItem("shadow: scores every request, never answers", "shadow")
-        self.mode.addItem("split: answers a share of the requests", "split")
+        self.mode.addItem("shadow", "shadow")
+        self.mode.addItem("split", "split")
+        self.mode.setToolTip(
+            "shadow: the challenger scores every request and never answers;\n"
+            "split: it answers the share of the requests set beside"
+        )
         self.share = QDoubleSpinBox()
         self.share.setRange(0.0, 100.0)
         self.share.setValue(10.0)
