@@ -82,3 +82,14 @@ def db_url(request: pytest.FixtureRequest) -> str | None:
     if request.param == "sqlite":
         return None
     return request.getfixturevalue("postgres_server").new_database()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """With pytest-xdist's ``--dist loadgroup`` (scripts/test): a test file's tests run in one
+    worker, in order, with its fixtures; the desktop tests all run in one worker, in the order a
+    single process runs them (Qt's widgets of one test are torn down while the next runs, and
+    the app's tests are written for one QApplication seeing them in that order)."""
+    for item in items:
+        path = item.nodeid.split("::", 1)[0]
+        group = "desktop" if path.startswith("tests/desktop/") else path
+        item.add_marker(pytest.mark.xdist_group(group))
