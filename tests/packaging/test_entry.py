@@ -67,6 +67,9 @@ def test_every_module_the_engine_starts_with_sys_executable_is_dispatched(entry)
         text = path.read_text(encoding="utf-8")
         started |= set(re.findall(r'sys\.executable,\s*"-m",\s*"([\w.]+)"', text))
     assert started, "no child process found: the pattern above needs updating"
+    # pip is run by `bundle export --with-wheels` to download wheels: that needs a Python with
+    # pip (a source install of Shipway); the installed app does not dispatch it.
+    started.discard("pip")
     assert started <= set(entry.CHILD_MODULES)
 
 
