@@ -179,8 +179,13 @@ def project_shots(window: MainWindow, out: Path, theme: str) -> None:
     shoot(window, out / f"compare-curves-{theme}.png")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m desktop.screenshots")
+def start(prog: str, argv: list[str] | None, warm_workers: bool = True):
+    """What every screenshot script begins with: its arguments (``out``, ``--theme``), the
+    application, a scratch folder and an app context on settings of its own, in the theme.
+
+    Returns ``(args, app, scratch, context)``.
+    """
+    parser = argparse.ArgumentParser(prog=prog)
     parser.add_argument("out", type=Path)
     parser.add_argument("--theme", choices=("light", "dark"), default="light")
     args = parser.parse_args(argv)
@@ -188,9 +193,14 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     scratch = Path(tempfile.mkdtemp(prefix="shipway-shots-"))
     store = QSettings(str(scratch / "settings.ini"), QSettings.Format.IniFormat)
-    context = make_context(AppSettings(store))
+    context = make_context(AppSettings(store), warm_workers=warm_workers)
     context.settings.set_value("deployments/on_exit", "stop")
     context.theme.apply(args.theme)
+    return args, app, scratch, context
+
+
+def main(argv: list[str] | None = None) -> int:
+    args, app, scratch, context = start("python -m desktop.screenshots", argv)
     context.errors.install_hooks()
     data = scratch / "downloads" / "penguins.csv"
     data.parent.mkdir()

@@ -9,23 +9,17 @@ their feedback go through the real server before the window opens.
 
 from __future__ import annotations
 
-import argparse
 import json
+import random
 import sys
-import tempfile
 import urllib.request
 from pathlib import Path
 
-import pandas as pd
-from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QApplication
-
 from core.services import ChallengerConfig, TrainRequest, Workspace
 from desktop import demo
-from desktop.context import make_context
 from desktop.main_window import MainWindow
-from desktop.screenshots import SIZE, settle, shoot
-from desktop.settings import AppSettings
+from desktop.screenshots import SIZE, settle, shoot, start
+from desktop.traffic import read_rows
 
 ROWS = 200
 
@@ -51,12 +45,11 @@ def prepare(folder: Path) -> tuple[Workspace, str]:
     deployment = workspace.deployments.deploy(
         "penguins@production", challenger=ChallengerConfig("penguins@2", mode="shadow")
     )
-    frame = pd.read_csv(demo.demo_data()).dropna().sample(ROWS, random_state=3)
-    features = [c for c in frame.columns if c != "species"]
-    for _, row in frame.iterrows():
-        answer = _post(f"{deployment.url}/predict", {"records": [row[features].to_dict()]})
+    rows = read_rows(demo.demo_data(), "species")  # the demo traffic's (features, species)
+    for features, species in random.Random(3).sample(rows, ROWS):
+        answer = _post(f"{deployment.url}/predict", {"records": [features]})
         _post(f"{deployment.url}/feedback", {"request_id": answer["request_id"],
-                                             "actual": row["species"]})  # fmt: skip
+                                             "actual": species})  # fmt: skip
     return workspace, deployment.id
 
 
@@ -77,17 +70,7 @@ def shots(window: MainWindow, deployment_id: str, out: Path, theme: str) -> None
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m desktop.screenshots_challenger")
-    parser.add_argument("out", type=Path)
-    parser.add_argument("--theme", choices=("light", "dark"), default="light")
-    args = parser.parse_args(argv)
-    args.out.mkdir(parents=True, exist_ok=True)
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    scratch = Path(tempfile.mkdtemp(prefix="shipway-shots-"))
-    store = QSettings(str(scratch / "settings.ini"), QSettings.Format.IniFormat)
-    context = make_context(AppSettings(store))
-    context.settings.set_value("deployments/on_exit", "stop")
-    context.theme.apply(args.theme)
+    args, app, scratch, context = start("python -m desktop.screenshots_challenger", argv)
     workspace, deployment_id = prepare(scratch / "penguins")
     window = MainWindow(context, workspace, own_workspace=False)
     window.resize(*SIZE)

@@ -13,11 +13,9 @@ deployment too).
 
 from __future__ import annotations
 
-import argparse
 import os
 import signal
 import sys
-import tempfile
 from pathlib import Path
 
 from desktop.main_window import MainWindow
@@ -88,26 +86,13 @@ def settings_shots(window: MainWindow, out: Path, theme: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from PySide6.QtCore import QSettings
-    from PySide6.QtWidgets import QApplication
-
     from core.services import Workspace
     from desktop import demo
-    from desktop.context import make_context
-    from desktop.screenshots import SIZE, settle
-    from desktop.settings import AppSettings
+    from desktop.screenshots import SIZE, settle, start
 
-    parser = argparse.ArgumentParser(prog="python -m desktop.screenshots_service")
-    parser.add_argument("out", type=Path)
-    parser.add_argument("--theme", choices=("light", "dark"), default="light")
-    args = parser.parse_args(argv)
-    args.out.mkdir(parents=True, exist_ok=True)
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    scratch = Path(tempfile.mkdtemp(prefix="shipway-shots-"))
-    store = QSettings(str(scratch / "settings.ini"), QSettings.Format.IniFormat)
-    context = make_context(AppSettings(store), warm_workers=False)
-    context.settings.set_value("deployments/on_exit", "stop")
-    context.theme.apply(args.theme)
+    args, app, scratch, context = start(
+        "python -m desktop.screenshots_service", argv, warm_workers=False
+    )
     folder = demo.prepare_demo(scratch / "Penguins demo")
     window = MainWindow(context, Workspace.open(folder))
     window.resize(*SIZE)

@@ -58,7 +58,8 @@ BUNDLED_SERVING_MODULES = (
     "drift_window", "encoding", "errors", "explain", "explain_columns", "explainers", "fastprep",
     "forests", "forms", "frames", "guard", "live_metric", "metrics", "missing", "mlflow_contract",
     "model", "onnx_model", "openapi", "predlog", "process_metrics", "processes", "request_ids",
-    "routes", "scoring", "server", "settings", "shared_metrics", "slot", "treeshap", "validation",
+    "restarts", "routes", "scoring", "server", "settings", "shared_metrics", "slot", "treeshap",
+    "validation",
     "watch", "workers",
 )  # fmt: skip
 

@@ -38,11 +38,11 @@ from core.serving.live_metric import live_metric
 from core.serving.metrics import family, labels
 from core.serving.model import LoadedModel
 from core.serving.processes import name_os_thread
+from core.serving.restarts import RestartBudget
 from core.serving.slot import ModelSlot
 
 WINDOW_ROWS = 1000
 EVERY_S = 5.0
-RESTARTS_PER_MINUTE = 5
 THREAD = "shipway-drift"
 log = logging.getLogger("shipway.serving")
 
@@ -72,7 +72,7 @@ class DriftWindow:
         self.errors = 0
         self.restarts = 0
         self.last_error: str | None = None
-        self._restart_times: deque[float] = deque()
+        self._restarts = RestartBudget()
         self._thread = self._start()
 
     def _start(self) -> threading.Thread:
@@ -155,12 +155,8 @@ class DriftWindow:
         with self._lock:
             if self._thread.is_alive():
                 return True
-            now = time.monotonic()
-            while self._restart_times and now - self._restart_times[0] > 60:
-                self._restart_times.popleft()
-            if len(self._restart_times) >= RESTARTS_PER_MINUTE:
+            if not self._restarts.take():
                 return False
-            self._restart_times.append(now)
             self.restarts += 1
             log.error("drift scoring thread ended (%s); starting another", self.last_error)
             self._thread = self._start()

@@ -39,6 +39,7 @@ import pandas as pd
 
 from core.serving.encoding import dumps
 from core.serving.processes import name_os_thread
+from core.serving.restarts import RestartBudget
 
 LOG_FILE = "predictions.db"
 SCHEMA_VERSION = 1
@@ -46,7 +47,6 @@ BATCH = 500
 FLUSH_INTERVAL = 0.25
 WRITER_THREAD = "shipway-predlog"  # the writer's thread name, in Python and the OS
 CAPACITY_BYTES = 64 * 1024 * 1024  # the queue's bound in bytes, beside its bound in entries
-RESTARTS_PER_MINUTE = 5
 BACKLOG_SECONDS = 30.0  # an entry waiting longer than this makes /health say "degraded"
 log = logging.getLogger("shipway.serving")
 
@@ -239,8 +239,8 @@ class PredictionLog:
 
     The writer never stops for one entry: an entry that cannot be encoded or stored is dropped
     and counted in ``bad_entries``. Should the thread end all the same, :meth:`status` (which
-    ``/health`` and ``/metrics`` call) and every :meth:`put` start another one, at most
-    :data:`RESTARTS_PER_MINUTE` times a minute, and the death is logged and counted.
+    ``/health`` and ``/metrics`` call) and every :meth:`put` start another one, a few times a
+    minute at most (:mod:`core.serving.restarts`), and the death is logged and counted.
     """
 
     def __init__(
@@ -269,7 +269,7 @@ class PredictionLog:
         self.bad_entries = 0
         self.restarts = 0
         self.last_error: str | None = None
-        self._restart_times: deque[float] = deque()
+        self._restarts = RestartBudget()
         self._thread = self._start_writer()
 
     def _start_writer(self) -> threading.Thread:
@@ -317,12 +317,8 @@ class PredictionLog:
         with self._lock:
             if self._thread.is_alive():
                 return True
-            now = time.monotonic()
-            while self._restart_times and now - self._restart_times[0] > 60:
-                self._restart_times.popleft()
-            if len(self._restart_times) >= RESTARTS_PER_MINUTE:
+            if not self._restarts.take():
                 return False
-            self._restart_times.append(now)
             self.restarts += 1
             log.error("prediction log writer ended (%s); starting another", self.last_error)
             self._thread = self._start_writer()
