@@ -16,7 +16,6 @@ does not).
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -91,11 +90,6 @@ def assemble(app: Path, icons: dict[str, Path], version: str, root: Path, arch: 
     if root.exists():
         shutil.rmtree(root)
     shutil.copytree(app, root / PREFIX, symlinks=True)
-    for folder in [root / PREFIX, *(root / PREFIX).rglob("*")]:
-        if folder.is_dir() and not folder.is_symlink():
-            folder.chmod(0o755)
-        elif folder.is_file() and not folder.is_symlink():
-            folder.chmod(0o755 if os.access(folder, os.X_OK) else 0o644)
     bin_dir = root / "usr" / "bin"
     bin_dir.mkdir(parents=True)
     for command in COMMANDS:
@@ -115,7 +109,23 @@ def assemble(app: Path, icons: dict[str, Path], version: str, root: Path, arch: 
     for script in ("postinst", "prerm", "postrm"):
         _copy(LINUX / script, debian / script, 0o755)
     (debian / "control").write_text(control(version, arch, _installed_kib(root)))
+    normalise_modes(root)
     return root
+
+
+def normalise_modes(root: Path) -> None:
+    """Folders 0755, programs 0755, other files 0644, whatever the builder's umask.
+
+    A build under ``umask 000`` (some CI runners) would otherwise ship world-writable files,
+    and dpkg-deb refuses a DEBIAN folder that is not 0755..0775.
+    """
+    for path in [root, *root.rglob("*")]:
+        if path.is_symlink():
+            continue
+        if path.is_dir():
+            path.chmod(0o755)
+        else:
+            path.chmod(0o755 if path.stat().st_mode & 0o111 else 0o644)
 
 
 def validate_desktop_entry(path: Path) -> None:

@@ -6,6 +6,7 @@ icons, and a .deb assembled around a stand-in app (the real build is tests/packa
 from __future__ import annotations
 
 import ast
+import os
 import plistlib
 import re
 import shutil
@@ -258,3 +259,27 @@ def test_a_deb_around_a_stand_in_app_has_the_promised_layout(
         ["tar", "-t"], input=scripts.stdout, capture_output=True, check=True
     ).stdout.decode()
     assert {"./postinst", "./prerm", "./postrm", "./control"} <= set(control.split())
+
+
+@pytest.mark.skipif(not shutil.which("dpkg-deb"), reason="dpkg-deb absent")
+def test_a_deb_built_under_umask_000_ships_no_world_writable_file(
+    deb_package, app_icons, tmp_path: Path
+) -> None:
+    previous = os.umask(0)
+    try:
+        app = tmp_path / "dist" / "shipway"
+        (app / "_internal" / "lib").mkdir(parents=True)
+        (app / "_internal" / "lib" / "data.txt").write_text("data\n")
+        for command in ("shipway", "shipway-desktop"):
+            (app / command).write_text("#!/bin/sh\necho stand-in\n")
+            (app / command).chmod(0o777)
+        icons = app_icons.make_icons(ROOT / "resources" / "icons" / "shipway.svg", tmp_path / "i")
+        package = deb_package.build(app, icons, "0.1.0", tmp_path / "work", tmp_path / "out")
+    finally:
+        os.umask(previous)
+    listing = subprocess.run(["dpkg-deb", "-c", str(package)], capture_output=True, text=True)
+    modes = {line.split()[5]: line.split()[0] for line in listing.stdout.splitlines()}
+    assert modes["./opt/shipway/shipway"] == "-rwxr-xr-x"
+    assert modes["./opt/shipway/_internal/lib/data.txt"] == "-rw-r--r--"
+    assert modes["./usr/share/applications/"] == "drwxr-xr-x"
+    assert [path for path, mode in modes.items() if mode[0] != "l" and mode[8] == "w"] == []
