@@ -249,6 +249,7 @@ def _write_unit(manager: Manager) -> bool:
         manager.log_file.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.tmp")
     temporary.write_bytes(content)
+    temporary.chmod(0o644)  # whatever the umask: systemd warns of a world-writable unit
     os.replace(temporary, path)
     return True
 

@@ -133,6 +133,16 @@ def test_the_installed_unit_passes_systemd_analyze_verify(tmp_path: Path) -> Non
     assert checked.returncode == 0 and not (checked.stdout + checked.stderr).strip(), checked
 
 
+def test_the_unit_is_not_world_writable_whatever_the_umask(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "churn")
+    previous = os.umask(0)
+    try:
+        outcome = installer.install(project, linux_context(tmp_path, None))
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(outcome.unit_file.stat().st_mode) == 0o644
+
+
 def test_a_program_path_with_spaces_percent_and_dollar_is_quoted_for_systemd(
     tmp_path: Path,
 ) -> None:
