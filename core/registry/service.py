@@ -36,6 +36,7 @@ from core.store.model_repository import check_alias
 
 if TYPE_CHECKING:
     from core.registry.gates import LiveEvidence
+    from core.registry.version_segments import VersionSegments
 
 DEFAULT_ALIAS = "production"
 
@@ -215,6 +216,12 @@ class RegistryService:
         name, number = parse_ref(dataset_ref)
         dataset = self._project.repo.get_version(name, number)
         return contracts.check_dataset(self._project, self.version(ref), dataset)
+
+    def segments(self, ref: str) -> VersionSegments:
+        """Every metric per segment of ``[evaluation] segments`` on the version's test rows."""
+        from core.registry.version_segments import version_segments
+
+        return version_segments(self._project, self.version(ref), self._settings_now())
 
     # -- artifacts -------------------------------------------------------------------------------
 

@@ -1,4 +1,6 @@
-"""One model version in detail: what it is, its gates, approvals, alias history and card.
+"""One model version in detail: what it is, its gates, approvals, alias history, card, data
+contract (:mod:`desktop.pages.models.contract_view`) and metrics per segment
+(:mod:`desktop.pages.models.segments_view`).
 
 The widget only shows; the Models page reads the engine (:class:`VersionDetail`, in the
 background) and carries out what the buttons ask for (:mod:`desktop.pages.models.actions`).
@@ -24,6 +26,8 @@ from PySide6.QtWidgets import (
 from core.entities import GateReport, ModelVersion
 from desktop.pages.common.deploy_action import deploy_choices
 from desktop.pages.common.gate_table import gate_model, gate_table, report_from_evaluation, verdict
+from desktop.pages.models.contract_view import ContractView
+from desktop.pages.models.segments_view import SegmentsView
 from desktop.pages.models.version_detail import (
     APPROVAL_COLUMNS,
     HISTORY_COLUMNS,
@@ -62,7 +66,8 @@ def tool_button(text: str, icon_name: str, tip: str) -> QToolButton:
 
 
 class ModelDetail(QWidget):
-    """Summary, action buttons and the Gates / Approvals / Alias history / Model card tabs."""
+    """Summary, action buttons and the Gates / Approvals / Alias history / Model card /
+    Contract / Segments tabs."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -138,6 +143,10 @@ class ModelDetail(QWidget):
         column.addLayout(row)
         column.addWidget(self.card, 1)
         self.tabs.addTab(card, "Model card")
+        self.contract = ContractView()
+        self.tabs.addTab(self.contract, "Contract")
+        self.segments = SegmentsView()
+        self.tabs.addTab(self.segments, "Segments")
 
     def _gates_tab(self) -> QWidget:
         tab = QWidget()
@@ -192,6 +201,8 @@ class ModelDetail(QWidget):
             for model in (self.gates, self.approvals, self.history):
                 model.set_items([])
             self.card.show_card("")
+            self.contract.show_contract(None)
+            self.segments.show_segments(None)
             return
         version = detail.version
         self.summary.setText(summary_text(detail))
@@ -201,6 +212,8 @@ class ModelDetail(QWidget):
         self.show_approval_note()
         self.history.set_items(detail.history)
         self.card.show_card(card_for_the_app(detail.card_html))
+        newest = (r for r in detail.datasets if r.startswith(f"{version.dataset}@"))
+        self.contract.show_contract(detail.contract, detail.datasets, next(newest, ""))
         self._fill_description(version)
         self._fill_deploy(version)
         self._fill_rollback(detail)

@@ -15,6 +15,7 @@ from core.entities import ModelVersion, RegisteredModel
 from desktop.context import AppContext
 from desktop.pages.base import Page
 from desktop.pages.models.actions import ModelActionsMixin
+from desktop.pages.models.contract_actions import ContractActionsMixin
 from desktop.pages.models.detail import ModelDetail
 from desktop.pages.models.version_detail import VersionDetail
 from desktop.widgets.badges import BadgeDelegate
@@ -62,7 +63,7 @@ def version_columns(metric: str) -> list[Column]:
     ]
 
 
-class ModelsPage(ModelActionsMixin, Page):
+class ModelsPage(ModelActionsMixin, ContractActionsMixin, Page):
     key = "models"
     title = "Models"
     icon_name = "models"
@@ -75,6 +76,7 @@ class ModelsPage(ModelActionsMixin, Page):
         self.detail = ModelDetail()
         self.promote_dialog = None
         self.score_dialog = None
+        self.contract_dialog = None
         self._model: str | None = None
         self._version: int | None = None
         self._requested: tuple[str, int | None] | None = None  # show_version's, not yet read
@@ -160,6 +162,8 @@ class ModelsPage(ModelActionsMixin, Page):
         d.deploy.clicked.connect(lambda: self.deploy())
         d.deploy.menu().triggered.connect(lambda action: self.deploy(action.data()))
         d.rollback.menu().triggered.connect(lambda action: self.rollback(action.data()))
+        d.contract.edit_button.clicked.connect(lambda: self.edit_contract())
+        d.contract.check_button.clicked.connect(lambda: self.check_contract())
         events = self.context.events
         events.models_changed.connect(self.refresh)
         events.model_requested.connect(self.show_version)
@@ -264,12 +268,16 @@ class ModelsPage(ModelActionsMixin, Page):
                 user=ws.project.user(),
                 primary_metric=metric,
                 holders=dict(holders),
+                contract=ws.registry.contract(ref),
+                datasets=_dataset_refs(ws),
+                threshold=_threshold(ws, version),
             )
 
         def show(detail: VersionDetail) -> None:
             version = detail.version
             if (version.model, version.version) == (self._model, self._version):
                 self.detail.show_detail(detail)
+                self.load_segments(version.ref)
 
         self.fetch(read, show)
 
@@ -281,3 +289,19 @@ class ModelsPage(ModelActionsMixin, Page):
         self._requested = (self._model, self._version)  # until a read of the models holds it
         self.context.events.navigate.emit(self.key)
         self.refresh()
+
+
+def _dataset_refs(ws) -> tuple[str, ...]:
+    """Every data set version, newest first within each data set (the contract check's list)."""
+    return tuple(
+        v.ref
+        for dataset in ws.data.datasets()
+        for v in sorted(ws.data.versions(dataset.name), key=lambda v: -v.version)
+    )
+
+
+def _threshold(ws, version: ModelVersion) -> dict | None:
+    """The decision threshold the version's run chose (binary classifiers with a rule)."""
+    if "threshold" not in version.io_schema.get("output", {}):
+        return None
+    return ws.runs.get(version.run_id).curves.get("threshold")
