@@ -5,10 +5,15 @@ cluster) that this service creates on first use and shuts down on :meth:`RunsSer
 :meth:`~RunsService.train` and :meth:`~RunsService.search` return a
 :class:`~core.experiments.handles.TrainingRun` as soon as the run is recorded, so a caller
 knows the run's id while it trains. scikit-learn is imported only when a method needs it.
+
+:meth:`~RunsService.ranked` is the ranking of a parent run's children as frozen
+:class:`RankedRun` records (the desktop's ranking view reads it); :meth:`~RunsService.ranking`
+is the same as plain dicts, for the CLI's JSON.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +25,29 @@ from core.experiments.handles import TrainingRun
 from core.experiments.spec import RunSpec, TrainRequest
 from core.progress import CancelToken, ProgressFn, no_progress
 from core.project import Project
+
+
+@dataclass(frozen=True)
+class RankedRun:
+    """One child of a parent run, in ranking order (see :meth:`RunsService.ranked`).
+
+    ``value`` is the primary metric ``metric`` on the test rows; ``cv_mean`` and ``cv_std`` are
+    its cross-validation summary when the run had folds. None where there is no value (a failed
+    or cancelled child, or a metric that could not be computed)."""
+
+    rank: int
+    run_id: int
+    estimator: str
+    status: str
+    metric: str
+    value: float | None
+    cv_mean: float | None
+    cv_std: float | None
+    fit_s: float | None
+    predict_p50_ms: float | None
+    predict_p95_ms: float | None
+    is_best: bool
+    error: str | None
 
 
 class RunsService:
@@ -118,6 +146,18 @@ class RunsService:
         children = self._project.runs.list(parent_id=parent_id, include_children=True)
         return rank(children, self.primary_metric(parent.task))
 
+    def ranked(self, parent_id: int) -> tuple[RankedRun, ...]:
+        """:meth:`ranking` as frozen records, each with its cross-validation mean and std."""
+        from core.experiments.ranking import rank
+
+        parent = self.get(parent_id)
+        children = self._project.runs.list(parent_id=parent_id, include_children=True)
+        if (parent.spec or {}).get("cv_folds"):  # a listed run leaves its folds out: read them
+            children = [self.get(child.id) for child in children]
+        by_id = {child.id: child for child in children}
+        rows = rank(children, self.primary_metric(parent.task))
+        return tuple(_ranked(row, by_id[row["run"]]) for row in rows)
+
     def verify_model(self, run: Run) -> str | None:
         """None when the run's model blob is intact, else what is wrong with it."""
         if run.model_sha256 is None:
@@ -147,8 +187,37 @@ class RunsService:
         return estimators(task)
 
     @staticmethod
+    def threshold_rule(text: str, where: str = "--threshold") -> dict[str, float] | None:
+        """A decision threshold rule from text (``min_precision=0.9``, ``cost_fp=1,cost_fn=5``);
+        None for empty text. InvalidInput says what is wrong, ``where`` and the accepted forms."""
+        from core.experiments.thresholds import parse_rule
+
+        return parse_rule(text, where)
+
+    @staticmethod
     def suggest_task(column_type: str, stats: dict[str, Any]) -> str:
         """The task a target column suggests (the rule training uses when no task is given)."""
         from core.experiments.validation import infer_task
 
         return infer_task(column_type, stats)
+
+
+def _ranked(row: dict[str, Any], run: Run) -> RankedRun:
+    from core import metrics
+
+    summary = ((run.cv or {}).get("summary") or {}).get(row["metric"]) or {}
+    return RankedRun(
+        rank=row["rank"],
+        run_id=row["run"],
+        estimator=row["estimator"],
+        status=row["status"],
+        metric=row["metric"],
+        value=row["value"],
+        cv_mean=metrics.finite(summary.get("mean")),
+        cv_std=metrics.finite(summary.get("std")),
+        fit_s=row["fit_s"],
+        predict_p50_ms=row["predict_p50_ms"],
+        predict_p95_ms=row["predict_p95_ms"],
+        is_best=bool(row["is_best"]),
+        error=row["error"],
+    )

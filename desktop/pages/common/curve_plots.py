@@ -1,5 +1,10 @@
 """Drawing a run's recorded curves (``run.curves``): ROC, precision–recall, confusion matrix,
-residuals, predicted against actual. One run or several overlaid, one colour per series."""
+residuals, predicted against actual. One run or several overlaid, one colour per series.
+
+A run trained with a decision threshold rule records the chosen operating point in
+``curves["threshold"]``: it is marked on the precision/recall line of the positive class (in
+that line's colour) and told in words by :func:`threshold_lines`.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,31 @@ CLASSIFICATION_VIEWS = ("ROC curve", "Precision–recall", "Confusion matrix")
 REGRESSION_VIEWS = ("Residuals", "Residuals against predicted", "Predicted against actual")
 
 Series = tuple[str, dict[str, Any]]  # (label, curves of one run)
+
+
+def positive_class(curves: dict[str, Any]) -> str | None:
+    """The class a run's decision threshold is for (None: the run has no threshold)."""
+    chosen = curves.get("threshold")
+    return None if not chosen or chosen.get("positive") is None else str(chosen["positive"])
+
+
+def threshold_lines(series: Sequence[Series]) -> list[str]:
+    """One sentence per run with a decision threshold: the rule, the threshold chosen, and the
+    precision and recall (and cost) there."""
+    lines = []
+    for label, curves in series:
+        chosen = curves.get("threshold")
+        if not chosen:
+            continue
+        rule = ", ".join(f"{key}={value:g}" for key, value in chosen["rule"].items())
+        text = (
+            f"{label}: threshold {chosen['threshold']:.3f} for {positive_class(curves)!r} "
+            f"({rule}): precision {chosen['precision']:.3f}, recall {chosen['recall']:.3f}"
+        )
+        if chosen.get("cost") is not None:
+            text += f", cost {chosen['cost']:g}"
+        lines.append(text)
+    return lines
 
 
 def views_for(task: str) -> tuple[str, ...]:
@@ -103,14 +133,19 @@ def _pr(panel: PlotPanel, series: list[Series], cls: str | None) -> None:
 
 def _threshold_points(p: PlotPanel, colors, series: list[Series], cls: str | None) -> None:
     """The operating point a run's decision threshold chose, marked on its positive class's
-    precision/recall line (one run: its line's colour; several: the run's)."""
+    precision/recall line, in that line's colour (one run: the class's line; several: the run's
+    line, drawn only for runs with a curve of ``cls``)."""
+    drawn = [label for label, curves in series if (curves.get("pr") or {}).get(cls)]
     for n, (label, curves) in enumerate(series):
         chosen = curves.get("threshold")
-        positive = str(chosen.get("positive")) if chosen else None
+        positive = positive_class(curves)
         if not chosen or (len(series) > 1 and cls is not None and positive != cls):
             continue
         classes = list((curves.get("pr") or {}).keys())
-        index = classes.index(positive) if len(series) == 1 and positive in classes else n
+        if len(series) == 1:
+            index = classes.index(positive) if positive in classes else 0
+        else:
+            index = drawn.index(label) if label in drawn else n
         color = colors.series[index % len(colors.series)]
         name = f"{label} threshold {chosen['threshold']:.3f}"
         scatter(p, [chosen["recall"]], [chosen["precision"]], color, name, size=14)

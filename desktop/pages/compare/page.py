@@ -1,5 +1,10 @@
 """The Compare page: 2–10 runs side by side: metrics (best highlighted), parameter differences,
-overlaid curves, latency and size; the shown table exports as CSV and the plot as PNG/SVG."""
+overlaid curves, latency and size; the shown table exports as CSV and the plot as PNG/SVG.
+
+Runs trained with a decision threshold rule have their chosen threshold said under the summary
+and marked on the precision/recall curve; the class picker starts on the class the threshold is
+for, so that the marks are in sight.
+"""
 
 from __future__ import annotations
 
@@ -23,7 +28,14 @@ from core.entities import Run
 from core.services import Workspace, export_table_csv
 from desktop.context import AppContext
 from desktop.pages.base import Page
-from desktop.pages.common.curve_plots import classes_of, draw_view, missing_from, views_for
+from desktop.pages.common.curve_plots import (
+    classes_of,
+    draw_view,
+    missing_from,
+    positive_class,
+    threshold_lines,
+    views_for,
+)
 from desktop.pages.compare.picker import MAX_RUNS, MIN_RUNS, RunPicker
 from desktop.pages.compare.tables import costs_table, differences_table, metrics_table
 from desktop.widgets.common import (
@@ -109,10 +121,16 @@ class ComparePage(Page):
         self.summary = QLabel()
         self.summary.setWordWrap(True)
         self.summary.setTextFormat(Qt.TextFormat.RichText)
+        self.thresholds = muted("")
+        self.thresholds.setToolTip(
+            "The decision threshold each run's rule chose on its test rows (marked on the "
+            "precision–recall curve)"
+        )
         result = QWidget()
         column = QVBoxLayout(result)
         column.setContentsMargins(0, 0, 0, 0)
         column.addWidget(self.summary)
+        column.addWidget(self.thresholds)
         column.addWidget(self.tabs, 1)
         self.empty = EmptyState(
             "compare",
@@ -199,8 +217,20 @@ class ComparePage(Page):
         self._fill_combo(self.view, views_for(task))
         classes = sorted({c for r in self.runs for c in classes_of(r.curves)})
         self._fill_combo(self.cls, classes)
+        self._show_thresholds(classes)
         self.csv_button.setEnabled(True)
         self._draw()
+
+    def _show_thresholds(self, classes: list[str]) -> None:
+        """Say each run's chosen threshold; pick the class it is for (its marks in sight)."""
+        lines = threshold_lines([(f"#{r.id} {r.estimator}", r.curves) for r in self.runs])
+        self.thresholds.setText("Decision thresholds: " + "; ".join(lines) if lines else "")
+        self.thresholds.setVisible(bool(lines))
+        positives = [p for r in self.runs if (p := positive_class(r.curves)) in classes]
+        if positives:
+            self.cls.blockSignals(True)
+            self.cls.setCurrentText(positives[0])
+            self.cls.blockSignals(False)
 
     @staticmethod
     def _fill_combo(combo: QComboBox, items) -> None:

@@ -1,4 +1,9 @@
-"""One run in detail: metrics, parameters, curves, feature importance, environment and log."""
+"""One run in detail: metrics, parameters, curves, feature importance, environment and log.
+
+A parent run (a "Try all" run or a search) also shows the ranking of its children, in a Ranking
+tab chosen when such a run is selected (:mod:`desktop.pages.experiments.ranking_view`);
+double-clicking a child asks the page to open it.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ from PySide6.QtWidgets import (
 from core import metrics
 from core.entities import Run
 from desktop.pages.common.curve_plots import classes_of, draw_view, views_for
+from desktop.pages.experiments.ranking_view import RankingView
 from desktop.theme import current_colors
 from desktop.widgets.common import (
     format_metric,
@@ -134,9 +140,11 @@ def _escape(text: str) -> str:
 
 
 class RunDetail(QWidget):
-    """Shows a full run (with curves) and offers Cancel, Reproduce, Register and Compare."""
+    """Shows a full run (with curves) and offers Cancel, Reproduce, Register and Compare;
+    ``open_requested(run_id)`` asks to open a child run picked in the ranking."""
 
     cancel_requested = Signal(int)
+    open_requested = Signal(int)
     reproduce_requested = Signal(int)
     register_requested = Signal(int)
 
@@ -168,6 +176,8 @@ class RunDetail(QWidget):
         self.log = QPlainTextEdit()
         self.log.setReadOnly(True)
         self.log.setProperty("mono", True)
+        self.ranking = RankingView()
+        self.ranking.open_requested.connect(self.open_requested)
         self._layout()
         self.view.currentIndexChanged.connect(self._draw_curves)
         self.cls.currentIndexChanged.connect(self._draw_curves)
@@ -200,6 +210,8 @@ class RunDetail(QWidget):
         env_table.setColumnWidth(0, 220)
         self.tabs.addTab(env_table, "Environment")
         self.tabs.addTab(self.log, "Log")
+        # last, so the other tabs keep their places; shown (and chosen) for parent runs only
+        self.ranking_tab = self.tabs.addTab(self.ranking, "Ranking")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 6, 0, 0)
         layout.addLayout(top)
@@ -212,8 +224,13 @@ class RunDetail(QWidget):
     def set_cancellable(self, cancellable: bool) -> None:
         self.buttons["cancel"].setVisible(cancellable)
 
-    def show_run(self, run: Run | None, cancellable: bool = False) -> None:
+    def show_run(
+        self, run: Run | None, cancellable: bool = False, ranking: tuple | None = None
+    ) -> None:
+        """Show ``run``; ``ranking`` (``ws.runs.ranked`` records) for a parent run's children."""
+        another = run is None or self.run is None or run.id != self.run.id
         self.run = run
+        self._show_ranking(run, ranking, another)
         self.tabs.setEnabled(run is not None)
         self.set_cancellable(cancellable)
         done = run is not None and run.status == "done"
@@ -235,6 +252,19 @@ class RunDetail(QWidget):
         self._fill_views(run)
         self._draw_importance(run)
 
+    def _show_ranking(self, run: Run | None, ranking: tuple | None, another: bool) -> None:
+        """The Ranking tab, for a parent run only; first in sight when such a run is chosen."""
+        parent = run is not None and run.kind == "search"
+        self.tabs.setTabVisible(self.ranking_tab, parent)
+        if not parent:
+            if self.tabs.currentIndex() == self.ranking_tab:
+                self.tabs.setCurrentIndex(0)
+            return
+        method = ((run.spec or {}).get("search") or {}).get("method")
+        self.ranking.show_ranking(tuple(ranking or ()), method)
+        if another:
+            self.tabs.setCurrentIndex(self.ranking_tab)
+
     def _fill_views(self, run: Run) -> None:
         for combo, items in ((self.view, views_for(run.task)), (self.cls, classes_of(run.curves))):
             combo.blockSignals(True)
@@ -252,8 +282,8 @@ class RunDetail(QWidget):
             self.curves.show_message("The curves appear when the run finishes.")
         elif run.kind == "search" and not run.curves:
             self.curves.show_message(
-                "A search keeps its curves in its trials: tick “Show search trials” and select "
-                f"the best trial ({'; '.join(run.notes) or 'marked in bold'})."
+                "A search keeps its curves in its trials: double-click one in the Ranking tab "
+                f"to see its curves ({'; '.join(run.notes) or 'the winner is starred'})."
             )
         else:
             draw_view(self.curves, self.view.currentText(), [(f"#{run.id}", run.curves)], None)

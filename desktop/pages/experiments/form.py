@@ -2,6 +2,8 @@
 
 The catalog (``core.services.catalog()``) is a tuple of frozen ``EstimatorSpec`` records (key,
 label, tasks, params as ``ParamSpec`` records); each parameter gets the editor of its kind.
+The decision threshold field (:mod:`desktop.pages.experiments.threshold_field`) is enabled for
+a binary target only.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from PySide6.QtWidgets import (
 from core.entities import DatasetVersion
 from core.services import TrainRequest, suggest_task
 from desktop.pages.experiments.param_editors import ParamEditor
+from desktop.pages.experiments.threshold_field import ThresholdField, refusal
 from desktop.widgets.column_roles import left_out_text, pick_target
 from desktop.widgets.common import icon_button
 
@@ -80,6 +83,7 @@ class NewRunForm(QWidget):
             lambda: self.backtest.setEnabled(self.split_by.currentData() is not None)
         )
         self.trials = QSpinBox(minimum=1, maximum=200, value=8)
+        self.threshold = ThresholdField()
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.message.setProperty("role", "error")
@@ -95,6 +99,7 @@ class NewRunForm(QWidget):
         self.data.currentIndexChanged.connect(self._data_changed)
         self.target.currentIndexChanged.connect(self._target_changed)
         self.task.currentIndexChanged.connect(self._fill_estimators)
+        self.task.currentIndexChanged.connect(self._threshold_allowed)
         self.estimator.currentIndexChanged.connect(self._fill_params)
         self.search.currentIndexChanged.connect(
             lambda: self.trials.setEnabled(self.search.currentIndex() > 0)
@@ -132,6 +137,7 @@ class NewRunForm(QWidget):
         eval_form.addRow("CV folds", self.cv)
         eval_form.addRow("Backtest", self.backtest)
         eval_form.addRow("Seed", self.seed)
+        eval_form.addRow("Decision threshold", self.threshold)
         search_box = QGroupBox("Search")
         search_form = QFormLayout(search_box)
         search_form.addRow("Method", self.search)
@@ -214,6 +220,7 @@ class NewRunForm(QWidget):
         self.features.clear()
         self.left_out.setText("")
         if version is None:
+            self._threshold_allowed()
             return
         identifiers = self.identifiers()
         for name, kind in version.schema.items():
@@ -231,6 +238,7 @@ class NewRunForm(QWidget):
             self.task.setCurrentIndex(0)
         self.task.blockSignals(False)
         self._fill_estimators()
+        self._threshold_allowed()
 
     @staticmethod
     def _feature_item(version, name: str, kind: str, identifiers: dict) -> QListWidgetItem:
@@ -258,6 +266,10 @@ class NewRunForm(QWidget):
 
     def chosen_task(self) -> str:
         return self.suggested_task() if self.task.currentIndex() == 0 else self.task.currentText()
+
+    def _threshold_allowed(self) -> None:
+        version, target = self._version(), self.target.currentText()
+        self.threshold.allow(refusal(version, target, self.chosen_task()))
 
     def _fill_estimators(self) -> None:
         task = self.chosen_task() or "classification"
@@ -313,6 +325,7 @@ class NewRunForm(QWidget):
         features = self.chosen_features()
         if not features:
             raise ValueError("Choose at least one feature column.")
+        threshold = self.threshold.rule()
         return TrainRequest(
             data=version.ref,
             target=self.target.currentText(),
@@ -326,6 +339,7 @@ class NewRunForm(QWidget):
             seed=self.seed.value(),
             time_column=self.split_by.currentData(),
             backtest=self.backtest.value() if self.split_by.currentData() else 0,
+            threshold=threshold,
         )
 
     def _split(self) -> str:

@@ -5,6 +5,9 @@ Runs execute in the engine's worker processes. Starting one (``ws.runs.train`` /
 handle, whose ``run_id`` names the run's row at once; a visible task then waits for the run
 (``handle.result(progress, cancel)``) and its progress is painted into that row
 (:mod:`desktop.pages.experiments.jobs`).
+
+A parent run's detail ranks its children (``ws.runs.ranked``); double-clicking one opens it:
+"Show search trials" is ticked so that its row is in the table, and the row is selected.
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ class ExperimentsPage(RunActionsMixin, Page):
         self.detail.cancel_requested.connect(self.cancel_run)
         self.detail.reproduce_requested.connect(self.reproduce_run)
         self.detail.register_requested.connect(self.register_run)
+        self.detail.open_requested.connect(self.open_run)
         self._refresh_soon = QTimer(self, singleShot=True, interval=300)
         self._refresh_soon.timeout.connect(self.refresh)
         self._filter_soon = QTimer(self, singleShot=True, interval=200)
@@ -185,6 +189,7 @@ class ExperimentsPage(RunActionsMixin, Page):
             row = self.model.row_of(lambda r: r.id == self._selected)
             if row is not None:
                 self.table.selectRow(row)
+                self.table.scrollTo(self.model.index(row, 0))
                 self._load_detail(self._selected)
 
     def _current(self) -> None:
@@ -196,11 +201,26 @@ class ExperimentsPage(RunActionsMixin, Page):
         self._load_detail(run.id)
 
     def _load_detail(self, run_id: int) -> None:
-        def show(run: Run) -> None:
-            if run.id == self._selected:
-                self.detail.show_run(run, cancellable=self._job_of(run.id) is not None)
+        def read(ws) -> tuple[Run, tuple]:
+            run = ws.runs.get(run_id)
+            return run, ws.runs.ranked(run_id) if run.kind == "search" else ()
 
-        self.fetch(lambda ws: ws.runs.get(run_id), show)
+        def show(answer: tuple[Run, tuple]) -> None:
+            run, ranking = answer
+            if run.id == self._selected:
+                cancellable = self._job_of(run.id) is not None
+                self.detail.show_run(run, cancellable=cancellable, ranking=ranking)
+
+        self.fetch(read, show)
+
+    def open_run(self, run_id: int) -> None:
+        """Select run ``run_id`` (a child picked in a ranking) and show its detail."""
+        self._selected = run_id
+        self._load_detail(run_id)
+        if self.trials.isChecked():
+            self.refresh()
+        else:
+            self.trials.setChecked(True)  # its toggle refreshes the table, with the child's row
 
     def _selection(self) -> None:
         count = len(self.selected_ids())
