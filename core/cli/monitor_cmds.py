@@ -1,5 +1,6 @@
-"""``shipway traffic`` (what a deployment answered, per time bucket) and ``shipway monitor
-check`` (evaluate [triggers] now: the one read that acts)."""
+"""``shipway traffic`` (what a deployment answered, per time bucket), ``shipway monitor
+check`` (evaluate [triggers] now: the one read that acts) and ``shipway monitor segments``
+(live metrics per segment of the feedback rows)."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     traffic.set_defaults(handler=cmd_traffic)
 
     monitor = commands.add_parser(
-        "monitor", parents=[common], help="evaluate monitoring triggers"
+        "monitor", parents=[common], help="evaluate triggers; live metrics per segment"
     ).add_subparsers(dest="monitor_command", metavar="ACTION", required=True)
     check = monitor.add_parser(
         "check",
@@ -43,6 +44,29 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     )
     check.add_argument("deployment", nargs="?", metavar="ID", help="one deployment (default: all)")
     check.set_defaults(handler=cmd_monitor_check)
+    _register_segments(monitor, common)
+
+
+def _register_segments(monitor: argparse._SubParsersAction, common) -> None:
+    segments = monitor.add_parser(
+        "segments",
+        parents=[common],
+        help="live metrics per segment of the rows that received feedback",
+        description="Every live metric per value of each [evaluation] segments column, on the "
+        "rows the deployment's version answered that received feedback, with 95% bootstrap "
+        "intervals, beside the same segment on the test split, and the gap of the primary "
+        "metric between the best and the worst segment.",
+    )
+    segments.add_argument(
+        "deployment", metavar="ID", help="a deployment (see `shipway deployments`)"
+    )
+    segments.add_argument(
+        "--last", type=int, metavar="N", help="the newest N predicted rows (default: the whole log)"
+    )
+    segments.add_argument(
+        "--min-rows", type=int, metavar="N", help="rows a segment needs to count in the gap (10)"
+    )
+    segments.set_defaults(handler=cmd_monitor_segments)
 
 
 def cmd_traffic(args: argparse.Namespace) -> int:
@@ -103,3 +127,59 @@ def cmd_monitor_check(args: argparse.Namespace) -> int:
     for problem in result.problems:
         print(f"  note: {problem}")
     return 0
+
+
+def cmd_monitor_segments(args: argparse.Namespace) -> int:
+    with open_workspace(args) as workspace:
+        found = workspace.monitoring.live_segments(
+            args.deployment, last=args.last, min_rows=args.min_rows
+        )
+    if args.json:
+        emit_json(found.to_dict())
+        return 0
+    print(f"Live metrics per segment of {found.deployment} ({found.model}@{found.version}): "
+          f"{found.rows:,} rows with feedback of {found.logged_rows:,} logged")  # fmt: skip
+    for note in found.notes:
+        print(f"  {note}")
+    for column in found.columns:
+        print()
+        _print_column(column, found.metrics, found.metric)
+    return 0
+
+
+def _print_column(column, metrics: tuple[str, ...], metric: str) -> None:
+    """The primary metric with its interval and test-split value, then the other metrics."""
+    if column.status != "measured":
+        print(f"By {column.column}: not measured")
+    else:
+        print(f"By {column.column} ({_gap(column, metric)}):")
+        others = [name for name in metrics if name != metric]
+        rows = [
+            (s.value, s.rows, _live(s, metric), _number(s.test.get(metric)),
+             *(_number(s.metrics.get(name)) for name in others), s.note)
+            for s in column.segments
+        ]  # fmt: skip
+        print(table(rows, ("segment", "rows", f"{metric} (95% CI)", "test split", *others,
+                           "note")))  # fmt: skip
+    for note in column.notes:
+        print(f"  note: {note}")
+
+
+def _gap(column, metric: str) -> str:
+    if column.gap is None:
+        return f"no {metric} gap"
+    if column.best == column.worst or column.gap == 0:
+        return f"{metric} the same in every segment compared"
+    return f"{metric} gap {column.gap:.4g}: {column.best} best, {column.worst} worst"
+
+
+def _live(segment, name: str) -> str:
+    text = _number(segment.metrics.get(name))
+    if name in segment.intervals:
+        low, high = segment.intervals[name]
+        text += f" ({low:.3f}-{high:.3f})"
+    return text
+
+
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"

@@ -10,6 +10,7 @@ Actual labels are matched to the model's classes by their text (feedback ``"1"``
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -31,35 +32,58 @@ def live_metrics(
     """Metrics of the rows that have an actual value; None when none has."""
     from core.experiments import evaluation
 
+    found = outcomes(task, classes, predictions, actuals)
+    if found is None:
+        return None
+    if task == "classification":
+        values, notes = evaluation.classification_metrics(found.y_true, found.y_pred, None,
+                                                          found.labels)  # fmt: skip
+        names = CLASSIFICATION_LIVE
+    else:
+        values, notes = evaluation.regression_metrics(found.y_true, found.y_pred)
+        names = REGRESSION_LIVE
+    return LiveMetrics(
+        rows=found.given,
+        metrics={name: finite(values.get(name)) for name in names},
+        training={name: finite(training.get(name)) for name in names},
+        notes=tuple(note for note in notes if not note.startswith(("roc_auc", "log_loss"))),
+    )
+
+
+@dataclass(frozen=True)
+class Outcomes:
+    """The rows with an actual value, as the metric functions take them: ``positions`` (into
+    the arrays given), ``y_true``, ``y_pred`` and the class ``labels``; ``given`` counts the
+    rows with an actual value (a regressor's rows without a number are not measured)."""
+
+    positions: np.ndarray
+    y_true: np.ndarray
+    y_pred: np.ndarray
+    labels: list
+    given: int
+
+
+def outcomes(task: str, classes: list[Any], predictions: Any, actuals: Any) -> Outcomes | None:
+    """The measurable rows of predictions and actual values; None when there is none."""
     predicted = np.asarray(predictions, dtype=object)
     actual = np.asarray(actuals, dtype=object)
     given = np.array([_given(value) for value in actual], dtype=bool)
     if not given.any():
         return None
-    predicted, actual = predicted[given], actual[given]
     if task == "classification":
         by_text = {label_text(c): c for c in classes}
-        y_true = np.array([by_text.get(label_text(v), label_text(v)) for v in actual], dtype=object)
+        y_true = np.array([by_text.get(label_text(v), label_text(v)) for v in actual[given]],
+                          dtype=object)  # fmt: skip
         y_pred = np.array(
-            [by_text.get(label_text(v), label_text(v)) for v in predicted], dtype=object
+            [by_text.get(label_text(v), label_text(v)) for v in predicted[given]], dtype=object
         )
         y_true, y_pred, labels = _same_type(y_true, y_pred, list(classes))
-        values, notes = evaluation.classification_metrics(y_true, y_pred, None, labels)
-        names = CLASSIFICATION_LIVE
-    else:
-        y_true = _floats(actual)
-        y_pred = _floats(predicted)
-        keep = np.isfinite(y_true) & np.isfinite(y_pred)
-        if not keep.any():
-            return None
-        values, notes = evaluation.regression_metrics(y_true[keep], y_pred[keep])
-        names = REGRESSION_LIVE
-    return LiveMetrics(
-        rows=int(given.sum()),
-        metrics={name: finite(values.get(name)) for name in names},
-        training={name: finite(training.get(name)) for name in names},
-        notes=tuple(note for note in notes if not note.startswith(("roc_auc", "log_loss"))),
-    )
+        return Outcomes(np.flatnonzero(given), y_true, y_pred, labels, int(given.sum()))
+    y_true, y_pred = _floats(actual), _floats(predicted)
+    keep = given & np.isfinite(y_true) & np.isfinite(y_pred)
+    if not keep.any():
+        return None
+    return Outcomes(np.flatnonzero(keep), y_true[keep], y_pred[keep], [], int(given.sum()))
 
 
 def _given(value: Any) -> bool:

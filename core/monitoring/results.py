@@ -238,3 +238,80 @@ class DriftSeries:
             "buckets": [bucket.to_dict(histograms) for bucket in self.buckets],
             "cache": self.cache,
         }
+
+
+@dataclass(frozen=True)
+class LiveSegment:
+    """One value of a segment column on the rows with feedback.
+
+    ``metrics`` are the live metrics of its rows; ``intervals`` their 95% bootstrap interval
+    (``(low, high)``; empty with ``note`` saying ``n < N`` when the rows are too few);
+    ``test`` the same metrics of that value on the version's test split (``test_rows`` rows;
+    None where the split has no such value).
+    """
+
+    value: str
+    rows: int
+    metrics: dict[str, float | None]
+    intervals: dict[str, tuple[float, float]]
+    test: dict[str, float | None]
+    test_rows: int | None = None
+    note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["intervals"] = {k: list(v) for k, v in self.intervals.items()}
+        return data
+
+
+@dataclass(frozen=True)
+class LiveSegmentColumn:
+    """The live metrics per value of one segment column, and the gap of the primary metric
+    between its best and worst value (among those with enough rows; None with fewer than
+    two). ``status`` is ``measured`` or ``missing_column`` (not in the logged inputs)."""
+
+    column: str
+    status: str
+    segments: tuple[LiveSegment, ...] = ()
+    gap: float | None = None
+    best: str | None = None
+    worst: str | None = None
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["segments"] = [segment.to_dict() for segment in self.segments]
+        data["notes"] = list(self.notes)
+        return data
+
+
+@dataclass(frozen=True)
+class LiveSegments:
+    """Live metrics per segment of what a deployment answered with its version.
+
+    ``status``: ``measured``; ``no_feedback`` (no logged row has an actual value yet);
+    ``no_segments`` (``[evaluation] segments`` names no column). ``rows`` counts the rows with
+    feedback, ``logged_rows`` the predicted rows read from the log; ``metric`` is the primary
+    metric the gaps are of, ``min_rows`` the rows a segment needs to count in a gap.
+    """
+
+    deployment: str
+    model: str
+    version: int
+    status: str
+    metric: str
+    metrics: tuple[str, ...]
+    rows: int
+    logged_rows: int
+    min_rows: int
+    columns: tuple[LiveSegmentColumn, ...] = ()
+    overall: LiveMetrics | None = None
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["metrics"] = list(self.metrics)
+        data["columns"] = [column.to_dict() for column in self.columns]
+        data["overall"] = None if self.overall is None else self.overall.to_dict()
+        data["notes"] = list(self.notes)
+        return data

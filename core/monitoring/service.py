@@ -26,7 +26,7 @@ from core.monitoring.config import (
     load_drift_config,
     load_trigger_config,
 )
-from core.monitoring.results import DriftReport, DriftSeries
+from core.monitoring.results import DriftReport, DriftSeries, LiveSegments
 from core.progress import CancelToken, ProgressFn, Stage, no_progress
 from core.project import Project
 from core.registry.service import RegistryService
@@ -292,6 +292,57 @@ class MonitoringService:
                 hint=f"use one of {', '.join(known)}",
             )
         return metric
+
+    def live_segments(
+        self, deployment_id: str, *, last: int | None = None, min_rows: int | None = None
+    ) -> LiveSegments:
+        """Live metrics per value of each ``[evaluation] segments`` column on the rows the
+        deployment's version answered that received feedback (the newest ``last`` predicted
+        rows, or the whole log), beside the test split's (:mod:`core.monitoring.segments_live`);
+        the gaps are of the primary metric over segments of at least ``min_rows`` rows."""
+        from core.experiments.segments import MIN_CI_ROWS
+        from core.monitoring.segments_live import measure
+        from core.registry import fairness
+
+        if last is not None and last < 1:
+            raise UsageError("--last must be at least 1", hint="e.g. --last 10000")
+        if min_rows is not None and min_rows < 1:
+            raise UsageError("--min-rows must be at least 1", hint="e.g. --min-rows 20")
+        deployment = self._deployments.get(deployment_id)
+        version = self._registry.version(f"{deployment.model}@{deployment.version}")
+        columns = fairness.configured(load_settings(self._project.root).raw)
+        frame = self._answered(deployment, version, last) if columns else None
+        metric = self._live_metric(version, None)
+        least = MIN_CI_ROWS if min_rows is None else min_rows
+        return measure(deployment.id, version, frame, columns, metric, self._test_tables(version),
+                       least)  # fmt: skip
+
+    def _answered(self, deployment: Deployment, version: ModelVersion, last: int | None):
+        """The predicted rows of the log answered by ``version`` (the newest ``last``)."""
+        from core.monitoring.sources import log_rows
+        from core.serving.logreader import inputs_frame
+
+        folder = self._deployments.folder(deployment)
+        if last is not None:
+            return log_rows(folder, version.version, last)
+        frame = inputs_frame(folder)
+        return frame[frame["version"] == version.version].reset_index(drop=True)
+
+    def _test_tables(self, version: ModelVersion):
+        """A column's segment table on the version's test split, or None and why not."""
+        from core.errors import ShipwayError
+        from core.registry import fairness
+        from core.registry.gates import Evidence
+
+        evidence = Evidence(self._project, version)
+
+        def table(column: str) -> tuple[dict[str, Any] | None, str]:
+            try:
+                return fairness.table(evidence, column, intervals=False), ""
+            except ShipwayError as exc:
+                return None, f"no test-split values for {column}: {exc.one_line()}"
+
+        return table
 
     def alerts(
         self, ref: str | None = None, deployment: str | None = None, limit: int = 100
