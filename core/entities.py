@@ -15,6 +15,19 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
+def _dated(record: Any, *names: str) -> dict[str, Any]:
+    """``asdict(record)`` with its datetimes ``names`` in ISO 8601 (None stays None)."""
+    data = asdict(record)
+    for name in names:
+        data[name] = _iso(getattr(record, name))
+    return data
+
+
+def _fields(record: Any, *names: str) -> dict[str, Any]:
+    """Some attributes of ``record`` by name: what a ``to_dict`` adds to a ``summary``."""
+    return {name: getattr(record, name) for name in names}
+
+
 @dataclass(frozen=True)
 class AuditEntry:
     """One recorded state change: who did what to which object, and when."""
@@ -28,9 +41,7 @@ class AuditEntry:
     detail: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["at"] = _iso(self.at)
-        return data
+        return _dated(self, "at")
 
 
 @dataclass(frozen=True)
@@ -48,10 +59,7 @@ class Dataset:
     updated_at: datetime
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["created_at"] = _iso(self.created_at)
-        data["updated_at"] = _iso(self.updated_at)
-        return data
+        return _dated(self, "created_at", "updated_at")
 
 
 @dataclass(frozen=True)
@@ -102,15 +110,8 @@ class DatasetVersion:
         }
 
     def to_dict(self) -> dict[str, Any]:
-        data = self.summary()
-        data.update(
-            schema=self.schema,
-            source_sha256=self.source_sha256,
-            options=self.options,
-            profile=self.profile,
-            report=self.report,
-        )
-        return data
+        details = ("schema", "source_sha256", "options", "profile", "report")
+        return self.summary() | _fields(self, *details)
 
 
 @dataclass(frozen=True)
@@ -194,10 +195,8 @@ class Run:
         }
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = _dated(self, "created_at", "started_at", "finished_at")
         data["run"] = data.pop("id")
-        for key in ("created_at", "started_at", "finished_at"):
-            data[key] = _iso(getattr(self, key))
         data["dataset_ref"] = f"{self.dataset}@{self.dataset_version}"
         return data
 
@@ -266,17 +265,9 @@ class ModelVersion:
         }
 
     def to_dict(self) -> dict[str, Any]:
-        data = self.summary()
-        data.update(
-            model_sha256=self.model_sha256,
-            dataset_sha256=self.dataset_sha256,
-            features=self.features,
-            spec=self.spec,
-            io_schema=self.io_schema,
-            environment=self.environment,
-            reference_sha256=self.reference_sha256,
-        )
-        return data
+        details = ("model_sha256", "dataset_sha256", "features", "spec", "io_schema",
+                   "environment", "reference_sha256")  # fmt: skip
+        return self.summary() | _fields(self, *details)
 
 
 @dataclass(frozen=True)
@@ -293,9 +284,7 @@ class RegisteredModel:
     aliases: dict[str, int]
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["created_at"] = _iso(self.created_at)
-        return data
+        return _dated(self, "created_at")
 
 
 @dataclass(frozen=True)
@@ -315,9 +304,7 @@ class AliasMove:
     user: str
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["at"] = _iso(self.at)
-        return data
+        return _dated(self, "at")
 
 
 @dataclass(frozen=True)
@@ -332,9 +319,7 @@ class Approval:
     at: datetime
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["at"] = _iso(self.at)
-        return data
+        return _dated(self, "at")
 
 
 @dataclass(frozen=True)
@@ -430,13 +415,8 @@ class Deployment:
         return f"{self.model}@{self.alias or self.version}"
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["url"] = self.url
-        data["target"] = self.target
-        data["stale"] = self.stale
-        data["started_at"] = _iso(self.started_at)
-        data["stopped_at"] = _iso(self.stopped_at)
-        return data
+        data = _dated(self, "started_at", "stopped_at")
+        return data | _fields(self, "url", "target", "stale")
 
 
 @dataclass(frozen=True)
@@ -506,7 +486,4 @@ class Job:
         return self.status in ("done", "failed", "cancelled")
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        for key in ("created_at", "started_at", "finished_at"):
-            data[key] = _iso(getattr(self, key))
-        return data
+        return _dated(self, "created_at", "started_at", "finished_at")

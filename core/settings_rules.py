@@ -6,10 +6,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from core.config import SETTINGS_FILE
+from core.errors import ShipwayError
 from core.metrics import GREATER_IS_BETTER
+
+E = TypeVar("E", bound=ShipwayError)
 
 _THRESHOLD = re.compile(r"^\s*(>=|<=|>|<)?\s*([+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?)\s*$")
 THRESHOLD_HINT = 'write e.g. ">= 0.85", "<= 12.5" or a bare number'
@@ -76,6 +79,15 @@ def where(text: str, table: str, key: str | None) -> str:
     """``shipway.toml line N`` for a mistake at ``key`` of ``[table]``."""
     line = line_of(text, table, key)
     return f"{SETTINGS_FILE} line {line}" if line else SETTINGS_FILE
+
+
+def table_error(
+    kind: type[E], message: str, text: str, table: str, key: str | None, hint: str | None = None
+) -> E:
+    """An error of ``kind`` at ``key`` of ``[table]`` (its line), by default hinting to fix the
+    table: what the [drift], [triggers] and service tables raise."""
+    hint = hint or f"fix [{table}] in {SETTINGS_FILE}"
+    return kind(message, where=where(text, table, key), hint=hint)
 
 
 def source(text: str, table: str) -> str:

@@ -3,10 +3,12 @@
 Every timestamp the engine stores or compares is UTC. The database hands some back without a
 zone (SQLite keeps none), so :func:`aware` puts UTC back; alerts and drift buckets name whole
 seconds as ``2026-01-01T12:00:00Z`` (:func:`iso_seconds`, :func:`from_iso_seconds`).
+:class:`Laps` times the stages of one piece of work (an import, a scoring) for its answer.
 """
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 ISO_SECONDS = "%Y-%m-%dT%H:%M:%SZ"
@@ -48,7 +50,19 @@ class Clock:
         """Wait ``seconds`` (or until ``stop``, a threading.Event, is set); True when stopped."""
         if stop is not None:
             return bool(stop.wait(seconds))  # type: ignore[attr-defined]
-        import time
-
         time.sleep(seconds)
         return False
+
+
+class Laps:
+    """The seconds each stage of one piece of work took, in the order they ended."""
+
+    def __init__(self) -> None:
+        self._last = time.perf_counter()
+        self.laps: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        """Record the stage ``name`` as ending now."""
+        now = time.perf_counter()
+        self.laps[name] = round(now - self._last, 4)
+        self._last = now

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 
-from core.cli.output import emit_json
+from core.cli.output import emit_json, reply
 from core.cli.project_cmds import open_workspace
 from core.errors import ShipwayError
 
@@ -77,11 +77,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             python=args.python_version,
             image=args.image,
         )
-    if args.json:
-        emit_json(result.to_dict())
-    else:
-        print(f"Wrote {result.path} (sha256 {result.sha256[:16]}…)")
-    return 0
+    return reply(args, result.to_dict(), f"Wrote {result.path} (sha256 {result.sha256[:16]}…)")
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -110,8 +106,4 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def cmd_extract(args: argparse.Namespace) -> int:
     with open_workspace(args) as workspace:
         folder = workspace.bundles.extract(args.path, args.output, trust=args.trust)
-    if args.json:
-        emit_json({"path": str(folder)})
-    else:
-        print(f"Extracted into {folder}")
-    return 0
+    return reply(args, {"path": str(folder)}, f"Extracted into {folder}")

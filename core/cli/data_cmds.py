@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from core.cli import contract_cmds
-from core.cli.output import TerminalProgress, emit_json, human_size, table
+from core.cli.output import TerminalProgress, emit_json, human_size, reply, table
 from core.cli.project_cmds import open_workspace
 from core.errors import CorruptObject, UsageError
 from core.services import ImportOptions
@@ -269,8 +269,4 @@ def cmd_diff(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     with open_workspace(args) as workspace:
         path = workspace.data.export(args.ref, args.output, args.format)
-    if args.json:
-        emit_json({"path": str(path), "ref": args.ref})
-    else:
-        print(f"Wrote {path}")
-    return 0
+    return reply(args, {"path": str(path), "ref": args.ref}, f"Wrote {path}")

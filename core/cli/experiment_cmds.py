@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from core.cli.output import TerminalProgress, emit_json, table
+from core.cli.output import TerminalProgress, emit_json, reply, table
 from core.cli.project_cmds import open_workspace
 from core.errors import ShipwayError, UsageError
 from core.experiments.compare import Reproduction
@@ -348,11 +348,7 @@ def _print_reproduced(args: argparse.Namespace, result: Reproduction) -> None:
 def cmd_runs_export(args: argparse.Namespace) -> int:
     with open_workspace(args) as workspace:
         path = workspace.runs.export(args.output, sort=args.sort)
-    if args.json:
-        emit_json({"path": str(path)})
-    else:
-        print(f"Wrote {path}")
-    return 0
+    return reply(args, {"path": str(path)}, f"Wrote {path}")
 
 
 def cmd_catalog(args: argparse.Namespace) -> int:

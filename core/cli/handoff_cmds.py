@@ -13,7 +13,7 @@ import argparse
 import json
 from pathlib import Path
 
-from core.cli.output import emit_json
+from core.cli.output import emit_json, reply
 from core.cli.project_cmds import open_workspace
 from core.errors import GateBlocked
 
@@ -75,19 +75,18 @@ def cmd_k8s(args: argparse.Namespace) -> int:
     folder = Path(args.output)
     for name, data in files.items():
         _write(folder / name, data)
-    if args.json:
-        emit_json(
-            {
-                "path": str(folder),
-                "files": sorted(files),
-                "image": args.image or source.image,
-                "facts": source.facts.to_dict(),
-            }
-        )
-    else:
-        print(f"Wrote {len(files)} manifests of {source.origin} into {folder}")
-        print(f"  apply them with: kubectl apply -k {folder}")
-    return 0
+    document = {
+        "path": str(folder),
+        "files": sorted(files),
+        "image": args.image or source.image,
+        "facts": source.facts.to_dict(),
+    }
+    return reply(
+        args,
+        document,
+        f"Wrote {len(files)} manifests of {source.origin} into {folder}\n"
+        f"  apply them with: kubectl apply -k {folder}",
+    )
 
 
 def cmd_grafana(args: argparse.Namespace) -> int:
@@ -96,11 +95,11 @@ def cmd_grafana(args: argparse.Namespace) -> int:
     data = source.dashboard()
     _write(Path(args.output), data)
     panels = json.loads(data)["panels"]
-    if args.json:
-        emit_json({"path": args.output, "panels": [panel["title"] for panel in panels]})
-    else:
-        print(f"Wrote a dashboard of {len(panels)} panels for {source.origin} to {args.output}")
-    return 0
+    return reply(
+        args,
+        {"path": args.output, "panels": [panel["title"] for panel in panels]},
+        f"Wrote a dashboard of {len(panels)} panels for {source.origin} to {args.output}",
+    )
 
 
 def cmd_alert_rules(args: argparse.Namespace) -> int:
@@ -110,12 +109,12 @@ def cmd_alert_rules(args: argparse.Namespace) -> int:
         source = workspace.bundles.handoff(args.source)
     _write(Path(args.output), source.rules())
     names = [rule["alert"] for rule in rules(source.facts)["groups"][0]["rules"]]
-    if args.json:
-        emit_json({"path": args.output, "alerts": names})
-    else:
-        print(f"Wrote {len(names)} alerting rules for {source.origin} to {args.output}")
-        print(f"  check them with: promtool check rules {args.output}")
-    return 0
+    return reply(
+        args,
+        {"path": args.output, "alerts": names},
+        f"Wrote {len(names)} alerting rules for {source.origin} to {args.output}\n"
+        f"  check them with: promtool check rules {args.output}",
+    )
 
 
 def cmd_ci_init(args: argparse.Namespace) -> int:

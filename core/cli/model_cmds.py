@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from core.cli import contract_cmds
-from core.cli.output import TerminalProgress, emit_json, table
+from core.cli.output import TerminalProgress, emit_json, reply, table
 from core.cli.project_cmds import open_workspace
 from core.errors import GateBlocked, UsageError
 
@@ -90,11 +90,7 @@ def cmd_register(args: argparse.Namespace) -> int:
         version = workspace.lifecycle.register(
             args.run, args.name, args.description, _tags(args.tag)
         )
-    if args.json:
-        emit_json(version.summary())
-    else:
-        print(f"Registered run {version.run_id} as {version.ref}")
-    return 0
+    return reply(args, version.summary(), f"Registered run {version.run_id} as {version.ref}")
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -262,11 +258,11 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 def cmd_approve(args: argparse.Namespace) -> int:
     with open_workspace(args) as workspace:
         approval = workspace.registry.approve(args.ref, args.comment)
-    if args.json:
-        emit_json(approval.to_dict())
-    else:
-        print(f"{approval.approver} approved {approval.model}@{approval.version}")
-    return 0
+    return reply(
+        args,
+        approval.to_dict(),
+        f"{approval.approver} approved {approval.model}@{approval.version}",
+    )
 
 
 def cmd_history(args: argparse.Namespace) -> int:
@@ -295,11 +291,7 @@ def cmd_edit(args: argparse.Namespace) -> int:
         version = workspace.registry.edit(
             args.ref, args.description, _tags(args.tag), tuple(args.remove_tag)
         )
-    if args.json:
-        emit_json(version.summary())
-    else:
-        print(f"Updated {version.ref}")
-    return 0
+    return reply(args, version.summary(), f"Updated {version.ref}")
 
 
 def cmd_card(args: argparse.Namespace) -> int:

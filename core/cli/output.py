@@ -1,7 +1,11 @@
-"""Printing for the CLI: one JSON document with --json, aligned text otherwise."""
+"""Printing for the CLI: one JSON document with --json, aligned text otherwise.
+
+A command whose answer is one document or one line ends with :func:`reply`.
+"""
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import sys
@@ -23,6 +27,15 @@ def _clean(value: Any) -> Any:
 
 def emit_json(document: Any) -> None:
     sys.stdout.write(json.dumps(_clean(document), indent=2, default=str, allow_nan=False) + "\n")
+
+
+def reply(args: argparse.Namespace, document: Any, text: str) -> int:
+    """Print ``document`` as JSON under ``--json``, else ``text``; the command's exit code, 0."""
+    if args.json:
+        emit_json(document)
+    else:
+        print(text)
+    return 0
 
 
 def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:

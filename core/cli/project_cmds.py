@@ -7,7 +7,7 @@ import re
 import sys
 from pathlib import Path
 
-from core.cli.output import emit_json, human_size, table
+from core.cli.output import emit_json, human_size, reply, table
 from core.errors import UsageError
 from core.services import Workspace, find_project_root
 
@@ -77,12 +77,12 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
 def cmd_init(args: argparse.Namespace) -> int:
     with Workspace.create(Path(args.dir), name=args.name, db_url=args.db) as workspace:
         info = workspace.project.info()
-    if args.json:
-        emit_json(info.to_dict())
-    else:
-        print(f"Created project {info.name!r} in {info.path}")
-        print(f"Next: shipway --project {info.path} data import FILE")
-    return 0
+    return reply(
+        args,
+        info.to_dict(),
+        f"Created project {info.name!r} in {info.path}\n"
+        f"Next: shipway --project {info.path} data import FILE",
+    )
 
 
 def cmd_info(args: argparse.Namespace) -> int:

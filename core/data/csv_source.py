@@ -15,6 +15,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, ClassVar
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -40,7 +41,10 @@ class PacedFile:
     taken, at most :data:`READ_WAIT` seconds: a batch never needs more than the block it ends
     in and the one before (pyarrow refuses a row that spans more), so the wait always ends with
     a batch taken, and the limit only guards against a reader that works otherwise.
+    Scoring's :class:`core.scoring.csv_file.HashingFile` is one too, with reads of its own.
     """
+
+    read_ahead: ClassVar[int] = READ_AHEAD
 
     def __init__(self, path: Path) -> None:
         self._file = open(path, "rb")  # noqa: SIM115 - closed by close()
@@ -59,11 +63,16 @@ class PacedFile:
     def seekable(self) -> bool:
         return False
 
-    def read(self, size: int = -1) -> bytes | pa.Buffer:
+    def _wait_turn(self) -> None:
+        """Wait until this read is at most ``read_ahead`` blocks ahead (or for ``READ_WAIT``)."""
         with self._turn:
-            if not self._turn.wait_for(lambda: self._reads - self._taken < READ_AHEAD, READ_WAIT):
+            ahead = self.read_ahead
+            if not self._turn.wait_for(lambda: self._reads - self._taken < ahead, READ_WAIT):
                 self.overruns += 1
             self._reads += 1
+
+    def read(self, size: int = -1) -> bytes | pa.Buffer:
+        self._wait_turn()
         if size < 0:
             return self._file.read()
         # Into the import's pool, which reuses freed blocks (Python's bytes would be malloc's)
@@ -94,8 +103,10 @@ class CsvSource:
         )
 
     def _options(
-        self, invalid: list[tuple[int, str]]
+        self, invalid: list[tuple[int, str]], columns: list[int] | None = None
     ) -> tuple[pacsv.ReadOptions, pacsv.ParseOptions, pacsv.ConvertOptions]:
+        """pyarrow's options for this file (all columns, or those at ``columns``)."""
+
         def on_invalid(row: pacsv.InvalidRow) -> str:
             invalid.append((row.actual_columns, row.text[:200]))
             return "skip"
@@ -123,16 +134,24 @@ class CsvSource:
             # The scan validated every byte of a UTF-8 file already: a fifth of the read's CPU.
             check_utf8=not self.valid_utf8,
         )
+        if columns is not None:
+            convert_options.include_columns = [f"f{i}" for i in columns]
         return read_options, parse_options, convert_options
 
     def open(self, invalid: list[tuple[int, str]]) -> pacsv.CSVStreamingReader:
         """A reader of the whole file, block by block; rows of the wrong width go to
         ``invalid``. Call :meth:`next_batch` for its batches, and :meth:`close`."""
-        read_options, parse_options, convert_options = self._options(invalid)
+        options = self._options(invalid)
         self.paced = PacedFile(self.path)
+        return self._read(pacsv.open_csv, pa.PythonFile(self.paced, mode="r"), options)
+
+    def _read(self, read: Callable[..., Any], source: Any, options: tuple) -> Any:
+        """``read`` (pyarrow's ``open_csv`` or ``read_csv``) of ``source`` with ``options``;
+        a file pyarrow cannot parse is an :class:`ImportFailed` naming the file."""
+        read_options, parse_options, convert_options = options
         try:
-            return pacsv.open_csv(
-                pa.PythonFile(self.paced, mode="r"),
+            return read(
+                source,
                 read_options=read_options,
                 parse_options=parse_options,
                 convert_options=convert_options,
@@ -192,18 +211,7 @@ class CsvSource:
         """The text of some columns (data rows only), from a second read of the file."""
         if not indices:
             return []
-        read_options, parse_options, convert_options = self._options([])
-        convert_options.include_columns = [f"f{i}" for i in indices]
-        try:
-            table = pacsv.read_csv(
-                self.path,
-                read_options=read_options,
-                parse_options=parse_options,
-                convert_options=convert_options,
-                memory_pool=import_pool(),
-            )
-        except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-            raise _unparsable(self.path, exc) from None
+        table = self._read(pacsv.read_csv, self.path, self._options([], indices))
         return [column.slice(1) for column in table.columns]
 
 

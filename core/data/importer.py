@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -45,6 +44,7 @@ from core.project import Project
 from core.serving.missing import DEFAULT_MISSING_TOKENS
 from core.store.blobs import StoredBlob, sha256_file
 from core.store.repository import NewVersion
+from core.times import Laps
 
 FORMATS = ("csv", "tsv", "parquet", "excel", "jsonl")
 _SUFFIXES = {
@@ -163,12 +163,11 @@ def import_file(
 ) -> ImportOutcome:
     """Import ``path`` into ``project`` as a new version of a data set (or find its twin)."""
     cancel = cancel or CancelToken()
-    clock = _Clock()
+    clock = Laps()
     path = check_source(path)
     name = dataset_name_for(path, options.name)
     fmt = detect_format(path, options.format)
-    tokens, share = _effective_tokens(project, options)
-    key = options.key(tokens, share)
+    rules, key = _typing(project, options)
     scan = scan_file(path, Stage(progress, 0.0, 0.1, "hashing")) if fmt in ("csv", "tsv") else None
     source_sha = scan.sha256 if scan else sha256_file(path)
     clock.lap("hash")
@@ -178,7 +177,6 @@ def import_file(
         return ImportOutcome(existing, created=False, seconds=clock.laps)
     cancel.raise_if_cancelled()
     report = ImportReport(format=fmt, source=str(path))
-    rules = TypingRules(frozenset(tokens), options.decimal or ".", share, options.date_order)
     parse_stage = Stage(progress, 0.1, 0.55, "reading")
     if fmt in ("csv", "tsv"):
         encoding = decide_encoding(path, scan, options.encoding)
@@ -188,7 +186,7 @@ def import_file(
             options.decimal,
             options.bad_rows,
             rules.missing_tokens,
-            share,
+            rules.max_conflict_share,
             options.date_order,
         )
         table = read_csv(path, scan, encoding, csv_options, report, parse_stage, cancel)
@@ -226,17 +224,15 @@ def import_sql(
 ) -> ImportOutcome:
     """Import the result of ``query`` on the database at ``url`` as a version of ``name``."""
     cancel = cancel or CancelToken()
-    clock = _Clock()
+    clock = Laps()
     name = dataset_name_for(Path(name), name)
-    tokens, share = _effective_tokens(project, options)
+    rules, key = _typing(project, options)
     report = ImportReport(format="sql", source=query)
-    rules = TypingRules(frozenset(tokens), options.decimal or ".", share, options.date_order)
     progress(None, "running the query")
     table = readers.read_sql(query, url, rules, report)
     clock.lap("parse")
     source = f"{report.detected.get('url', 'sql')}: {query}"
     source_sha = hashlib.sha256(source.encode()).hexdigest()
-    key = options.key(tokens, share)
     return _store(
         project,
         table,
@@ -253,12 +249,14 @@ def import_sql(
     )
 
 
-def _effective_tokens(project: Project, options: ImportOptions) -> tuple[tuple[str, ...], float]:
+def _typing(project: Project, options: ImportOptions) -> tuple[TypingRules, str]:
+    """An import's typing rules (its options over the project's settings) and options key."""
     settings = project.settings.data
     tokens = options.missing_tokens
-    if tokens is None:
-        tokens = missing_tokens(settings)
-    return tuple(tokens), settings.max_type_conflict_share
+    tokens = tuple(missing_tokens(settings) if tokens is None else tokens)
+    share = settings.max_type_conflict_share
+    rules = TypingRules(frozenset(tokens), options.decimal or ".", share, options.date_order)
+    return rules, options.key(tokens, share)
 
 
 def missing_tokens(settings: DataSettings) -> tuple[str, ...]:
@@ -280,7 +278,7 @@ def _store(
     options: ImportOptions,
     progress: ProgressFn,
     cancel: CancelToken,
-    clock: _Clock,
+    clock: Laps,
 ) -> ImportOutcome:
     if table.num_columns == 0:
         raise ImportFailed("the source has no columns", where=source, hint="choose another file")
@@ -315,7 +313,7 @@ def _profile_and_write(
     report: ImportReport,
     progress: ProgressFn,
     cancel: CancelToken,
-    clock: _Clock,
+    clock: Laps,
 ) -> tuple[dict[str, dict[str, Any]], StoredBlob]:
     """Profile and check the table while a worker thread writes its Parquet blob.
 
@@ -341,14 +339,3 @@ def _profile_and_write(
         blob = project.blobs.commit_temp(temp)
     clock.lap("store")
     return profile, blob
-
-
-class _Clock:
-    def __init__(self) -> None:
-        self._last = time.perf_counter()
-        self.laps: dict[str, float] = {}
-
-    def lap(self, name: str) -> None:
-        now = time.perf_counter()
-        self.laps[name] = round(now - self._last, 4)
-        self._last = now

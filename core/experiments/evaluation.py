@@ -457,13 +457,8 @@ def _tree_spread(pipeline: Any, features: list[str]) -> dict | None:
     trees = getattr(model, "estimators_", None)
     if trees is None or not hasattr(model, "bootstrap") or len(trees) < 2:
         return None
-    preprocess = steps.get("preprocess")
     try:
-        sources = (
-            _output_sources(preprocess, features)
-            if preprocess is not None
-            else [(f,) for f in features]
-        )
+        sources = _input_sources(steps, features)
         per_tree = np.abs(np.stack([tree.feature_importances_ for tree in trees]))
     except (AttributeError, ValueError, TypeError, IndexError):
         return None
@@ -517,13 +512,8 @@ def _model_importance(pipeline: Any, features: list[str], notes: list[str]) -> d
     vector = _native_vector(model)
     if vector is None:
         return None
-    preprocess = steps.get("preprocess")
     try:
-        sources = (
-            _output_sources(preprocess, features)
-            if preprocess is not None
-            else [(f,) for f in features]
-        )
+        sources = _input_sources(steps, features)
     except (AttributeError, ValueError, TypeError, IndexError) as exc:
         notes.append(f"importance: model importances not mapped to columns ({exc})")
         return None
@@ -538,6 +528,15 @@ def _model_importance(pipeline: Any, features: list[str], notes: list[str]) -> d
         for column in columns:  # an output made from several inputs is shared equally
             totals[column] = totals.get(column, 0.0) + float(value) / len(columns)
     return totals
+
+
+def _input_sources(steps: dict[str, Any], features: list[str]) -> list[tuple[str, ...]]:
+    """The input column(s) of each column the model sees: the pipeline's ``preprocess`` step's
+    (:func:`_output_sources`), or each feature itself when there is none."""
+    preprocess = steps.get("preprocess")
+    if preprocess is None:
+        return [(f,) for f in features]
+    return _output_sources(preprocess, features)
 
 
 def _output_sources(preprocess: Any, features: list[str]) -> list[tuple[str, ...]]:

@@ -106,11 +106,17 @@ def _check_infinite_profile(spec: RunSpec, version: DatasetVersion) -> None:
         for name in spec.features
         if version.profile.get(name, {}).get("infinite", 0)
     }
+    _refuse_infinite(spec, counts, version.ref)
+
+
+def _refuse_infinite(spec: RunSpec, counts: dict[str, int], where: str) -> None:
+    """Refuse columns with infinite values (``counts``, per column) unless the spec treats
+    them as missing."""
     if counts and spec.preprocessing.infinite != "missing":
         listed = ", ".join(f"{name!r} ({count})" for name, count in counts.items())
         raise InvalidInput(
             f"infinite values in {listed}",
-            where=version.ref,
+            where=where,
             hint="pass --inf-as-missing to treat them as missing values, or fix the data",
         )
 
@@ -204,13 +210,7 @@ def _check_infinite(spec: RunSpec, X: pd.DataFrame) -> None:
         for name, values in numeric.items()
         if np.isinf(values).any()
     }
-    if infinite and spec.preprocessing.infinite != "missing":
-        listed = ", ".join(f"{name!r} ({count})" for name, count in infinite.items())
-        raise InvalidInput(
-            f"infinite values in {listed}",
-            where=spec.dataset_ref,
-            hint="pass --inf-as-missing to treat them as missing values, or fix the data",
-        )
+    _refuse_infinite(spec, infinite, spec.dataset_ref)
 
 
 def _check_classes(spec: RunSpec, y: pd.Series) -> None:

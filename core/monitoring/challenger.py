@@ -187,17 +187,24 @@ def _mix(task: str, predictions: list) -> dict[str, float]:
 
 def _side(name, version, rows: _Rows, task, coder, f, metric, confidence) -> Side:
     latency = np.array([x for x in rows.latency if x is not None], dtype=float)
+    t, p = _labelled(rows, coder, task)
+    p50, p95 = np.percentile(latency, [50, 95]) if len(latency) else (None, None)
+    return Side(name, version, rows.requests, len(rows.predictions),
+                None if p50 is None else round(float(p50), 3),
+                None if p95 is None else round(float(p95), 3),
+                _mix(task, rows.predictions), cs.estimate(metric, f, t, p, confidence))  # fmt: skip
+
+
+def _labelled(rows: _Rows, coder: _Coder, task: str) -> tuple[np.ndarray, np.ndarray]:
+    """The coded truth and predictions of the rows whose truth came back (and, for a
+    regression, both finite)."""
     known = coder.known(rows.actuals)
     t = coder.code([a for a, k in zip(rows.actuals, known, strict=True) if k])
     p = coder.code([x for x, k in zip(rows.predictions, known, strict=True) if k])
     if task == "regression":
         keep = np.isfinite(t) & np.isfinite(p)
         t, p = t[keep], p[keep]
-    p50, p95 = np.percentile(latency, [50, 95]) if len(latency) else (None, None)
-    return Side(name, version, rows.requests, len(rows.predictions),
-                None if p50 is None else round(float(p50), 3),
-                None if p95 is None else round(float(p95), 3),
-                _mix(task, rows.predictions), cs.estimate(metric, f, t, p, confidence))  # fmt: skip
+    return t, p
 
 
 def _agreement(task: str, pairs: list) -> float | None:
@@ -247,15 +254,7 @@ def _paired(pairs, coder, f, metric, confidence, task) -> tuple[cs.Test, int]:
 
 
 def _unpaired(first, second, coder, f, metric, confidence, task) -> tuple[cs.Test, int]:
-    sides = []
-    for rows in (first, second):
-        known = coder.known(rows.actuals)
-        t = coder.code([a for a, k in zip(rows.actuals, known, strict=True) if k])
-        p = coder.code([x for x, k in zip(rows.predictions, known, strict=True) if k])
-        if task == "regression":
-            keep = np.isfinite(t) & np.isfinite(p)
-            t, p = t[keep], p[keep]
-        sides.append((t, p))
+    sides = [_labelled(rows, coder, task) for rows in (first, second)]
     test = cs.unpaired_test(metric, f, sides[0], sides[1], confidence)
     return test, min(len(sides[0][0]), len(sides[1][0]))
 

@@ -26,10 +26,9 @@ from core.monitoring.reference import (
     NumericReference,
     Reference,
 )
+from core.serving.reference_blob import DTYPES, MAGIC, read_array, split
 
-MAGIC = b"SHIPWAY-REFERENCE\n"
 _ARRAYS = ("sample", "psi_edges", "psi_counts", "values", "value_counts", "counts")
-_DTYPES = {"f8": np.dtype("<f8"), "i8": np.dtype("<i8")}
 
 
 def encode(reference: Reference) -> bytes:
@@ -39,7 +38,7 @@ def encode(reference: Reference) -> bytes:
     def put(array: np.ndarray) -> list[Any]:
         nonlocal offset
         code = "f8" if array.dtype.kind == "f" else "i8"
-        data = np.ascontiguousarray(array, dtype=_DTYPES[code]).tobytes()
+        data = np.ascontiguousarray(array, dtype=DTYPES[code]).tobytes()
         entry = [code, offset, int(array.size)]
         chunks.append(data)
         offset += len(data)
@@ -76,14 +75,7 @@ def encode(reference: Reference) -> bytes:
 def decode(data: bytes) -> Reference:
     """The reference in ``data``; a blob that is not one raises CorruptObject."""
     try:
-        if not data.startswith(MAGIC):
-            raise ValueError("not a reference blob")
-        start = len(MAGIC) + 8
-        (length,) = struct.unpack_from("<Q", data, len(MAGIC))
-        header = json.loads(data[start : start + length])
-        body = memoryview(data)[start + length :]
-        if header.get("format") != FORMAT:
-            raise ValueError(f"reference format {header.get('format')!r} is not {FORMAT}")
+        header, body = split(data, FORMAT)
         return Reference(
             task=header["task"],
             rows=int(header["rows"]),
@@ -106,17 +98,8 @@ def _column(item: dict[str, Any] | None, body: memoryview) -> Any:
     item = dict(item)
     kind = item.pop("kind")
     for key, entry in item.pop("arrays", {}).items():
-        item[key] = None if entry is None else _array(entry, body)
+        item[key] = None if entry is None else read_array(entry, body)
     if kind == "numeric":
         return NumericReference(**item)
     item["categories"] = tuple(item["categories"])
     return CategoricalReference(**item)
-
-
-def _array(entry: list[Any], body: memoryview) -> np.ndarray:
-    code, offset, size = entry
-    dtype = _DTYPES[code]
-    end = offset + size * dtype.itemsize
-    if end > len(body):
-        raise ValueError("an array runs past the end of the blob")
-    return np.frombuffer(body[offset:end], dtype=dtype)

@@ -27,8 +27,10 @@ Mistakes raise :class:`MonitoringConfigError` naming the line of shipway.toml.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,7 +43,7 @@ from core.settings_rules import (
     parse_metric_rule,
     settings_text,
     source,
-    where,
+    table_error,
 )
 
 
@@ -121,14 +123,7 @@ def load_drift_config(root: Path, raw: dict[str, Any]) -> DriftConfig:
         return DriftConfig()
     values: dict[str, Any] = {}
     for key, value in table.items():
-        if key not in _DRIFT_KEYS:
-            raise _error(
-                f"unknown key {key!r} in [drift]",
-                text,
-                "drift",
-                key,
-                f"known keys: {', '.join(_DRIFT_KEYS)}",
-            )
+        _check_key(key, _DRIFT_KEYS, "drift", text)
         values[key] = _number(value, key, *_DRIFT_KEYS[key], text)
     config = DriftConfig(**values, source=source(text, "drift"))
     if config.psi_drift < config.psi_warning:
@@ -142,14 +137,7 @@ def load_trigger_config(root: Path, raw: dict[str, Any]) -> TriggerConfig:
     if table is None:
         return TriggerConfig()
     for key in table:
-        if key not in TRIGGER_KEYS:
-            raise _error(
-                f"unknown key {key!r} in [triggers]",
-                text,
-                "triggers",
-                key,
-                f"known keys: {', '.join(TRIGGER_KEYS)}",
-            )
+        _check_key(key, TRIGGER_KEYS, "triggers", text)
     retrain = table.get("retrain", False)
     if not isinstance(retrain, bool):
         raise _error(f"retrain must be true or false, not {retrain!r}", text, "triggers", "retrain")
@@ -164,6 +152,17 @@ def load_trigger_config(root: Path, raw: dict[str, Any]) -> TriggerConfig:
         retrain=retrain,
         source=source(text, "triggers"),
     )
+
+
+def _check_key(key: str, known: Collection[str], table: str, text: str) -> None:
+    if key not in known:
+        raise _error(
+            f"unknown key {key!r} in [{table}]",
+            text,
+            table,
+            key,
+            f"known keys: {', '.join(known)}",
+        )
 
 
 def _metric_rules(value: Any, text: str) -> tuple[MetricRule, ...]:
@@ -228,9 +227,4 @@ def _table(raw: dict[str, Any], name: str, text: str) -> dict[str, Any] | None:
 # -- naming the line ----------------------------------------------------------------------
 
 
-def _error(
-    message: str, text: str, table: str, key: str | None, hint: str | None = None
-) -> MonitoringConfigError:
-    return MonitoringConfigError(
-        message, where=where(text, table, key), hint=hint or f"fix [{table}] in shipway.toml"
-    )
+_error = functools.partial(table_error, MonitoringConfigError)

@@ -49,8 +49,29 @@ class LogLockedError(ShipwayError):
     code = "log_locked"
 
 
+class _Removal:
+    """What a prune and an erasure both tell: the feedback and files removed, the space."""
+
+    feedback: int
+    bucket_files: int
+    bytes_before: int
+    bytes_after: int
+    vacuum: str
+    notes: tuple[str, ...]
+
+    @property
+    def bytes_reclaimed(self) -> int:
+        return max(0, self.bytes_before - self.bytes_after)
+
+    def _removed(self) -> dict[str, Any]:
+        return {"feedback": self.feedback, "bucket_files": self.bucket_files,
+                "bytes_before": self.bytes_before, "bytes_after": self.bytes_after,
+                "bytes_reclaimed": self.bytes_reclaimed, "vacuum": self.vacuum,
+                "notes": list(self.notes)}  # fmt: skip
+
+
 @dataclass(frozen=True)
-class PruneResult:
+class PruneResult(_Removal):
     """What a prune removed from one deployment's log, and the space it gave back."""
 
     deployment: str
@@ -63,20 +84,17 @@ class PruneResult:
     vacuum: str
     notes: tuple[str, ...] = ()
 
-    @property
-    def bytes_reclaimed(self) -> int:
-        return max(0, self.bytes_before - self.bytes_after)
-
     def to_dict(self) -> dict[str, Any]:
-        return {"deployment": self.deployment, "before": self.before,
-                "requests": self.requests, "feedback": self.feedback,
-                "bucket_files": self.bucket_files, "bytes_before": self.bytes_before,
-                "bytes_after": self.bytes_after, "bytes_reclaimed": self.bytes_reclaimed,
-                "vacuum": self.vacuum, "notes": list(self.notes)}  # fmt: skip
+        return {
+            "deployment": self.deployment,
+            "before": self.before,
+            "requests": self.requests,
+            **self._removed(),
+        }
 
 
 @dataclass(frozen=True)
-class ErasureResult:
+class ErasureResult(_Removal):
     """What an erasure removed; ``criterion`` is the form the audit trail holds (no value)."""
 
     deployment: str
@@ -93,17 +111,14 @@ class ErasureResult:
     def requests(self) -> int:
         return len(self.request_ids)
 
-    @property
-    def bytes_reclaimed(self) -> int:
-        return max(0, self.bytes_before - self.bytes_after)
-
     def to_dict(self) -> dict[str, Any]:
-        return {"deployment": self.deployment, "criterion": self.criterion,
-                "requests": self.requests, "request_ids": list(self.request_ids),
-                "feedback": self.feedback, "bucket_files": self.bucket_files,
-                "bytes_before": self.bytes_before, "bytes_after": self.bytes_after,
-                "bytes_reclaimed": self.bytes_reclaimed, "vacuum": self.vacuum,
-                "notes": list(self.notes)}  # fmt: skip
+        return {
+            "deployment": self.deployment,
+            "criterion": self.criterion,
+            "requests": self.requests,
+            "request_ids": list(self.request_ids),
+            **self._removed(),
+        }
 
 
 @dataclass(frozen=True)

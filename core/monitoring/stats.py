@@ -14,22 +14,9 @@ import numpy as np
 from scipy import stats
 from scipy.special import rel_entr
 
+from core.serving.smoothing import fill_zeroes
+
 WASSERSTEIN_MIN_NORM = 0.001  # Evidently: norm = max(np.std(reference), 0.001)
-
-
-def fill_zeroes(shares: np.ndarray) -> np.ndarray:
-    """Evidently's ``feel_zeroes``: empty bins get a small share, so logarithms stay finite.
-
-    The share is the smallest non-zero share / 10**6 when that is at most 0.0001, else 0.0001.
-    """
-    shares = np.asarray(shares, dtype=np.float64)
-    nonzero = shares[shares != 0]
-    if nonzero.size == 0 or nonzero.size == shares.size:
-        return shares
-    smallest = float(nonzero.min())
-    filled = shares.copy()
-    filled[shares == 0] = smallest / 10**6 if smallest <= 0.0001 else 0.0001
-    return filled
 
 
 def psi(reference_counts: np.ndarray, current_counts: np.ndarray) -> float:

@@ -33,6 +33,7 @@ from the system keyring (``keyring`` key ``shipway/<host>/<user>``). Mistakes ra
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from dataclasses import dataclass, field
@@ -41,7 +42,7 @@ from typing import Any
 
 from core.errors import ProjectError
 from core.metrics import ALL_METRICS
-from core.settings_rules import settings_text, where
+from core.settings_rules import settings_text, table_error
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
 _UNIT_S = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -331,9 +332,4 @@ def _bool(value: Any, text: str, table: str, key: str) -> bool:
     return value
 
 
-def _error(
-    message: str, text: str, table: str, key: str | None, hint: str | None = None
-) -> OperationsConfigError:
-    return OperationsConfigError(
-        message, where=where(text, table, key), hint=hint or f"fix [{table}] in shipway.toml"
-    )
+_error = functools.partial(table_error, OperationsConfigError)

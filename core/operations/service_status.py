@@ -33,6 +33,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from core.serving.processes import pid_exists
+
 try:
     import fcntl
 except ImportError:  # Windows
@@ -164,13 +166,7 @@ def pid_alive(pid: int | None) -> bool | None:
     where signal 0 would end the process)."""
     if pid is None or os.name != "posix":
         return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return pid_exists(pid)
 
 
 def duration_text(seconds: float) -> str:

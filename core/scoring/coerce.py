@@ -21,7 +21,6 @@ and serving use, from the same pandas conversion training makes.
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
@@ -30,7 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from core.scoring.spec import ScorerSpec
-from core.serving.frames import columns_frame
+from core.serving.frames import columns_frame, utc_datetimes
 
 SHOWN_ROWS = 10
 _NUMBER = r"(?i)^[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?|inf|infinity|nan)$"
@@ -100,12 +99,7 @@ def _datetime(array: pa.Array) -> tuple[pa.Array, np.ndarray]:
     if not pa.types.is_string(array.type):
         return pa.nulls(len(array), pa.timestamp("us")), _mask(pc.is_valid(array))
     texts = pd.Series(array.to_numpy(zero_copy_only=False), dtype=object)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # pandas warns when it cannot infer one format
-        try:
-            stamps = pd.to_datetime(texts, errors="coerce", utc=True)
-        except (ValueError, TypeError, OverflowError):
-            stamps = pd.Series(pd.NaT, index=texts.index, dtype="datetime64[ns, UTC]")
+    stamps = utc_datetimes(texts)
     bad = stamps.isna().to_numpy() & texts.notna().to_numpy()
     naive = stamps.dt.tz_convert(None).astype("datetime64[us]")
     return pa.array(naive, pa.timestamp("us"), from_pandas=True), bad

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import codecs
 import hashlib
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,40 +20,28 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from core.data.csv_source import PacedFile
 from core.data.sniff import Encoding, read_sample, sniff_dialect
 from core.errors import InvalidInput, UsageError
 
 BLOCK_SIZE = 4 * 1024 * 1024
 READ_AHEAD = 4
-READ_WAIT = 2.0
 HEAD_BYTES = 256 * 1024
 
 
-class HashingFile:
+class HashingFile(PacedFile):
     """A file whose blocks are hashed as pyarrow reads them, at most :data:`READ_AHEAD` blocks
-    ahead of the batches taken (:meth:`taken`); a read waits at most :data:`READ_WAIT` s."""
+    ahead of the batches taken (:meth:`taken`), paced as the import's files are."""
+
+    read_ahead = READ_AHEAD
 
     def __init__(self, path: Path) -> None:
-        self._file = open(path, "rb")  # noqa: SIM115 - closed by close()
+        super().__init__(path)
         self._digest = hashlib.sha256()
-        self._turn = threading.Condition()
-        self._reads = self._taken = 0
         self.bytes_read = 0
 
-    @property
-    def closed(self) -> bool:
-        return self._file.closed
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return False
-
     def read(self, size: int = -1) -> bytes:
-        with self._turn:
-            self._turn.wait_for(lambda: self._reads - self._taken < READ_AHEAD, READ_WAIT)
-            self._reads += 1
+        self._wait_turn()
         data = self._file.read() if size < 0 else self._file.read(size)
         self._digest.update(data)
         self.bytes_read += len(data)
@@ -66,17 +53,9 @@ class HashingFile:
             self._digest.update(data)
             self.bytes_read += len(data)
 
-    def taken(self) -> None:
-        with self._turn:
-            self._taken += 1
-            self._turn.notify_all()
-
     def sha256(self) -> str:
         """The hash of every byte read; the whole file's once the reader reached its end."""
         return self._digest.hexdigest()
-
-    def close(self) -> None:
-        self._file.close()
 
 
 def choose_encoding(path: Path, requested: str | None) -> Encoding:

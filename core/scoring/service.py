@@ -9,7 +9,6 @@ import stores one. The order of work is in the package docstring (:mod:`core.sco
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +27,7 @@ from core.scoring.profile import profile_file
 from core.scoring.runners import RunStats, make_runner, run_chunks
 from core.scoring.sources import Source, check_columns, chunks, open_source
 from core.scoring.spec import ScoreRequest, ScorerSpec, ScoringResult
+from core.times import Laps
 
 __all__ = ["ScoreRequest", "ScoringResult", "ScoringService"]
 
@@ -76,7 +76,7 @@ class ScoringService:
     ) -> ScoringResult:
         """Score ``request``'s input with its model version; see :class:`ScoreRequest`."""
         cancel = cancel or CancelToken()
-        laps = _Laps()
+        laps = Laps()
         version = self._registry.version(request.model)
         spec = self.spec(version, request.keep_columns, request.invalid)
         _check_keep(spec)
@@ -94,7 +94,7 @@ class ScoringService:
                 close()
 
     def _run(
-        self, job: _Job, progress: ProgressFn, cancel: CancelToken, laps: _Laps
+        self, job: _Job, progress: ProgressFn, cancel: CancelToken, laps: Laps
     ) -> ScoringResult:
         config = self._monitoring.drift_config()
         sample = output.Sample(config.window, drift.sample_columns(job.spec, job.version.target))
@@ -266,14 +266,3 @@ def _report(
             rows=problem["rows"],
         )
     return report
-
-
-class _Laps:
-    def __init__(self) -> None:
-        self._last = time.perf_counter()
-        self.laps: dict[str, float] = {}
-
-    def lap(self, name: str) -> None:
-        now = time.perf_counter()
-        self.laps[name] = round(now - self._last, 4)
-        self._last = now

@@ -12,8 +12,6 @@ values left out, each unseen category a bin of its own, Evidently's smoothing of
 from __future__ import annotations
 
 import hashlib
-import json
-import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,9 +20,10 @@ import numpy as np
 import pandas as pd
 
 from core.serving.model import REFERENCE_FILE, LoadedModel
+from core.serving.reference_blob import read_array, split
+from core.serving.smoothing import fill_zeroes
 
 MAX_UNSEEN = 1000  # distinct unseen categories counted per feature; the rest share one bin
-MAGIC = b"SHIPWAY-REFERENCE\n"
 OVERFLOW = "(more unseen categories)"
 
 
@@ -100,33 +99,16 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _fill_zeroes(shares: np.ndarray) -> np.ndarray:
-    nonzero = shares[shares != 0]
-    if nonzero.size == 0 or nonzero.size == shares.size:
-        return shares
-    smallest = float(nonzero.min())
-    filled = shares.copy()
-    filled[shares == 0] = smallest / 10**6 if smallest <= 0.0001 else 0.0001
-    return filled
-
-
 def psi(reference_counts: np.ndarray, current_counts: np.ndarray) -> float:
     """Population stability index of two histograms (Evidently's, as core.monitoring has it)."""
-    ref = _fill_zeroes(reference_counts / reference_counts.sum())
-    cur = _fill_zeroes(current_counts / current_counts.sum())
+    ref = fill_zeroes(reference_counts / reference_counts.sum())
+    cur = fill_zeroes(current_counts / current_counts.sum())
     return float(np.sum((ref - cur) * np.log(ref / cur)))
 
 
 def read_reference(data: bytes) -> list[Bins]:
     """The features' bins of a drift reference blob (Shipway's reference format 1)."""
-    if not data.startswith(MAGIC):
-        raise ValueError("not a drift reference")
-    start = len(MAGIC) + 8
-    (length,) = struct.unpack_from("<Q", data, len(MAGIC))
-    header = json.loads(data[start : start + length])
-    body = memoryview(data)[start + length :]
-    if header.get("format") != 1:
-        raise ValueError(f"reference format {header.get('format')!r} is not 1")
+    header, body = split(data, 1)
     return [_bins(item, body) for item in header["features"]]
 
 
@@ -146,14 +128,7 @@ def _bins(item: dict[str, Any], body: memoryview) -> Bins:
 
 
 def _array(entry: list[Any] | None, body: memoryview) -> np.ndarray | None:
-    if entry is None:
-        return None
-    code, offset, size = entry
-    dtype = {"f8": np.dtype("<f8"), "i8": np.dtype("<i8")}[code]
-    end = offset + size * dtype.itemsize
-    if end > len(body):
-        raise ValueError("an array runs past the end of the reference")
-    return np.frombuffer(body[offset:end], dtype=dtype)
+    return None if entry is None else read_array(entry, body)
 
 
 def load_bins(model: LoadedModel) -> list[Bins] | None:

@@ -38,7 +38,7 @@ from core.serving.live_metric import live_metric
 from core.serving.metrics import family, labels
 from core.serving.model import LoadedModel
 from core.serving.processes import name_os_thread
-from core.serving.restarts import RestartBudget
+from core.serving.restarts import RestartingThread, error_text
 from core.serving.slot import ModelSlot
 
 WINDOW_ROWS = 1000
@@ -47,8 +47,11 @@ THREAD = "shipway-drift"
 log = logging.getLogger("shipway.serving")
 
 
-class DriftWindow:
+class DriftWindow(RestartingThread):
     """The window of one worker, its scoring thread, and the drift families of ``/metrics``."""
+
+    THREAD = THREAD
+    ROLE = "drift scoring thread"
 
     def __init__(
         self,
@@ -70,19 +73,7 @@ class DriftWindow:
         self._state: dict[str, Any] = {}
         self.computed_at: float | None = None
         self.errors = 0
-        self.restarts = 0
-        self.last_error: str | None = None
-        self._restarts = RestartBudget()
-        self._thread = self._start()
-
-    def _start(self) -> threading.Thread:
-        thread = threading.Thread(target=self._run, name=THREAD, daemon=True)
-        thread.start()
-        return thread
-
-    @property
-    def alive(self) -> bool:
-        return self._thread.is_alive()
+        self._init_thread()
 
     def observe(self, model: LoadedModel, frame: pd.DataFrame) -> None:
         """Add a predicted request's model input (the request path: no work but an append)."""
@@ -109,7 +100,7 @@ class DriftWindow:
                     self._score_once()
                     self._stop.wait(self.every)
         except BaseException as exc:  # shown by status(); the next /health starts another
-            self.last_error = f"{type(exc).__name__}: {str(exc)[:200]}"
+            self.last_error = error_text(exc)
             with self._lock:  # what killed it may be in the window: the next one starts empty
                 self._frames.clear()
                 self._held = 0
@@ -123,7 +114,7 @@ class DriftWindow:
             self.computed_at = time.monotonic()
         except Exception as exc:  # a scoring that fails is counted; the next one runs
             self.errors += 1
-            self.last_error = f"{type(exc).__name__}: {str(exc)[:200]}"
+            self.last_error = error_text(exc)
             log.warning("drift scoring failed: %s", self.last_error)
 
     def score(self) -> dict[str, Any]:
@@ -148,20 +139,10 @@ class DriftWindow:
         state["rows"] = len(window)
         return state
 
-    def ensure_thread(self) -> bool:
-        """Start a new thread when the last one ended (rate-limited); whether one runs now."""
-        if self._thread.is_alive() or self._stop.is_set():
-            return self._thread.is_alive()
-        with self._lock:
-            if self._thread.is_alive():
-                return True
-            if not self._restarts.take():
-                return False
-            self.restarts += 1
-            log.error("drift scoring thread ended (%s); starting another", self.last_error)
-            self._thread = self._start()
-            self._changed.set()
-            return True
+    ensure_thread = RestartingThread.ensure_running
+
+    def _restarted(self) -> None:
+        self._changed.set()
 
     def status(self) -> dict[str, Any]:
         """What ``/health`` shows (the thread is started again first when it ended)."""

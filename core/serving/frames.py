@@ -8,6 +8,7 @@ column, and anything missing becomes NaN/None.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 
 import numpy as np
@@ -40,6 +41,17 @@ def _numeric(series: pd.Series | np.ndarray, kind: str) -> np.ndarray:
     if series.dtype == np.float64:
         return series.to_numpy()
     return pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def utc_datetimes(texts: pd.Series) -> pd.Series:
+    """Text cells read as UTC instants, NaT where a cell does not read as one (all NaT when
+    pandas refuses the column as a whole): what a request and a scored file both parse."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pandas warns when it cannot infer one format
+        try:
+            return pd.to_datetime(texts, errors="coerce", utc=True)
+        except (ValueError, TypeError, OverflowError):
+            return pd.Series(pd.NaT, index=texts.index, dtype="datetime64[ns, UTC]")
 
 
 def _bool_value(value: object) -> float:

@@ -39,7 +39,7 @@ import pandas as pd
 
 from core.serving.encoding import dumps
 from core.serving.processes import name_os_thread
-from core.serving.restarts import RestartBudget
+from core.serving.restarts import RestartingThread, error_text
 
 LOG_FILE = "predictions.db"
 SCHEMA_VERSION = 1
@@ -234,7 +234,7 @@ def _challenger_row(entry: ChallengerEntry) -> tuple:
             entry.latency_ms, entry.status, outputs)  # fmt: skip
 
 
-class PredictionLog:
+class PredictionLog(RestartingThread):
     """A bounded queue in front of a SQLite writer thread (started on construction).
 
     The writer never stops for one entry: an entry that cannot be encoded or stored is dropped
@@ -242,6 +242,9 @@ class PredictionLog:
     ``/health`` and ``/metrics`` call) and every :meth:`put` start another one, a few times a
     minute at most (:mod:`core.serving.restarts`), and the death is logged and counted.
     """
+
+    THREAD = WRITER_THREAD
+    ROLE = "prediction log writer"
 
     def __init__(
         self,
@@ -267,15 +270,7 @@ class PredictionLog:
         self.written = 0
         self.transactions = 0
         self.bad_entries = 0
-        self.restarts = 0
-        self.last_error: str | None = None
-        self._restarts = RestartBudget()
-        self._thread = self._start_writer()
-
-    def _start_writer(self) -> threading.Thread:
-        thread = threading.Thread(target=self._run, name=WRITER_THREAD, daemon=True)
-        thread.start()
-        return thread
+        self._init_thread()
 
     @property
     def depth(self) -> int:
@@ -285,10 +280,6 @@ class PredictionLog:
     def queued_bytes(self) -> int:
         with self._lock:
             return self._queued_bytes
-
-    @property
-    def alive(self) -> bool:
-        return self._thread.is_alive()
 
     def put(self, entry: Entry) -> bool:
         """Queue ``entry`` without waiting; ``False`` (and counted) when the queue is full."""
@@ -310,19 +301,7 @@ class PredictionLog:
             self._oldest.append(time.monotonic())
         return True
 
-    def ensure_writer(self) -> bool:
-        """Start a new writer when the last one ended (rate-limited); whether one runs now."""
-        if self._thread.is_alive() or self._stop.is_set():
-            return self._thread.is_alive()
-        with self._lock:
-            if self._thread.is_alive():
-                return True
-            if not self._restarts.take():
-                return False
-            self.restarts += 1
-            log.error("prediction log writer ended (%s); starting another", self.last_error)
-            self._thread = self._start_writer()
-            return True
+    ensure_writer = RestartingThread.ensure_running  # put() calls it: no call in between
 
     def status(self) -> WriterStatus:
         """The writer's state; starts a new writer first when the last one ended."""
@@ -345,7 +324,7 @@ class PredictionLog:
         """Write everything queued, then stop the writer (waits at most ``timeout`` seconds)."""
         self._stop.set()
         if not self._thread.is_alive() and self._queue.qsize():
-            self._thread = self._start_writer()  # a dead writer still owes the queue's entries
+            self._thread = self._start_thread()  # a dead writer still owes the queue's entries
         self._thread.join(timeout)
         if self._thread.is_alive():
             log.warning("prediction log writer did not stop within %.0f s", timeout)
@@ -390,7 +369,7 @@ class PredictionLog:
                 connection.close()
         except BaseException as exc:  # counted and shown; status() and put() start another
             with self._lock:
-                self.last_error = f"{type(exc).__name__}: {str(exc)[:200]}"
+                self.last_error = error_text(exc)
                 self.dropped += len(batch)
             log.error("prediction log writer failed: %s", self.last_error)
             if not isinstance(exc, Exception):
@@ -417,7 +396,7 @@ class PredictionLog:
     def _bad(self, entry: object, exc: Exception) -> None:
         with self._lock:
             self.bad_entries += 1
-            self.last_error = f"bad entry dropped: {type(exc).__name__}: {str(exc)[:200]}"
+            self.last_error = f"bad entry dropped: {error_text(exc)}"
         log.error(
             "prediction log: entry %s dropped (%s: %s)",
             getattr(entry, "request_id", "?"),

@@ -23,16 +23,22 @@ STARTTIME_FIELD = 22  # proc(5): starttime, in clock ticks after boot
 BOOT_ID = "/proc/sys/kernel/random/boot_id"
 
 
-def process_alive(pid: int) -> bool:
-    """Whether a process with this id runs (and is not a zombie) on this machine."""
-    if pid <= 0:
-        return False
+def pid_exists(pid: int) -> bool:
+    """Whether signal 0 finds process ``pid`` (a zombie too; POSIX only: on Windows the signal
+    would end the process)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
+    return True
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id runs (and is not a zombie) on this machine."""
+    if pid <= 0 or not pid_exists(pid):
+        return False
     stat = f"/proc/{pid}/stat"
     try:
         with open(stat, encoding="ascii", errors="replace") as handle:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 import re
-import warnings
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ import pandas as pd
 
 from core.serving.errors import SchemaMismatch
 from core.serving.forms import CSV_MISSING, RawTable
-from core.serving.frames import _bool_value, columns_frame
+from core.serving.frames import _bool_value, columns_frame, utc_datetimes
 from core.serving.model import InputColumn, LoadedModel
 
 SHOWN_ROWS = 10
@@ -187,12 +186,7 @@ def _datetimes(column: InputColumn, values: list[Any], problems: _Problems) -> p
     texts = _texts(column, [None if _missing(v) else v for v in values], problems)
     bad = texts.map(lambda v: isinstance(v, bool)).to_numpy(dtype=bool)
     candidates = texts.where(~bad, None)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # pandas warns when it cannot infer one format
-        try:
-            stamps = pd.to_datetime(candidates, errors="coerce", utc=True)
-        except (ValueError, TypeError, OverflowError):
-            stamps = pd.Series(pd.NaT, index=texts.index, dtype="datetime64[ns, UTC]")
+    stamps = utc_datetimes(candidates)
     unparsed = bad | (stamps.isna().to_numpy() & candidates.notna().to_numpy())
     for row in np.flatnonzero(unparsed).tolist():
         problems.add(column.name, "not_a_datetime", row)

@@ -8,15 +8,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.entities import ModelVersion, RegisteredModel
 from core.errors import NotFound, UsageError
 from core.store.audit import add_audit
+from core.store.numbered import dataset_ref, find_numbered
 from core.store.orm import (
-    DatasetRow,
-    DatasetVersionRow,
     ModelAliasRow,
     ModelVersionRow,
     RegisteredModelRow,
@@ -68,22 +67,7 @@ def find_model(session: Session, name: str, lock: bool = False) -> RegisteredMod
 
 def find_version(session: Session, name: str, number: int | None) -> ModelVersionRow:
     model = find_model(session, name)
-    query = select(ModelVersionRow).where(ModelVersionRow.model_id == model.id)
-    if number is None:
-        query = query.order_by(ModelVersionRow.number.desc()).limit(1)
-    else:
-        query = query.where(ModelVersionRow.number == number)
-    row = session.scalars(query).first()
-    if row is None:
-        count = session.scalar(
-            select(func.max(ModelVersionRow.number)).where(ModelVersionRow.model_id == model.id)
-        )
-        raise NotFound(
-            f"model {name!r} has no version {number}",
-            where=name,
-            hint=f"versions run from 1 to {count or 0}",
-        )
-    return row
+    return find_numbered(session, ModelVersionRow.model_id, model.id, number, "model", name)
 
 
 def find_alias(
@@ -115,11 +99,7 @@ def version_entity(session: Session, row: ModelVersionRow) -> ModelVersion:
     name = session.scalar(
         select(RegisteredModelRow.name).where(RegisteredModelRow.id == row.model_id)
     )
-    dataset, number = session.execute(
-        select(DatasetRow.name, DatasetVersionRow.number)
-        .join(DatasetVersionRow, DatasetVersionRow.dataset_id == DatasetRow.id)
-        .where(DatasetVersionRow.id == row.dataset_version_id)
-    ).one()
+    dataset, number = dataset_ref(session, row.dataset_version_id)
     held = sorted(
         alias
         for alias, version in aliases_by_name(session, row.model_id).items()

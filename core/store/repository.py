@@ -17,6 +17,7 @@ from core.entities import AuditEntry, Dataset, DatasetVersion
 from core.errors import NotFound
 from core.store.audit import add_audit, audit_entry
 from core.store.database import Database, retrying
+from core.store.numbered import find_numbered
 from core.store.orm import AuditEventRow, BlobRow, DatasetRow, DatasetVersionRow
 from core.times import aware, utcnow
 
@@ -183,23 +184,8 @@ class Repository:
                     where="data sets of this project",
                     hint=f"known data sets: {known}; import one with `shipway data import FILE`",
                 )
-            query = select(DatasetVersionRow).where(DatasetVersionRow.dataset_id == ds.id)
-            if version is None:
-                query = query.order_by(DatasetVersionRow.number.desc()).limit(1)
-            else:
-                query = query.where(DatasetVersionRow.number == version)
-            row = session.scalars(query).first()
-            if row is None:
-                count = session.scalar(
-                    select(func.max(DatasetVersionRow.number)).where(
-                        DatasetVersionRow.dataset_id == ds.id
-                    )
-                )
-                raise NotFound(
-                    f"data set {dataset!r} has no version {version}",
-                    where=f"{dataset}",
-                    hint=f"versions run from 1 to {count or 0}",
-                )
+            parent = DatasetVersionRow.dataset_id
+            row = find_numbered(session, parent, ds.id, version, "data set", dataset)
             return self._version(session, row)
 
     def list_versions(self, dataset: str) -> list[DatasetVersion]:

@@ -14,6 +14,7 @@ from core.entities import Run
 from core.errors import NotFound
 from core.store.audit import add_audit
 from core.store.database import Database, retrying
+from core.store.numbered import dataset_ref
 from core.store.orm import BlobRow, DatasetRow, DatasetVersionRow, RunRow
 from core.times import aware, utcnow
 
@@ -178,11 +179,7 @@ class RunRepository:
         if names is not None and row.dataset_version_id in names:
             name, number = names[row.dataset_version_id]
         else:
-            name, number = session.execute(
-                select(DatasetRow.name, DatasetVersionRow.number)
-                .join(DatasetVersionRow, DatasetVersionRow.dataset_id == DatasetRow.id)
-                .where(DatasetVersionRow.id == row.dataset_version_id)
-            ).one()
+            name, number = dataset_ref(session, row.dataset_version_id)
         heavy = {} if light else None
         return Run(
             id=row.id,
