@@ -23,6 +23,7 @@ from desktop.pages.base import Page
 from desktop.pages.monitoring.actions import MonitoringActionsMixin
 from desktop.pages.monitoring.board import MonitoringBoard
 from desktop.pages.monitoring.challenger_section import ChallengerSection
+from desktop.pages.monitoring.segments_section import SegmentsSection
 from desktop.pages.monitoring.snapshot import RANGES, Snapshot, read_snapshot
 from desktop.polling import Poller
 from desktop.widgets.common import Banner, EmptyState, heading, icon_button, muted
@@ -111,6 +112,7 @@ class MonitoringPage(MonitoringActionsMixin, Page):
         self.views.setTabBarAutoHide(True)
         self.views.setDocumentMode(True)
         self.views.addTab(self.board, "Traffic and drift")
+        self.segments = SegmentsSection(self, self.views)  # read at most every 30 s, in sight
         self.challenger = ChallengerSection(self, self.views)
         self.stack = QStackedWidget()
         self.stack.addWidget(self.empty)
@@ -128,6 +130,7 @@ class MonitoringPage(MonitoringActionsMixin, Page):
             self.poller.start(now=False)
 
     def refresh(self) -> None:
+        self.segments.stale()
         self._read_deployments()
 
     def activated(self) -> None:
@@ -199,6 +202,7 @@ class MonitoringPage(MonitoringActionsMixin, Page):
         if deployment_id is None or time_range is None:
             return None
         self.challenger.read(deployment_id)
+        self.segments.tick(deployment_id)
         return self.fetch(
             lambda ws: read_snapshot(ws, deployment_id, time_range), self._show, self._failed
         )
