@@ -84,11 +84,18 @@ def db_url(request: pytest.FixtureRequest) -> str | None:
     return request.getfixturevalue("postgres_server").new_database()
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """With pytest-xdist's ``--dist loadgroup`` (scripts/test): a test file's tests run in one
     worker, in order, with its fixtures; the desktop tests all run in one worker, in the order a
     single process runs them (Qt's widgets of one test are torn down while the next runs, and
-    the app's tests are written for one QApplication seeing them in that order)."""
+    the app's tests are written for one QApplication seeing them in that order).
+
+    ``tryfirst``: xdist reads the groups in its own hook of this name, which pytest would
+    otherwise call first (this file is loaded before the worker's plugin is registered); the
+    groups were then silently ignored and one file's tests ran in both workers at once (two
+    installer builds writing the same build folder).
+    """
     for item in items:
         path = item.nodeid.split("::", 1)[0]
         group = "desktop" if path.startswith("tests/desktop/") else path
