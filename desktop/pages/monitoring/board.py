@@ -6,10 +6,15 @@ latency, errors, prediction mix); the drift plots draw :class:`DriftOverTime`.
 Every plot is a :class:`~desktop.widgets.live_plots.LivePlot` whose items are made once; a new
 snapshot only sets their data, one plot per event-loop turn (a
 :class:`~desktop.widgets.pacing.Stagger`), so that each is painted before the next is set
-and the GUI thread never stalls for the whole board at once. Layout: headline figures on top;
-request rate, latency, prediction mix, drift per feature with its threshold, the features ×
-buckets heat strip and the reference-vs-now histogram of one feature in a grid; the live metric
-and the alerts at the side.
+and the GUI thread never stalls for the whole board at once. Each step fits its plot's ranges
+at once (pyqtgraph would do it while painting, then paint again). A hidden board keeps the
+latest look and sets it when shown; showing it (a page switch) paints none of the plots in the
+switch's frame: they are let through one per turn. The histogram's title, which changes with
+every look, wraps rather than widen its column (a wider column resizes the whole grid).
+
+Layout: headline figures on top; request rate, latency, prediction mix, drift per feature with
+its threshold, the features × buckets heat strip and the reference-vs-now histogram of one
+feature in a grid; the live metric and the alerts at the side.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QListWidget,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -100,6 +106,10 @@ class MonitoringBoard(QWidget):
             "no answered request in the bucket."
         )
         self.histogram = PairedBars("Training vs now")
+        # its title changes with each look: it wraps rather than widen its column, whose every
+        # move would resize (and repaint) every plot of the grid at once
+        self.histogram.title.setWordWrap(True)
+        self.histogram.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.live = LivePlot("Live metric vs training", "")
         self.feature = QComboBox()
         self.feature.setMinimumWidth(150)
@@ -111,7 +121,16 @@ class MonitoringBoard(QWidget):
         self.alerts.setVerticalScrollMode(QListWidget.ScrollMode.ScrollPerPixel)
         self.triggers_button = icon_button("Check triggers now", "warning", tip=TRIGGERS_TIP)
         self.stagger = Stagger(self)
+        self._unshown = False  # the plots have not been set to ``snapshot`` (hidden board)
+        self._veiled: list[LivePlot] = []  # plots not yet let through since the board was shown
         self._layout()
+
+    @property
+    def plots(self) -> tuple[LivePlot, ...]:
+        return (
+            *(self.rate, self.latency, self.mix, self.scores),
+            *(self.heat, self.histogram, self.live),
+        )
 
     def _layout(self) -> None:
         top = QHBoxLayout()
@@ -161,11 +180,54 @@ class MonitoringBoard(QWidget):
     # -- feeding ---------------------------------------------------------------------------------
 
     def show_snapshot(self, snapshot: Snapshot) -> None:
-        """Show a new look: figures and alerts at once, then one plot per event-loop turn."""
+        """Show a new look: figures and alerts at once, then one plot per event-loop turn.
+
+        A hidden board (another page shown) only keeps the look: its plots are set when it is
+        shown again.
+        """
         self.snapshot = snapshot
         self._fill_features(snapshot.version.features)
         self._show_figures(snapshot)
         self._show_alerts(snapshot)
+        self._unshown = not self.isVisible()
+        if self._unshown:
+            self.stagger.run([])
+            return
+        steps = [lambda step=step: (step(), self._settle()) for step in self._plot_steps(snapshot)]
+        self.stagger.run(self._reveal_steps() + steps)
+
+    def showEvent(self, event) -> None:
+        """Shown again (a page switch): the frame of the switch paints none of the plots; they
+        are let through one per event-loop turn, their ranges fitted first (pyqtgraph would fit
+        them while painting, then paint again), instead of all seven, each twice, at once. A
+        look kept while hidden is set into the veiled plots now (no paint, a few ms)."""
+        super().showEvent(event)
+        for plot in self.plots:
+            plot.plot.setUpdatesEnabled(False)
+        self._veiled = list(self.plots)
+        if self._unshown and self.snapshot is not None:
+            for step in self._plot_steps(self.snapshot):
+                step()
+        self._unshown = False
+        self.stagger.run(self._reveal_steps())
+
+    def hideEvent(self, event) -> None:
+        """Hidden with plots still to set: set them when shown again."""
+        if self.stagger.pending:
+            self._unshown = True
+            self.stagger.run([])
+        super().hideEvent(event)
+
+    def _reveal_steps(self) -> list:
+        return [lambda plot=plot: self._reveal(plot) for plot in self._veiled]
+
+    def _reveal(self, plot: LivePlot) -> None:
+        if plot in self._veiled:
+            self._veiled.remove(plot)
+        self._settle()
+        plot.plot.setUpdatesEnabled(True)  # painted in the next turn
+
+    def _plot_steps(self, snapshot: Snapshot) -> list:
         drift, span = snapshot.drift, x_span(snapshot)
         steps = self._traffic_steps(snapshot)
         if drift is None or not len(drift.times):
@@ -177,12 +239,18 @@ class MonitoringBoard(QWidget):
                 lambda: self._draw_live(snapshot, span),
             ]
         steps.append(self._draw_histogram)
-        self.stagger.run(steps)
+        return steps
+
+    def _settle(self) -> None:
+        """Fit the ranges of what was set now: pyqtgraph would do it while painting, then
+        paint the plot a second time for the new ranges."""
+        for plot in self.plots:
+            plot.item.getViewBox().prepareForPaint()
 
     @property
     def settled(self) -> bool:
         """Every plot shows the latest snapshot (no staggered step is waiting)."""
-        return self.snapshot is not None and not self.stagger.pending
+        return self.snapshot is not None and not self.stagger.pending and not self._unshown
 
     def _fill_features(self, features: list[str]) -> None:
         if [self.feature.itemText(i) for i in range(self.feature.count())] == features:
