@@ -150,11 +150,13 @@ def test_a_program_path_with_spaces_percent_and_dollar_is_quoted_for_systemd(
     unit = tmp_path / "home" / "cfg" / "systemd" / "user" / "shipway.service"
     unit.parent.mkdir(parents=True)
     unit.write_text(systemd_unit((str(program), *RUN_ARGS)))
+    unit.chmod(0o644)  # as the installer writes it, whatever this process's umask
     checked = systemd_verify(unit, tmp_path)
     assert checked.returncode == 0 and not (checked.stdout + checked.stderr).strip(), checked
     # The same line written naively: systemd splits it and expands %h, and says so.
     naive = systemd_unit(("PLACEHOLDER", *RUN_ARGS)).replace("PLACEHOLDER", str(program))
     unit.write_text(naive)
+    unit.chmod(0o644)
     refused = systemd_verify(unit, tmp_path)
     assert refused.returncode != 0 and "not executable" in refused.stderr
 
