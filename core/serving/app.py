@@ -20,7 +20,7 @@ from typing import Any
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
-from core.serving import guard, mlflow_contract
+from core.serving import contract, guard, mlflow_contract
 from core.serving.drift_window import DriftWindow
 from core.serving.encoding import dumps
 from core.serving.errors import ServingError, Unauthorized
@@ -84,6 +84,7 @@ class ServingState:
         self.drift = DriftWindow(slot, config.log_dir)
         self.metrics.sections["process"] = ProcessMetrics()
         self.metrics.sections["drift"] = self.drift
+        self.metrics.sections["contract"] = contract.COUNTS
         self.metrics.counters["shipway_drift_worker_restarts_total"] = lambda: self.drift.restarts
         self.metrics.counters["shipway_drift_errors_total"] = lambda: self.drift.errors
         self.metrics.gauges["shipway_drift_worker_up"] = lambda: float(self.drift.ensure_thread())

@@ -19,6 +19,7 @@ and listed in the answer's warnings, ``reject``: a 422 naming the rule and field
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import threading
@@ -30,6 +31,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from core.serving.metrics import escape
 
 CONTRACT_FILE = "contract.json"
 MODES = ("off", "warn", "reject")
@@ -341,7 +344,11 @@ def served(directory: str, model_sha256: str) -> Served | None:
 
 
 class Counts:
-    """Violations per (model, version, rule) since the server started; thread-safe."""
+    """Violations per (model, version, rule) since the server started; thread-safe.
+
+    A :class:`core.serving.metrics.Section`: each worker publishes its own counts with its
+    metrics state, and the worker answering ``/metrics`` renders the sum over the live workers.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -352,20 +359,26 @@ class Counts:
             for violation in violations:
                 self._counts[(model, version, violation.rule)] += violation.rows
 
-    def render(self) -> str:
-        """The ``shipway_contract_violations_total`` family in the Prometheus text format."""
-        name = "shipway_contract_violations_total"
-        lines = [f"# HELP {name} Request values breaking a data contract rule.",
-                 f"# TYPE {name} counter"]  # fmt: skip
+    def state(self) -> list[list[Any]]:
+        """This worker's counts as ``[model, version, rule, count]`` lists (plain JSON)."""
         with self._lock:
-            for (model, version, rule), count in sorted(self._counts.items()):
-                labels = f'model="{_esc(model)}",version="{version}",rule="{_esc(rule)}"'
-                lines.append(f"{name}{{{labels}}} {float(count)}")
-        return "\n".join(lines) + "\n"
+            return [[*key, count] for key, count in self._counts.items()]
 
-
-def _esc(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    def render(self, states: list[Any], model: str = "", version: int = 0) -> list[str]:
+        """The ``shipway_contract_violations_total`` family, summed over ``states``."""
+        totals: dict[tuple[str, int, str], int] = defaultdict(int)
+        for state in states:
+            for entry in state if isinstance(state, list) else []:
+                with contextlib.suppress(TypeError, ValueError):
+                    name, number, rule, count = entry
+                    totals[(str(name), int(number), str(rule))] += int(count)
+        family = "shipway_contract_violations_total"
+        lines = [f"# HELP {family} Request values breaking a data contract rule.",
+                 f"# TYPE {family} counter"]  # fmt: skip
+        for (name, number, rule), count in sorted(totals.items()):
+            labels = f'model="{escape(name)}",version="{number}",rule="{escape(rule)}"'
+            lines.append(f"{family}{{{labels}}} {float(count)}")
+        return lines
 
 
 COUNTS = Counts()

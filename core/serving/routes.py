@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Response, g, request
 
-from core.serving import body, contract
+from core.serving import body
 from core.serving.encoding import dumps
 from core.serving.errors import BadRequest, NotFound, SchemaMismatch
 from core.serving.metrics import CONTENT_TYPE
@@ -104,7 +104,7 @@ def register_routes(app: Flask, state: ServingState) -> None:
 
     @app.get("/metrics")
     def metrics() -> Response:
-        text = state.render_metrics(g.model.name, g.model.version) + contract.COUNTS.render()
+        text = state.render_metrics(g.model.name, g.model.version)
         return Response(text, content_type=CONTENT_TYPE)
 
     @app.post("/predict")

@@ -104,3 +104,26 @@ def test_label_values_are_escaped() -> None:
     assert labels == {'a"b', "c\nd", "e\\f"}
     hist = samples["shipway_http_request_duration_seconds"]
     assert math.isclose(hist['shipway_http_request_duration_seconds_sum{route="/predict"}'], 0.003)
+
+
+def test_contract_violations_are_summed_over_the_workers() -> None:
+    """Each worker counts the rows it answered; the worker answering /metrics shows the sum of
+    its own counts and its live siblings' published states (core.serving.shared_metrics)."""
+    from core.serving.contract import Counts, Violation
+
+    def violation(rule: str, rows: int) -> Violation:
+        return Violation(rule=rule, field=rule.split(".")[0], rows=rows, examples=(0,), message="")
+
+    answering, sibling = Counts(), Counts()
+    answering.add("pen", 1, [violation("body_mass_g.max", 2)])
+    sibling.add("pen", 1, [violation("body_mass_g.max", 3), violation('is"land.categories', 1)])
+    metrics = Metrics()
+    metrics.sections["contract"] = answering
+    published = Metrics()
+    published.sections["contract"] = sibling
+    text = metrics.render("pen", 1, [published.state()])
+    samples = strict_parse(text)["shipway_contract_violations_total"]
+    assert samples == {
+        'shipway_contract_violations_total{model="pen",version="1",rule="body_mass_g.max"}': 5,
+        'shipway_contract_violations_total{model="pen",version="1",rule="is\\"land.categories"}': 1,
+    }
