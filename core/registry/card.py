@@ -16,7 +16,7 @@ from typing import Any
 from core import metrics as vocabulary
 from core.entities import GateEvaluation, ModelVersion, Run
 from core.project import Project
-from core.registry import svg, trust_card
+from core.registry import svg, trust_card, validation_card
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,7 @@ def build_sections(project: Project, version: ModelVersion) -> list[Section]:
         ("Data contract", trust_card.contract_blocks(project, version)),
         ("Metrics", _metrics(version, run)),
         ("Segments", trust_card.segment_blocks(project, version)),
+        ("Validation", validation_card.validation_blocks(project, version, run)),
         ("Curves", _curves(version, run)),
         ("Gates", _gates(project.reviews.gate_evaluations(version.id))),
         ("Approvals and aliases", _approvals(project, version)),

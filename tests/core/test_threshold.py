@@ -52,6 +52,9 @@ def test_the_threshold_is_stored_and_served(ws: Workspace, tmp_path: Path) -> No
     ws.lifecycle.register(run.id, "tumours")
     version = ws.registry.version("tumours@1")
     assert version.io_schema["output"]["threshold"] == chosen["threshold"]
+    card = ws.registry.card("tumours@1")
+    assert f"Decision threshold {chosen['threshold']:.4g} on the probability of 1" in card
+    assert "min_recall = 1.0" in card and "recall 1 there" in card
     folder = ws.registry.write_model_dir("tumours@1", tmp_path / "model")
     meta = json.loads((folder / "model.json").read_text())
     assert meta["io_schema"]["output"]["threshold"] == chosen["threshold"]

@@ -67,6 +67,10 @@ def test_a_time_split_tests_on_the_latest_rows_and_backtests(ws: Workspace) -> N
     assert run.metrics["accuracy"] == windows[-1]["metrics"]["accuracy"]
     assert len(run.cv["folds"]) == 3
     assert not any("split is random" in note for note in run.notes)
+    version = ws.lifecycle.register(run.id, "rain")
+    card = ws.registry.card(version.ref)
+    assert "Split by time on 'date'" in card and "Walk-forward backtest, 4 windows" in card
+    assert "2012-02-10 – " in card and "over the windows:" in card
 
 
 def test_a_random_split_on_dated_data_is_warned_about(ws: Workspace) -> None:

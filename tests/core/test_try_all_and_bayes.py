@@ -51,6 +51,10 @@ def test_every_estimator_of_the_task_as_ranked_children(ws: Workspace) -> None:
     assert [row["run"] for row in shown["ranking"]] == [row["run"] for row in ranking]
     text = shipway(Path(ws.root), "runs", "show", str(parent.id)).stdout
     assert "rank  run" in text and "fit s" in text and "predict ms" in text
+    best = ranking[0]["run"]
+    card = ws.registry.card(ws.lifecycle.register(best, "small-best").ref)
+    assert f"Chosen from run {parent.id}, which tried every estimator" in card
+    assert "1 (this)" in card and f"{len(ranking)} runs on rmse" in card
 
 
 def test_all_with_params_is_refused(ws: Workspace) -> None:
