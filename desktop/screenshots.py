@@ -11,11 +11,14 @@ user's own are never touched.
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing
 import os
+import random
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,6 +30,7 @@ from desktop import demo
 from desktop.context import make_context
 from desktop.main_window import MainWindow
 from desktop.settings import AppSettings
+from desktop.traffic import read_rows
 
 SIZE = (1280, 800)
 
@@ -197,6 +201,47 @@ def start(prog: str, argv: list[str] | None, warm_workers: bool = True):
     context.settings.set_value("deployments/on_exit", "stop")
     context.theme.apply(args.theme)
     return args, app, scratch, context
+
+
+def post_json(url: str, body: dict) -> dict:
+    request = urllib.request.Request(
+        url, json.dumps(body).encode(), {"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return json.loads(answer.read())
+
+
+def traffic_with_feedback(url: str, count: int, seed: int = 3) -> None:
+    """``count`` demo rows predicted one by one at ``url``, each answered with its species."""
+    rows = read_rows(demo.demo_data(), "species")  # the demo traffic's (features, species)
+    for features, species in random.Random(seed).sample(rows, count):
+        answer = post_json(f"{url}/predict", {"records": [features]})
+        post_json(f"{url}/feedback", {"request_id": answer["request_id"], "actual": species})
+
+
+def run_deployed(
+    prog: str,
+    argv: list[str] | None,
+    prepare: Callable[[Path], tuple[Workspace, str]],
+    shots: Callable[[MainWindow, str, Path, str], None],
+) -> int:
+    """A screenshot script around one deployment: ``prepare(folder)`` makes the project and
+    returns it with the deployment's id; ``shots`` takes the pictures; the deployment is
+    undeployed whatever happens."""
+    args, app, scratch, context = start(prog, argv)
+    workspace, deployment_id = prepare(scratch / "penguins")
+    window = MainWindow(context, workspace, own_workspace=False)
+    window.resize(*SIZE)
+    window.move(40, 30)
+    window.show()
+    try:
+        shots(window, deployment_id, args.out, args.theme)
+    finally:
+        window.close()
+        app.processEvents()
+        workspace.deployments.undeploy(deployment_id)
+        workspace.close()
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

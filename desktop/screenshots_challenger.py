@@ -9,27 +9,15 @@ their feedback go through the real server before the window opens.
 
 from __future__ import annotations
 
-import json
-import random
 import sys
-import urllib.request
 from pathlib import Path
 
 from core.services import ChallengerConfig, TrainRequest, Workspace
 from desktop import demo
 from desktop.main_window import MainWindow
-from desktop.screenshots import SIZE, settle, shoot, start
-from desktop.traffic import read_rows
+from desktop.screenshots import run_deployed, settle, shoot, traffic_with_feedback
 
 ROWS = 200
-
-
-def _post(url: str, body: dict) -> dict:
-    request = urllib.request.Request(
-        url, json.dumps(body).encode(), {"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=30) as answer:
-        return json.loads(answer.read())
 
 
 def prepare(folder: Path) -> tuple[Workspace, str]:
@@ -45,11 +33,7 @@ def prepare(folder: Path) -> tuple[Workspace, str]:
     deployment = workspace.deployments.deploy(
         "penguins@production", challenger=ChallengerConfig("penguins@2", mode="shadow")
     )
-    rows = read_rows(demo.demo_data(), "species")  # the demo traffic's (features, species)
-    for features, species in random.Random(3).sample(rows, ROWS):
-        answer = _post(f"{deployment.url}/predict", {"records": [features]})
-        _post(f"{deployment.url}/feedback", {"request_id": answer["request_id"],
-                                             "actual": species})  # fmt: skip
+    traffic_with_feedback(deployment.url, ROWS)
     return workspace, deployment.id
 
 
@@ -70,20 +54,7 @@ def shots(window: MainWindow, deployment_id: str, out: Path, theme: str) -> None
 
 
 def main(argv: list[str] | None = None) -> int:
-    args, app, scratch, context = start("python -m desktop.screenshots_challenger", argv)
-    workspace, deployment_id = prepare(scratch / "penguins")
-    window = MainWindow(context, workspace, own_workspace=False)
-    window.resize(*SIZE)
-    window.move(40, 30)
-    window.show()
-    try:
-        shots(window, deployment_id, args.out, args.theme)
-    finally:
-        window.close()
-        app.processEvents()
-        workspace.deployments.undeploy(deployment_id)
-        workspace.close()
-    return 0
+    return run_deployed("python -m desktop.screenshots_challenger", argv, prepare, shots)
 
 
 if __name__ == "__main__":

@@ -9,27 +9,15 @@ requests and their true species go through the real server before the window ope
 
 from __future__ import annotations
 
-import json
-import random
 import sys
-import urllib.request
 from pathlib import Path
 
 from core.services import TrainRequest, Workspace
 from desktop import demo
 from desktop.main_window import MainWindow
-from desktop.screenshots import SIZE, settle, shoot, start
-from desktop.traffic import read_rows
+from desktop.screenshots import run_deployed, settle, shoot, traffic_with_feedback
 
 ROWS = 200
-
-
-def _post(url: str, body: dict) -> dict:
-    request = urllib.request.Request(
-        url, json.dumps(body).encode(), {"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=30) as answer:
-        return json.loads(answer.read())
 
 
 def prepare(folder: Path) -> tuple[Workspace, str]:
@@ -46,11 +34,7 @@ def prepare(folder: Path) -> tuple[Workspace, str]:
     )
     workspace.lifecycle.register(workspace.runs.train(request).result().id, "penguins")
     deployment = workspace.deployments.deploy("penguins@1")
-    rows = read_rows(demo.demo_data(), "species")  # the demo traffic's (features, species)
-    for features, species in random.Random(3).sample(rows, ROWS):
-        answer = _post(f"{deployment.url}/predict", {"records": [features]})
-        _post(f"{deployment.url}/feedback", {"request_id": answer["request_id"],
-                                             "actual": species})  # fmt: skip
+    traffic_with_feedback(deployment.url, ROWS)
     return workspace, deployment.id
 
 
@@ -71,20 +55,7 @@ def shots(window: MainWindow, deployment_id: str, out: Path, theme: str) -> None
 
 
 def main(argv: list[str] | None = None) -> int:
-    args, app, scratch, context = start("python -m desktop.screenshots_segments", argv)
-    workspace, deployment_id = prepare(scratch / "penguins")
-    window = MainWindow(context, workspace, own_workspace=False)
-    window.resize(*SIZE)
-    window.move(40, 30)
-    window.show()
-    try:
-        shots(window, deployment_id, args.out, args.theme)
-    finally:
-        window.close()
-        app.processEvents()
-        workspace.deployments.undeploy(deployment_id)
-        workspace.close()
-    return 0
+    return run_deployed("python -m desktop.screenshots_segments", argv, prepare, shots)
 
 
 if __name__ == "__main__":

@@ -175,5 +175,23 @@ class LatencyProbe:
         return (max(self.gaps, default=0.0) - self.interval) * 1000
 
 
+@pytest.fixture
+def settings_file(lab: Workspace) -> Iterator[Path]:
+    """The shared project's shipway.toml, put back as it was after the test."""
+    path = lab.root / "shipway.toml"
+    before = path.read_text(encoding="utf-8")
+    yield path
+    path.write_text(before, encoding="utf-8")
+    lab.project.reload_settings()
+
+
+def show_version(qtbot, window, ref: str):
+    """The Models page, showing version ``ref`` once its detail has loaded."""
+    page = window.show_page("models")
+    page.show_version(ref)
+    wait_until(qtbot, lambda: page.detail.version is not None and page.detail.version.ref == ref)
+    return page
+
+
 def wait_until(qtbot, condition: Callable[[], bool], timeout_s: float = 60.0) -> None:
     qtbot.waitUntil(lambda: bool(condition()), timeout=int(timeout_s * 1000))

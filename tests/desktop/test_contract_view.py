@@ -6,7 +6,6 @@ set version; its metrics per segment once shipway.toml asks for them."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ from core.entities import ModelVersion
 from core.services import TrainRequest, Workspace
 from desktop.pages.models.contract_view import allowed_text
 from desktop.pages.models.version_detail import summary_text
-from tests.desktop.conftest import PENGUINS, wait_until
+from tests.desktop.conftest import PENGUINS, show_version, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -31,23 +30,6 @@ def binary(lab: Workspace) -> ModelVersion:
     return lab.lifecycle.register(lab.runs.train(request).result().id, "sexes")
 
 
-@pytest.fixture
-def settings_file(lab: Workspace) -> Iterator[Path]:
-    """The shared project's shipway.toml, put back as it was after the test."""
-    path = lab.root / "shipway.toml"
-    before = path.read_text(encoding="utf-8")
-    yield path
-    path.write_text(before, encoding="utf-8")
-    lab.project.reload_settings()
-
-
-def _show(qtbot, window, ref: str):
-    page = window.show_page("models")
-    page.show_version(ref)
-    wait_until(qtbot, lambda: page.detail.version is not None and page.detail.version.ref == ref)
-    return page
-
-
 def _rows(model) -> dict[str, list[str]]:
     """The shown table as {first cell: every cell's text}."""
     rows = {}
@@ -60,7 +42,7 @@ def _rows(model) -> dict[str, list[str]]:
 def test_the_contract_tab_shows_every_rule_and_the_summary_the_threshold(
     qtbot, lab_window, lab: Workspace, binary: ModelVersion
 ) -> None:
-    page = _show(qtbot, lab_window, binary.ref)
+    page = show_version(qtbot, lab_window, binary.ref)
     view = page.detail.contract
     page.detail.tabs.setCurrentWidget(view)
     kept = lab.registry.contract(binary.ref).contract
@@ -86,7 +68,7 @@ def test_the_contract_tab_shows_every_rule_and_the_summary_the_threshold(
 def test_an_edit_is_saved_and_shown_after_a_refresh(
     qtbot, lab_window, lab: Workspace, binary: ModelVersion
 ) -> None:
-    page = _show(qtbot, lab_window, binary.ref)
+    page = show_version(qtbot, lab_window, binary.ref)
     dialog = page.edit_contract()
     assert dialog is not None and dialog.isVisible()
     assert dialog.assignments() == ()  # nothing changed yet
@@ -125,7 +107,7 @@ def test_an_edit_is_saved_and_shown_after_a_refresh(
 def test_a_contradicting_edit_is_refused_in_the_dialog_and_nothing_is_saved(
     qtbot, lab_window, lab: Workspace, binary: ModelVersion, column, key, text, said
 ) -> None:
-    page = _show(qtbot, lab_window, binary.ref)
+    page = show_version(qtbot, lab_window, binary.ref)
     before = lab.registry.contract(binary.ref).to_dict()
     dialog = page.edit_contract()
     dialog.cell(column, key).setText(text)
@@ -155,14 +137,14 @@ def test_the_contract_is_checked_against_a_data_set_version(
     data = tmp_path / "atlantis.csv"
     data.write_text("\n".join(changed) + "\n", encoding="utf-8")
     imported = lab.data.import_file(data).version.ref
-    page = _show(qtbot, lab_window, binary.ref)
+    page = show_version(qtbot, lab_window, binary.ref)
     view = page.detail.contract
     wait_until(qtbot, lambda: imported in [view.dataset.itemText(i)
                                            for i in range(view.dataset.count())], 30)  # fmt: skip
     assert view.dataset.currentText().startswith("penguins@")  # the version's own data first
     view.dataset.setCurrentText(imported)
     view.check_button.click()
-    wait_until(qtbot, lambda: view.check is not None, 60)
+    wait_until(qtbot, lambda: view.check is not None, 180)
     rows = _rows(view.violations)
     assert rows["island.categories"][1] == "3"
     assert rows["island.categories"][3] == "0, 1, 2"
@@ -173,17 +155,17 @@ def test_the_contract_is_checked_against_a_data_set_version(
 def test_the_segments_tab_shows_each_segment_or_says_how_to_get_them(
     qtbot, lab_window, binary: ModelVersion, settings_file: Path
 ) -> None:
-    page = _show(qtbot, lab_window, binary.ref)
+    page = show_version(qtbot, lab_window, binary.ref)
     view = page.detail.segments
     page.detail.tabs.setCurrentWidget(view)
-    wait_until(qtbot, lambda: view.found is not None, 60)
+    wait_until(qtbot, lambda: view.found is not None, 180)
     assert view.stack.currentWidget() is view.empty
     assert "segments = [" in view.empty.text.text()
 
     segments = '\n[evaluation]\nsegments = ["island", "no_such_column"]\n'
     settings_file.write_text(settings_file.read_text(encoding="utf-8") + segments, "utf-8")
     page.refresh()
-    wait_until(qtbot, lambda: view.found is not None and view.found.tables, 60)
+    wait_until(qtbot, lambda: view.found is not None and view.found.tables, 180)
     assert view.stack.currentIndex() == 1
     assert "no column 'no_such_column'" in view.status.text()  # the other column still shows
     assert not view.status.isHidden()

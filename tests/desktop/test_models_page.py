@@ -4,14 +4,13 @@ allowed once the gate is met; the model card with its curves drawn."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from core.entities import ModelVersion
 from core.services import TrainRequest, Workspace
-from tests.desktop.conftest import wait_until
+from tests.desktop.conftest import show_version, wait_until
 
 STRICT_GATES = """
 [gates.production]
@@ -30,28 +29,11 @@ def weak(lab: Workspace) -> ModelVersion:
     return lab.lifecycle.register(lab.runs.train(request).result().id, "gated")
 
 
-@pytest.fixture
-def settings_file(lab: Workspace) -> Iterator[Path]:
-    """The shared project's shipway.toml, put back as it was after the test."""
-    path = lab.root / "shipway.toml"
-    before = path.read_text(encoding="utf-8")
-    yield path
-    path.write_text(before, encoding="utf-8")
-    lab.project.reload_settings()
-
-
-def _show(qtbot, window, ref: str):
-    page = window.show_page("models")
-    page.show_version(ref)
-    wait_until(qtbot, lambda: page.detail.version is not None and page.detail.version.ref == ref)
-    return page
-
-
 def test_evaluate_gates_lists_each_rule_with_value_threshold_and_mark(
     qtbot, lab_window, weak: ModelVersion, settings_file: Path
 ) -> None:
     settings_file.write_text(settings_file.read_text() + STRICT_GATES, encoding="utf-8")
-    page = _show(qtbot, lab_window, weak.ref)
+    page = show_version(qtbot, lab_window, weak.ref)
     task = page.evaluate_gates("production")
     assert task is not None and not task.quiet  # a visible background job
     wait_until(qtbot, lambda: not task.running, 60)
@@ -69,7 +51,7 @@ def test_promote_is_blocked_by_a_failing_gate_then_forced_with_a_reason_then_all
     qtbot, lab_window, lab: Workspace, weak: ModelVersion, settings_file: Path
 ) -> None:
     settings_file.write_text(settings_file.read_text() + STRICT_GATES, encoding="utf-8")
-    page = _show(qtbot, lab_window, weak.ref)
+    page = show_version(qtbot, lab_window, weak.ref)
     dialog = page.promote("production")
     dialog.promote_button.click()
     wait_until(qtbot, lambda: dialog.blocked is not None, 60)
@@ -97,7 +79,7 @@ def test_promote_is_blocked_by_a_failing_gate_then_forced_with_a_reason_then_all
         TrainRequest(data="penguins", target="species", estimator="logistic_regression")
     ).result()
     better = lab.lifecycle.register(run.id, "gated")
-    page = _show(qtbot, lab_window, better.ref)
+    page = show_version(qtbot, lab_window, better.ref)
     dialog = page.promote("production")
     dialog.promote_button.click()
     wait_until(qtbot, lambda: dialog.promotion is not None or dialog.blocked is not None, 60)
@@ -109,7 +91,7 @@ def test_promote_is_blocked_by_a_failing_gate_then_forced_with_a_reason_then_all
 
 
 def test_the_model_card_is_shown_with_its_curves(qtbot, lab_window, weak: ModelVersion) -> None:
-    page = _show(qtbot, lab_window, weak.ref)
+    page = show_version(qtbot, lab_window, weak.ref)
     page.detail.tabs.setCurrentIndex(3)
     wait_until(qtbot, lambda: page.detail.card.images_loaded >= 2, 10)  # ROC and PR as SVG
     text = page.detail.card.toPlainText()
@@ -117,7 +99,7 @@ def test_the_model_card_is_shown_with_its_curves(qtbot, lab_window, weak: ModelV
 
 
 def test_the_trainer_cannot_approve_and_is_told_why(qtbot, lab_window, weak) -> None:
-    page = _show(qtbot, lab_window, weak.ref)
+    page = show_version(qtbot, lab_window, weak.ref)
     assert "your approval does not count" in page.detail.approval_note.text()
     task = page.approve("looks fine to me")
     wait_until(qtbot, lambda: not task.running, 10)
@@ -131,7 +113,7 @@ def test_deploy_serves_the_alias_the_selected_version_holds(qtbot, lab_window, l
     held = lab.lifecycle.register(first.id, "aliased")
     pinned = lab.lifecycle.register(second.id, "aliased")
     lab.lifecycle.promote(held.ref, "production", force=True, reason="the one in use")
-    page = _show(qtbot, lab_window, held.ref)
+    page = show_version(qtbot, lab_window, held.ref)
     detail = page.detail
     wait_until(qtbot, lambda: detail.deploy_ref == "aliased@production", 20)
     assert detail.deploy.text() == "Deploy aliased@production" and detail.deploy.isEnabled()
