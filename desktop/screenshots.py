@@ -21,6 +21,7 @@ import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication, QWidget
@@ -219,29 +220,39 @@ def traffic_with_feedback(url: str, count: int, seed: int = 3) -> None:
         post_json(f"{url}/feedback", {"request_id": answer["request_id"], "actual": species})
 
 
-def run_deployed(
+def run_on_project(
     prog: str,
     argv: list[str] | None,
-    prepare: Callable[[Path], tuple[Workspace, str]],
-    shots: Callable[[MainWindow, str, Path, str], None],
+    prepare: Callable[[Path], tuple[Workspace, Any]],
+    shots: Callable[[MainWindow, Any, Path, str], None],
 ) -> int:
-    """A screenshot script around one deployment: ``prepare(folder)`` makes the project and
-    returns it with the deployment's id; ``shots`` takes the pictures; the deployment is
-    undeployed whatever happens."""
+    """A screenshot script around one project: ``prepare(folder)`` makes it and returns it with
+    what the shots are of (a run id, a deployment id); ``shots`` takes the pictures. Whatever
+    happens, the project's deployments are stopped and the errors the app showed are printed
+    (exit 1 when there were any)."""
     args, app, scratch, context = start(prog, argv)
-    workspace, deployment_id = prepare(scratch / "penguins")
+    workspace, subject = prepare(scratch / "penguins")
     window = MainWindow(context, workspace, own_workspace=False)
     window.resize(*SIZE)
     window.move(40, 30)
     window.show()
     try:
-        shots(window, deployment_id, args.out, args.theme)
+        shots(window, subject, args.out, args.theme)
     finally:
         window.close()
         app.processEvents()
-        workspace.deployments.undeploy(deployment_id)
+        for deployment in workspace.deployments.list(include_stopped=False):
+            workspace.deployments.undeploy(deployment.id)
         workspace.close()
-    return 0
+    return errors_shown(context)
+
+
+def errors_shown(context) -> int:
+    """1 (and the errors on stderr) when the app showed any error while shooting, else 0."""
+    problems = [e.details for e in context.errors.history]
+    if problems:
+        print("errors shown:", *problems, sep="\n", file=sys.stderr)
+    return 1 if problems else 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -273,12 +284,9 @@ def main(argv: list[str] | None = None) -> int:
     from desktop.screenshots_service import service_shots
 
     service_shots(window, args.out, args.theme)
-    problems = [e.details for e in context.errors.history]
     window.close()
     app.processEvents()
-    if problems:
-        print("errors shown:", *problems, sep="\n", file=sys.stderr)
-    return 1 if problems else 0
+    return errors_shown(context)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from pathlib import Path
 from core.services import ChallengerConfig, TrainRequest, Workspace
 from desktop import demo
 from desktop.main_window import MainWindow
-from desktop.screenshots import run_deployed, settle, shoot, traffic_with_feedback
+from desktop.screenshots import run_on_project, settle, shoot, traffic_with_feedback
 
 ROWS = 200
 
@@ -54,7 +54,7 @@ def shots(window: MainWindow, deployment_id: str, out: Path, theme: str) -> None
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_deployed("python -m desktop.screenshots_challenger", argv, prepare, shots)
+    return run_on_project("python -m desktop.screenshots_challenger", argv, prepare, shots)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from core.entities import Run
 from core.services import TrainRequest, Workspace
 from desktop import demo
 from desktop.main_window import MainWindow
-from desktop.screenshots import SIZE, settle, shoot, start
+from desktop.screenshots import run_on_project, settle, shoot
 
 
 def prepare(folder: Path) -> tuple[Workspace, Run]:
@@ -42,22 +42,7 @@ def shots(window: MainWindow, parent: Run, out: Path, theme: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args, app, scratch, context = start("python -m desktop.screenshots_ranking", argv)
-    workspace, parent = prepare(scratch / "penguins")
-    window = MainWindow(context, workspace, own_workspace=False)
-    window.resize(*SIZE)
-    window.move(40, 30)
-    window.show()
-    try:
-        shots(window, parent, args.out, args.theme)
-    finally:
-        problems = [e.details for e in context.errors.history]
-        window.close()
-        app.processEvents()
-        workspace.close()
-    if problems:
-        print("errors shown:", *problems, sep="\n", file=sys.stderr)
-    return 1 if problems else 0
+    return run_on_project("python -m desktop.screenshots_ranking", argv, prepare, shots)
 
 
 if __name__ == "__main__":
