@@ -23,7 +23,7 @@ def models_shots(window: MainWindow, out: Path, theme: str) -> None:
     settle(until=lambda: page.detail.version is not None and page.detail.version.version == 2)
     page.detail.tabs.setCurrentIndex(0)
     shoot(window, out / f"models-{theme}.png")
-    page.detail.tabs.setCurrentIndex(3)
+    page.detail.tabs.setCurrentWidget(page.detail.card_tab)
     settle(until=lambda: page.detail.card.images_loaded > 0)
     card = page.detail.card
     found = card.document().find("Curves")  # scroll the curves' heading to the top

@@ -212,7 +212,7 @@ class _SelfTest:
         page.refresh()
         if not wait_until(lambda: page.detail.version is not None and page.detail.card.html):
             raise RuntimeError("the version and its card did not show")
-        page.detail.tabs.setCurrentIndex(page.detail.tabs.count() - 1)  # the model card
+        page.detail.tabs.setCurrentWidget(page.detail.card_tab)
         if not wait_until(lambda: page.detail.card.images_loaded > 0, 5):
             raise RuntimeError("the card's curves (SVG data URIs) were not drawn")
         return f"{page.detail.version.ref} with its card ({page.detail.card.images_loaded} curves)"

@@ -142,6 +142,7 @@ class ModelDetail(QWidget):
         row.addWidget(self.save_card)
         column.addLayout(row)
         column.addWidget(self.card, 1)
+        self.card_tab = card
         self.tabs.addTab(card, "Model card")
         self.contract = ContractView()
         self.tabs.addTab(self.contract, "Contract")
