@@ -92,6 +92,23 @@ def run_pyinstaller(work: Path, dist: Path, icons: Path, version: str, clean: bo
     return dist / "shipway"
 
 
+def build_app(work: Path, dist: Path, version: str, clean: bool) -> Path:
+    """PyInstaller's one-folder app, its programs' archives read back entry by entry; a build
+    whose archives do not read is made once more from a clean cache (packaging/archive_check.py)."""
+    check = load("archive_check").app_problems
+    programs = tuple(f"{name}{EXE_SUFFIX}" for name in ("shipway", "shipway-desktop"))
+    app = run_pyinstaller(work, dist, work / "icons", version, clean)
+    problems = check(app, programs)
+    if problems and not clean:
+        print("    the built archives do not read back; building again from a clean cache:")
+        print("\n".join(f"      {line}" for line in problems[:10]))
+        app = run_pyinstaller(work, dist, work / "icons", version, True)
+        problems = check(app, programs)
+    if problems:
+        raise SystemExit("the built archives do not read back:\n" + "\n".join(problems[:20]))
+    return app
+
+
 def check_app(app: Path, version: str) -> None:
     """The CLI starts and tells its version; on Linux, no library dependency is missing."""
     found = subprocess.run(
@@ -172,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     icons = make_icons(args.work)
     done(started)
     started = step(f"one-folder app, version {version}")
-    app = run_pyinstaller(args.work, args.dist, args.work / "icons", version, args.clean)
+    app = build_app(args.work, args.dist, version, args.clean)
     done(started)
     started = step("check")
     check_app(app, version)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.packaging.conftest import PACKAGING, ROOT
+from tests.packaging.conftest import PACKAGING, ROOT, load
 
 MIME_NS = "{http://www.freedesktop.org/standards/shared-mime-info}"
 LINUX = PACKAGING / "linux"
@@ -283,3 +283,35 @@ def test_a_deb_built_under_umask_000_ships_no_world_writable_file(
     assert modes["./opt/shipway/_internal/lib/data.txt"] == "-rw-r--r--"
     assert modes["./usr/share/applications/"] == "drwxr-xr-x"
     assert [path for path, mode in modes.items() if mode[0] != "l" and mode[8] == "w"] == []
+
+
+def test_a_program_whose_archive_holds_an_unreadable_module_is_caught(tmp_path: Path) -> None:
+    """archive_check reads back every module of a program's embedded PYZ (here a stand-in
+    program made with PyInstaller's own writers): a module whose bytes were damaged is named."""
+    pytest.importorskip("PyInstaller")
+    from PyInstaller.archive.readers import ZlibArchiveReader
+    from PyInstaller.archive.writers import CArchiveWriter, ZlibArchiveWriter
+
+    check = load("archive_check").archive_problems
+    modules = {"first": "A = 1\n", "second": "B = [n * n for n in range(100)]\n" * 20}
+    sources = {name: tmp_path / f"{name}.py" for name in modules}
+    for name, text in modules.items():
+        sources[name].write_text(text)
+    code = {name: compile(text, f"{name}.py", "exec") for name, text in modules.items()}
+
+    def program(pyz: Path, name: str) -> Path:
+        path = tmp_path / name
+        CArchiveWriter(str(path), [("PYZ.pyz", str(pyz), False, "z")], "libpython3.so")
+        return path
+
+    pyz = tmp_path / "PYZ.pyz"
+    entries = [(name, str(path), "PYMODULE") for name, path in sources.items()]
+    ZlibArchiveWriter(str(pyz), entries, code_dict=code)
+    assert check(program(pyz, "good")) == []
+
+    _, offset, length = ZlibArchiveReader(str(pyz)).toc["second"]
+    damaged = bytearray(pyz.read_bytes())
+    damaged[offset + length // 2 : offset + length // 2 + 8] = b"\xff" * 8
+    pyz.write_bytes(bytes(damaged))
+    problems = check(program(pyz, "bad"))
+    assert len(problems) == 1 and problems[0].startswith("bad: PYZ.pyz: second: ")
