@@ -95,8 +95,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     otherwise call first (this file is loaded before the worker's plugin is registered); the
     groups were then silently ignored and one file's tests ran in both workers at once (two
     installer builds writing the same build folder).
+
+    The two longest groups come first (a worker takes the next group when it is free): the
+    installer test, then the desktop tests; the rest fill in around them. Sorting is stable, so
+    the order inside a group is the usual one.
     """
     for item in items:
         path = item.nodeid.split("::", 1)[0]
         group = "desktop" if path.startswith("tests/desktop/") else path
         item.add_marker(pytest.mark.xdist_group(group))
+    items.sort(key=_longest_first)
+
+
+def _longest_first(item: pytest.Item) -> int:
+    path = item.nodeid.split("::", 1)[0]
+    if path == "tests/packaging/test_deb.py":
+        return 0
+    return 1 if path.startswith("tests/desktop/") else 2

@@ -45,6 +45,9 @@ LEFTOVER_GLOBS = (
     "/usr/share/doc/shipway",
 )
 FIGURES: dict[str, object] = {}
+# Another apt or dpkg run on the machine (an unattended upgrade, a second job) holds dpkg's lock
+# for a while: wait for it rather than fail.
+APT_WAITS = ("-o", "DPkg::Lock::Timeout=600")
 
 
 def sudo() -> list[str]:
@@ -59,7 +62,7 @@ def installed() -> bool:
 
 
 def remove_package() -> None:
-    apt = [*sudo(), "apt-get", "remove", "-y", "-qq", "shipway"]
+    apt = [*sudo(), "apt-get", *APT_WAITS, "remove", "-y", "-qq", "shipway"]
     subprocess.run(apt, check=True, env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
     subprocess.run([*sudo(), "dpkg", "--purge", "shipway"], check=True, capture_output=True)
 
@@ -90,7 +93,7 @@ def deb(tmp_path_factory: pytest.TempPathFactory):
     FIGURES["deb_mb"] = round(package.stat().st_size / 1e6, 1)
     FIGURES["app_folder_mb"] = round(folder_bytes(dist / "shipway") / 1e6, 1)
     started = time.perf_counter()
-    apt = [*sudo(), "apt-get", "install", "-y", "-qq", str(package)]
+    apt = [*sudo(), "apt-get", *APT_WAITS, "install", "-y", "-qq", str(package)]
     subprocess.run(apt, check=True, env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
     FIGURES["apt_install_s"] = round(time.perf_counter() - started, 1)
     try:
