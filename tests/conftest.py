@@ -84,26 +84,17 @@ def db_url(request: pytest.FixtureRequest) -> str | None:
     return request.getfixturevalue("postgres_server").new_database()
 
 
-@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """With pytest-xdist's ``--dist loadgroup`` (scripts/test): a test file's tests run in one
-    worker, in order, with its fixtures; the desktop tests all run in one worker, in the order a
-    single process runs them (Qt's widgets of one test are torn down while the next runs, and
-    the app's tests are written for one QApplication seeing them in that order).
+    """The two longest files first: with pytest-xdist's ``--dist loadfile`` (scripts/test) a
+    worker takes the next whole file when it is free, so the installer test starts at once on
+    one worker and the desktop tests on the other, and the short files fill in around them.
+    Sorting is stable: the order inside each part is the usual one.
 
-    ``tryfirst``: xdist reads the groups in its own hook of this name, which pytest would
-    otherwise call first (this file is loaded before the worker's plugin is registered); the
-    groups were then silently ignored and one file's tests ran in both workers at once (two
-    installer builds writing the same build folder).
-
-    The two longest groups come first (a worker takes the next group when it is free): the
-    installer test, then the desktop tests; the rest fill in around them. Sorting is stable, so
-    the order inside a group is the usual one.
+    (``--dist loadgroup`` cannot group here: pytest 9.2 made a test's node id read-only, so
+    pytest-xdist 3.8's group suffix is silently dropped and every test is sent on its own; one
+    file's tests then ran in both workers at once, and the installer was built twice into the
+    same folder.)
     """
-    for item in items:
-        path = item.nodeid.split("::", 1)[0]
-        group = "desktop" if path.startswith("tests/desktop/") else path
-        item.add_marker(pytest.mark.xdist_group(group))
     items.sort(key=_longest_first)
 
 
