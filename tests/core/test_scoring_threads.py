@@ -51,6 +51,9 @@ def test_chunks_are_scored_on_threads_of_this_process(ws: Workspace) -> None:
         started = {child.pid for child in multiprocessing.active_children()} - trainers
         seen.append((started, names, _limits()))
 
+    # A first job loads every native library scoring uses, so the pools compared below are the
+    # same whichever tests ran in this process before (a pool first loaded mid-job is not held).
+    ws.scoring.score(ScoreRequest("rf@1", file=PENGUINS, chunk_rows=40, workers=1, name="warm"))
     before = _limits()
     threaded = ws.scoring.score(
         ScoreRequest("rf@1", file=PENGUINS, chunk_rows=40, workers=2, name="threads"),
