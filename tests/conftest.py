@@ -84,6 +84,16 @@ def db_url(request: pytest.FixtureRequest) -> str | None:
     return request.getfixturevalue("postgres_server").new_database()
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """``--dist loadfile`` that ends the run when a worker crashes (tests/xdist_crash.py)."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from tests.xdist_crash import CrashSafeLoadFile
+
+    return CrashSafeLoadFile(config, log)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The two longest files first: with pytest-xdist's ``--dist loadfile`` (scripts/test) a
     worker takes the next whole file when it is free, so the installer test starts at once on
