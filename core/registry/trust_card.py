@@ -5,13 +5,14 @@ Blocks are the card's own (:mod:`core.registry.card` renders and escapes them).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from core.entities import ModelVersion
 from core.project import Project
 
 if TYPE_CHECKING:
     from core.registry.card import Block
+    from core.registry.version_segments import Interval
 
 
 def contract_blocks(project: Project, version: ModelVersion) -> list[Block]:
@@ -48,13 +49,13 @@ def contract_blocks(project: Project, version: ModelVersion) -> list[Block]:
 
 
 def segment_blocks(project: Project, version: ModelVersion) -> list[Block]:
+    """Every metric per segment; a configured column the data lacks is named, not fatal."""
     from core.config import load_settings
-    from core.registry import fairness
     from core.registry.card import Paragraph, Table
-    from core.registry.gates import Evidence
+    from core.registry.version_segments import version_segments
 
-    columns = fairness.configured(load_settings(project.root).raw)
-    if not columns:
+    found = version_segments(project, version, load_settings(project.root).raw)
+    if not found.columns:
         return [
             Paragraph(
                 'No segments were evaluated (set [evaluation] segments = ["column", ...] '
@@ -62,27 +63,26 @@ def segment_blocks(project: Project, version: ModelVersion) -> list[Block]:
             )
         ]
     blocks: list[Block] = []
-    for column, table in fairness.tables(Evidence(project, version), columns).items():
-        metrics = table["metrics"]
-        headers = ("Segment", "Rows", *(f"{m} (95% CI)" for m in metrics))
+    for table in found.tables:
+        headers = ("Segment", "Rows", *(f"{m} (95% CI)" for m in table.metrics))
         rows = tuple(
             (
-                group["value"],
-                group["rows"],
-                *(_interval(group["metrics"].get(m)) for m in metrics),
+                segment.value,
+                segment.rows,
+                *(_interval(segment.metrics.get(m)) for m in table.metrics),
             )
-            for group in table["groups"]
+            for segment in table.segments
         )
-        blocks.append(Paragraph(f"By {column} on the test split:"))
+        blocks.append(Paragraph(f"By {table.column} on the test split:"))
         blocks.append(Table(headers, rows))
-        blocks += [Paragraph(note) for note in table.get("notes", [])]
+        blocks += [Paragraph(note) for note in table.notes]
+    blocks += [Paragraph(f"Not evaluated: {problem}") for problem in found.problems]
     return blocks
 
 
-def _interval(value: Any) -> str:
-    if not value or value.get("value") is None:
+def _interval(found: Interval | None) -> str:
+    if found is None or found.value is None:
         return ""
-    low, high = value.get("low"), value.get("high")
-    if low is None or high is None:
-        return f"{value['value']:.4g}"
-    return f"{value['value']:.4g} ({low:.3g}–{high:.3g})"
+    if found.low is None or found.high is None:
+        return f"{found.value:.4g}"
+    return f"{found.value:.4g} ({found.low:.3g}–{found.high:.3g})"

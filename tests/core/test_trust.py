@@ -210,6 +210,22 @@ def test_the_card_has_the_segment_table(ws: Workspace) -> None:
     assert section.count("\u2013") >= 14  # two groups of 30 rows or more, seven intervals each
 
 
+def test_a_segment_column_the_data_lacks_is_named_on_the_card_not_fatal(ws: Workspace) -> None:
+    settings = ws.root / "shipway.toml"
+    before = settings.read_text()  # the project is the module's: leave its settings as found
+    kept = before.split("\n[evaluation]\n")[0]
+    settings.write_text(kept + '\n[evaluation]\nsegments = ["sex", "no_such_column"]\n')
+    try:
+        card = ws.registry.card("pen@1")  # raised before: the card (and the app's detail) failed
+        html = ws.registry.card("pen@1", "html")
+    finally:
+        settings.write_text(before)
+    section = card.split("## Segments")[1].split("## ")[0]
+    assert "By sex on the test split" in section and "| female |" in section
+    assert "Not evaluated:" in section and "no_such_column" in section
+    assert "no_such_column" in html
+
+
 def test_a_column_of_hundreds_of_values_is_grouped() -> None:
     from core.experiments import segments
 

@@ -62,7 +62,11 @@ def context(qapp, tmp_path: Path) -> Iterator[AppContext]:
     made.settings.set_value("deployments/on_exit", "stop")  # no question when a window closes
     made.theme.apply("light")
     yield made
-    made.runner.shutdown(30)
+    # Reads cannot be cancelled; on a loaded machine one may outlive the first 30 s. It must end
+    # before the next test builds its window: a pool thread left running touches this test's
+    # objects while they are torn down.
+    if not made.runner.shutdown(30):
+        assert made.runner.wait(300), f"tasks still running: {made.runner.tasks(True)}"
     made.errors.uninstall_hooks()
     for dialog in list(made.errors.dialogs):
         dialog.close()

@@ -164,8 +164,7 @@ def test_the_segments_tab_shows_each_segment_or_says_how_to_get_them(
 
     segments = '\n[evaluation]\nsegments = ["island", "no_such_column"]\n'
     settings_file.write_text(settings_file.read_text(encoding="utf-8") + segments, "utf-8")
-    page = show_version(qtbot, lab_window, binary.ref)  # read again, this version selected
-    page.detail.tabs.setCurrentWidget(view)
+    page.refresh()  # reads the detail twice (the models, then the versions): the newer one shows
     wait_until(qtbot, lambda: view.found is not None and view.found.tables, 180)
     assert view.stack.currentIndex() == 1
     assert "no column 'no_such_column'" in view.status.text()  # the other column still shows

@@ -71,14 +71,20 @@ class ContractActionsMixin:
         """Read the metrics per segment of ``ref`` (seconds: the model and test rows load)."""
         view = self.detail.segments
         view.reading(ref)
+        self._segment_reads += 1
+        asked = self._segment_reads
+
+        def current() -> bool:  # the newest read, of the version shown
+            shown = self.detail.version
+            return asked == self._segment_reads and shown is not None and shown.ref == ref
 
         def show(found) -> None:
-            if self.detail.version is not None and self.detail.version.ref == ref:
+            if current():
                 view.show_segments(found)
 
         def failed(error: BaseException, trace: str) -> None:
             explanation = describe(error)
-            if self.detail.version is not None and self.detail.version.ref == ref:
+            if current():
                 view.show_problem(explanation.text)
             if not explanation.expected:
                 self.context.errors.report(error, f"Reading the segments of {ref}", trace)

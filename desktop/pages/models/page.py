@@ -81,6 +81,10 @@ class ModelsPage(ModelActionsMixin, ContractActionsMixin, Page):
         self._version: int | None = None
         self._requested: tuple[str, int | None] | None = None  # show_version's, not yet read
         self._reads = 0  # reads of versions and details started (see _select)
+        # Reads of a version's detail and segments started; only the newest is shown, as two in
+        # flight on the thread pool may answer out of order (the older one would show stale data).
+        self._detail_reads = 0
+        self._segment_reads = 0
         self.empty = EmptyState(
             "models",
             "No registered models yet",
@@ -254,7 +258,8 @@ class ModelsPage(ModelActionsMixin, ContractActionsMixin, Page):
 
     def _load_detail(self, ref: str) -> None:
         self._reads += 1
-        metric = self.ranking_metric
+        self._detail_reads += 1
+        asked, metric = self._detail_reads, self.ranking_metric
 
         def read(ws) -> VersionDetail:
             version = ws.registry.version(ref)
@@ -275,6 +280,8 @@ class ModelsPage(ModelActionsMixin, ContractActionsMixin, Page):
 
         def show(detail: VersionDetail) -> None:
             version = detail.version
+            if asked != self._detail_reads:  # a newer read of the detail is on its way
+                return
             if (version.model, version.version) == (self._model, self._version):
                 self.detail.show_detail(detail)
                 self.load_segments(version.ref)
