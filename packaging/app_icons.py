@@ -34,10 +34,14 @@ def render_pngs(svg: Path, folder: Path, sizes: tuple[int, ...] = PNG_SIZES) -> 
     """Render ``svg`` as ``folder/shipway-SIZE.png`` for each size."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import Qt
-    from PySide6.QtGui import QGuiApplication, QImage, QPainter
+    from PySide6.QtGui import QImage, QPainter
     from PySide6.QtSvg import QSvgRenderer
+    from PySide6.QtWidgets import QApplication
 
-    _app = QGuiApplication.instance() or QGuiApplication([])
+    # A QApplication, not the QGuiApplication that painting alone needs: a process holds one
+    # application for good, and a QGuiApplication would make every later widget abort the
+    # process ("Cannot create a QWidget without QApplication").
+    _app = QApplication.instance() or QApplication([])
     renderer = QSvgRenderer(str(svg))
     if not renderer.isValid():
         raise SystemExit(f"cannot read the icon {svg}")

@@ -214,13 +214,25 @@ def cmd_logs(args: argparse.Namespace) -> int:
     sys.stdout.write("".join(line + "\n" for line in lines))
     sys.stdout.flush()
     if args.follow:
-        try:
-            for chunk in follow(path, size):
-                sys.stdout.write(chunk)
-                sys.stdout.flush()
-        except KeyboardInterrupt:
-            return 0
+        _follow(path, size)
     return 0
+
+
+def _follow(path: Path, offset: int) -> None:
+    """Print what the log gains until Ctrl-C or SIGTERM, as ``shipway serve`` stops: by its own
+    handlers, so a follower started with SIGINT ignored (a background job) still ends cleanly."""
+    import threading
+
+    from core.serving.server import install_signal_handlers
+
+    stop = threading.Event()
+    restore = install_signal_handlers(stop)
+    try:
+        for chunk in follow(path, offset, stop):
+            sys.stdout.write(chunk)
+            sys.stdout.flush()
+    finally:
+        restore()
 
 
 def _log_project(args: argparse.Namespace) -> Path:

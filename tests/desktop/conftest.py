@@ -20,6 +20,7 @@ import pytest
 pytest.importorskip("PySide6")
 
 from PySide6.QtCore import QCoreApplication, QEvent, QSettings, QStandardPaths, QTimer
+from PySide6.QtWidgets import QApplication
 
 from core.entities import Deployment, ModelVersion
 from core.services import TrainRequest, Workspace
@@ -51,6 +52,9 @@ def _test_paths() -> None:
 
 @pytest.fixture
 def context(qapp, tmp_path: Path) -> Iterator[AppContext]:
+    # One application per process, for good: if an earlier test made a QGuiApplication (enough to
+    # paint), every widget would abort the process. Fail here, saying so, instead.
+    assert isinstance(qapp, QApplication), f"this test process's Qt application is a {type(qapp)}"
     # Widgets of earlier tests that sit in reference cycles must go now: collected later, in the
     # middle of a style-sheet pass that calls into Python, their deletion would crash Qt. The
     # windows pytest-qt closed are deleted later, by the event loop: do it now, so that a theme

@@ -31,6 +31,11 @@ challenger_wins = {{ metric = "accuracy", min_rows = {rows}, confidence = 0.95 }
 """
 
 
+# A minute for the challenger's predictions (the default is a second): on a loaded machine a
+# slow first one would count as a timeout and the champion would answer in its place.
+SLOW_MACHINE = ("--challenger-timeout-ms", "60000")
+
+
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Versions 1 (weak), 2 (strong) and 3 (a regressor); 1 in production, 2 in staging."""
@@ -111,7 +116,8 @@ def test_refusals_name_what_is_wrong(project: Path) -> None:
 
 def test_shadow_under_load_then_the_gate_decides_the_promotion(project: Path) -> None:
     deployed = ok_json(project, "deploy", "penguins-model@production", "--challenger",
-                       "penguins-model@staging", "--mode", "shadow", "--workers", "2")  # fmt: skip
+                       "penguins-model@staging", "--mode", "shadow", "--workers", "2",
+                       *SLOW_MACHINE)  # fmt: skip
     assert deployed["challenger"]["version"] == 2 and deployed["challenger"]["mode"] == "shadow"
     port, rows = urlsplit(deployed["url"]).port, _rows()
     try:
@@ -151,7 +157,7 @@ def test_shadow_under_load_then_the_gate_decides_the_promotion(project: Path) ->
 def test_split_with_a_sticky_key_under_load(project: Path) -> None:
     deployed = ok_json(project, "deploy", "penguins-model@1", "--challenger", "penguins-model@2",
                        "--mode", "split", "--share", "40", "--sticky", "customer",
-                       "--workers", "2")  # fmt: skip
+                       "--workers", "2", *SLOW_MACHINE)  # fmt: skip
     port, rows = urlsplit(deployed["url"]).port, _rows()[::2]  # every species
     try:
         answers = _load(port, rows, lambda i: {"customer": f"c{i % 40}"})

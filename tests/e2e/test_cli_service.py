@@ -146,6 +146,7 @@ def test_logs_tail_and_follow_the_service_log(projects: list[Path], home: Path) 
     document = json.loads(shipway(home, "service", "logs", "-n", "2", "--json", cwd=churn).stdout)
     assert document["lines"] == ["tick 98", "tick 99"] and document["log"] == str(log)
 
+    # Started with SIGINT ignored, as a background job's children are: Ctrl-C must still stop it.
     follower = subprocess.Popen(
         [sys.executable, "-m", "core.cli", "service", "logs", "-n", "1", "--follow"],
         cwd=churn,
@@ -153,6 +154,7 @@ def test_logs_tail_and_follow_the_service_log(projects: list[Path], home: Path) 
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )
     try:
         assert follower.stdout.readline() == "tick 99\n"

@@ -12,6 +12,7 @@ import re
 import shutil
 import struct
 import subprocess
+import sys
 import tomllib
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -181,6 +182,24 @@ def test_the_maintainer_scripts_are_valid_sh_and_tolerate_missing_tools(tmp_path
             ["/bin/sh", str(script), action], env={"PATH": str(tmp_path)}, capture_output=True
         )
         assert found.returncode == 0, found.stderr
+
+
+def test_a_process_that_made_the_icons_can_still_show_widgets(tmp_path: Path) -> None:
+    """The icons used to be painted under a QGuiApplication, the one application the process
+    can have: a window made later in the same process (as in a test run) aborted it."""
+    script = (
+        "import runpy, sys; from pathlib import Path\n"
+        "icons = runpy.run_path(sys.argv[1])\n"
+        "icons['render_pngs'](Path(sys.argv[2]), Path(sys.argv[3]), (16,))\n"
+        "from PySide6.QtWidgets import QWidget\n"
+        "QWidget().show()\n"
+        "print('shown')\n"
+    )
+    svg = ROOT / "resources" / "icons" / "shipway.svg"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    args = [sys.executable, "-c", script, str(PACKAGING / "app_icons.py"), str(svg), str(tmp_path)]
+    done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "shown" in done.stdout, done.stderr[-2000:]
 
 
 def test_the_icons_are_well_formed(app_icons, tmp_path: Path) -> None:

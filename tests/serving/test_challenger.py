@@ -48,7 +48,12 @@ def dirs(models: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> d
 
 
 def _deployment(tmp_path: Path, challenger: Path, **spec: Any) -> tuple[Path, Path]:
-    """A log folder and a challenger.json naming ``challenger``."""
+    """A log folder and a challenger.json naming ``challenger``.
+
+    The time limit is a minute unless the test sets one: on a loaded machine a first prediction
+    can take over the default second, and the challenger would be cut off before it answers.
+    """
+    spec.setdefault("timeout_ms", 60_000)
     write_spec(tmp_path / "challenger.json", {"model_dir": str(challenger), **spec})
     return tmp_path / "log", tmp_path / "challenger.json"
 
