@@ -48,8 +48,8 @@ def test_status_bar_starts_the_service_and_never_a_second(
         assert indicator.refusal.startswith(
             "Nothing was started: a Shipway service already runs for this project: running (pid"
         )
-        dialogs = window.context.errors.dialogs  # opened by a queued signal: wait for it
-        wait_until(qtbot, lambda: any("already runs" in d.explanation.text for d in dialogs), 30)
+        errors = window.context.errors  # the dialog opens on a queued signal: wait for it
+        wait_until(qtbot, lambda: any("already runs" in d.explanation.text for d in errors.dialogs))
         assert workspace.service.state().pid == first  # the first one serves, alone
     finally:
         _stop_service(workspace)

@@ -176,6 +176,7 @@ class SegmentsSection(QWidget):
         self.task = None  # the read under way
         self.read_for: str | None = None  # the deployment of the last read started
         self.read_at = 0.0  # time.monotonic() of the last read started
+        self.read_why = ""  # what started it: "asked" (a refresh, a new deployment) or "timer"
         self.reads = 0  # reads started (the tests read it)
         self.shown_for: str | None = None  # the deployment whose segments are shown
         self._stale = True
@@ -219,6 +220,7 @@ class SegmentsSection(QWidget):
             return
         due = self._stale or deployment_id != self.read_for
         if due or time.monotonic() - self.read_at >= REREAD_S:
+            self.read_why = "asked" if due else "timer"
             self._read(deployment_id)
 
     def showEvent(self, event) -> None:
