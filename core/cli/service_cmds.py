@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import threading
 from pathlib import Path
 
 from core.cli.output import emit_json, table
@@ -221,8 +222,6 @@ def cmd_logs(args: argparse.Namespace) -> int:
 def _follow(path: Path, offset: int) -> None:
     """Print what the log gains until Ctrl-C or SIGTERM, as ``shipway serve`` stops: by its own
     handlers, so a follower started with SIGINT ignored (a background job) still ends cleanly."""
-    import threading
-
     from core.serving.server import install_signal_handlers
 
     stop = threading.Event()
