@@ -14,6 +14,10 @@ Tests, chosen by how the rows were seen and by the metric:
 A bootstrap's p-value is two-sided: twice the share of resampled differences on the far side
 of zero. Intervals: Wilson's for an accuracy, the bootstrap's percentiles otherwise. The seed is
 fixed, so one log gives one answer.
+
+No scipy: the normal quantile and tail and McNemar's binomial p-value come from
+:mod:`core.monitoring.distributions` (``statistics.NormalDist``, ``math.erfc`` and scipy's
+``binomtest`` walk ported), which the tests check against scipy.
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+
+from core.monitoring.distributions import binomtest_p, norm_ppf, norm_sf
 
 RESAMPLES = 1000
 SEED = 20260101
@@ -95,7 +100,7 @@ def _regression(name: str) -> Metric:
 def wilson(right: int, rows: int, confidence: float) -> tuple[float, float]:
     if rows == 0:
         return 0.0, 1.0
-    z = stats.norm.ppf(0.5 + confidence / 2)
+    z = norm_ppf(0.5 + confidence / 2)
     share = right / rows
     centre = (share + z * z / (2 * rows)) / (1 + z * z / rows)
     spread = math.sqrt(share * (1 - share) / rows + z * z / (4 * rows * rows))
@@ -134,7 +139,7 @@ def paired_test(
         only_challenger = int(((challenger == t) & (champion != t)).sum())
         only_champion = int(((champion == t) & (challenger != t)).sum())
         discordant = only_challenger + only_champion
-        p = 1.0 if discordant == 0 else stats.binomtest(only_challenger, discordant).pvalue
+        p = 1.0 if discordant == 0 else binomtest_p(only_challenger, discordant)
         return Test("mcnemar_exact", float(p), difference, _clean(low), _clean(high))
     return Test("paired_bootstrap", _bootstrap_p(values), difference, _clean(low), _clean(high))
 
@@ -152,8 +157,8 @@ def unpaired_test(
         k0, k1, n0, n1 = int((t0 == p0).sum()), int((t1 == p1).sum()), len(t0), len(t1)
         pooled = (k0 + k1) / (n0 + n1)
         spread = math.sqrt(pooled * (1 - pooled) * (1 / n0 + 1 / n1))
-        p = 1.0 if spread == 0 else float(2 * stats.norm.sf(abs(difference) / spread))
-        z = stats.norm.ppf(0.5 + confidence / 2)
+        p = 1.0 if spread == 0 else 2 * norm_sf(abs(difference) / spread)
+        z = norm_ppf(0.5 + confidence / 2)
         se = math.sqrt(k0 / n0 * (1 - k0 / n0) / n0 + k1 / n1 * (1 - k1 / n1) / n1)
         return Test("two_proportion_z", p, difference, difference - z * se, difference + z * se)
     d0, d1 = _draws(len(t0)), _draws(len(t1), offset=1)

@@ -30,11 +30,11 @@ def live_metrics(
     training: dict[str, Any],
 ) -> LiveMetrics | None:
     """Metrics of the rows that have an actual value; None when none has."""
-    from core.experiments import evaluation
-
     found = outcomes(task, classes, predictions, actuals)
     if found is None:
         return None
+    from core.experiments import evaluation  # scikit-learn and scipy: only once feedback came
+
     if task == "classification":
         values, notes = evaluation.classification_metrics(found.y_true, found.y_pred, None,
                                                           found.labels)  # fmt: skip

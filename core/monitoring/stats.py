@@ -2,8 +2,13 @@
 
 Every function takes what the reference statistics keep (sorted samples, counts per bin or
 category) and what one pass over the current data gives, so that a window is compared without
-the training rows. Each names the Evidently test it reproduces; the tests of this module check
-them against scipy to 1e-9.
+the training rows. Each names the Evidently test it reproduces.
+
+They are computed with numpy alone: what scipy would give comes from
+:mod:`core.monitoring.ks_two_sample` (``ks_2samp``, exact and asymptotic, ported from scipy)
+and :mod:`core.monitoring.distributions` (``chi2.sf``, ``norm.sf``, ``rel_entr``), so a drift
+check never imports scipy, which would cost the always-on service about 70 MB. The tests
+check every statistic and p-value against scipy to 1e-9.
 """
 
 from __future__ import annotations
@@ -11,9 +16,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats
-from scipy.special import rel_entr
 
+from core.monitoring.distributions import chi2_sf, norm_sf, rel_entr
+from core.monitoring.ks_two_sample import ks_2samp
 from core.serving.smoothing import fill_zeroes
 
 WASSERSTEIN_MIN_NORM = 0.001  # Evidently: norm = max(np.std(reference), 0.001)
@@ -33,8 +38,8 @@ def psi(reference_counts: np.ndarray, current_counts: np.ndarray) -> float:
 def ks(reference_sorted: np.ndarray, current: np.ndarray) -> tuple[float, float]:
     """Two-sample Kolmogorov-Smirnov: (statistic D, p-value), scipy's ``ks_2samp`` (method
     "auto": exact up to 10,000 values a side), as Evidently calls it."""
-    result = stats.ks_2samp(reference_sorted, current)
-    return float(result.statistic), float(result.pvalue)
+    return ks_2samp(np.sort(np.asarray(reference_sorted, dtype=np.float64)),
+                    np.sort(np.asarray(current, dtype=np.float64)))  # fmt: skip
 
 
 def wasserstein_sorted(a: np.ndarray, b: np.ndarray) -> float:
@@ -100,7 +105,7 @@ def chi_square(reference_counts: np.ndarray, current_counts: np.ndarray) -> tupl
         return 0.0, 1.0
     expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / table.sum()
     statistic = float(np.sum((table - expected) ** 2 / expected))
-    return statistic, float(stats.chi2.sf(statistic, table.shape[1] - 1))
+    return statistic, chi2_sf(statistic, table.shape[1] - 1)
 
 
 def z_test(reference_counts: np.ndarray, current_counts: np.ndarray) -> tuple[float, float]:
@@ -117,7 +122,7 @@ def z_test(reference_counts: np.ndarray, current_counts: np.ndarray) -> tuple[fl
     if spread <= 0:
         return 0.0, 1.0
     z = (p1 - p2) / math.sqrt(spread)
-    return float(z), float(2 * stats.norm.sf(abs(z)))
+    return float(z), 2 * norm_sf(abs(z))
 
 
 def _shares(counts: np.ndarray) -> np.ndarray:

@@ -1,0 +1,100 @@
+"""The always-on service's monitoring path never imports scipy (about 70 MB resident): a fresh
+Python process imports the service module, looks for failing challengers and evaluates the
+triggers over a real deployment's prediction log (one drift check: KS, chi-square and z tests on
+the penguins reference), as the service's monitoring tick does, and reports what it imported.
+
+The log has no feedback, as a service that waits has none: live metrics, which use training's
+scikit-learn metric functions (and so scipy), are computed only once actual values come back."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.services import TrainRequest, Workspace
+from core.serving.frames import model_frame
+from core.serving.predlog import LoggedRequest, PredictionLog
+
+ROOT = Path(__file__).resolve().parents[2]
+PENGUINS = ROOT / "resources" / "demo" / "penguins.csv"
+
+CHILD = textwrap.dedent(
+    """
+    import json, sys
+    import core.operations.service  # what `shipway service run` imports first
+    from core.services import Workspace
+
+    with Workspace.open(sys.argv[1]) as ws:
+        ws.lifecycle.check_challengers()  # what check_triggers() runs first in the service
+        check = ws.lifecycle.check_triggers(sys.argv[2])
+        series = ws.monitoring.drift_series("peng@1", sys.argv[2])
+    tests = sorted({f.test for b in series.buckets for f in b.report.features if f.test})
+    print(json.dumps({
+        "problems": list(check.problems),
+        "buckets": len(series.buckets),
+        "tests": tests,
+        "heavy": sorted(m for m in ("scipy", "sklearn") if m in sys.modules),
+    }))
+    """
+)
+
+
+def _log_an_hour(ws: Workspace, folder: Path, start: float) -> None:
+    """Sixty logged requests of five penguins each, one a minute."""
+    version = ws.registry.version("peng@1")
+    schema = {entry["name"]: entry["type"] for entry in version.io_schema["inputs"]}
+    data = pd.read_csv(PENGUINS)
+    log = PredictionLog(folder)
+    for minute in range(60):
+        rows = data.iloc[(np.arange(5) + minute * 5) % len(data)]
+        moment = datetime.fromtimestamp(start + 60 * minute, UTC)
+        log.put(LoggedRequest(uuid.uuid4().hex, moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                              "peng", 1, 2.0, 200, len(rows),
+                              inputs=model_frame(rows, schema, version.features),
+                              outputs={"predictions": rows["species"].tolist()}))  # fmt: skip
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def logged(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A registered version, a deployment of it (stopped; its log stays) with an hour of
+    traffic in the previous hour, and [triggers] on."""
+    root = tmp_path_factory.mktemp("scipy-free") / "p"
+    with Workspace.create(root, name="scipy-free") as ws:
+        ws.data.import_file(PENGUINS)
+        run = ws.runs.train(TrainRequest("penguins", "species",
+                                         estimator="logistic_regression")).result()  # fmt: skip
+        ws.lifecycle.register(run.id, "peng")
+        deployment = ws.deployments.deploy("peng@1", workers=1)
+        ws.deployments.undeploy(deployment.id)
+        start = math.floor(time.time() / 3600) * 3600 - 2 * 3600
+        _log_an_hour(ws, ws.deployments.folder(deployment), start)
+    settings = root / "shipway.toml"
+    settings.write_text(settings.read_text(encoding="utf-8")
+                        + "\n[triggers]\ndrift_buckets = 3\n", encoding="utf-8")  # fmt: skip
+    return root, deployment.id
+
+
+def test_a_drift_check_in_a_fresh_service_process_never_imports_scipy(logged) -> None:
+    root, deployment = logged
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), *sys.path])}
+    done = subprocess.run([sys.executable, "-c", CHILD, str(root), deployment],
+                          capture_output=True, text=True, timeout=300, env=env)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["problems"] == []
+    assert report["buckets"] >= 1
+    assert {"ks", "chisquare", "z"} <= set(report["tests"])  # the check really tested
+    assert "scipy" not in report["heavy"], "the service's drift check imported scipy"
