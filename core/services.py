@@ -22,16 +22,11 @@ docs/architecture.md draws the floors.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core.bundles.service import BundlesService, ExportedBundle
-from core.data.column_roles import suggest_target
-from core.data.diff import DatasetDiff
-from core.data.importer import ImportOptions, ImportOutcome
-from core.data.preview import FilePreview
-from core.data.service import DataService
 from core.deploy.challenger import ChallengerConfig, ChallengerInfo
 from core.deploy.probe import LiveState
 from core.deploy.service import SERVING_KEYS, DeploymentsService, Swap
@@ -44,15 +39,41 @@ from core.experiments.spec import TrainRequest
 from core.lifecycle import Lifecycle, Retraining, TriggerCheck
 from core.monitoring.results import DriftReport, DriftSeries
 from core.monitoring.service import MonitoringService, ReferenceSummary
-from core.operations.control import ServiceControl
 from core.operations.jobs import JobsService
 from core.project import Project, find_project_root
 from core.registry.service import Promotion, RegistryService
-from core.scoring.service import ScoreRequest, ScoringResult, ScoringService
 from core.store import migrate
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    from core.bundles.service import BundlesService, ExportedBundle
+    from core.data.diff import DatasetDiff
+    from core.data.importer import ImportOptions, ImportOutcome
+    from core.data.preview import FilePreview
+    from core.data.service import DataService
     from core.monitoring.traffic import TrafficSeries
+    from core.operations.control import ServiceControl
+    from core.scoring.service import ScoreRequest, ScoringResult, ScoringService
+
+# Records whose modules a process may never need, imported when first asked for: the data
+# importers and pyarrow's CSV and Parquet readers, bundles, batch scoring, the service
+# installer, pandas' traffic series. The always-on service, which watches deployments and
+# never imports a file itself, then stays smaller (docs/operations.md, "What it costs").
+LAZY_RECORDS = {
+    "BundlesService": "core.bundles.service",
+    "ExportedBundle": "core.bundles.service",
+    "DatasetDiff": "core.data.diff",
+    "ImportOptions": "core.data.importer",
+    "ImportOutcome": "core.data.importer",
+    "FilePreview": "core.data.preview",
+    "DataService": "core.data.service",
+    "ScoreRequest": "core.scoring.service",
+    "ScoringResult": "core.scoring.service",
+    "ScoringService": "core.scoring.service",
+    "ServiceControl": "core.operations.control",
+    "TrafficSeries": "core.monitoring.traffic",
+}
 
 __all__ = [  # the records the services hand out, for the desktop's annotations
     "ChallengerConfig",
@@ -258,19 +279,50 @@ class Workspace:
     def __init__(self, project: Project) -> None:
         self._project = project
         self.project = ProjectService(project)
-        self.data = DataService(project)
         self.runs = RunsService(project)
         self.registry = RegistryService(project)
         self.deployments = DeploymentsService(project, self.registry)
         self.monitoring = MonitoringService(project, self.registry, self.deployments)
         self.registry.live_evidence = self.monitoring.challenger_comparisons
-        self.bundles = BundlesService(project, self.registry)
-        self.scoring = ScoringService(project, self.registry, self.monitoring)
         self.lifecycle = Lifecycle(
             project, self.runs, self.registry, self.deployments, self.monitoring
         )
         self.jobs = JobsService(project)
-        self.service = ServiceControl(project.root)
+        self._building = threading.RLock()
+        self._built: dict[str, Any] = {}
+
+    def _once(self, name: str, build: Any) -> Any:
+        """The service ``name``, built on first use (one instance, whichever thread asks)."""
+        with self._building:
+            if name not in self._built:
+                self._built[name] = build()
+            return self._built[name]
+
+    @property
+    def data(self) -> DataService:
+        from core.data.service import DataService
+
+        return self._once("data", lambda: DataService(self._project))
+
+    @property
+    def bundles(self) -> BundlesService:
+        from core.bundles.service import BundlesService
+
+        return self._once("bundles", lambda: BundlesService(self._project, self.registry))
+
+    @property
+    def scoring(self) -> ScoringService:
+        from core.scoring.service import ScoringService
+
+        return self._once(
+            "scoring", lambda: ScoringService(self._project, self.registry, self.monitoring)
+        )
+
+    @property
+    def service(self) -> ServiceControl:
+        from core.operations.control import ServiceControl
+
+        return self._once("service", lambda: ServiceControl(self._project.root))
 
     @classmethod
     def create(
@@ -302,13 +354,23 @@ class Workspace:
 
 
 def preview_file(
-    path: Path | str, options: ImportOptions = ImportOptions(), rows: int = 50
+    path: Path | str, options: ImportOptions | None = None, rows: int = 50
 ) -> FilePreview:
     """What importing ``path`` would read, with the default ``[data]`` limits (no project yet).
     An open project's ``ws.data.preview_file`` applies its own limits."""
+    from core.data.importer import ImportOptions
     from core.data.preview import preview_file as preview
 
-    return preview(Path(path), options, rows)
+    return preview(Path(path), options or ImportOptions(), rows)
+
+
+def suggest_target(
+    columns: Iterable[str], types: Mapping[str, str], identifiers: Mapping[str, str]
+) -> str | None:
+    """The column a model most likely predicts (core.data.column_roles), or ``None``."""
+    from core.data.column_roles import suggest_target as suggest
+
+    return suggest(columns, types, identifiers)
 
 
 def suggest_task(column_type: str, stats: dict[str, Any]) -> str:
@@ -323,13 +385,15 @@ def catalog(task: str | None = None) -> tuple[Any, ...]:
 
 def export_table_csv(columns: dict[str, list[Any]], target: Path | str) -> Path:
     """Write columns of plain values as CSV, formula-like text cells neutralised."""
+    from core.data.service import DataService
+
     return DataService.export_table_csv(columns, target)
 
 
 def __getattr__(name: str) -> Any:
-    """Records whose modules load pandas are imported when first asked for (CLI start-up)."""
-    if name == "TrafficSeries":
-        from core.monitoring.traffic import TrafficSeries
+    """The records of :data:`LAZY_RECORDS`, imported when first asked for."""
+    if name in LAZY_RECORDS:
+        import importlib
 
-        return TrafficSeries
+        return getattr(importlib.import_module(LAZY_RECORDS[name]), name)
     raise AttributeError(f"module 'core.services' has no attribute {name!r}")

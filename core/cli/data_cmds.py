@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.cli import contract_cmds
 from core.cli.output import TerminalProgress, emit_json, human_size, reply, table
 from core.cli.project_cmds import open_workspace
 from core.errors import CorruptObject, UsageError
-from core.services import ImportOptions
+
+if TYPE_CHECKING:  # the importers load pyarrow's readers: only `data import` needs them
+    from core.services import ImportOptions
 
 
 def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -75,6 +77,8 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
 
 
 def _options(args: argparse.Namespace) -> ImportOptions:
+    from core.services import ImportOptions
+
     tokens = None
     if args.missing_tokens is not None:
         tokens = tuple(t for t in args.missing_tokens.split(",") if t != "")

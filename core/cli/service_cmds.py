@@ -222,7 +222,7 @@ def cmd_logs(args: argparse.Namespace) -> int:
 def _follow(path: Path, offset: int) -> None:
     """Print what the log gains until Ctrl-C or SIGTERM, as ``shipway serve`` stops: by its own
     handlers, so a follower started with SIGINT ignored (a background job) still ends cleanly."""
-    from core.serving.server import install_signal_handlers
+    from core.serving.signals import install_signal_handlers
 
     stop = threading.Event()
     restore = install_signal_handlers(stop)

@@ -63,7 +63,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         projects = [folder]
     _log_to_stderr()
     stop = threading.Event()
-    from core.serving.server import install_signal_handlers
+    from core.serving.signals import install_signal_handlers
 
     restore = install_signal_handlers(stop)
     try:

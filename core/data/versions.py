@@ -1,15 +1,21 @@
-"""Reading a stored version back: always through the blob's hash check."""
+"""Reading a stored version back: always through the blob's hash check.
+
+pyarrow's Parquet module (and the file systems it loads, about 4 MB) is imported when a
+version is first read, so a process that never reads one (the always-on service watching
+deployments) does not carry it.
+"""
 
 from __future__ import annotations
 
 import re
-
-import pyarrow as pa
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING
 
 from core.entities import DatasetVersion
 from core.errors import UsageError
 from core.project import Project
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 _REF = re.compile(r"^(?P<name>[^@]+?)(?:@(?P<version>\d+|latest))?$")
 
@@ -33,5 +39,8 @@ def resolve(project: Project, ref: str) -> DatasetVersion:
 
 def load_table(project: Project, version: DatasetVersion) -> pa.Table:
     """The version's data, after verifying that its blob still matches its sha256."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     data = project.blobs.read_verified(version.sha256)
     return pq.read_table(pa.BufferReader(data))

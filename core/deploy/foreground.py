@@ -47,10 +47,11 @@ def run(
     """Serve until SIGINT/SIGTERM (or ``stop``), then stop cleanly and record it stopped."""
     from core.serving import server as serving
     from core.serving.settings import ServingConfig
+    from core.serving.signals import install_signal_handlers
     from core.serving.watch import PointerWatcher
 
     stop = stop or threading.Event()
-    restore = serving._install_signal_handlers(stop)
+    restore = install_signal_handlers(stop)
     config = ServingConfig(token=token, log_dir=str(what.folder))
     try:
         running = serving.start_server(what.model_dir, host=host, port=port, config=config)

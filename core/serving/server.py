@@ -20,7 +20,6 @@ import ipaddress
 import json
 import logging
 import os
-import signal
 import threading
 import time
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ from core.serving.app import ServingState, create_app, state_of
 from core.serving.errors import ServerStartError
 from core.serving.model import LoadedModel
 from core.serving.settings import ServingConfig
+from core.serving.signals import install_signal_handlers
 from core.serving.slot import ModelSlot
 from core.serving.watch import PointerWatcher, read_pointer
 
@@ -309,25 +309,3 @@ def serve(
         if ready_file is not None:
             Path(ready_file).unlink(missing_ok=True)
         restore()
-
-
-def install_signal_handlers(stop: threading.Event) -> Any:
-    """SIGTERM and SIGINT set ``stop`` (main thread only); returns a function restoring them."""
-    if threading.current_thread() is not threading.main_thread():
-        return lambda: None
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
-
-    def handle(signum: int, frame: object) -> None:
-        stop.set()
-
-    for sig in previous:
-        signal.signal(sig, handle)
-
-    def restore() -> None:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-    return restore
-
-
-_install_signal_handlers = install_signal_handlers  # the name callers used first

@@ -30,7 +30,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from core.serving.errors import ServerStartError
-from core.serving.server import check_bind, install_signal_handlers
+from core.serving.server import check_bind
+from core.serving.signals import install_signal_handlers
 
 log = logging.getLogger("shipway.serving")
 RESTARTS_PER_MINUTE = 5

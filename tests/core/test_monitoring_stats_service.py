@@ -1,7 +1,9 @@
-"""The always-on service's monitoring path never imports scipy (about 70 MB resident): a fresh
-Python process imports the service module, looks for failing challengers and evaluates the
-triggers over a real deployment's prediction log (one drift check: KS, chi-square and z tests on
-the penguins reference), as the service's monitoring tick does, and reports what it imported.
+"""The always-on service's monitoring path never imports scipy (about 70 MB resident), nor a web
+stack, the data importers, bundles or batch scoring (about 15 MB more): a fresh Python process
+builds the CLI's parser and imports the service module, as ``shipway service run`` does, looks
+for failing challengers and evaluates the triggers over a real deployment's prediction log (one
+drift check: KS, chi-square and z tests on the penguins reference), as the service's monitoring
+tick does, and reports what it imported.
 
 The log has no feedback, as a service that waits has none: live metrics, which use training's
 scikit-learn metric functions (and so scipy), are computed only once actual values come back."""
@@ -33,7 +35,13 @@ PENGUINS = ROOT / "resources" / "demo" / "penguins.csv"
 CHILD = textwrap.dedent(
     """
     import json, sys
-    import core.operations.service  # what `shipway service run` imports first
+
+    HEAVY = ("scipy", "sklearn", "flask", "waitress", "pyarrow.parquet", "pyarrow.csv",
+             "core.data.importer", "core.bundles.service", "core.scoring.service")
+    from core.cli import build_parser
+
+    build_parser()  # `shipway service run` parses its command line with every command's parser
+    import core.cli.service_run, core.operations.service  # then imports the service
     from core.services import Workspace
 
     with Workspace.open(sys.argv[1]) as ws:
@@ -45,7 +53,7 @@ CHILD = textwrap.dedent(
         "problems": list(check.problems),
         "buckets": len(series.buckets),
         "tests": tests,
-        "heavy": sorted(m for m in ("scipy", "sklearn") if m in sys.modules),
+        "heavy": sorted(m for m in HEAVY if m in sys.modules),
     }))
     """
 )
@@ -98,3 +106,12 @@ def test_a_drift_check_in_a_fresh_service_process_never_imports_scipy(logged) ->
     assert report["buckets"] >= 1
     assert {"ks", "chisquare", "z"} <= set(report["tests"])  # the check really tested
     assert "scipy" not in report["heavy"], "the service's drift check imported scipy"
+
+
+def test_the_service_process_imports_no_web_stack_importers_bundles_or_scoring(logged) -> None:
+    root, deployment = logged
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), *sys.path])}
+    done = subprocess.run([sys.executable, "-c", CHILD, str(root), deployment],
+                          capture_output=True, text=True, timeout=300, env=env)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1])["heavy"] == []
