@@ -31,7 +31,7 @@ from core.progress import CancelToken, ProgressFn, Stage, no_progress
 from core.project import Project
 from core.registry.service import RegistryService
 
-if TYPE_CHECKING:  # numpy, scipy and pandas are imported when first needed
+if TYPE_CHECKING:  # numpy and pandas are imported when first needed
     from collections.abc import Sequence
 
     from core.monitoring.challenger import Comparison
