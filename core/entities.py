@@ -2,6 +2,8 @@
 
 They hold no database session and no open file: the store converts ORM rows into these inside
 its session scope, so callers can keep them as long as they like and pass them across threads.
+A record whose ``to_dict`` is its fields derives from ``_Record`` and names its datetime fields
+in ``DATED`` (written in ISO 8601) rather than writing the method again.
 """
 
 from __future__ import annotations
@@ -28,9 +30,21 @@ def _fields(record: Any, *names: str) -> dict[str, Any]:
     return {name: getattr(record, name) for name in names}
 
 
+class _Record:
+    """A record whose ``to_dict`` is its fields, with the datetimes named in ``DATED`` in ISO
+    8601: a class names its datetime fields instead of writing ``to_dict``."""
+
+    DATED: ClassVar[tuple[str, ...]] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return _dated(self, *self.DATED)
+
+
 @dataclass(frozen=True)
-class AuditEntry:
+class AuditEntry(_Record):
     """One recorded state change: who did what to which object, and when."""
+
+    DATED = ("at",)
 
     id: int
     at: datetime
@@ -40,13 +54,12 @@ class AuditEntry:
     object_ref: str
     detail: dict[str, Any] = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, Any]:
-        return _dated(self, "at")
-
 
 @dataclass(frozen=True)
-class Dataset:
+class Dataset(_Record):
     """A named data set: a line of immutable versions."""
+
+    DATED = ("created_at", "updated_at")
 
     id: int
     name: str
@@ -57,9 +70,6 @@ class Dataset:
     latest_rows: int
     latest_columns: int
     updated_at: datetime
-
-    def to_dict(self) -> dict[str, Any]:
-        return _dated(self, "created_at", "updated_at")
 
 
 @dataclass(frozen=True)
@@ -115,7 +125,7 @@ class DatasetVersion:
 
 
 @dataclass(frozen=True)
-class ProjectInfo:
+class ProjectInfo(_Record):
     """What the header of the app and ``shipway`` commands show about a project."""
 
     name: str
@@ -126,16 +136,15 @@ class ProjectInfo:
     target: str
     primary_metric: str
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 RUN_STATUSES = ("queued", "running", "done", "failed", "cancelled")
 
 
 @dataclass(frozen=True)
-class Run:
+class Run(_Record):
     """A training run (``kind`` "train") or a search over trial runs (``kind`` "search")."""
+
+    DATED = ("created_at", "started_at", "finished_at")
 
     id: int
     parent_id: int | None
@@ -195,7 +204,7 @@ class Run:
         }
 
     def to_dict(self) -> dict[str, Any]:
-        data = _dated(self, "created_at", "started_at", "finished_at")
+        data = super().to_dict()
         data["run"] = data.pop("id")
         data["dataset_ref"] = f"{self.dataset}@{self.dataset_version}"
         return data
@@ -271,8 +280,10 @@ class ModelVersion:
 
 
 @dataclass(frozen=True)
-class RegisteredModel:
+class RegisteredModel(_Record):
     """A named model: its versions and which version holds each alias."""
+
+    DATED = ("created_at",)
 
     id: int
     name: str
@@ -283,13 +294,12 @@ class RegisteredModel:
     versions: int
     aliases: dict[str, int]
 
-    def to_dict(self) -> dict[str, Any]:
-        return _dated(self, "created_at")
-
 
 @dataclass(frozen=True)
-class AliasMove:
+class AliasMove(_Record):
     """One recorded move of an alias: ``kind`` is "promote", "force" or "rollback"."""
+
+    DATED = ("at",)
 
     id: int
     model: str
@@ -303,13 +313,12 @@ class AliasMove:
     at: datetime
     user: str
 
-    def to_dict(self) -> dict[str, Any]:
-        return _dated(self, "at")
-
 
 @dataclass(frozen=True)
-class Approval:
+class Approval(_Record):
     """A person's sign-off on a model version."""
+
+    DATED = ("at",)
 
     id: int
     model: str
@@ -318,12 +327,9 @@ class Approval:
     comment: str
     at: datetime
 
-    def to_dict(self) -> dict[str, Any]:
-        return _dated(self, "at")
-
 
 @dataclass(frozen=True)
-class GateResult:
+class GateResult(_Record):
     """One rule's verdict: what was measured, against what, and a sentence saying so."""
 
     rule: str
@@ -332,9 +338,6 @@ class GateResult:
     value: Any = None
     threshold: Any = None
     details: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -369,7 +372,7 @@ class GateReport:
 
 
 @dataclass(frozen=True)
-class Deployment:
+class Deployment(_Record):
     """A recorded REST server of a model version, or of whatever version holds an alias.
 
     ``status`` is what the store recorded ("running" or "stopped"); the live state of the
@@ -398,6 +401,7 @@ class Deployment:
     process_command: tuple[str, ...] | None = None
     keep: bool = False  # kept up by the always-on service
 
+    DATED = ("started_at", "stopped_at")
     STALE: ClassVar[str] = "stale: "  # how the stop note of a stale deployment begins
 
     @property
@@ -415,12 +419,11 @@ class Deployment:
         return f"{self.model}@{self.alias or self.version}"
 
     def to_dict(self) -> dict[str, Any]:
-        data = _dated(self, "started_at", "stopped_at")
-        return data | _fields(self, "url", "target", "stale")
+        return super().to_dict() | _fields(self, "url", "target", "stale")
 
 
 @dataclass(frozen=True)
-class Alert:
+class Alert(_Record):
     """A trigger that fired: recorded once per streak, with the retraining it started."""
 
     id: int
@@ -440,9 +443,6 @@ class Alert:
     gates_passed: bool | None = None
     retrain_error: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 @dataclass(frozen=True)
 class GateEvaluation:
@@ -460,9 +460,11 @@ class GateEvaluation:
 
 
 @dataclass(frozen=True)
-class Job:
+class Job(_Record):
     """A piece of work of the always-on service: ``kind`` "retrain", "import", "check",
     "restart" or "prune"; ``status`` "queued", "running", "done", "failed" or "cancelled"."""
+
+    DATED = ("created_at", "started_at", "finished_at")
 
     id: int
     kind: str
@@ -484,6 +486,3 @@ class Job:
     @property
     def finished(self) -> bool:
         return self.status in ("done", "failed", "cancelled")
-
-    def to_dict(self) -> dict[str, Any]:
-        return _dated(self, "created_at", "started_at", "finished_at")

@@ -6,6 +6,9 @@ Every error Shipway raises on purpose is a :class:`ShipwayError`. It carries a s
 line and exits with :attr:`ShipwayError.exit_code`; the desktop shows the same text in a dialog.
 (The REST server has its own small hierarchy, :mod:`core.serving.errors`, with HTTP statuses:
 it runs inside exported bundles without the rest of the engine.)
+
+A subclass names its code in its class line, ``class NotFound(ShipwayError, code="not_found")``
+(and ``exit_code=`` where the CLI's status is not 1), rather than repeating the attributes.
 """
 
 from __future__ import annotations
@@ -33,6 +36,14 @@ class ShipwayError(Exception):
         self.hint = hint
         self.details = list(details or [])
 
+    def __init_subclass__(
+        cls, *, code: str | None = None, exit_code: int | None = None, **kwargs: Any
+    ) -> None:
+        """``class X(ShipwayError, code="x")`` names the code (``exit_code`` the CLI status)."""
+        super().__init_subclass__(**kwargs)
+        cls.code = code or cls.code
+        cls.exit_code = exit_code or cls.exit_code
+
     def one_line(self) -> str:
         """What, where and what to do, on a single line."""
         text = self.message
@@ -56,83 +67,56 @@ class ShipwayError(Exception):
         return self.one_line()
 
 
-class UsageError(ShipwayError):
+class UsageError(ShipwayError, code="usage", exit_code=2):
     """The command was called wrongly (bad reference syntax, conflicting options)."""
 
-    code = "usage"
-    exit_code = 2
 
-
-class NotFound(ShipwayError):
+class NotFound(ShipwayError, code="not_found"):
     """A project, file, data set, version or other object does not exist."""
 
-    code = "not_found"
 
-
-class ProjectError(ShipwayError):
+class ProjectError(ShipwayError, code="project"):
     """The project folder or its settings are missing or unusable."""
 
-    code = "project"
 
-
-class InvalidInput(ShipwayError):
+class InvalidInput(ShipwayError, code="invalid_input"):
     """Input data cannot be used as it is (a file that cannot be imported, a bad value)."""
 
-    code = "invalid_input"
 
-
-class ImportFailed(InvalidInput):
+class ImportFailed(InvalidInput, code="import_failed"):
     """A data import was refused; nothing was stored."""
 
-    code = "import_failed"
 
-
-class Conflict(ShipwayError):
+class Conflict(ShipwayError, code="conflict"):
     """The operation collides with existing state (a name taken, a concurrent change)."""
 
-    code = "conflict"
 
-
-class CorruptObject(ShipwayError):
+class CorruptObject(ShipwayError, code="corrupt_object"):
     """A stored blob does not match its recorded sha256 or cannot be read."""
 
-    code = "corrupt_object"
 
-
-class StoreError(ShipwayError):
+class StoreError(ShipwayError, code="store"):
     """The metadata database failed (locked for too long, unreachable, schema mismatch)."""
 
-    code = "store"
 
-
-class SchemaVersionError(StoreError):
+class SchemaVersionError(StoreError, code="schema_version"):
     """The project's database schema is newer than this Shipway, or cannot be upgraded."""
 
-    code = "schema_version"
 
-
-class Cancelled(ShipwayError):
+class Cancelled(ShipwayError, code="cancelled", exit_code=130):
     """Work was cancelled by the user; nothing half-done was kept."""
 
-    code = "cancelled"
-    exit_code = 130
 
-
-class GateBlocked(ShipwayError):
+class GateBlocked(ShipwayError, code="gate_blocked", exit_code=3):
     """A validation gate refused to move an alias; nothing moved.
 
     ``report`` is the :class:`core.entities.GateReport` that blocked it.
     """
-
-    code = "gate_blocked"
-    exit_code = 3
 
     def __init__(self, message: str, *, report: Any, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.report = report
 
 
-class PermissionDenied(ShipwayError):
+class PermissionDenied(ShipwayError, code="forbidden"):
     """The person acting does not hold the role shipway.toml asks for; nothing changed."""
-
-    code = "forbidden"

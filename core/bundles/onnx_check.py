@@ -24,10 +24,8 @@ TOLERANCE = 1e-5
 SYNTHETIC_ROWS = 200
 
 
-class OnnxRefused(ShipwayError):
+class OnnxRefused(ShipwayError, code="onnx_refused"):
     """The pipeline cannot be served as ONNX with the same answers; nothing was written."""
-
-    code = "onnx_refused"
 
 
 def refused(label: str, reason: str, hint: str | None = None) -> OnnxRefused:

@@ -58,10 +58,8 @@ DAMAGED_HINT = (
 )
 
 
-class BundleRefused(InvalidInput):
+class BundleRefused(InvalidInput, code="bundle_refused"):
     """A bundle archive is unsafe, damaged or not a bundle; nothing was extracted or loaded."""
-
-    code = "bundle_refused"
 
 
 @dataclass(frozen=True)
@@ -137,11 +135,7 @@ def _open_source(archive: Path) -> Iterator[BinaryIO]:
     except FileNotFoundError:
         raise BundleRefused("no such bundle", where=str(archive), hint="check the path") from None
     except OSError as exc:
-        raise BundleRefused(
-            f"cannot read the bundle ({exc.strerror or exc})",
-            where=str(archive),
-            hint="check the path and its permissions",
-        ) from None
+        raise _unreadable(archive, exc, "check the path and its permissions") from None
     with handle:
         if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
             raise BundleRefused(
@@ -154,11 +148,13 @@ def _read_source(archive: Path, handle: BinaryIO) -> bytes:
     try:
         return handle.read(CHUNK)
     except OSError as exc:
-        raise BundleRefused(
-            f"cannot read the bundle ({exc.strerror or exc})",
-            where=str(archive),
-            hint="check the disk and copy the bundle again",
-        ) from None
+        raise _unreadable(archive, exc, "check the disk and copy the bundle again") from None
+
+
+def _unreadable(archive: Path, exc: OSError, hint: str) -> BundleRefused:
+    return BundleRefused(
+        f"cannot read the bundle ({exc.strerror or exc})", where=str(archive), hint=hint
+    )
 
 
 def _check_name(archive: Path, name: str) -> None:

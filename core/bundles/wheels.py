@@ -38,10 +38,8 @@ _NO_WHEEL = re.compile(r"No matching distribution found for ([^\s]+)")
 TIMEOUT_S = 1800
 
 
-class WheelsUnavailable(ShipwayError):
+class WheelsUnavailable(ShipwayError, code="wheels_unavailable"):
     """The wheels of the bundle's requirements cannot be had for the chosen target."""
-
-    code = "wheels_unavailable"
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,8 @@ from core.cli.project_cmds import open_workspace
 from core.errors import ShipwayError
 
 
-class BundleNotOk(ShipwayError):
+class BundleNotOk(ShipwayError, code="bundle_not_ok"):
     """Verification found problems (the report lists them)."""
-
-    code = "bundle_not_ok"
 
 
 def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from core.cli import challenger_cmds
-from core.cli.output import emit_json, table
+from core.cli.output import emit_json, reply, table
 from core.cli.project_cmds import open_workspace
 
 TOKEN_VARIABLE = "SHIPWAY_SERVING_TOKEN"
@@ -189,22 +189,13 @@ def _uptime(seconds: float | None) -> str:
 def cmd_undeploy(args: argparse.Namespace) -> int:
     with open_workspace(args) as workspace:
         deployment = workspace.deployments.undeploy(args.id)
-    if args.json:
-        emit_json(_document(deployment))
-    elif deployment.stale:
-        print(f"Deployment {deployment.id} was stale: {deployment.stop_note}")
-    else:
-        print(f"Deployment {deployment.id} {deployment.status}: {deployment.stop_note}")
-    return 0
+    state = "was stale" if deployment.stale else deployment.status
+    text = f"Deployment {deployment.id} {state}: {deployment.stop_note}"
+    return reply(args, _document(deployment), text)
 
 
 def cmd_keep(args: argparse.Namespace) -> int:
     with open_workspace(args) as workspace:
         deployment = workspace.deployments.keep(args.id, not args.off)
-    if args.json:
-        emit_json(_document(deployment))
-    elif deployment.keep:
-        print(f"Deployment {deployment.id} is kept up by the always-on service")
-    else:
-        print(f"Deployment {deployment.id} is no longer kept up")
-    return 0
+    kept = "is kept up by the always-on service" if deployment.keep else "is no longer kept up"
+    return reply(args, _document(deployment), f"Deployment {deployment.id} {kept}")

@@ -18,10 +18,8 @@ SHOWN_METRICS = {
 }
 
 
-class RunFailed(ShipwayError):
+class RunFailed(ShipwayError, code="run_failed"):
     """A run ended FAILED; it is recorded, with its traceback (`shipway runs show`)."""
-
-    code = "run_failed"
 
 
 def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

@@ -9,7 +9,6 @@ checked against shipway.toml's ``[data]`` limits before they are read (:mod:`cor
 
 from __future__ import annotations
 
-import codecs
 import datetime as dt
 import json
 import math
@@ -25,7 +24,8 @@ from core.data.csv_reader import check_column_names
 from core.data.infer import TypingRules, type_column
 from core.data.limits import check_parquet, check_workbook_archive
 from core.data.report import ImportReport
-from core.errors import ImportFailed, UsageError
+from core.data.sniff import codec_name
+from core.errors import ImportFailed
 
 DEFAULT_LIMITS = DataSettings()
 NO_LINE: Callable[[int], int | None] = lambda index: None  # noqa: E731
@@ -199,12 +199,7 @@ def read_jsonl(path: Path, encoding: str, rules: TypingRules, report: ImportRepo
 
 def _json_lines(path: Path, encoding: str) -> Iterator[tuple[int, str]]:
     """Numbered, decoded lines; a line that does not decode is refused by its number."""
-    try:
-        codec = codecs.lookup(encoding).name
-    except LookupError:
-        raise UsageError(
-            f"unknown encoding {encoding!r}", hint="JSON lines are UTF-8; omit --encoding"
-        ) from None
+    codec = codec_name(encoding, "JSON lines are UTF-8; omit --encoding")
     if codec not in ("utf-8", "utf-8-sig"):
         yield from _json_lines_other(path, encoding)
         return

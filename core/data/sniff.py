@@ -143,15 +143,18 @@ class Encoding:
     note: str | None = None
 
 
+def codec_name(encoding: str, hint: str) -> str:
+    """Python's name of the codec ``encoding`` names; a usage error (with ``hint``) if none."""
+    try:
+        return codecs.lookup(encoding).name
+    except LookupError:
+        raise UsageError(f"unknown encoding {encoding!r}", hint=hint) from None
+
+
 def decide_encoding(path: Path, scan: SourceScan, requested: str | None) -> Encoding:
     """The file's encoding: the one asked for, else BOM, UTF-8, or Windows-1252 (explained)."""
     if requested:
-        try:
-            name = codecs.lookup(requested).name
-        except LookupError:
-            raise UsageError(
-                f"unknown encoding {requested!r}", hint="use e.g. utf-8, cp1252, latin-1, utf-16"
-            ) from None
+        name = codec_name(requested, "use e.g. utf-8, cp1252, latin-1, utf-16")
         return Encoding(name, name)
     if scan.bom == "utf-16":
         return Encoding("utf-16", "utf-16 (BOM)")

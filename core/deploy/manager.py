@@ -54,8 +54,8 @@ TOKEN_VARIABLE = "SHIPWAY_SERVING_TOKEN"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
-class DeployFailed(ShipwayError):
-    code = "deploy_failed"
+class DeployFailed(ShipwayError, code="deploy_failed"):
+    """A REST server could not be started, or started again."""
 
 
 def deploy(

@@ -34,10 +34,8 @@ STUDIES_FILE = "studies.db"
 INSTALL_HINT = "install it with: pip install 'shipway[search]' (or pip install optuna)"
 
 
-class Pruned(ShipwayError):
+class Pruned(ShipwayError, code="pruned"):
     """A trial of a Bayesian search stopped early by the median pruner (not a failure)."""
-
-    code = "pruned"
 
 
 def require_optuna() -> Any:

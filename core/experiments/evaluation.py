@@ -131,6 +131,11 @@ def _check_proba(proba: np.ndarray | None, n_rows: int, classes: Sequence) -> np
 # --------------------------------------------------------------------------- classification
 
 
+def _no_rows(names: Sequence[str]) -> tuple[Metrics, list[str]]:
+    """Every metric None, and the note that says why."""
+    return dict.fromkeys(names), ["no rows to evaluate; no metric computed"]
+
+
 def classification_metrics(
     y_true: Any, y_pred: Any, proba: np.ndarray | None, classes: Sequence
 ) -> tuple[Metrics, list[str]]:
@@ -141,10 +146,9 @@ def classification_metrics(
     y_true, y_pred, classes = _as_array(y_true), _as_array(y_pred), list(classes)
     _check_lengths(y_true, y_pred)
     proba = _check_proba(proba, len(y_true), classes)
-    notes: list[str] = []
     if len(y_true) == 0:
-        notes.append("no rows to evaluate; no metric computed")
-        return dict.fromkeys(CLASSIFICATION_METRICS), notes
+        return _no_rows(CLASSIFICATION_METRICS)
+    notes: list[str] = []
     result: Metrics = {
         "accuracy": _try("accuracy", notes, lambda: skm.accuracy_score(y_true, y_pred)),
         "balanced_accuracy": _try(
@@ -259,10 +263,9 @@ def regression_metrics(y_true: Any, y_pred: Any) -> tuple[Metrics, list[str]]:
     y_true = _as_array(y_true).astype(float)
     y_pred = _as_array(y_pred).astype(float)
     _check_lengths(y_true, y_pred)
-    notes: list[str] = []
     if len(y_true) == 0:
-        notes.append("no rows to evaluate; no metric computed")
-        return dict.fromkeys(REGRESSION_METRICS), notes
+        return _no_rows(REGRESSION_METRICS)
+    notes: list[str] = []
     result: Metrics = {
         "mae": _try("mae", notes, lambda: skm.mean_absolute_error(y_true, y_pred)),
         "rmse": _try("rmse", notes, lambda: skm.root_mean_squared_error(y_true, y_pred)),

@@ -9,6 +9,7 @@ the best child (on the project's primary metric) is marked.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from core import metrics
 from core.data.versions import resolve
@@ -193,6 +194,23 @@ def _record(
     return runs.get(run_id)
 
 
+def _record_run(
+    project: Project,
+    spec: dict[str, Any],
+    version: DatasetVersion,
+    executor: Executor,
+    **more: Any,
+) -> int:
+    """Record a queued run of ``spec`` on ``version`` (``more``: kind, parent, reproduced run)."""
+    return project.runs.create(
+        spec=spec,
+        dataset_version_id=version.id,
+        dataset_sha256=version.sha256,
+        executor=executor.name,
+        **more,
+    )
+
+
 def start_train(
     project: Project,
     spec: RunSpec,
@@ -209,13 +227,8 @@ def start_train(
     different count can change the last digits of some metrics); None lets the executor give
     the run its share of the cores.
     """
-    run_id = project.runs.create(
-        spec=spec.to_dict(),
-        dataset_version_id=version.id,
-        dataset_sha256=version.sha256,
-        executor=executor.name,
-        parent_id=parent_id,
-        reproduces_id=reproduces_id,
+    run_id = _record_run(
+        project, spec.to_dict(), version, executor, parent_id=parent_id, reproduces_id=reproduces_id
     )
     box = ProgressBox()
     job = _job(project, run_id, spec, version, executor, threads)
@@ -352,12 +365,8 @@ def _start_children(
 ) -> TrainingRun:
     """Record the parent run, then run ``candidates`` as its children in the background
     (or ``run_children(parent, progress, cancel)``, which returns the children it ran)."""
-    parent = project.runs.create(
-        spec=spec.to_dict() | {"search": search},
-        dataset_version_id=version.id,
-        dataset_sha256=version.sha256,
-        executor=executor.name,
-        kind="search",
+    parent = _record_run(
+        project, spec.to_dict() | {"search": search}, version, executor, kind="search"
     )
     project.runs.mark_running(parent)
     box, stop = ProgressBox(), CancelToken()
@@ -389,13 +398,7 @@ def _run_trials(
     jobs: list[tuple[RunJob, ProgressFn]] = []
     for candidate in candidates:
         child_spec = candidate if isinstance(candidate, RunSpec) else spec.with_params(candidate)
-        run_id = project.runs.create(
-            spec=child_spec.to_dict(),
-            dataset_version_id=version.id,
-            dataset_sha256=version.sha256,
-            executor=executor.name,
-            parent_id=parent,
-        )
+        run_id = _record_run(project, child_spec.to_dict(), version, executor, parent_id=parent)
         job = _job(project, run_id, child_spec, version, executor)
         if prunes:
             job = replace(job, prune=prunes[len(jobs)])

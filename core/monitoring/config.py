@@ -47,10 +47,8 @@ from core.settings_rules import (
 )
 
 
-class MonitoringConfigError(ProjectError):
+class MonitoringConfigError(ProjectError, code="monitoring_config"):
     """The [drift] or [triggers] table of shipway.toml cannot be used as written."""
-
-    code = "monitoring_config"
 
 
 @dataclass(frozen=True)

@@ -43,21 +43,23 @@ _NUMBER = re.compile(r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$")
 _BOOLEANS = {"true": 1, "false": 0}
 
 
-class LogLockedError(ShipwayError):
+class LogLockedError(ShipwayError, code="log_locked"):
     """The prediction log stayed locked by another writer; nothing half-done was kept."""
 
-    code = "log_locked"
 
-
+@dataclass(frozen=True, kw_only=True)
 class _Removal:
-    """What a prune and an erasure both tell: the feedback and files removed, the space."""
+    """What a prune and an erasure both tell: the feedback and files removed, the space.
+
+    Keyword-only, so that each result's own fields come first in its constructor.
+    """
 
     feedback: int
     bucket_files: int
     bytes_before: int
     bytes_after: int
     vacuum: str
-    notes: tuple[str, ...]
+    notes: tuple[str, ...] = ()
 
     @property
     def bytes_reclaimed(self) -> int:
@@ -77,12 +79,6 @@ class PruneResult(_Removal):
     deployment: str
     before: str
     requests: int
-    feedback: int
-    bucket_files: int
-    bytes_before: int
-    bytes_after: int
-    vacuum: str
-    notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -100,12 +96,6 @@ class ErasureResult(_Removal):
     deployment: str
     criterion: dict[str, Any]
     request_ids: tuple[str, ...]
-    feedback: int
-    bucket_files: int
-    bytes_before: int
-    bytes_after: int
-    vacuum: str
-    notes: tuple[str, ...] = ()
 
     @property
     def requests(self) -> int:
@@ -245,10 +235,8 @@ def prune(
     with _log_errors(deployment, "prune the prediction log"):
         pruned = logmaint.prune(folder, before, busy_timeout=busy_timeout, vacuum=vacuum)
     files = drop_buckets_before(folder, before_epoch)
-    space = pruned.space
-    return PruneResult(deployment, before, pruned.requests, pruned.feedback, files,
-                       space.bytes_before, space.bytes_after, space.vacuum,
-                       space.notes)  # fmt: skip
+    removal = _removal(pruned.feedback, files, pruned.space, ())
+    return PruneResult(deployment, before, pruned.requests, **removal)
 
 
 def erase(
@@ -277,11 +265,18 @@ def erase(
         erased = logmaint.erase(folder, match, before_commit=before_commit,
                                 busy_timeout=busy_timeout, vacuum=vacuum)  # fmt: skip
     files = drop_buckets_of(folder, [(_epoch_of(row.time), row.version) for row in erased.rows])
-    space = erased.space
-    return ErasureResult(deployment, criterion_audited,
-                         tuple(row.request_id for row in erased.rows), erased.feedback, files,
-                         space.bytes_before, space.bytes_after, space.vacuum,
-                         erased.notes + space.notes)  # fmt: skip
+    removal = _removal(erased.feedback, files, erased.space, erased.notes)
+    request_ids = tuple(row.request_id for row in erased.rows)
+    return ErasureResult(deployment, criterion_audited, request_ids, **removal)
+
+
+def _removal(
+    feedback: int, files: int, space: logmaint.Reclaimed, notes: tuple[str, ...]
+) -> dict[str, Any]:
+    """The :class:`_Removal` fields of a result, ``notes`` before those of ``space``."""
+    return {"feedback": feedback, "bucket_files": files, "bytes_before": space.bytes_before,
+            "bytes_after": space.bytes_after, "vacuum": space.vacuum,
+            "notes": notes + space.notes}  # fmt: skip
 
 
 def _epoch_of(stamp: str) -> float:

@@ -55,10 +55,8 @@ EMAIL_KEYS = frozenset({"to", "host", "port", "starttls", "ssl", "user", "passwo
 WEBHOOK_KEYS = frozenset({"url", "url_env", "timeout_s", "retries", "format"})
 
 
-class OperationsConfigError(ProjectError):
+class OperationsConfigError(ProjectError, code="operations_config"):
     """A table of the service's settings cannot be used as written."""
-
-    code = "operations_config"
 
 
 @dataclass(frozen=True)

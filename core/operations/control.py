@@ -44,10 +44,8 @@ START_LOG = "service-start.log"
 START_WAIT_S = 60.0
 
 
-class ServiceStartError(ShipwayError):
+class ServiceStartError(ShipwayError, code="service_start"):
     """The service process ended (or never answered) instead of serving the project."""
-
-    code = "service_start"
 
 
 class ServiceControl:

@@ -55,10 +55,8 @@ from core.operations.unit_files import service_command
 from core.operations.user_config import config_file, read_projects, write_projects
 
 
-class ServiceInstallError(ShipwayError):
+class ServiceInstallError(ShipwayError, code="service_install"):
     """The operating system's service manager refused a step of installing or removing."""
-
-    code = "service_install"
 
 
 @dataclass(frozen=True)

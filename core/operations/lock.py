@@ -18,8 +18,8 @@ from core.errors import ShipwayError
 STATE_DIR = ".shipway"
 
 
-class AlreadyRunning(ShipwayError):
-    code = "service_running"
+class AlreadyRunning(ShipwayError, code="service_running"):
+    """A service already runs for this project; nothing was started."""
 
 
 class ServiceLock:

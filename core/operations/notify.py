@@ -54,10 +54,8 @@ KEYRING_SERVICE = "shipway"
 Sleep = Callable[[float], None]
 
 
-class NotifyError(ShipwayError):
+class NotifyError(ShipwayError, code="notify"):
     """A notice could not be delivered through one channel."""
-
-    code = "notify"
 
 
 def send(

@@ -28,10 +28,8 @@ CONFIG_NAME = "service.toml"
 _AT_LINE = re.compile(r"at line (\d+)")
 
 
-class ServiceConfigError(ShipwayError):
+class ServiceConfigError(ShipwayError, code="service_config"):
     """The per-user list of the service's projects cannot be used as written."""
-
-    code = "service_config"
 
 
 def home(env: Mapping[str, str]) -> Path:

@@ -54,10 +54,8 @@ RULES = (
 )
 
 
-class GateConfigError(ProjectError):
+class GateConfigError(ProjectError, code="gate_config"):
     """The gates in shipway.toml cannot be used as written."""
-
-    code = "gate_config"
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,9 @@
 The package may not import the engine's error hierarchy (it runs on its own inside exported
 bundles), so it has its own small one. Every error answer has the JSON form
 ``{"error": CODE, "message": ..., "details": [...]}``; details name columns and rows, never the
-values a client sent.
+values a client sent. A subclass names its HTTP status in its class line,
+``class Forbidden(ServingError, status=403)``; its code is that status's in
+:data:`DEFAULT_CODES` unless it names another with ``code=``.
 """
 
 from __future__ import annotations
@@ -41,71 +43,64 @@ class ServingError(Exception):
         super().__init__(message)
         self.message = message
         self.details = list(details or [])
-        if status is not None:
-            self.status = status
-            self.code = code or DEFAULT_CODES.get(status, "error")
-        elif code is not None:
-            self.code = code
+        _set_status(self, status, code)
+
+    def __init_subclass__(
+        cls, *, status: int | None = None, code: str | None = None, **kwargs: Any
+    ) -> None:
+        """``class X(ServingError, status=413)`` sets the status and its default code;
+        ``code=`` names a more specific one."""
+        super().__init_subclass__(**kwargs)
+        _set_status(cls, status, code)
 
     def to_dict(self) -> dict[str, Any]:
         return {"error": self.code, "message": self.message, "details": self.details}
 
 
-class BadRequest(ServingError):
+def _set_status(target: Any, status: int | None, code: str | None) -> None:
+    """Give an error class or instance ``status`` (with its default code unless ``code``)."""
+    if status is not None:
+        target.status = status
+        target.code = code or DEFAULT_CODES.get(status, "error")
+    elif code is not None:
+        target.code = code
+
+
+class BadRequest(ServingError, status=400):
     """The body is not what the endpoint reads (malformed JSON, an unknown shape)."""
 
-    status = 400
-    code = "bad_request"
+
+class PayloadTooLarge(ServingError, status=413):
+    """The body is larger than the server reads."""
 
 
-class PayloadTooLarge(ServingError):
-    status = 413
-    code = "payload_too_large"
+class UnsupportedMediaType(ServingError, status=415):
+    """The body is not in a media type the endpoint reads."""
 
 
-class UnsupportedMediaType(ServingError):
-    status = 415
-    code = "unsupported_media_type"
-
-
-class SchemaMismatch(ServingError):
+class SchemaMismatch(ServingError, status=422):
     """The rows do not fit the model's input schema; one detail per column or row problem."""
 
-    status = 422
-    code = "schema_mismatch"
+
+class Unauthorized(ServingError, status=401):
+    """The request carries no token, or not the right one."""
 
 
-class Unauthorized(ServingError):
-    status = 401
-    code = "unauthorized"
+class Forbidden(ServingError, status=403):
+    """The request may not do what it asks."""
 
 
-class Forbidden(ServingError):
-    status = 403
-    code = "forbidden"
+class NotFound(ServingError, status=404):
+    """No endpoint or object answers to the path."""
 
 
-class NotFound(ServingError):
-    status = 404
-    code = "not_found"
-
-
-class PredictionFailed(ServingError):
+class PredictionFailed(ServingError, status=500, code="prediction_failed"):
     """The model raised while predicting; the server stays up."""
 
-    status = 500
-    code = "prediction_failed"
 
-
-class ModelDirError(ServingError):
+class ModelDirError(ServingError, status=500, code="model_invalid"):
     """A model directory is missing, malformed, or its model file fails the hash check."""
 
-    status = 500
-    code = "model_invalid"
 
-
-class ServerStartError(ServingError):
+class ServerStartError(ServingError, status=500, code="server_start"):
     """The server cannot start as asked (port taken, public address without a token)."""
-
-    status = 500
-    code = "server_start"

@@ -45,11 +45,8 @@ _PLANS: OrderedDict[tuple[str, str], Plan] = OrderedDict()
 _PLANS_LOCK = threading.Lock()
 
 
-class NotExplainable(ServingError):
+class NotExplainable(ServingError, status=422, code="not_explainable"):
     """An explanation that cannot be given: the request or the model is past what it allows."""
-
-    status = 422
-    code = "not_explainable"
 
     def __init__(self, message: str, problem: str) -> None:
         super().__init__(message, [{"field": FLAG, "problem": problem}])
