@@ -238,3 +238,21 @@ def test_a_column_of_hundreds_of_values_is_grouped() -> None:
     assert other["rows"] == 950 - sum(g["rows"] for g in table["groups"] if g is not other)
     (note,) = table["notes"]
     assert "shop has 300 values" in note and "other 291 are grouped as (other)" in note
+
+
+def test_segment_tables_are_computed_once_until_the_evaluation_table_changes(
+    ws: Workspace,
+) -> None:
+    settings = ws.root / "shipway.toml"
+    before = settings.read_text()
+    kept = before.split("\n[evaluation]\n")[0]
+    settings.write_text(kept + '\n[evaluation]\nsegments = ["sex"]\n')
+    try:
+        first = ws.registry.segments("pen@1")
+        assert ws.registry.segments("pen@1") is first  # the app's card and tab ask in turn
+        settings.write_text(kept + '\n[evaluation]\nsegments = ["sex", "island"]\n')
+        changed = ws.registry.segments("pen@1")
+    finally:
+        settings.write_text(before)
+    assert changed is not first
+    assert changed.columns == ("sex", "island") and len(changed.tables) == 2
