@@ -25,8 +25,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -89,36 +87,16 @@ def idle(root: Path, seconds: float) -> dict:
                 ws.deployments.undeploy(deployment.id)
 
 
-def _log_hour(ws, folder: Path, start: float) -> None:
-    import numpy as np
-    import pandas as pd
-
-    from core.serving.frames import model_frame
-    from core.serving.predlog import LoggedRequest, PredictionLog
-
-    version = ws.registry.version("peng@1")
-    schema = {entry["name"]: entry["type"] for entry in version.io_schema["inputs"]}
-    data = pd.read_csv(PENGUINS)
-    log = PredictionLog(folder)
-    for part in range(60):
-        rows = data.iloc[(np.arange(5) + part * 5) % len(data)]
-        moment = datetime.fromtimestamp(start + 60 * part, UTC)
-        log.put(LoggedRequest(uuid.uuid4().hex, moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-                              "peng", 1, 2.0, 200, len(rows),
-                              inputs=model_frame(rows, schema, version.features),
-                              outputs={"predictions": rows["species"].tolist()}))  # fmt: skip
-    log.close()
-
-
 def check(root: Path, deployments: int) -> dict:
     """One monitoring check over ``deployments`` deployments: cold, then warm."""
     from core.services import Workspace
+    from tests.logged_traffic import log_an_hour  # the tests' hour of traffic
 
     with Workspace.open(root) as ws:
         made = [ws.deployments.deploy("peng@1", workers=1) for _ in range(deployments)]
         start = math.floor(time.time() / 3600) * 3600 - 2 * 3600
         for deployment in made:
-            _log_hour(ws, ws.deployments.folder(deployment), start)
+            log_an_hour(ws, "peng@1", ws.deployments.folder(deployment), start)
         try:
             timings = {}
             for label in ("cold", "warm"):

@@ -17,17 +17,12 @@ import subprocess
 import sys
 import textwrap
 import time
-import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import pytest
 
 from core.services import TrainRequest, Workspace
-from core.serving.frames import model_frame
-from core.serving.predlog import LoggedRequest, PredictionLog
+from tests.logged_traffic import log_an_hour
 
 ROOT = Path(__file__).resolve().parents[2]
 PENGUINS = ROOT / "resources" / "demo" / "penguins.csv"
@@ -59,22 +54,6 @@ CHILD = textwrap.dedent(
 )
 
 
-def _log_an_hour(ws: Workspace, folder: Path, start: float) -> None:
-    """Sixty logged requests of five penguins each, one a minute."""
-    version = ws.registry.version("peng@1")
-    schema = {entry["name"]: entry["type"] for entry in version.io_schema["inputs"]}
-    data = pd.read_csv(PENGUINS)
-    log = PredictionLog(folder)
-    for minute in range(60):
-        rows = data.iloc[(np.arange(5) + minute * 5) % len(data)]
-        moment = datetime.fromtimestamp(start + 60 * minute, UTC)
-        log.put(LoggedRequest(uuid.uuid4().hex, moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-                              "peng", 1, 2.0, 200, len(rows),
-                              inputs=model_frame(rows, schema, version.features),
-                              outputs={"predictions": rows["species"].tolist()}))  # fmt: skip
-    log.close()
-
-
 @pytest.fixture(scope="module")
 def logged(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """A registered version, a deployment of it (stopped; its log stays) with an hour of
@@ -88,30 +67,30 @@ def logged(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
         deployment = ws.deployments.deploy("peng@1", workers=1)
         ws.deployments.undeploy(deployment.id)
         start = math.floor(time.time() / 3600) * 3600 - 2 * 3600
-        _log_an_hour(ws, ws.deployments.folder(deployment), start)
+        log_an_hour(ws, "peng@1", ws.deployments.folder(deployment), start)
     settings = root / "shipway.toml"
     settings.write_text(settings.read_text(encoding="utf-8")
                         + "\n[triggers]\ndrift_buckets = 3\n", encoding="utf-8")  # fmt: skip
     return root, deployment.id
 
 
-def test_a_drift_check_in_a_fresh_service_process_never_imports_scipy(logged) -> None:
+@pytest.fixture(scope="module")
+def report(logged) -> dict:
+    """What a fresh process, started as the service is, imported and found in one check."""
     root, deployment = logged
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), *sys.path])}
     done = subprocess.run([sys.executable, "-c", CHILD, str(root), deployment],
                           capture_output=True, text=True, timeout=300, env=env)  # fmt: skip
     assert done.returncode == 0, done.stderr
-    report = json.loads(done.stdout.strip().splitlines()[-1])
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_a_drift_check_in_a_fresh_service_process_never_imports_scipy(report) -> None:
     assert report["problems"] == []
     assert report["buckets"] >= 1
     assert {"ks", "chisquare", "z"} <= set(report["tests"])  # the check really tested
     assert "scipy" not in report["heavy"], "the service's drift check imported scipy"
 
 
-def test_the_service_process_imports_no_web_stack_importers_bundles_or_scoring(logged) -> None:
-    root, deployment = logged
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), *sys.path])}
-    done = subprocess.run([sys.executable, "-c", CHILD, str(root), deployment],
-                          capture_output=True, text=True, timeout=300, env=env)  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout.strip().splitlines()[-1])["heavy"] == []
+def test_the_service_process_imports_no_web_stack_importers_bundles_or_scoring(report) -> None:
+    assert report["heavy"] == []
