@@ -58,8 +58,8 @@ BUNDLED_SERVING_MODULES = (
     "drift_window", "encoding", "errors", "explain", "explain_columns", "explainers", "fastprep",
     "forests", "forms", "frames", "guard", "live_metric", "metrics", "missing", "mlflow_contract",
     "model", "onnx_model", "openapi", "predlog", "process_metrics", "processes", "reference_blob",
-    "request_ids", "restarts", "routes", "scoring", "server", "settings", "shared_metrics", "slot",
-    "smoothing", "treeshap", "validation",
+    "request_ids", "restarts", "routes", "scoring", "server", "settings", "shared_metrics",
+    "signals", "slot", "smoothing", "treeshap", "validation",
     "watch", "workers",
 )  # fmt: skip
 
