@@ -100,6 +100,7 @@ class DataPage(Page):
         self.export_button = icon_button("Export…", "export")
         self.export_button.setToolTip("Write the selected version as CSV or Parquet")
         self.export_button.clicked.connect(self.export_version)
+        self.export_button.setEnabled(False)  # until a read finds a version to export
         refresh = icon_button("Refresh", "refresh")
         refresh.setToolTip("Read the data sets again (F5)")
         refresh.clicked.connect(self.refresh)
