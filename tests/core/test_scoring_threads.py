@@ -53,7 +53,9 @@ def test_chunks_are_scored_on_threads_of_this_process(ws: Workspace) -> None:
 
     # A first job loads every native library scoring uses, so the pools compared below are the
     # same whichever tests ran in this process before (a pool first loaded mid-job is not held).
+    # Both paths warm up: the threaded one may load a library the one-thread path does not.
     ws.scoring.score(ScoreRequest("rf@1", file=PENGUINS, chunk_rows=40, workers=1, name="warm"))
+    ws.scoring.score(ScoreRequest("rf@1", file=PENGUINS, chunk_rows=40, workers=2, name="warm2"))
     before = _limits()
     threaded = ws.scoring.score(
         ScoreRequest("rf@1", file=PENGUINS, chunk_rows=40, workers=2, name="threads"),
