@@ -121,6 +121,7 @@ def test_a_started_run_is_known_by_its_id_while_it_runs(
     page.form.data.setCurrentText(slow_data)
     page.form.target.setCurrentText("label")
     page.form.estimator.setCurrentIndex(page.form.estimator.findData("svm"))
+    lab.runs.executor().warm(2)  # both runs start at once: a second worker spawns meanwhile
     before = {r.id for r in lab.runs.list()}
     teammate = lab.runs.train(page.form.request())  # the same run, recorded first
     try:
@@ -128,7 +129,8 @@ def test_a_started_run_is_known_by_its_id_while_it_runs(
         wait_until(qtbot, lambda: page.jobs, 30)
         (job,) = page.jobs
         assert job.run_id in {r.id for r in lab.runs.list()} - before - {teammate.run_id}
-        wait_until(qtbot, lambda: job.task.fraction is not None, 60)
+        # A worker spawned for this run imports scikit-learn first: minutes on a loaded machine.
+        wait_until(qtbot, lambda: job.task.fraction is not None, 240)
         wait_until(qtbot, lambda: page.model.row_of(lambda r: r.id == job.run_id) is not None)
         ours = page.model.index(page.model.row_of(lambda r: r.id == job.run_id), STATUS_COLUMN)
         assert ours.data(PROGRESS_ROLE) is not None and ours.data().endswith("%")  # live
