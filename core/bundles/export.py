@@ -39,7 +39,10 @@ MODEL_PACKAGES = {
     "joblib": ("scikit-learn", "numpy", "pandas", "scipy", "joblib"),
     "onnx": ("numpy", "pandas"),
 }
-SERVING_PACKAGES = {"joblib": ("flask", "waitress"), "onnx": ("flask", "waitress", "onnxruntime")}
+SERVING_PACKAGES = {
+    "joblib": ("flask", "waitress", "orjson"),
+    "onnx": ("flask", "waitress", "orjson", "onnxruntime"),
+}
 WHEELS_DIR = "wheels"
 #: What ``--trust`` means for the bundle's model file, in its README.
 TRUST_NOTES = {
@@ -55,7 +58,8 @@ SERVING_SOURCE = Path(__file__).resolve().parents[1] / "serving"
 BUNDLED_SERVING_MODULES = (
     "__init__", "__main__", "app", "body", "challenger", "challenger_runtime", "command",
     "contract", "drift_reference",
-    "drift_window", "encoding", "errors", "explain", "explain_columns", "explainers", "fastprep",
+    "drift_window", "encoding", "errors", "explain", "explain_columns", "explainers", "fastjson",
+    "fastprep",
     "forests", "forms", "frames", "guard", "live_metric", "metrics", "missing", "mlflow_contract",
     "model", "onnx_model", "openapi", "predlog", "process_metrics", "processes", "reference_blob",
     "request_ids", "restarts", "routes", "scoring", "server", "settings", "shared_metrics",

@@ -14,6 +14,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from core.serving import fastjson
 from core.serving.errors import BadRequest, PayloadTooLarge, SchemaMismatch, UnsupportedMediaType
 
 JSON_TYPES = ("application/json",)
@@ -141,8 +142,12 @@ def parse_json(data: bytes, max_depth: int) -> Any:
     Values that JSON cannot carry are a 422 naming the first place that holds one: NaN and
     Infinity tokens, numbers beyond a double's range (``1e400``, an integer of 400 digits) and
     lone UTF-16 surrogates (``"\\ud800"``) in a string or a key. Nothing downstream, the model
-    and the prediction log included, ever sees them.
+    and the prediction log included, ever sees them. Most bodies are parsed by orjson to the
+    same value (:mod:`core.serving.fastjson`); the others, and every error, take this path.
     """
+    fast = fastjson.parse(data, max_depth)
+    if fast is not None:
+        return fast
     text = decode(data)
     depth = nesting_depth(data)
     if depth > max_depth:

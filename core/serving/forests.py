@@ -41,7 +41,7 @@ def predict_proba(model: Any, features: Any) -> np.ndarray:
     """``model.predict_proba(features)``, summed tree by tree for a plain forest."""
     if not _summable(model, CLASSIFIERS):
         return model.predict_proba(features)
-    rows = model._validate_X_predict(features)
+    rows = _rows(model, features)
     proba = np.zeros((rows.shape[0], model.n_classes_), dtype=np.float64)
     for tree in model.estimators_:  # tree.predict_proba less its per-call checks: same values
         proba += tree.tree_.predict(rows)[:, : tree.n_classes_]
@@ -53,9 +53,30 @@ def predict(model: Any, features: Any) -> np.ndarray:
     """``model.predict(features)``, summed tree by tree for a plain forest regressor."""
     if not _summable(model, REGRESSORS):
         return model.predict(features)
-    rows = model._validate_X_predict(features)
+    rows = _rows(model, features)
     values = np.zeros(rows.shape[0], dtype=np.float64)
     for tree in model.estimators_:  # tree.predict less its per-call checks: same values
         values += tree.tree_.predict(rows)[:, 0]
     values /= len(model.estimators_)
     return values
+
+
+def _rows(model: Any, features: Any) -> np.ndarray:
+    """``model._validate_X_predict(features)``, the cheap way for what a pipeline gives a
+    forest: a 2-D float64 array of the fitted width, for a forest fitted without column names.
+    The trees compute in float32, converted as scikit-learn converts (C order); a value that
+    is not finite there, and any other input, goes through scikit-learn's own checks, which
+    refuse it or accept it in the same words and values as ever."""
+    plain = (
+        isinstance(features, np.ndarray)
+        and features.dtype == np.float64
+        and features.ndim == 2
+        and features.shape[1] == getattr(model, "n_features_in_", None)
+        and not hasattr(model, "feature_names_in_")
+    )
+    if plain:
+        with np.errstate(over="ignore"):  # scikit-learn's own check below says it, once
+            rows = np.asarray(features, dtype=np.float32, order="C")
+        if np.isfinite(rows).all():
+            return rows
+    return model._validate_X_predict(features)

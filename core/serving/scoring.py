@@ -130,7 +130,10 @@ def plain_list(values: np.ndarray) -> list:
         return values.tolist()
     if values.ndim > 1:
         return [plain_list(row) for row in values]
-    return [plain(v) for v in values.tolist()]
+    listed = values.tolist()
+    if kind == "O" and all(type(v) is str for v in listed):  # class labels: text as it is
+        return listed
+    return [plain(v) for v in listed]
 
 
 def score(

@@ -76,3 +76,22 @@ def test_other_models_use_their_own_methods(model) -> None:
     assert np.array_equal(method(model, X.iloc[:9]), own(X.iloc[:9]))
     if isinstance(model, Thresholded):
         assert set(np.unique(method(model, X))) <= {0.0, 1.0}
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+def test_the_trees_get_the_rows_scikit_learn_would_give_them() -> None:
+    model = RandomForestClassifier(n_estimators=5, random_state=1).fit(X.to_numpy(), LABELS)
+    for rows in (X.to_numpy(), np.asfortranarray(X.to_numpy()[:9]), X.to_numpy()[::7] * 1e30):
+        ours = forests._rows(model, rows)
+        theirs = model._validate_X_predict(rows)
+        assert ours.dtype == theirs.dtype and ours.flags.c_contiguous  # a row's values together
+        assert (
+            np.array_equal(ours, theirs)
+            and ours.tobytes() == np.ascontiguousarray(theirs).tobytes()
+        )
+    too_big = X.to_numpy()[:2] * 1e300  # finite as float64, infinite in the trees' float32
+    with pytest.raises(ValueError, match="infinity or a value too large"):
+        forests._rows(model, too_big)
+    with pytest.raises(ValueError, match="features"):  # the wrong width: scikit-learn's words
+        forests._rows(model, X.to_numpy()[:, :4])
