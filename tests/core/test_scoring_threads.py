@@ -4,13 +4,15 @@ and the stored predictions are bit for bit those of one thread."""
 
 from __future__ import annotations
 
-import multiprocessing
+import json
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from threadpoolctl import threadpool_info
 
 from core.errors import Cancelled
 from core.progress import CancelToken
@@ -36,42 +38,64 @@ def ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
     workspace.close()
 
 
-def _limits() -> list[int]:
-    return [pool["num_threads"] for pool in threadpool_info()]
+#: The job runs in a fresh process: the native pools are process-wide, and in this test process
+#: whatever earlier tests left running (or loaded) may set or load one while the job runs.
+JOB = """
+import json, multiprocessing, sys, threading
+from threadpoolctl import threadpool_info
+from core.services import ScoreRequest, Workspace
+
+penguins, outputs = sys.argv[2], json.loads(sys.argv[3])
+ws = Workspace.open(sys.argv[1])
+seen = []
+
+def pools():
+    return {pool["filepath"]: pool["num_threads"] for pool in threadpool_info()}
+
+def progress(fraction, message):
+    if "rows scored" in message:  # after the chunks: profiling, storing
+        names = sorted({t.name.rsplit("_", 1)[0] for t in threading.enumerate()})
+        seen.append({"children": len(multiprocessing.active_children()), "names": names,
+                     "pools": pools()})
+
+# a first job loads every native library scoring uses (a pool loaded mid-job is not held)
+ws.scoring.score(ScoreRequest("rf@1", file=penguins, chunk_rows=40, workers=2, name="warm"))
+before = pools()
+threaded = ws.scoring.score(
+    ScoreRequest("rf@1", file=penguins, chunk_rows=40, workers=2, name="threads"),
+    progress=progress)
+after = pools()
+alone = ws.scoring.score(ScoreRequest("rf@1", file=penguins, chunk_rows=40, workers=1,
+                                      name="alone"))
+same = ws.data.read(threaded.version.ref)[outputs].equals(ws.data.read(alone.version.ref)[outputs])
+print(json.dumps({
+    "executor": threaded.executor, "chunks": threaded.chunks, "peak": threaded.max_in_flight,
+    "seen": seen, "before": before, "after": after, "same": same,
+    "left": [t.name for t in threading.enumerate() if t.name.startswith("shipway-score")],
+}))
+"""
 
 
 def test_chunks_are_scored_on_threads_of_this_process(ws: Workspace) -> None:
-    seen: list[tuple[set[int], set[str], list[int]]] = []
-    trainers = {child.pid for child in multiprocessing.active_children()}  # the engine's pool
-
-    def progress(fraction: float, message: str) -> None:
-        if "rows scored" not in message:  # after the chunks: profiling, storing
-            return
-        names = {thread.name.rsplit("_", 1)[0] for thread in threading.enumerate()}
-        started = {child.pid for child in multiprocessing.active_children()} - trainers
-        seen.append((started, names, _limits()))
-
-    # A first job loads every native library scoring uses, so the pools compared below are the
-    # same whichever tests ran in this process before (a pool first loaded mid-job is not held).
-    # Both paths warm up: the threaded one may load a library the one-thread path does not.
-    ws.scoring.score(ScoreRequest("rf@1", file=PENGUINS, chunk_rows=40, workers=1, name="warm"))
-    ws.scoring.score(ScoreRequest("rf@1", file=PENGUINS, chunk_rows=40, workers=2, name="warm2"))
-    before = _limits()
-    threaded = ws.scoring.score(
-        ScoreRequest("rf@1", file=PENGUINS, chunk_rows=40, workers=2, name="threads"),
-        progress=progress,
-    )
-    alone = ws.scoring.score(
-        ScoreRequest("rf@1", file=PENGUINS, chunk_rows=40, workers=1, name="alone")
-    )
-    assert threaded.executor == "local" and threaded.chunks == 9 and threaded.max_in_flight > 1
-    assert seen and all(not started for started, _, _ in seen)  # no worker process
-    assert any("shipway-score" in names for _, names, _ in seen)
-    assert all(all(n == 1 for n in limits) for _, _, limits in seen)
-    assert _limits() == before  # the native pools have their threads back
-    assert not any(t.name.startswith("shipway-score") for t in threading.enumerate())
-    ours = ws.data.read(threaded.version.ref)[OUTPUTS]
-    assert ours.equals(ws.data.read(alone.version.ref)[OUTPUTS])  # bit for bit
+    """The child process opens the project beside this one, as a second team member would."""
+    env = os.environ | {"PYTHONPATH": str(ROOT)}
+    args = [str(ws.root), str(PENGUINS), json.dumps(OUTPUTS)]
+    done = subprocess.run([sys.executable, "-c", JOB, *args], capture_output=True, text=True,
+                          env=env, timeout=600)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert found["executor"] == "local" and found["chunks"] == 9 and found["peak"] > 1
+    seen = found["seen"]
+    assert seen and all(look["children"] == 0 for look in seen)  # no worker process
+    assert any("shipway-score" in look["names"] for look in seen)
+    held = set(found["before"])
+    for look in seen:  # every pool the process had is held to one thread while the job runs
+        assert {path: n for path, n in look["pools"].items() if path in held} == dict.fromkeys(
+            held, 1
+        ), (look["pools"], found["before"])
+    assert found["after"] == found["before"]  # the native pools have their threads back
+    assert not found["left"]
+    assert found["same"]  # bit for bit
 
 
 def test_a_cancel_stops_the_threads_and_stores_nothing(ws: Workspace) -> None:
