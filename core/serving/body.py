@@ -110,7 +110,6 @@ _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _BIG_EXPONENT = re.compile(rb"[eE][+]?[0-9]{3}")
 _LONG_DIGITS = re.compile(rb"[0-9]{300}")
 _SURROGATE = re.compile("[\ud800-\udfff]")
-_BLOCK = 150  # a run of 300 digits covers a whole aligned block of 150
 
 
 def _suspect(data: bytes) -> bool:
@@ -126,14 +125,7 @@ def _suspect(data: bytes) -> bool:
         return True
     if _BIG_EXPONENT.search(data):
         return True
-    whole = len(data) // _BLOCK * _BLOCK
-    if whole == 0:
-        return False
-    codes = np.frombuffer(data, dtype=np.uint8, count=whole)
-    digits = (codes - np.uint8(48)) < 10
-    if not digits.reshape(-1, _BLOCK).all(axis=1).any():
-        return False
-    return _LONG_DIGITS.search(data) is not None
+    return fastjson.may_hold_digit_run(data, 300) and _LONG_DIGITS.search(data) is not None
 
 
 def parse_json(data: bytes, max_depth: int) -> Any:

@@ -34,7 +34,6 @@ _STEP = np.zeros(256, dtype=np.int32)
 _STEP[[ord("["), ord("{")]], _STEP[[ord("]"), ord("}")]] = 1, -1
 #: An integer token of 19 digits or more (not a fraction's or an exponent's digits).
 _LONG_INTEGER = re.compile(rb"(?<![0-9.eE+-])-?[0-9]{19,}(?![0-9.eE])")
-_DIGIT_BLOCK = 9  # a run of 19 digits covers a whole aligned block of 9
 
 
 def parse(data: bytes, max_depth: int) -> Any | None:
@@ -62,11 +61,16 @@ def _depth_outside_strings(data: bytes) -> int:
 
 
 def _may_hold_long_integer(data: bytes) -> bool:
-    codes = np.frombuffer(data, dtype=np.uint8)
-    whole = len(codes) // _DIGIT_BLOCK * _DIGIT_BLOCK
+    return may_hold_digit_run(data, 19) and _LONG_INTEGER.search(data) is not None
+
+
+def may_hold_digit_run(data: bytes, run: int) -> bool:
+    """False when ``data`` surely holds no run of ``run`` ASCII digits (a numpy look at aligned
+    blocks of ``run // 2``, which any such run covers); True when it may (ask a regex)."""
+    block = max(1, run // 2)
+    whole = len(data) // block * block
     if whole == 0:
-        return _LONG_INTEGER.search(data) is not None
-    digits = (codes[:whole] - np.uint8(48)) < 10
-    if not digits.reshape(-1, _DIGIT_BLOCK).all(axis=1).any():
-        return False
-    return _LONG_INTEGER.search(data) is not None
+        return True
+    codes = np.frombuffer(data, dtype=np.uint8, count=whole)
+    digits = (codes - np.uint8(48)) < 10
+    return bool(digits.reshape(-1, block).all(axis=1).any())

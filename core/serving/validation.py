@@ -331,8 +331,7 @@ def _plain_numbers(
 def _range_warnings(inputs: tuple[InputColumn, ...], block: np.ndarray) -> tuple[dict, ...]:
     """:func:`_range_warning` of every column of ``block``, looking at the block once."""
     low = np.array([np.nan if c.minimum is None else c.minimum for c in inputs])
-    high = np.array([np.nan if c.maximum is None or c.minimum is None else c.maximum
-                     for c in inputs])  # fmt: skip
+    high = np.array([np.nan if c.maximum is None else c.maximum for c in inputs])
     outside = np.flatnonzero(((block < low) | (block > high)).any(axis=0)).tolist()
     notes = (_range_warning(inputs[position], block[:, position]) for position in outside)
     return tuple(note for note in notes if note is not None)
