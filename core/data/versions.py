@@ -39,8 +39,6 @@ def resolve(project: Project, ref: str) -> DatasetVersion:
 
 def load_table(project: Project, version: DatasetVersion) -> pa.Table:
     """The version's data, after verifying that its blob still matches its sha256."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    from core.data.parquet_bytes import read_parquet_bytes
 
-    data = project.blobs.read_verified(version.sha256)
-    return pq.read_table(pa.BufferReader(data))
+    return read_parquet_bytes(project.blobs.read_verified(version.sha256))

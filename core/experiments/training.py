@@ -28,11 +28,10 @@ from typing import Any
 import joblib
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 from sklearn.base import clone
 from sklearn.model_selection import KFold, StratifiedKFold, TimeSeriesSplit, train_test_split
 
+from core.data.parquet_bytes import read_parquet_bytes
 from core.errors import InvalidInput, ShipwayError
 from core.experiments import catalog, evaluation, threads, thresholds, timesplit
 from core.experiments.jobs import RunJob, RunResult
@@ -79,7 +78,7 @@ def load_frame(job: RunJob) -> pd.DataFrame:
     time_column = job.spec.split.time_column
     if job.spec.split.kind == "time" and time_column and time_column not in columns:
         columns.append(time_column)
-    return pq.read_table(pa.BufferReader(data), columns=columns).to_pandas()
+    return read_parquet_bytes(data, columns).to_pandas()
 
 
 def _target(frame: pd.DataFrame, spec: RunSpec) -> pd.Series:
