@@ -324,7 +324,8 @@ def _plain_numbers(
     limits = np.array([magnitude_limit(column) for column in inputs])
     if not np.isfinite(block).all() or (np.abs(block).max(axis=0, initial=0.0) > limits).any():
         return None
-    frame = pd.DataFrame(block, columns=model.features, index=pd.RangeIndex(table.rows))
+    names = pd.Index(model.features, dtype=object)  # as columns_frame names them: plain str
+    frame = pd.DataFrame(block, columns=names, index=pd.RangeIndex(table.rows))
     return frame, _range_warnings(inputs, block)
 
 
