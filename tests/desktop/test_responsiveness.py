@@ -119,10 +119,12 @@ def test_ten_thousand_runs_sort_in_under_200_ms(qtbot) -> None:
         (3, Qt.SortOrder.AscendingOrder),  # estimator: text
         (0, Qt.SortOrder.DescendingOrder),
     ):
-        started = time.perf_counter()
+        # the GUI thread's own CPU time: the sort's work, not how the machine scheduled it
+        # (wall time read 461 ms for a 50 ms sort with two other test suites running)
+        started = time.thread_time()
         view.sortByColumn(column, order)
         view.repaint()
-        timings.append(time.perf_counter() - started)
+        timings.append(time.thread_time() - started)
         if column == f1 and order == Qt.SortOrder.DescendingOrder:
             values = [model.item(r).metrics["f1"] for r in range(model.rowCount())]
             assert values == sorted(values, reverse=True)
