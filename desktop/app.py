@@ -44,31 +44,53 @@ def _project_from_environment() -> str | None:
         return None
 
 
-def install_signal_handlers(app, window) -> None:
+class SignalStop:
     """SIGINT/SIGTERM close the window without asking (cancelling work), then quit.
 
-    Python runs signal handlers only between bytecodes; a timer gives it that chance while
-    Qt's event loop runs in C++.
+    Installed first thing, before Qt and the window exist: a signal that comes while the app
+    starts (a session ending, a test, a service manager) would otherwise find Python's default
+    action and kill the app mid-start. Such a signal is remembered and the app quits as soon as
+    its event loop runs. Python runs signal handlers only between bytecodes; a timer gives it
+    that chance while Qt's event loop runs in C++.
     """
-    from PySide6.QtCore import QTimer
 
-    def stop(*_: object) -> None:
-        window.forced_quit = True
-        window.close()
-        app.quit()
+    def __init__(self) -> None:
+        self.window = None
+        self.asked = False
+        signal.signal(signal.SIGINT, self.stop)
+        signal.signal(signal.SIGTERM, self.stop)
 
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
-    ticker = QTimer(app)
-    ticker.setInterval(200)
-    ticker.timeout.connect(lambda: None)
-    ticker.start()
+    def attach(self, app, window) -> None:
+        """Tick the loop for the handler, and stop ``window`` from now on (at once if asked)."""
+        from PySide6.QtCore import QTimer
+
+        self.window = window
+        ticker = QTimer(app)
+        ticker.setInterval(200)
+        ticker.timeout.connect(lambda: None)
+        ticker.start()
+        if self.asked:
+            self.stop()
+
+    def stop(self, *_: object) -> None:
+        self.asked = True
+        if self.window is None:
+            return  # not started yet: attach() stops it
+        from PySide6.QtCore import QTimer
+        from PySide6.QtWidgets import QApplication
+
+        self.window.forced_quit = True
+        self.window.close()
+        app = QApplication.instance()
+        if app is not None:
+            QTimer.singleShot(0, app.quit)  # runs once the event loop does, if it does not yet
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.self_test:
         return self_test()
+    stopper = SignalStop()
     from PySide6.QtWidgets import QApplication
 
     from desktop.context import make_context
@@ -86,10 +108,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     context.theme.apply()
     context.errors.install_hooks()
     window = MainWindow(context)
-    install_signal_handlers(app, window)
     window.show()
+    stopper.attach(app, window)
     folder = args.project or (None if args.demo else _project_from_environment())
-    if args.demo:
+    if stopper.asked:
+        pass  # stopped while starting: open nothing, the loop quits at once
+    elif args.demo:
         window.open_demo()
     elif folder:
         window.open_project(Path(folder))
