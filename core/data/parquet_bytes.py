@@ -7,7 +7,7 @@ has returned (a page reader freed late). When that falls into the interpreter's 
 pool thread is made to exit through native frames and the process aborts ("terminate called
 without an active exception", exit -6) after its work is done and printed. With pyarrow 26,
 ``pq.read_table`` on the bytes aborted at exit in 24 of 60 short processes, and
-``ParquetFile(...).read()`` on them still in about one in forty when the machine was busy. The
+``ParquetFile(...).read()`` on them still in about one in thirty when the machine was busy. The
 copy costs one ``memcpy`` of the file, little beside decoding it; an Arrow-owned buffer is
 released without the GIL.
 
