@@ -2,8 +2,9 @@
 
 They hold no database session and no open file: the store converts ORM rows into these inside
 its session scope, so callers can keep them as long as they like and pass them across threads.
-A record whose ``to_dict`` is its fields derives from ``_Record`` and names its datetime fields
-in ``DATED`` (written in ISO 8601) rather than writing the method again.
+A record whose ``to_dict`` is its fields derives from ``_Record``, and one with a short form
+for lists from ``_Summarized`` (naming the attributes of each form), rather than writing the
+methods again. A run and the versions registered from it share their ``Lineage`` fields.
 """
 
 from __future__ import annotations
@@ -17,34 +18,55 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def _dated(record: Any, *names: str) -> dict[str, Any]:
-    """``asdict(record)`` with its datetimes ``names`` in ISO 8601 (None stays None)."""
-    data = asdict(record)
-    for name in names:
-        data[name] = _iso(getattr(record, name))
-    return data
+def _dated(value: Any) -> Any:
+    """``value``, or its ISO 8601 form if it is a datetime."""
+    return _iso(value) if isinstance(value, datetime) else value
 
 
-def _fields(record: Any, *names: str) -> dict[str, Any]:
-    """Some attributes of ``record`` by name: what a ``to_dict`` adds to a ``summary``."""
-    return {name: getattr(record, name) for name in names}
+def _picked(record: Any, names: str) -> dict[str, Any]:
+    """Some attributes of ``record`` by name, as a ``summary`` or ``to_dict`` writes them.
+
+    ``names`` are separated by white space; ``key=attribute`` writes an attribute under another
+    key. Datetimes are written in ISO 8601 and tuples as lists.
+    """
+    picked = {}
+    for name in names.split():
+        key, _, attribute = name.partition("=")
+        value = _dated(getattr(record, attribute or key))
+        picked[key] = list(value) if isinstance(value, tuple) else value
+    return picked
+
+
+def _every_field(record: Any) -> dict[str, Any]:
+    """``asdict(record)`` with its datetimes in ISO 8601."""
+    return {name: _dated(value) for name, value in asdict(record).items()}
 
 
 class _Record:
-    """A record whose ``to_dict`` is its fields, with the datetimes named in ``DATED`` in ISO
-    8601: a class names its datetime fields instead of writing ``to_dict``."""
-
-    DATED: ClassVar[tuple[str, ...]] = ()
+    """A record whose ``to_dict`` is its fields, its datetimes written in ISO 8601."""
 
     def to_dict(self) -> dict[str, Any]:
-        return _dated(self, *self.DATED)
+        return _every_field(self)
+
+
+class _Summarized:
+    """A record with a short form for lists (its attributes named in ``SUMMARY``) and a full
+    form that adds those named in ``DETAILS``; names as :func:`_picked` takes them."""
+
+    SUMMARY: ClassVar[str]
+    DETAILS: ClassVar[str] = ""
+
+    def summary(self) -> dict[str, Any]:
+        """The short form used in lists and in the answers of commands that make a record."""
+        return _picked(self, self.SUMMARY)
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.summary() | _picked(self, self.DETAILS)
 
 
 @dataclass(frozen=True)
 class AuditEntry(_Record):
     """One recorded state change: who did what to which object, and when."""
-
-    DATED = ("at",)
 
     id: int
     at: datetime
@@ -59,8 +81,6 @@ class AuditEntry(_Record):
 class Dataset(_Record):
     """A named data set: a line of immutable versions."""
 
-    DATED = ("created_at", "updated_at")
-
     id: int
     name: str
     created_at: datetime
@@ -73,13 +93,19 @@ class Dataset(_Record):
 
 
 @dataclass(frozen=True)
-class DatasetVersion:
+class DatasetVersion(_Summarized):
     """One immutable version of a data set, stored as a Parquet blob.
 
     ``sha256`` is the hash of that Parquet blob (the version's identity); ``source_sha256`` is
     the hash of the file it was imported from, so re-importing an unchanged file costs a hash.
     ``schema`` maps column name to Shipway type (integer, float, boolean, string, datetime).
     """
+
+    SUMMARY = (
+        "dataset version rows columns sha256 size_bytes source format=source_format"
+        " parent=parent_version created_at created_by"
+    )
+    DETAILS = "schema source_sha256 options profile report"
 
     id: int
     dataset: str
@@ -103,26 +129,6 @@ class DatasetVersion:
     def ref(self) -> str:
         return f"{self.dataset}@{self.version}"
 
-    def summary(self) -> dict[str, Any]:
-        """The short form used in lists and in import answers."""
-        return {
-            "dataset": self.dataset,
-            "version": self.version,
-            "rows": self.rows,
-            "columns": self.columns,
-            "sha256": self.sha256,
-            "size_bytes": self.size_bytes,
-            "source": self.source,
-            "format": self.source_format,
-            "parent": self.parent_version,
-            "created_at": _iso(self.created_at),
-            "created_by": self.created_by,
-        }
-
-    def to_dict(self) -> dict[str, Any]:
-        details = ("schema", "source_sha256", "options", "profile", "report")
-        return self.summary() | _fields(self, *details)
-
 
 @dataclass(frozen=True)
 class ProjectInfo(_Record):
@@ -140,16 +146,11 @@ class ProjectInfo(_Record):
 RUN_STATUSES = ("queued", "running", "done", "failed", "cancelled")
 
 
-@dataclass(frozen=True)
-class Run(_Record):
-    """A training run (``kind`` "train") or a search over trial runs (``kind`` "search")."""
+@dataclass(frozen=True, kw_only=True)
+class Lineage:
+    """What a model was trained from and how: a run records it, and each version registered
+    from that run keeps a copy (``metrics`` are the test metrics)."""
 
-    DATED = ("created_at", "started_at", "finished_at")
-
-    id: int
-    parent_id: int | None
-    kind: str
-    status: str
     task: str
     estimator: str
     dataset: str
@@ -157,14 +158,33 @@ class Run(_Record):
     dataset_sha256: str
     target: str
     spec: dict[str, Any]
-    params: dict[str, Any]
     metrics: dict[str, Any]
+    io_schema: dict[str, Any]
+    environment: dict[str, Any]
+
+    @property
+    def dataset_ref(self) -> str:
+        return f"{self.dataset}@{self.dataset_version}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Run(Lineage, _Summarized):
+    """A training run (``kind`` "train") or a search over trial runs (``kind`` "search")."""
+
+    SUMMARY = (
+        "run=id parent=parent_id kind status task estimator dataset=dataset_ref target metrics"
+        " is_best duration_s created_at created_by error"
+    )
+
+    id: int
+    parent_id: int | None
+    kind: str
+    status: str
+    params: dict[str, Any]
     validation_metrics: dict[str, Any]
     cv: dict[str, Any]
     curves: dict[str, Any]
     importance: dict[str, Any]
-    io_schema: dict[str, Any]
-    environment: dict[str, Any]
     notes: list[str]
     timings: dict[str, Any]
     model_sha256: str | None
@@ -185,38 +205,24 @@ class Run(_Record):
     def finished(self) -> bool:
         return self.status in ("done", "failed", "cancelled")
 
-    def summary(self) -> dict[str, Any]:
-        return {
-            "run": self.id,
-            "parent": self.parent_id,
-            "kind": self.kind,
-            "status": self.status,
-            "task": self.task,
-            "estimator": self.estimator,
-            "dataset": f"{self.dataset}@{self.dataset_version}",
-            "target": self.target,
-            "metrics": self.metrics,
-            "is_best": self.is_best,
-            "duration_s": self.duration_s,
-            "created_at": _iso(self.created_at),
-            "created_by": self.created_by,
-            "error": self.error,
-        }
-
     def to_dict(self) -> dict[str, Any]:
-        data = super().to_dict()
-        data["run"] = data.pop("id")
-        data["dataset_ref"] = f"{self.dataset}@{self.dataset_version}"
-        return data
+        data = _every_field(self)
+        return {"run": data.pop("id"), **data, "dataset_ref": self.dataset_ref}
 
 
-@dataclass(frozen=True)
-class ModelVersion:
+@dataclass(frozen=True, kw_only=True)
+class ModelVersion(Lineage, _Summarized):
     """One immutable registered version of a model, with the lineage copied from its run.
 
     ``aliases`` are the aliases this version holds now; ``trained_by`` is who ran the run,
     ``created_by`` who registered it.
     """
+
+    SUMMARY = (
+        "model version aliases run=run_id task estimator dataset=dataset_ref target metrics"
+        " model_size description tags created_at created_by trained_by"
+    )
+    DETAILS = "model_sha256 dataset_sha256 features spec io_schema environment reference_sha256"
 
     id: int
     model: str
@@ -224,16 +230,6 @@ class ModelVersion:
     run_id: int
     model_sha256: str
     model_size: int
-    task: str
-    estimator: str
-    dataset: str
-    dataset_version: int
-    dataset_sha256: str
-    target: str
-    spec: dict[str, Any]
-    metrics: dict[str, Any]
-    io_schema: dict[str, Any]
-    environment: dict[str, Any]
     reference_sha256: str | None
     description: str
     tags: dict[str, str]
@@ -247,43 +243,13 @@ class ModelVersion:
         return f"{self.model}@{self.version}"
 
     @property
-    def dataset_ref(self) -> str:
-        return f"{self.dataset}@{self.dataset_version}"
-
-    @property
     def features(self) -> list[str]:
         return [entry["name"] for entry in self.io_schema.get("inputs", [])]
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "model": self.model,
-            "version": self.version,
-            "aliases": list(self.aliases),
-            "run": self.run_id,
-            "task": self.task,
-            "estimator": self.estimator,
-            "dataset": self.dataset_ref,
-            "target": self.target,
-            "metrics": self.metrics,
-            "model_size": self.model_size,
-            "description": self.description,
-            "tags": self.tags,
-            "created_at": _iso(self.created_at),
-            "created_by": self.created_by,
-            "trained_by": self.trained_by,
-        }
-
-    def to_dict(self) -> dict[str, Any]:
-        details = ("model_sha256", "dataset_sha256", "features", "spec", "io_schema",
-                   "environment", "reference_sha256")  # fmt: skip
-        return self.summary() | _fields(self, *details)
 
 
 @dataclass(frozen=True)
 class RegisteredModel(_Record):
     """A named model: its versions and which version holds each alias."""
-
-    DATED = ("created_at",)
 
     id: int
     name: str
@@ -298,8 +264,6 @@ class RegisteredModel(_Record):
 @dataclass(frozen=True)
 class AliasMove(_Record):
     """One recorded move of an alias: ``kind`` is "promote", "force" or "rollback"."""
-
-    DATED = ("at",)
 
     id: int
     model: str
@@ -317,8 +281,6 @@ class AliasMove(_Record):
 @dataclass(frozen=True)
 class Approval(_Record):
     """A person's sign-off on a model version."""
-
-    DATED = ("at",)
 
     id: int
     model: str
@@ -360,26 +322,28 @@ class GateReport:
         return [result for result in self.results if not result.passed]
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "model": self.model,
-            "version": self.version,
-            "alias": self.alias,
-            "incumbent": self.incumbent,
-            "passed": self.passed,
-            "source": self.source,
-            "gates": [result.to_dict() for result in self.results],
-        }
+        gates = [result.to_dict() for result in self.results]
+        return _picked(self, "model version alias incumbent passed source") | {"gates": gates}
 
 
 @dataclass(frozen=True)
-class Deployment(_Record):
-    """A recorded REST server of a model version, or of whatever version holds an alias.
+class GateEvaluation:
+    """One stored evaluation of the gates guarding ``alias`` on a version."""
 
-    ``status`` is what the store recorded ("running" or "stopped"); the live state of the
-    process and its answers come from :func:`core.deploy.probe.probe`. ``process_started`` and
-    ``process_command`` tell the server process apart from a later process that reuses ``pid``
-    (see :mod:`core.deploy.identity`); None in deployments recorded without them.
-    """
+    alias: str
+    passed: bool
+    gates: tuple[dict[str, Any], ...]  # one per rule: rule, value, threshold, passed, message
+    incumbent: int | None
+    at: str  # ISO 8601, UTC
+    user: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "gates": list(self.gates)}
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeploymentStart:
+    """What starting a REST server records first: the model it serves, where and how."""
 
     id: str
     model: str
@@ -392,22 +356,6 @@ class Deployment(_Record):
     machine: str
     token: bool
     folder: str
-    status: str
-    started_at: datetime
-    started_by: str
-    stopped_at: datetime | None
-    stop_note: str
-    process_started: str | None = None
-    process_command: tuple[str, ...] | None = None
-    keep: bool = False  # kept up by the always-on service
-
-    DATED = ("started_at", "stopped_at")
-    STALE: ClassVar[str] = "stale: "  # how the stop note of a stale deployment begins
-
-    @property
-    def stale(self) -> bool:
-        """Recorded as stopped because its process id had come to name another process."""
-        return self.status == "stopped" and self.stop_note.startswith(self.STALE)
 
     @property
     def url(self) -> str:
@@ -418,8 +366,35 @@ class Deployment(_Record):
     def target(self) -> str:
         return f"{self.model}@{self.alias or self.version}"
 
+
+@dataclass(frozen=True, kw_only=True)
+class Deployment(DeploymentStart, _Record):
+    """A recorded REST server of a model version, or of whatever version holds an alias.
+
+    ``status`` is what the store recorded ("running" or "stopped"); the live state of the
+    process and its answers come from :func:`core.deploy.probe.probe`. ``process_started`` and
+    ``process_command`` tell the server process apart from a later process that reuses ``pid``
+    (see :mod:`core.deploy.identity`); None in deployments recorded without them.
+    """
+
+    status: str
+    started_at: datetime
+    started_by: str
+    stopped_at: datetime | None
+    stop_note: str
+    process_started: str | None = None
+    process_command: tuple[str, ...] | None = None
+    keep: bool = False  # kept up by the always-on service
+
+    STALE: ClassVar[str] = "stale: "  # how the stop note of a stale deployment begins
+
+    @property
+    def stale(self) -> bool:
+        """Recorded as stopped because its process id had come to name another process."""
+        return self.status == "stopped" and self.stop_note.startswith(self.STALE)
+
     def to_dict(self) -> dict[str, Any]:
-        return super().to_dict() | _fields(self, "url", "target", "stale")
+        return super().to_dict() | _picked(self, "url target stale")
 
 
 @dataclass(frozen=True)
@@ -445,26 +420,9 @@ class Alert(_Record):
 
 
 @dataclass(frozen=True)
-class GateEvaluation:
-    """One stored evaluation of the gates guarding ``alias`` on a version."""
-
-    alias: str
-    passed: bool
-    gates: tuple[dict[str, Any], ...]  # one per rule: rule, value, threshold, passed, message
-    incumbent: int | None
-    at: str  # ISO 8601, UTC
-    user: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "gates": list(self.gates)}
-
-
-@dataclass(frozen=True)
 class Job(_Record):
     """A piece of work of the always-on service: ``kind`` "retrain", "import", "check",
     "restart" or "prune"; ``status`` "queued", "running", "done", "failed" or "cancelled"."""
-
-    DATED = ("created_at", "started_at", "finished_at")
 
     id: int
     kind: str

@@ -55,13 +55,8 @@ class ShipwayError(Exception):
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form used by ``--json`` output and REST error bodies."""
-        return {
-            "error": self.code,
-            "message": self.message,
-            "where": self.where,
-            "hint": self.hint,
-            "details": self.details,
-        }
+        told = ("message", "where", "hint", "details")
+        return {"error": self.code} | {name: getattr(self, name) for name in told}
 
     def __str__(self) -> str:  # pragma: no cover - trivial
         return self.one_line()

@@ -25,17 +25,14 @@ def write_model_dir(project: Project, version: ModelVersion, folder: Path) -> Pa
     drift reference (``reference.bin``, when the version has one) for the server's drift
     scores and its data contract (``contract.json``) in the mode shipway.toml says now."""
     from core.registry import contracts
+    from core.serving.encoding import attributes
     from core.serving.model import write_model_dir as write
 
+    metadata = attributes(version, "name=model version task io_schema run=run_id metrics")
     folder = write(
         folder,
         project.blobs.read_verified(version.model_sha256),
-        name=version.model,
-        version=version.version,
-        task=version.task,
-        io_schema=version.io_schema,
-        run=version.run_id,
-        metrics=version.metrics,
+        **metadata,
         created=version.created_at.isoformat(),
         reference=_reference(project, version),
     )

@@ -22,6 +22,7 @@ from core.entities import DatasetVersion, ModelVersion
 from core.errors import InvalidInput
 from core.project import Project
 from core.serving import contract as rules
+from core.serving.encoding import attributes
 from core.store.contract_repository import ContractRepository
 
 
@@ -51,13 +52,8 @@ class ContractCheck:
         return not self.violations
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "model": self.ref,
-            "data": self.data,
-            "rows": self.rows,
-            "passed": self.passed,
-            "violations": [v.to_dict() for v in self.violations],
-        }
+        violations = [v.to_dict() for v in self.violations]
+        return {"model": self.ref, **attributes(self, "data rows passed"), "violations": violations}
 
 
 def _repository(project: Project) -> ContractRepository:

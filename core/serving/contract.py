@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.serving.encoding import attributes
 from core.serving.metrics import escape
 
 CONTRACT_FILE = "contract.json"
@@ -59,15 +60,7 @@ class ColumnRule:
     unique: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "type": self.type,
-            "nullable": self.nullable,
-            "min": self.minimum,
-            "max": self.maximum,
-            "categories": None if self.categories is None else list(self.categories),
-            "unique": self.unique,
-        }
+        return attributes(self, "name type nullable min=minimum max=maximum categories unique")
 
 
 @dataclass(frozen=True)
@@ -81,13 +74,7 @@ class Violation:
     examples: tuple[int, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "rule": self.rule,
-            "field": self.field,
-            "rows": self.rows,
-            "message": self.message,
-            "examples": list(self.examples),
-        }
+        return attributes(self, "rule field rows message examples")
 
 
 @dataclass(frozen=True)

@@ -33,3 +33,14 @@ def _fallback(value: Any) -> Any:
     if isinstance(value, np.generic):
         return plain(value)
     return str(value)
+
+
+def attributes(record: object, names: str) -> dict[str, Any]:
+    """Attributes of ``record`` by name, tuples as lists: ``names`` are separated by white
+    space, and ``key=attribute`` writes an attribute under another key."""
+    named = (name.partition("=") for name in names.split())
+    return {key: _listed(getattr(record, attribute or key)) for key, _, attribute in named}
+
+
+def _listed(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value

@@ -35,7 +35,7 @@ def _last_step(transformer: Any) -> Any:
     return steps[-1][1] if steps else transformer
 
 
-def _one_hot_sizes(encoder: Any) -> list[int]:
+def one_hot_sizes(encoder: Any) -> list[int]:
     sizes = [len(c) for c in encoder.categories_]
     infrequent = getattr(encoder, "infrequent_categories_", None)
     drop = getattr(encoder, "drop_idx_", None)
@@ -50,7 +50,7 @@ def _one_hot_sizes(encoder: Any) -> list[int]:
 def _block_sources(transformer: Any, names: list[str]) -> list[str] | None:
     last = _last_step(transformer)
     if type(last).__name__ == "OneHotEncoder":
-        sizes = _one_hot_sizes(last)
+        sizes = one_hot_sizes(last)
         if len(sizes) != len(names):
             return None
         return [name for name, size in zip(names, sizes, strict=True) for _ in range(size)]
@@ -84,7 +84,7 @@ def linear_reference(preprocess: Any, width: int) -> np.ndarray | None:
         if kind == "SimpleImputer":
             reference[block] = np.asarray(last.statistics_, dtype=np.float64)
         elif kind == "OneHotEncoder":
-            shares = [np.full(s, 1.0 / s) for s in _one_hot_sizes(last) if s]
+            shares = [np.full(s, 1.0 / s) for s in one_hot_sizes(last) if s]
             reference[block] = np.concatenate(shares) if shares else []
         else:
             return None

@@ -37,7 +37,7 @@ from typing import Any
 
 import pandas as pd
 
-from core.serving.encoding import dumps
+from core.serving.encoding import attributes, dumps
 from core.serving.processes import name_os_thread
 from core.serving.restarts import RestartingThread, error_text
 
@@ -114,13 +114,25 @@ class LoggedRequest:
     feedback_time: str | None = None
     size: int = field(default=0, repr=False, compare=False)
 
+    def row(self) -> tuple:
+        """The row of the ``requests`` table, its inputs and outputs encoded as JSON."""
+        outputs = dumps(self.outputs) if self.outputs is not None else None
+        return (self.request_id, self.time, self.model, self.version, self.latency_ms,
+                self.status, self.rows, _inputs_json(self.inputs), outputs, self.error)  # fmt: skip
+
 
 @dataclass(frozen=True)
 class FeedbackEntry:
+    """The true value (``actual``) of what an answer predicted, sent back by a client."""
+
     request_id: str
     time: str
     actual: Any
     size: int = 0
+
+    def row(self) -> tuple:
+        """The row of the ``feedback`` table."""
+        return (self.request_id, self.time, dumps(self.actual))
 
 
 @dataclass(frozen=True)
@@ -136,6 +148,12 @@ class ChallengerEntry:
     status: str
     outputs: dict[str, Any] | None = None
     size: int = 256
+
+    def row(self) -> tuple:
+        """The row of the ``challenger`` table."""
+        outputs = dumps(self.outputs) if self.outputs is not None else None
+        return (self.request_id, self.time, self.mode, self.side, self.version,
+                self.latency_ms, self.status, outputs)  # fmt: skip
 
 
 Entry = LoggedRequest | FeedbackEntry | ChallengerEntry
@@ -170,13 +188,9 @@ class WriterStatus:
     def to_dict(self) -> dict[str, Any]:
         return {
             "writer": "running" if self.alive else "stopped",
-            "queue_depth": self.queue_depth,
-            "queue_bytes": self.queue_bytes,
+            **attributes(self, "queue_depth queue_bytes"),
             "oldest_seconds": round(self.oldest_seconds, 3),
-            "restarts": self.restarts,
-            "bad_entries": self.bad_entries,
-            "dropped": self.dropped,
-            "last_error": self.last_error,
+            **attributes(self, "restarts bad_entries dropped last_error"),
         }
 
 
@@ -206,32 +220,6 @@ def _inputs_json(frame: pd.DataFrame | list[dict[str, Any]] | None) -> str | Non
     except Exception as exc:  # e.g. text pandas cannot encode; the row is kept without inputs
         log.warning("prediction log: inputs not logged (%s)", type(exc).__name__)
         return None
-
-
-def _request_row(entry: LoggedRequest) -> tuple:
-    outputs = dumps(entry.outputs) if entry.outputs is not None else None
-    return (
-        entry.request_id,
-        entry.time,
-        entry.model,
-        entry.version,
-        entry.latency_ms,
-        entry.status,
-        entry.rows,
-        _inputs_json(entry.inputs),
-        outputs,
-        entry.error,
-    )
-
-
-def _feedback_row(entry: FeedbackEntry) -> tuple:
-    return (entry.request_id, entry.time, dumps(entry.actual))
-
-
-def _challenger_row(entry: ChallengerEntry) -> tuple:
-    outputs = dumps(entry.outputs) if entry.outputs is not None else None
-    return (entry.request_id, entry.time, entry.mode, entry.side, entry.version,
-            entry.latency_ms, entry.status, outputs)  # fmt: skip
 
 
 class PredictionLog(RestartingThread):
@@ -313,11 +301,7 @@ class PredictionLog(RestartingThread):
                 queue_depth=self._queue.qsize(),
                 queue_bytes=self._queued_bytes,
                 oldest_seconds=oldest,
-                restarts=self.restarts,
-                bad_entries=self.bad_entries,
-                dropped=self.dropped,
-                written=self.written,
-                last_error=self.last_error,
+                **attributes(self, "restarts bad_entries dropped written last_error"),
             )
 
     def close(self, timeout: float = 10.0) -> None:
@@ -381,15 +365,8 @@ class PredictionLog(RestartingThread):
         requests, feedback = [], []
         for entry in batch:
             try:
-                if isinstance(entry, LoggedRequest):
-                    requests.append(_request_row(entry))
-                elif isinstance(entry, FeedbackEntry):
-                    feedback.append(_feedback_row(entry))
-                elif isinstance(entry, ChallengerEntry):
-                    feedback.append(_challenger_row(entry))
-                else:
-                    raise TypeError(f"not a log entry: {type(entry).__name__}")
-            except Exception as exc:
+                (requests if isinstance(entry, LoggedRequest) else feedback).append(entry.row())
+            except Exception as exc:  # not a log entry, too
                 self._bad(entry, exc)
         return requests, feedback
 

@@ -23,22 +23,19 @@ from core.serving.metrics import family
 
 PROC = Path("/proc/self")
 _SUMMED = ("cpu", "rss", "vms", "fds")
+#: Per figure of :func:`read`: its metric name and help text (prometheus_client's own).
 _HELP = {
-    "cpu": (
-        "process_cpu_seconds_total",
-        "counter",
-        "Total user and system CPU time spent in seconds.",
-    ),
-    "rss": ("process_resident_memory_bytes", "gauge", "Resident memory size in bytes."),
-    "vms": ("process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes."),
+    "cpu": ("process_cpu_seconds_total", "Total user and system CPU time spent in seconds."),
+    "rss": ("process_resident_memory_bytes", "Resident memory size in bytes."),
+    "vms": ("process_virtual_memory_bytes", "Virtual memory size in bytes."),
     "start": (
         "process_start_time_seconds",
-        "gauge",
         "Start time of the process since unix epoch in seconds.",
     ),
-    "fds": ("process_open_fds", "gauge", "Number of open file descriptors."),
-    "max_fds": ("process_max_fds", "gauge", "Maximum number of open file descriptors."),
+    "fds": ("process_open_fds", "Number of open file descriptors."),
+    "max_fds": ("process_max_fds", "Maximum number of open file descriptors."),
 }
+_COUNTERS = ("cpu",)  # the other figures are gauges
 
 
 def _boot_time() -> float | None:
@@ -92,7 +89,8 @@ class ProcessMetrics:
                 elif key in _HELP:
                     totals[key] = min(totals.get(key, value), value)
         lines: list[str] = []
-        for key, (name, kind, help_text) in _HELP.items():
+        for key, (name, help_text) in _HELP.items():
             if key in totals:
+                kind = "counter" if key in _COUNTERS else "gauge"
                 lines += family(name, kind, help_text, [("", totals[key])])
         return lines

@@ -60,6 +60,25 @@ def _named_address(host: str) -> bool:
         return True  # a host name
 
 
+def url_host(host: str) -> str:
+    """``host`` as a URL writes it: an IPv6 address in brackets."""
+    return f"[{host}]" if ":" in host else host
+
+
+def http_url(host: str, port: int) -> str:
+    return f"http://{url_host(host)}:{port}"
+
+
+def write_ready(path: str | os.PathLike[str], host: str, port: int) -> None:
+    """Tell whoever started the server where it listens: ``{"port", "pid", "host", "url"}``
+    in ``path``, written whole (through a temporary file) so a reader never sees half."""
+    file = Path(path)
+    data = {"port": port, "pid": os.getpid(), "host": host, "url": http_url(host, port)}
+    temporary = file.with_name(f".{file.name}.{os.getpid()}.tmp")
+    temporary.write_text(json.dumps(data), encoding="utf-8")
+    os.replace(temporary, file)
+
+
 def check_bind(host: str, token: str | None) -> None:
     """Refuse an address other hosts can reach unless a token guards it."""
     if not is_loopback(host) and not token:
@@ -83,8 +102,7 @@ class RunningServer:
 
     @property
     def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return http_url(self.host, self.port)
 
     @property
     def state(self) -> ServingState:
@@ -99,18 +117,7 @@ class RunningServer:
         if self._stopped:
             return
         self._stopped = True
-        server = self.server
-        server.shipway_stopping = True
-        server.task_dispatcher.shutdown(cancel_pending=True, timeout=timeout)
-        _await_flushed(server, deadline=time.monotonic() + 1.0)
-        server.shipway_close = True  # the loop thread closes everything at its next turn
-        try:
-            server.trigger.pull_trigger()
-        except OSError as exc:  # the wake-up pipe is gone: the loop notices within a slice
-            log.warning("the server loop could not be woken (%s); it stops on its own", exc)
-        self.thread.join(timeout)
-        if self.thread.is_alive():
-            log.warning("the server loop did not stop within %.0f s", timeout)
+        _stop_loop(self.server, self.thread, timeout)
         self.state.close()
 
     def __enter__(self) -> RunningServer:
@@ -118,6 +125,22 @@ class RunningServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _stop_loop(server: Any, thread: threading.Thread, timeout: float) -> None:
+    """The stop sequence of the module's docstring: no new tasks, answers flushed, then the
+    loop ``thread`` closes everything and ends."""
+    server.shipway_stopping = True
+    server.task_dispatcher.shutdown(cancel_pending=True, timeout=timeout)
+    _await_flushed(server, deadline=time.monotonic() + 1.0)
+    server.shipway_close = True  # the loop thread closes everything at its next turn
+    try:
+        server.trigger.pull_trigger()
+    except OSError as exc:  # the wake-up pipe is gone: the loop notices within a slice
+        log.warning("the server loop could not be woken (%s); it stops on its own", exc)
+    thread.join(timeout)
+    if thread.is_alive():
+        log.warning("the server loop did not stop within %.0f s", timeout)
 
 
 def _await_flushed(server: Any, deadline: float) -> None:
@@ -209,8 +232,7 @@ def start_server(
     host = "127.0.0.1" if host.lower() == "localhost" else host.strip("[]")
     check_bind(host, config.token)
     if _named_address(host):  # clients reaching a named address send it as their Host
-        shown = f"[{host}]" if ":" in host else host
-        config = config.with_changes(allowed_hosts=(*config.allowed_hosts, shown))
+        config = config.with_changes(allowed_hosts=(*config.allowed_hosts, url_host(host)))
     app = create_app(model, config)
     try:
         server = _bind(app, host, port, threads, config, sock)
@@ -246,14 +268,6 @@ def wait_until_stopped(stop: threading.Event, poll: float = 0.2) -> None:
     """Block until ``stop`` is set, waking often so that signal handlers run promptly."""
     while not stop.wait(poll):
         pass
-
-
-def _write_ready(path: str | os.PathLike[str], running: RunningServer) -> None:
-    file = Path(path)
-    data = {"port": running.port, "pid": os.getpid(), "host": running.host, "url": running.url}
-    temporary = file.with_name(f".{file.name}.{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(data), encoding="utf-8")
-    os.replace(temporary, file)
 
 
 def serve(
@@ -299,7 +313,7 @@ def serve(
     watcher = PointerWatcher(watch, running.slot).start() if watch is not None else None
     try:
         if ready_file is not None:
-            _write_ready(ready_file, running)
+            write_ready(ready_file, running.host, running.port)
         wait_until_stopped(stop)
         log.info("stopping")
     finally:

@@ -209,16 +209,7 @@ def _range_warning(column: InputColumn, numbers: np.ndarray) -> dict[str, Any] |
     with np.errstate(invalid="ignore"):
         outside = (numbers < column.minimum) | (numbers > column.maximum)
     rows = np.flatnonzero(outside).tolist()
-    if not rows:
-        return None
-    return {
-        "column": column.name,
-        "problem": "outside_training_range",
-        "rows": rows[:SHOWN_ROWS],
-        "count": len(rows),
-        "message": f"column {column.name!r}: {len(rows)} value(s) outside the range seen in "
-        "training",
-    }
+    return _warning(column, "outside_training_range", rows, "outside the range seen in training")
 
 
 def _category_warning(column: InputColumn, texts: pd.Series) -> dict[str, Any] | None:
@@ -227,15 +218,23 @@ def _category_warning(column: InputColumn, texts: pd.Series) -> dict[str, Any] |
         return None
     seen = set(known)
     rows = [i for i, v in enumerate(texts) if v is not None and str(v) not in seen]
+    unseen = "not seen in training, encoded as unknown (as training's encoder does)"
+    return _warning(column, "unseen_category", rows, unseen)
+
+
+def _warning(
+    column: InputColumn, problem: str, rows: list[int], values_are: str
+) -> dict[str, Any] | None:
+    """The warning of ``column`` about ``rows`` (None if there are none): ``values_are`` says
+    what the values in those rows are."""
     if not rows:
         return None
     return {
         "column": column.name,
-        "problem": "unseen_category",
+        "problem": problem,
         "rows": rows[:SHOWN_ROWS],
         "count": len(rows),
-        "message": f"column {column.name!r}: {len(rows)} value(s) not seen in training, "
-        "encoded as unknown (as training's encoder does)",
+        "message": f"column {column.name!r}: {len(rows)} value(s) {values_are}",
     }
 
 

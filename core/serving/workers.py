@@ -15,7 +15,6 @@ POSIX only (the socket is inherited by file descriptor); elsewhere a server runs
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
@@ -30,7 +29,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from core.serving.errors import ServerStartError
-from core.serving.server import check_bind
+from core.serving.server import check_bind, http_url, write_ready
 from core.serving.signals import install_signal_handlers
 
 log = logging.getLogger("shipway.serving")
@@ -86,7 +85,7 @@ def supervise(
         bound = sock.getsockname()[1]
         _await_ready(_probe_host(host), bound, pool, stop)
         if ready_file is not None:
-            _write_ready(ready_file, host, bound)
+            write_ready(ready_file, host, bound)
         log.info("serving with %d worker processes on port %d", workers, bound)
         while not stop.wait(0.5):
             pool.replace_dead()
@@ -145,7 +144,7 @@ class _Pool:
 def _probe_host(host: str) -> str:
     if host in ("0.0.0.0", "::", ""):
         return "127.0.0.1"
-    return f"[{host}]" if ":" in host else host
+    return host
 
 
 def _await_ready(host: str, port: int, pool: _Pool, stop: threading.Event) -> None:
@@ -154,22 +153,13 @@ def _await_ready(host: str, port: int, pool: _Pool, stop: threading.Event) -> No
         if pool.alive() == 0:
             raise ServerStartError("every worker process ended before the server answered")
         try:
-            with urllib.request.urlopen(f"http://{host}:{port}/health", timeout=1) as answer:
+            with urllib.request.urlopen(f"{http_url(host, port)}/health", timeout=1) as answer:
                 if answer.status == 200:
                     return
         except OSError:
             time.sleep(0.1)
     if not stop.is_set():
         raise ServerStartError(f"the workers did not answer within {READY_TIMEOUT_S:g} s")
-
-
-def _write_ready(path: str, host: str, port: int) -> None:
-    file = Path(path)
-    shown = f"[{host}]" if ":" in host else host
-    data = {"port": port, "pid": os.getpid(), "host": host, "url": f"http://{shown}:{port}"}
-    temporary = file.with_name(f".{file.name}.{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(data), encoding="utf-8")
-    os.replace(temporary, file)
 
 
 def watch_supervisor(pid: int, stop: threading.Event) -> None:
