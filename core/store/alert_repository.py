@@ -17,27 +17,14 @@ from core.errors import Conflict
 from core.store.database import Database
 from core.store.model_rows import add_model_audit
 from core.store.orm import MonitoringAlertRow
+from core.store.rows import entity_from_row, inserted, present
 from core.times import aware, from_iso_seconds, iso_seconds, utcnow
 
 
 def _entity(row: MonitoringAlertRow) -> Alert:
-    return Alert(
-        id=row.id,
-        model=row.model,
-        version=row.version,
-        deployment=row.deployment,
-        kind=row.kind,
-        bucket_seconds=row.bucket_seconds,
-        bucket_start=iso_seconds(row.bucket_start),
-        message=row.message,
-        detail=dict(row.detail or {}),
-        created_at=aware(row.created_at).isoformat(),
-        created_by=row.created_by,
-        retrain_status=row.retrain_status,
-        retrain_run=row.retrain_run,
-        retrain_version=row.retrain_version,
-        gates_passed=row.gates_passed,
-        retrain_error=row.retrain_error,
+    created_at = aware(row.created_at).isoformat()
+    return entity_from_row(
+        Alert, row, bucket_start=iso_seconds(row.bucket_start), created_at=created_at
     )
 
 
@@ -75,8 +62,7 @@ class AlertRepository:
                 row = MonitoringAlertRow(
                     **key, message=message, detail=detail, created_at=utcnow(), created_by=self.user
                 )
-                session.add(row)
-                session.flush()
+                inserted(session, row)
                 add_model_audit(session, self.user, "monitoring.alert", f"{model}@{version}",
                                 alert=row.id, kind=kind, deployment=deployment,
                                 bucket_start=bucket_start, message=message)  # fmt: skip
@@ -102,12 +88,7 @@ class AlertRepository:
     ) -> list[Alert]:
         """Alerts, newest first."""
         with self.db.session(write=False) as session:
-            query = select(MonitoringAlertRow)
-            if model is not None:
-                query = query.where(MonitoringAlertRow.model == model)
-            if version is not None:
-                query = query.where(MonitoringAlertRow.version == version)
-            if deployment is not None:
-                query = query.where(MonitoringAlertRow.deployment == deployment)
+            given = present(model=model, version=version, deployment=deployment)
+            query = select(MonitoringAlertRow).filter_by(**given)
             rows = session.scalars(query.order_by(MonitoringAlertRow.id.desc()).limit(limit))
             return [_entity(row) for row in rows]

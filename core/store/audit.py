@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from core.entities import AuditEntry
 from core.store.orm import AuditEventRow
-from core.times import aware, utcnow
+from core.store.rows import entity_from_row
+from core.times import utcnow
 
 
 def add_audit(
@@ -32,12 +33,4 @@ def add_audit(
 
 
 def audit_entry(row: AuditEventRow) -> AuditEntry:
-    return AuditEntry(
-        id=row.id,
-        at=aware(row.at),
-        user=row.user,
-        action=row.action,
-        object_type=row.object_type,
-        object_ref=row.object_ref,
-        detail=row.detail or {},
-    )
+    return entity_from_row(AuditEntry, row)

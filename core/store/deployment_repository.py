@@ -9,27 +9,19 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.entities import Deployment
+from core.entities import Deployment, DeploymentStart
 from core.errors import NotFound
 from core.store.audit import add_audit
 from core.store.database import Database, retrying
 from core.store.orm import DeploymentRow
-from core.times import aware, utcnow
+from core.store.rows import entity_from_row, inserted
+from core.times import utcnow
 
 
-@dataclass(frozen=True)
-class NewDeployment:
-    id: str
-    model: str
-    alias: str | None
-    version: int
-    kind: str
-    host: str
-    port: int
-    pid: int
-    machine: str
-    token: bool
-    folder: str
+@dataclass(frozen=True, kw_only=True)
+class NewDeployment(DeploymentStart):
+    """A server that has just started, to be recorded as running, with its process's identity."""
+
     process_started: str | None = None
     process_command: list[str] | None = None
     keep: bool = False
@@ -46,20 +38,13 @@ class DeploymentRepository:
     @retrying
     def record(self, new: NewDeployment) -> Deployment:
         with self.db.session(write=True) as session:
-            row = DeploymentRow(
-                **new.__dict__,
-                status="running",
-                started_at=utcnow(),
-                started_by=self.user,
-                stop_note="",
-            )
-            session.add(row)
-            session.flush()
+            started = {"status": "running", "started_at": utcnow(), "started_by": self.user}
+            row = inserted(session, DeploymentRow(**vars(new), **started, stop_note=""))
             self._audit(
                 session,
                 "deploy",
                 new.id,
-                model=f"{new.model}@{new.alias or new.version}",
+                model=new.target,
                 version=new.version,
                 url=f"http://{new.host}:{new.port}",
                 kind=new.kind,
@@ -159,24 +144,7 @@ class DeploymentRepository:
 
 
 def _entity(row: DeploymentRow) -> Deployment:
-    return Deployment(
-        id=row.id,
-        model=row.model,
-        alias=row.alias,
-        version=row.version,
-        kind=row.kind,
-        host=row.host,
-        port=row.port,
-        pid=row.pid,
-        machine=row.machine,
-        token=bool(row.token),
-        folder=row.folder,
-        status=row.status,
-        started_at=aware(row.started_at),
-        started_by=row.started_by,
-        stopped_at=aware(row.stopped_at) if row.stopped_at else None,
-        stop_note=row.stop_note or "",
-        process_started=row.process_started,
-        process_command=tuple(row.process_command) if row.process_command is not None else None,
-        keep=bool(row.keep),
+    command = row.process_command
+    return entity_from_row(
+        Deployment, row, process_command=tuple(command) if command is not None else None
     )

@@ -45,7 +45,7 @@ import time
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from sqlalchemy import Column, select
 
@@ -170,36 +170,64 @@ def _listing(folder: Path) -> list[Path]:
         return []
 
 
-def _remove(found: _File, now: float, min_age_s: float) -> bool:
-    """Unlink ``found`` if it is still there and still old; False if it was kept."""
-    again = _stat(found.path)
-    if again is None or now - again.mtime < min_age_s:
-        return False
-    try:
-        found.path.unlink()
-    except FileNotFoundError:
-        return True
-    except OSError:
-        return False  # not ours to delete (a shared folder): left for its owner
-    return True
+class GcOptions(TypedDict, total=False):
+    """How a collection runs: ``min_age_s``, the age under which a blob or a temporary is kept
+    (default :data:`MIN_AGE_S`); ``dry_run``, count what would go and remove nothing; ``now``,
+    the time taken as now, in seconds since 1970 (default: the clock's)."""
+
+    min_age_s: float
+    dry_run: bool
+    now: float | None
 
 
 @dataclass
-class _Tally:
+class _Pass:
+    """One collection: its store and options, this host, and what it removed and kept."""
+
+    store: BlobStore
+    min_age_s: float = MIN_AGE_S
+    dry_run: bool = False
+    now: float | None = None  # None: the clock's time as the pass starts
+    host: str = field(default_factory=socket.gethostname)
+    started: float = field(default_factory=time.monotonic)
     removed: list[Removal] = field(default_factory=list)
     kept_young: int = 0
     referenced: int = 0
     notes_cleared: int = 0
+    clock: float = field(init=False)  # what the pass takes as now
 
-    def report(self, dry_run: bool, min_age_s: float, started: float) -> GcReport:
+    def __post_init__(self) -> None:
+        self.clock = self.now or time.time()
+
+    def age(self, found: _File) -> float:
+        return self.clock - found.mtime
+
+    def remove(self, found: _File) -> bool:
+        """Unlink ``found`` if it is still there and still old; False if it was kept."""
+        again = _stat(found.path)
+        if again is None or self.age(again) < self.min_age_s:
+            return False
+        try:
+            found.path.unlink()
+        except FileNotFoundError:
+            return True
+        except OSError:
+            return False  # not ours to delete (a shared folder): left for its owner
+        return True
+
+    def finished(self, note: _Note) -> bool:
+        """The note's process will record nothing more: gone, or (another host) long silent."""
+        return _abandoned(note.owner, self.age(note.file), self.min_age_s)
+
+    def report(self) -> GcReport:
         return GcReport(
-            dry_run,
-            min_age_s,
+            self.dry_run,
+            self.min_age_s,
             tuple(self.removed),
             self.kept_young,
             self.referenced,
             self.notes_cleared,
-            time.monotonic() - started,
+            time.monotonic() - self.started,
         )
 
 
@@ -213,9 +241,9 @@ class _Note:
     owner: str  # "alive" | "dead" | "unknown" (see blobs.owner_state)
 
 
-def _notes(store: BlobStore, host: str) -> list[_Note]:
+def _notes(run: _Pass) -> list[_Note]:
     notes = []
-    for path in _listing(store.pending):
+    for path in _listing(run.store.pending):
         found = _stat(path)
         if found is None:
             continue
@@ -223,13 +251,9 @@ def _notes(store: BlobStore, host: str) -> list[_Note]:
             text = path.read_text(encoding="ascii").strip()
         except (OSError, UnicodeDecodeError):
             text = ""
-        notes.append(_Note(found, text if is_sha256(text) else "", owner_state(path.name, host)))
+        owner = owner_state(path.name, run.host)
+        notes.append(_Note(found, text if is_sha256(text) else "", owner))
     return notes
-
-
-def _finished(note: _Note, now: float, min_age_s: float) -> bool:
-    """The note's process will record nothing more: gone, or (another host) long silent."""
-    return _abandoned(note.owner, now - note.file.mtime, min_age_s)
 
 
 def _abandoned(owner: str, age: float, min_age_s: float) -> bool:
@@ -241,109 +265,84 @@ def _abandoned(owner: str, age: float, min_age_s: float) -> bool:
     return owner == "dead" or age >= min_age_s
 
 
-def _settle_notes(
-    store: BlobStore,
-    notes: list[_Note],
-    named: set[str],
-    tally: _Tally,
-    when: tuple[float, float, bool],
-) -> None:
+def _settle_notes(run: _Pass, notes: list[_Note], named: set[str]) -> None:
     """Clear the notes that have served: their blob is named by a row, or removed, or (their
-    process finished) gone. ``when`` is (now, minimum age, dry run)."""
-    now, min_age_s, dry_run = when
-    removed = {r.name for r in tally.removed if r.kind == "blob"}
+    process finished) gone."""
+    removed = {r.name for r in run.removed if r.kind == "blob"}
     for note in notes:
         done = note.sha256 in named or note.sha256 in removed
-        if not done and _finished(note, now, min_age_s):
-            done = not note.sha256 or not store.path_of(note.sha256).exists()
-        if done and not dry_run:
+        if not done and run.finished(note):
+            done = not note.sha256 or not run.store.path_of(note.sha256).exists()
+        if done and not run.dry_run:
             with contextlib.suppress(OSError):
                 note.file.path.unlink(missing_ok=True)
-        tally.notes_cleared += int(done)
+        run.notes_cleared += int(done)
 
 
-def collect_pending(
-    store: BlobStore,
-    database: Database,
-    *,
-    min_age_s: float = MIN_AGE_S,
-    dry_run: bool = False,
-    now: float | None = None,
-) -> GcReport:
+def collect_pending(store: BlobStore, database: Database, **options: Unpack[GcOptions]) -> GcReport:
     """Remove the blobs that processes announced and never recorded (the cheap pass on open)."""
-    started, now, host = time.monotonic(), now or time.time(), socket.gethostname()
-    notes = _notes(store, host)
-    tally = _Tally()
+    run = _Pass(store, **options)
+    notes = _notes(run)
     if not notes:
-        return tally.report(dry_run, min_age_s, started)
+        return run.report()
     named = referenced_sha256s(database, {n.sha256 for n in notes if n.sha256})
-    for sha in {n.sha256 for n in notes if n.sha256 and _finished(n, now, min_age_s)} - named:
-        if any(n.sha256 == sha and not _finished(n, now, min_age_s) for n in notes):
+    for sha in {n.sha256 for n in notes if n.sha256 and run.finished(n)} - named:
+        if any(n.sha256 == sha and not run.finished(n) for n in notes):
             continue  # another, live process is about to record the same content
         found = _stat(store.path_of(sha))
         if found is None:
             continue
-        if now - found.mtime < min_age_s or (not dry_run and not _remove(found, now, min_age_s)):
-            tally.kept_young += 1
+        if run.age(found) < run.min_age_s or (not run.dry_run and not run.remove(found)):
+            run.kept_young += 1
             continue
-        tally.removed.append(Removal("blob", sha, found.size_bytes))
-    _settle_notes(store, notes, named, tally, (now, min_age_s, dry_run))
-    return tally.report(dry_run, min_age_s, started)
+        run.removed.append(Removal("blob", sha, found.size_bytes))
+    _settle_notes(run, notes, named)
+    return run.report()
 
 
 # -- the whole store -------------------------------------------------------------------------
 
 
-def _collect_temporaries(
-    store: BlobStore, host: str, now: float, min_age_s: float, tally: _Tally, dry_run: bool
-) -> None:
-    for path in _listing(store.tmp):
+def _collect_temporaries(run: _Pass) -> None:
+    for path in _listing(run.store.tmp):
         found = _stat(path)
         if found is None:
             continue
-        if not _abandoned(owner_state(path.name, host), now - found.mtime, min_age_s):
-            tally.kept_young += 1
+        if not _abandoned(owner_state(path.name, run.host), run.age(found), run.min_age_s):
+            run.kept_young += 1
             continue
-        if not dry_run:
+        if not run.dry_run:
             try:
                 path.unlink()
             except FileNotFoundError:
                 continue  # its process finished it after all
             except OSError:
-                tally.kept_young += 1
+                run.kept_young += 1
                 continue
-        tally.removed.append(Removal("temporary", path.name, found.size_bytes))
+        run.removed.append(Removal("temporary", path.name, found.size_bytes))
 
 
-def collect_garbage(
-    store: BlobStore,
-    database: Database,
-    *,
-    min_age_s: float = MIN_AGE_S,
-    dry_run: bool = False,
-    now: float | None = None,
-) -> GcReport:
+def collect_garbage(store: BlobStore, database: Database, **options: Unpack[GcOptions]) -> GcReport:
     """Remove every blob no row names and every abandoned temporary, past ``min_age_s``."""
-    started, now, host = time.monotonic(), now or time.time(), socket.gethostname()
-    tally = _Tally()
-    _collect_temporaries(store, host, now, min_age_s, tally, dry_run)
+    run = _Pass(store, **options)
+    _collect_temporaries(run)
     # In this order: a listed blob's note was written before the blob was put in place, so it
     # is read here; a row written after the listing is seen by the query.
     stored = list(_blob_files(store))
-    notes = _notes(store, host)
-    in_flight = {n.sha256 for n in notes if not _finished(n, now, min_age_s)}
+    notes = _notes(run)
+    in_flight = {n.sha256 for n in notes if not run.finished(n)}
     named = referenced_sha256s(database)
     for sha, found in stored:
         if sha in named:
-            tally.referenced += 1
-        elif sha in in_flight or now - found.mtime < min_age_s:
-            tally.kept_young += 1
-        elif dry_run or _remove(found, now, min_age_s):
-            tally.removed.append(Removal("blob", sha, found.size_bytes))
+            run.referenced += 1
+        elif sha in in_flight or run.age(found) < run.min_age_s:
+            run.kept_young += 1
+        elif run.dry_run or run.remove(found):
+            run.removed.append(Removal("blob", sha, found.size_bytes))
         else:
-            tally.kept_young += 1
-    _settle_notes(store, notes, named, tally, (now, min_age_s, dry_run))
-    return tally.report(dry_run, min_age_s, started)
+            run.kept_young += 1
+    _settle_notes(run, notes, named)
+    return run.report()
 
 
 def is_own_folder(objects_root: Path, project_root: Path) -> bool:

@@ -10,7 +10,6 @@ service was down runs once on start, not once per period missed.
 
 from __future__ import annotations
 
-import os
 import socket
 from datetime import datetime
 from typing import Any
@@ -23,30 +22,14 @@ from core.serving.processes import process_alive
 from core.store.audit import add_audit
 from core.store.database import Database, retrying
 from core.store.orm import JobRow, ScheduleMarkRow
+from core.store.rows import entity_from_row, inserted, mark_running, present
 from core.times import aware, utcnow
 
 FINISHED = ("done", "failed", "cancelled")
 
 
 def _entity(row: JobRow) -> Job:
-    return Job(
-        id=row.id,
-        kind=row.kind,
-        title=row.title,
-        target=row.target,
-        status=row.status,
-        fraction=row.fraction,
-        message=row.message,
-        detail=dict(row.detail or {}),
-        error=row.error,
-        cancel_requested=row.cancel_requested,
-        created_at=aware(row.created_at),
-        created_by=row.created_by,
-        started_at=aware(row.started_at) if row.started_at else None,
-        finished_at=aware(row.finished_at) if row.finished_at else None,
-        host=row.host,
-        pid=row.pid,
-    )
+    return entity_from_row(Job, row)
 
 
 class JobRepository:
@@ -62,8 +45,7 @@ class JobRepository:
             row = JobRow(kind=kind, title=title, target=target, status="queued", message="",
                          detail=detail, cancel_requested=False, created_at=utcnow(),
                          created_by=self.user)  # fmt: skip
-            session.add(row)
-            session.flush()
+            inserted(session, row)
             add_audit(session, self.user, "job.create", "job", f"job {row.id}", kind=kind,
                       title=title, target=target)  # fmt: skip
             return _entity(row)
@@ -72,8 +54,7 @@ class JobRepository:
     def start(self, job_id: int) -> Job:
         with self.db.session(write=True) as session:
             row = self._row(session, job_id)
-            row.status, row.started_at = "running", utcnow()
-            row.host, row.pid = socket.gethostname(), os.getpid()
+            mark_running(row)
             session.flush()
             return _entity(row)
 
@@ -123,11 +104,7 @@ class JobRepository:
     ) -> list[Job]:
         """Newest first."""
         with self.db.session(write=False) as session:
-            query = select(JobRow)
-            if status is not None:
-                query = query.where(JobRow.status == status)
-            if kind is not None:
-                query = query.where(JobRow.kind == kind)
+            query = select(JobRow).filter_by(**present(status=status, kind=kind))
             rows = session.scalars(query.order_by(JobRow.id.desc()).limit(limit))
             return [_entity(row) for row in rows]
 

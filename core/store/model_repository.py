@@ -30,7 +30,8 @@ from core.store.model_rows import (
     version_entity,
 )
 from core.store.orm import AliasMoveRow, ModelAliasRow, ModelVersionRow, RegisteredModelRow, RunRow
-from core.times import aware, utcnow
+from core.store.rows import entity_from_row, inserted
+from core.times import utcnow
 
 __all__ = ["ModelRepository", "check_alias", "check_model_name"]
 
@@ -60,15 +61,15 @@ class ModelRepository:
                 model = RegisteredModelRow(
                     name=name, description="", created_at=utcnow(), created_by=self.user
                 )
-                session.add(model)
-                session.flush()
+                inserted(session, model)
                 self._audit(session, "model.create", name)
             latest = session.scalar(
                 select(func.max(ModelVersionRow.number)).where(ModelVersionRow.model_id == model.id)
             )
-            row = _version_row(model.id, (latest or 0) + 1, run, self.user, description, tags)
-            session.add(row)
-            session.flush()
+            number = (latest or 0) + 1
+            row = inserted(
+                session, _version_row(model.id, number, run, self.user, description, tags)
+            )
             self._audit(
                 session,
                 "model.register",
@@ -288,9 +289,7 @@ class ModelRepository:
             at=utcnow(),
             user=self.user,
         )
-        session.add(row)
-        session.flush()
-        return _move_entity(model.name, row)
+        return _move_entity(model.name, inserted(session, row))
 
     @staticmethod
     def _undoable_move(
@@ -334,22 +333,20 @@ def _registrable_run(session: Session, run_id: int) -> RunRow:
     return run
 
 
+# what a version copies from the run it is registered from, column for column
+_LINEAGE = ("model_sha256", "task", "estimator", "dataset_version_id", "dataset_sha256", "target")
+_LINEAGE_JSON = ("spec", "metrics", "io_schema", "environment")
+
+
 def _version_row(model_id, number, run: RunRow, user, description, tags) -> ModelVersionRow:
+    lineage = {name: getattr(run, name) for name in _LINEAGE}
+    lineage |= {name: dict(getattr(run, name) or {}) for name in _LINEAGE_JSON}
     return ModelVersionRow(
+        **lineage,
         model_id=model_id,
         number=number,
         run_id=run.id,
-        model_sha256=run.model_sha256,
         model_size=run.model_size or 0,
-        task=run.task,
-        estimator=run.estimator,
-        dataset_version_id=run.dataset_version_id,
-        dataset_sha256=run.dataset_sha256,
-        target=run.target,
-        spec=dict(run.spec),
-        metrics=dict(run.metrics or {}),
-        io_schema=dict(run.io_schema or {}),
-        environment=dict(run.environment or {}),
         description=description,
         tags=dict(tags or {}),
         trained_by=run.created_by,
@@ -359,16 +356,4 @@ def _version_row(model_id, number, run: RunRow, user, description, tags) -> Mode
 
 
 def _move_entity(model: str, row: AliasMoveRow) -> AliasMove:
-    return AliasMove(
-        id=row.id,
-        model=model,
-        alias=row.alias,
-        from_version=row.from_version,
-        to_version=row.to_version,
-        kind=row.kind,
-        reason=row.reason or "",
-        gates=list(row.gates or []),
-        rolled_back=bool(row.rolled_back),
-        at=aware(row.at),
-        user=row.user,
-    )
+    return entity_from_row(AliasMove, row, model=model)

@@ -12,15 +12,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.entities import ModelVersion, RegisteredModel
-from core.errors import NotFound, UsageError
+from core.errors import UsageError
 from core.store.audit import add_audit
-from core.store.numbered import dataset_ref, find_numbered
-from core.store.orm import (
-    ModelAliasRow,
-    ModelVersionRow,
-    RegisteredModelRow,
-)
-from core.times import aware
+from core.store.numbered import dataset_ref, find_named, find_numbered
+from core.store.orm import ModelAliasRow, ModelVersionRow, RegisteredModelRow
+from core.store.rows import entity_from_row
 
 MODEL_NAME = re.compile(r"^[A-Za-z0-9][\w.-]{0,99}$")
 ALIAS_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,49}$")
@@ -53,16 +49,10 @@ def add_model_audit(session: Session, user: str, action: str, ref: str, **detail
 
 
 def find_model(session: Session, name: str, lock: bool = False) -> RegisteredModelRow:
-    query = select(RegisteredModelRow).where(RegisteredModelRow.name == name)
-    row = session.scalars(query.with_for_update() if lock else query).first()
-    if row is None:
-        known = ", ".join(session.scalars(select(RegisteredModelRow.name).limit(10))) or "none"
-        raise NotFound(
-            f"no registered model named {name!r}",
-            where="models of this project",
-            hint=f"known models: {known}; `shipway models register RUN --name {name}` creates it",
-        )
-    return row
+    how = f"`shipway models register RUN --name {name}` creates it"
+    return find_named(
+        session, RegisteredModelRow.name, name, ("registered model", "models"), how, lock
+    )
 
 
 def find_version(session: Session, name: str, number: int | None) -> ModelVersionRow:
@@ -83,12 +73,9 @@ def model_entity(session: Session, model: RegisteredModelRow) -> RegisteredModel
     numbers = session.scalars(
         select(ModelVersionRow.number).where(ModelVersionRow.model_id == model.id)
     ).all()
-    return RegisteredModel(
-        id=model.id,
-        name=model.name,
-        description=model.description,
-        created_at=aware(model.created_at),
-        created_by=model.created_by,
+    return entity_from_row(
+        RegisteredModel,
+        model,
         latest_version=max(numbers, default=0),
         versions=len(numbers),
         aliases=aliases_by_name(session, model.id),
@@ -105,30 +92,14 @@ def version_entity(session: Session, row: ModelVersionRow) -> ModelVersion:
         for alias, version in aliases_by_name(session, row.model_id).items()
         if version == row.number
     )
-    return ModelVersion(
-        id=row.id,
+    return entity_from_row(
+        ModelVersion,
+        row,
         model=name or "",
         version=row.number,
-        run_id=row.run_id,
-        model_sha256=row.model_sha256,
-        model_size=row.model_size,
-        task=row.task,
-        estimator=row.estimator,
         dataset=dataset,
         dataset_version=number,
-        dataset_sha256=row.dataset_sha256,
-        target=row.target,
-        spec=dict(row.spec),
-        metrics=dict(row.metrics),
-        io_schema=dict(row.io_schema),
-        environment=dict(row.environment),
-        reference_sha256=row.reference_sha256,
-        description=row.description or "",
-        tags=dict(row.tags or {}),
         aliases=tuple(held),
-        trained_by=row.trained_by,
-        created_at=aware(row.created_at),
-        created_by=row.created_by,
     )
 
 

@@ -1,4 +1,5 @@
-"""Finding one numbered version (of a data set, of a model) in the caller's session.
+"""Finding a data set or a model by name, and one of its numbered versions, in the caller's
+session.
 
 Data set versions and model versions are both numbered from 1 under their parent row; both are
 found the same way, by number or the newest, and a number that is not there is a
@@ -15,6 +16,32 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from core.errors import NotFound
 from core.store.orm import DatasetRow, DatasetVersionRow
+
+
+def find_named(
+    session: Session,
+    name_column: InstrumentedAttribute,
+    name: str,
+    kind: tuple[str, str],
+    how: str,
+    lock: bool = False,
+) -> Any:
+    """The row whose ``name_column`` is ``name`` (locked for update when ``lock``).
+
+    ``kind`` names such rows, one and many ("data set", "data sets"); a name that is not there
+    is a :class:`NotFound` listing up to ten known names, then ``how`` to make one.
+    """
+    query = select(name_column.class_).where(name_column == name)
+    row = session.scalars(query.with_for_update() if lock else query).first()
+    if row is None:
+        one, many = kind
+        known = ", ".join(session.scalars(select(name_column).limit(10))) or "none"
+        raise NotFound(
+            f"no {one} named {name!r}",
+            where=f"{many} of this project",
+            hint=f"known {many}: {known}; {how}",
+        )
+    return row
 
 
 def find_numbered(

@@ -26,10 +26,48 @@ class Base(DeclarativeBase):
     pass
 
 
-class AuditEventRow(Base):
+class _IntId:
+    """An integer surrogate key, the first column of its table."""
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, sort_order=-1)
+
+
+class _Lineage:
+    """What a model is trained from and how: a run's, copied into each version registered from
+    it (placed after the table's own columns)."""
+
+    task: Mapped[str] = mapped_column(String(20))
+    estimator: Mapped[str] = mapped_column(String(50))
+    dataset_version_id: Mapped[int] = mapped_column(ForeignKey("dataset_versions.id"))
+    dataset_sha256: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(200))
+    spec: Mapped[dict] = mapped_column(JSON)
+
+
+class _Created:
+    """Who created the row and when: the last two columns of its table."""
+
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(200))
+
+
+class _Updated:
+    """Who last changed the row and when: the last two columns of its table."""
+
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_by: Mapped[str] = mapped_column(String(200))
+
+
+class _Signed:
+    """When a recorded act happened and who did it: the last two columns of its table."""
+
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    user: Mapped[str] = mapped_column(String(200))
+
+
+class AuditEventRow(_IntId, Base):
     __tablename__ = "audit_events"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     user: Mapped[str] = mapped_column(String(200))
     action: Mapped[str] = mapped_column(String(100), index=True)
@@ -49,16 +87,13 @@ class BlobRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-class DatasetRow(Base):
+class DatasetRow(_IntId, _Created, Base):
     __tablename__ = "datasets"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    created_by: Mapped[str] = mapped_column(String(200))
 
 
-class DatasetVersionRow(Base):
+class DatasetVersionRow(_IntId, _Created, Base):
     __tablename__ = "dataset_versions"
     __table_args__ = (
         UniqueConstraint("dataset_id", "number", name="uq_dataset_versions_number"),
@@ -66,7 +101,6 @@ class DatasetVersionRow(Base):
         Index("ix_dataset_versions_sha256", "dataset_id", "sha256"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
     dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="RESTRICT"))
     number: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(ForeignKey("blobs.sha256", ondelete="RESTRICT"))
@@ -84,26 +118,17 @@ class DatasetVersionRow(Base):
     parent_id: Mapped[int | None] = mapped_column(
         ForeignKey("dataset_versions.id", ondelete="RESTRICT"), nullable=True
     )
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    created_by: Mapped[str] = mapped_column(String(200))
 
 
-class RunRow(Base):
+class RunRow(_IntId, _Lineage, Base):
     """A training run (or a search: the parent of its trial runs)."""
 
     __tablename__ = "runs"
     __table_args__ = (Index("ix_runs_parent", "parent_id"), Index("ix_runs_status", "status"))
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"), nullable=True)
     kind: Mapped[str] = mapped_column(String(20))  # "train" | "search"
     status: Mapped[str] = mapped_column(String(20))
-    task: Mapped[str] = mapped_column(String(20))
-    estimator: Mapped[str] = mapped_column(String(50))
-    dataset_version_id: Mapped[int] = mapped_column(ForeignKey("dataset_versions.id"))
-    dataset_sha256: Mapped[str] = mapped_column(String(64))
-    target: Mapped[str] = mapped_column(String(200))
-    spec: Mapped[dict] = mapped_column(JSON)
     params: Mapped[dict] = mapped_column(JSON, default=dict)
     metrics: Mapped[dict] = mapped_column(JSON, default=dict)
     validation_metrics: Mapped[dict] = mapped_column(JSON, default=dict)
@@ -131,36 +156,26 @@ class RunRow(Base):
     created_by: Mapped[str] = mapped_column(String(200))
 
 
-class RegisteredModelRow(Base):
+class RegisteredModelRow(_IntId, _Created, Base):
     """A named model: a line of immutable versions, each registered from a finished run."""
 
     __tablename__ = "registered_models"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     description: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    created_by: Mapped[str] = mapped_column(String(200))
 
 
-class ModelVersionRow(Base):
+class ModelVersionRow(_IntId, _Lineage, _Created, Base):
     """One registered version; what it was made of is copied from its run and never changes."""
 
     __tablename__ = "model_versions"
     __table_args__ = (UniqueConstraint("model_id", "number", name="uq_model_versions_number"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
     model_id: Mapped[int] = mapped_column(ForeignKey("registered_models.id", ondelete="RESTRICT"))
     number: Mapped[int] = mapped_column(Integer)
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="RESTRICT"))
     model_sha256: Mapped[str] = mapped_column(ForeignKey("blobs.sha256", ondelete="RESTRICT"))
     model_size: Mapped[int] = mapped_column(BigInteger)
-    task: Mapped[str] = mapped_column(String(20))
-    estimator: Mapped[str] = mapped_column(String(50))
-    dataset_version_id: Mapped[int] = mapped_column(ForeignKey("dataset_versions.id"))
-    dataset_sha256: Mapped[str] = mapped_column(String(64))
-    target: Mapped[str] = mapped_column(String(200))
-    spec: Mapped[dict] = mapped_column(JSON)
     metrics: Mapped[dict] = mapped_column(JSON)
     io_schema: Mapped[dict] = mapped_column(JSON)
     environment: Mapped[dict] = mapped_column(JSON)
@@ -168,31 +183,25 @@ class ModelVersionRow(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     tags: Mapped[dict] = mapped_column(JSON, default=dict)
     trained_by: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    created_by: Mapped[str] = mapped_column(String(200))
 
 
-class ModelAliasRow(Base):
+class ModelAliasRow(_IntId, _Updated, Base):
     """Which version holds an alias now; the unique key keeps it to one version at a time."""
 
     __tablename__ = "model_aliases"
     __table_args__ = (UniqueConstraint("model_id", "alias", name="uq_model_aliases_alias"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
     model_id: Mapped[int] = mapped_column(ForeignKey("registered_models.id", ondelete="RESTRICT"))
     alias: Mapped[str] = mapped_column(String(50))
     version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="RESTRICT"))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_by: Mapped[str] = mapped_column(String(200))
 
 
-class AliasMoveRow(Base):
+class AliasMoveRow(_IntId, _Signed, Base):
     """Every move of an alias: promotions (gated or forced) and rollbacks."""
 
     __tablename__ = "alias_moves"
     __table_args__ = (Index("ix_alias_moves_alias", "model_id", "alias"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
     model_id: Mapped[int] = mapped_column(ForeignKey("registered_models.id", ondelete="RESTRICT"))
     alias: Mapped[str] = mapped_column(String(50))
     from_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
@@ -201,37 +210,31 @@ class AliasMoveRow(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     gates: Mapped[list] = mapped_column(JSON, default=list)
     rolled_back: Mapped[bool] = mapped_column(Boolean, default=False)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    user: Mapped[str] = mapped_column(String(200))
 
 
-class ApprovalRow(Base):
+class ApprovalRow(_IntId, Base):
     """A person's approval of a version (never the person who trained it)."""
 
     __tablename__ = "approvals"
     __table_args__ = (UniqueConstraint("version_id", "approver", name="uq_approvals_approver"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="RESTRICT"))
     approver: Mapped[str] = mapped_column(String(200))
     comment: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-class GateEvaluationRow(Base):
+class GateEvaluationRow(_IntId, _Signed, Base):
     """The outcome of evaluating an alias's gates on a version (kept for cards and bundles)."""
 
     __tablename__ = "gate_evaluations"
     __table_args__ = (Index("ix_gate_evaluations_version", "version_id"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="RESTRICT"))
     alias: Mapped[str] = mapped_column(String(50))
     passed: Mapped[bool] = mapped_column(Boolean)
     results: Mapped[list] = mapped_column(JSON)
     incumbent_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    user: Mapped[str] = mapped_column(String(200))
 
 
 class DeploymentRow(Base):
@@ -264,7 +267,7 @@ class DeploymentRow(Base):
     keep: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
-class MonitoringAlertRow(Base):
+class MonitoringAlertRow(_IntId, Base):
     """A monitoring trigger that fired: once per streak of buckets (the unique key), with the
     retraining it started."""
 
@@ -281,7 +284,6 @@ class MonitoringAlertRow(Base):
         ),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
     model: Mapped[str] = mapped_column(String(200))
     version: Mapped[int] = mapped_column(Integer)
     deployment: Mapped[str] = mapped_column(String(16))
@@ -299,14 +301,13 @@ class MonitoringAlertRow(Base):
     retrain_error: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
-class JobRow(Base):
+class JobRow(_IntId, Base):
     """A piece of work the always-on service did or does (retraining, import, check, restart),
     visible to everyone through ``shipway jobs`` and the app's jobs bar."""
 
     __tablename__ = "jobs"
     __table_args__ = (Index("ix_jobs_status", "status"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(30))
     title: Mapped[str] = mapped_column(Text)
     target: Mapped[str] = mapped_column(String(500), default="")
@@ -334,15 +335,12 @@ class ScheduleMarkRow(Base):
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
 
 
-class ModelContractRow(Base):
+class ModelContractRow(_IntId, _Updated, Base):
     """The data contract of a version: inferred at registration, edited by people since."""
 
     __tablename__ = "model_contracts"
     __table_args__ = (UniqueConstraint("version_id", name="uq_model_contracts_version"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="RESTRICT"))
     contract: Mapped[dict] = mapped_column(JSON)
     source: Mapped[str] = mapped_column(String(20))  # "inferred" | "edited"
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_by: Mapped[str] = mapped_column(String(200))

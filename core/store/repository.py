@@ -14,12 +14,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.entities import AuditEntry, Dataset, DatasetVersion
-from core.errors import NotFound
 from core.store.audit import add_audit, audit_entry
 from core.store.database import Database, retrying
-from core.store.numbered import find_numbered
+from core.store.numbered import find_named, find_numbered
 from core.store.orm import AuditEventRow, BlobRow, DatasetRow, DatasetVersionRow
+from core.store.rows import entity_from_row, inserted
 from core.times import aware, utcnow
+
+# what the audit row of an import says about the version it recorded
+_IMPORT_AUDITED = ("source", "sha256", "rows", "columns")
 
 
 @dataclass(frozen=True)
@@ -117,8 +120,7 @@ class Repository:
             ).first()
             if dataset is None:
                 dataset = DatasetRow(name=new.dataset, created_at=utcnow(), created_by=self.user)
-                session.add(dataset)
-                session.flush()
+                inserted(session, dataset)
                 self._audit(session, "dataset.create", "dataset", new.dataset)
             same = session.scalars(
                 select(DatasetVersionRow).where(
@@ -135,55 +137,36 @@ class Repository:
                 .order_by(DatasetVersionRow.number.desc())
                 .limit(1)
             ).first()
-            row = DatasetVersionRow(
-                dataset_id=dataset.id,
-                number=(latest.number + 1) if latest else 1,
-                parent_id=latest.id if latest else None,
-                sha256=new.sha256,
-                size_bytes=new.size_bytes,
-                rows=new.rows,
-                columns=new.columns,
-                source=new.source,
-                source_format=new.source_format,
-                source_sha256=new.source_sha256,
-                options_key=new.options_key,
-                options=new.options,
-                schema=new.schema,
-                profile=new.profile,
-                report=new.report,
-                created_at=utcnow(),
-                created_by=self.user,
-            )
-            session.add(row)
-            session.flush()
-            self._audit(
+            content = {name: value for name, value in vars(new).items() if name != "dataset"}
+            row = inserted(
                 session,
-                "dataset.import",
-                "dataset_version",
-                f"{new.dataset}@{row.number}",
-                source=new.source,
-                sha256=new.sha256,
-                rows=new.rows,
-                columns=new.columns,
+                DatasetVersionRow(
+                    **content,
+                    dataset_id=dataset.id,
+                    number=(latest.number + 1) if latest else 1,
+                    parent_id=latest.id if latest else None,
+                    created_at=utcnow(),
+                    created_by=self.user,
+                ),
             )
+            ref = f"{new.dataset}@{row.number}"
+            imported = {
+                name: getattr(new, name) for name in ("source", "sha256", "rows", "columns")
+            }
+            self._audit(session, "dataset.import", "dataset_version", ref, **imported)
             return self._version(session, row), True
 
     def _ensure_blob(self, session: Session, sha256: str, size: int, kind: str) -> None:
         if session.get(BlobRow, sha256) is None:
-            session.add(BlobRow(sha256=sha256, size_bytes=size, kind=kind, created_at=utcnow()))
-            session.flush()
+            inserted(
+                session, BlobRow(sha256=sha256, size_bytes=size, kind=kind, created_at=utcnow())
+            )
 
     def get_version(self, dataset: str, version: int | None = None) -> DatasetVersion:
         """A version by number, or the newest one when ``version`` is None."""
         with self.db.session(write=False) as session:
-            ds = session.scalars(select(DatasetRow).where(DatasetRow.name == dataset)).first()
-            if ds is None:
-                known = ", ".join(session.scalars(select(DatasetRow.name).limit(10))) or "none"
-                raise NotFound(
-                    f"no data set named {dataset!r}",
-                    where="data sets of this project",
-                    hint=f"known data sets: {known}; import one with `shipway data import FILE`",
-                )
+            how = "import one with `shipway data import FILE`"
+            ds = find_named(session, DatasetRow.name, dataset, ("data set", "data sets"), how)
             parent = DatasetVersionRow.dataset_id
             row = find_numbered(session, parent, ds.id, version, "data set", dataset)
             return self._version(session, row)
@@ -222,11 +205,9 @@ class Repository:
                 .order_by(DatasetRow.name)
             )
             return [
-                Dataset(
-                    id=ds.id,
-                    name=ds.name,
-                    created_at=aware(ds.created_at),
-                    created_by=ds.created_by,
+                entity_from_row(
+                    Dataset,
+                    ds,
                     latest_version=version.number,
                     versions=count,
                     latest_rows=version.rows,
@@ -245,22 +226,6 @@ class Repository:
             if row.parent_id
             else None
         )
-        return DatasetVersion(
-            id=row.id,
-            dataset=name or "",
-            version=row.number,
-            sha256=row.sha256,
-            size_bytes=row.size_bytes,
-            rows=row.rows,
-            columns=row.columns,
-            schema=dict(row.schema),
-            source=row.source,
-            source_format=row.source_format,
-            source_sha256=row.source_sha256,
-            options=dict(row.options),
-            parent_version=parent,
-            created_at=aware(row.created_at),
-            created_by=row.created_by,
-            profile=dict(row.profile),
-            report=dict(row.report),
+        return entity_from_row(
+            DatasetVersion, row, dataset=name or "", version=row.number, parent_version=parent
         )

@@ -14,6 +14,7 @@ from core.errors import Conflict, InvalidInput
 from core.store.database import Database, retrying
 from core.store.model_rows import add_model_audit, find_version
 from core.store.orm import ApprovalRow, GateEvaluationRow
+from core.store.rows import entity_from_row, inserted
 from core.times import aware, utcnow
 
 
@@ -45,8 +46,7 @@ class ReviewRepository:
             approval = ApprovalRow(
                 version_id=row.id, approver=self.user, comment=comment, at=utcnow()
             )
-            session.add(approval)
-            session.flush()
+            inserted(session, approval)
             add_model_audit(
                 session, self.user, "model.approve", f"{name}@{number}", comment=comment
             )
@@ -86,13 +86,12 @@ class ReviewRepository:
                 .order_by(GateEvaluationRow.id.desc())
             ).all()
             return [
-                GateEvaluation(
-                    alias=row.alias,
-                    passed=row.passed,
+                entity_from_row(
+                    GateEvaluation,
+                    row,
                     gates=tuple(row.results),
                     incumbent=row.incumbent_version,
                     at=aware(row.at).isoformat(),
-                    user=row.user,
                 )
                 for row in rows
             ]
@@ -107,11 +106,4 @@ class ReviewRepository:
 
 
 def _approval_entity(model: str, number: int, row: ApprovalRow) -> Approval:
-    return Approval(
-        id=row.id,
-        model=model,
-        version=number,
-        approver=row.approver,
-        comment=row.comment or "",
-        at=aware(row.at),
-    )
+    return entity_from_row(Approval, row, model=model, version=number)

@@ -8,7 +8,7 @@ import socket
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from core.entities import Run
 from core.errors import NotFound
@@ -16,6 +16,7 @@ from core.store.audit import add_audit
 from core.store.database import Database, retrying
 from core.store.numbered import dataset_ref
 from core.store.orm import BlobRow, DatasetRow, DatasetVersionRow, RunRow
+from core.store.rows import entity_from_row, inserted, mark_running
 from core.times import aware, utcnow
 
 
@@ -40,36 +41,26 @@ class RunRepository:
         reproduces_id: int | None = None,
     ) -> int:
         with self.db.session(write=True) as session:
-            row = RunRow(
-                parent_id=parent_id,
-                kind=kind,
-                status="queued",
-                task=spec["task"],
-                estimator=spec["estimator"],
-                dataset_version_id=dataset_version_id,
-                dataset_sha256=dataset_sha256,
-                target=spec["target"],
-                spec=spec,
-                params={},
-                metrics={},
-                validation_metrics={},
-                cv={},
-                curves={},
-                importance={},
-                io_schema={},
-                environment={},
-                notes=[],
-                timings={},
-                is_best=False,
-                reproduces_id=reproduces_id,
-                executor=executor,
-                host=socket.gethostname(),
-                pid=os.getpid(),
-                created_at=utcnow(),
-                created_by=self.user,
+            row = inserted(
+                session,
+                RunRow(
+                    parent_id=parent_id,
+                    kind=kind,
+                    status="queued",
+                    task=spec["task"],
+                    estimator=spec["estimator"],
+                    dataset_version_id=dataset_version_id,
+                    dataset_sha256=dataset_sha256,
+                    target=spec["target"],
+                    spec=spec,  # results and is_best start as their columns' defaults
+                    reproduces_id=reproduces_id,
+                    executor=executor,
+                    host=socket.gethostname(),
+                    pid=os.getpid(),
+                    created_at=utcnow(),
+                    created_by=self.user,
+                ),
             )
-            session.add(row)
-            session.flush()
             self._audit(
                 session,
                 "run.create",
@@ -83,9 +74,7 @@ class RunRepository:
     @retrying
     def mark_running(self, run_id: int) -> None:
         with self.db.session(write=True) as session:
-            row = self._row(session, run_id)
-            row.status, row.started_at = "running", utcnow()
-            row.host, row.pid = socket.gethostname(), os.getpid()
+            mark_running(self._row(session, run_id))
 
     @retrying
     def finish(self, run_id: int, status: str, **fields: Any) -> None:
@@ -94,15 +83,10 @@ class RunRepository:
             row = self._row(session, run_id)
             sha = fields.get("model_sha256")
             if sha and session.get(BlobRow, sha) is None:
-                session.add(
-                    BlobRow(
-                        sha256=sha,
-                        size_bytes=fields.get("model_size") or 0,
-                        kind="model",
-                        created_at=utcnow(),
-                    )
+                size = fields.get("model_size") or 0
+                inserted(
+                    session, BlobRow(sha256=sha, size_bytes=size, kind="model", created_at=utcnow())
                 )
-                session.flush()
             for name, value in fields.items():
                 setattr(row, name, value)
             row.status, row.finished_at = status, utcnow()
@@ -180,55 +164,24 @@ class RunRepository:
             name, number = names[row.dataset_version_id]
         else:
             name, number = dataset_ref(session, row.dataset_version_id)
-        heavy = {} if light else None
-        return Run(
-            id=row.id,
-            parent_id=row.parent_id,
-            kind=row.kind,
-            status=row.status,
-            task=row.task,
-            estimator=row.estimator,
-            dataset=name,
-            dataset_version=number,
-            dataset_sha256=row.dataset_sha256,
-            target=row.target,
-            spec=dict(row.spec),
-            params=dict(row.params or {}),
-            metrics=dict(row.metrics or {}),
-            validation_metrics=dict(row.validation_metrics or {}),
-            cv=heavy if heavy is not None else dict(row.cv or {}),
-            curves=heavy if heavy is not None else dict(row.curves or {}),
-            importance=heavy if heavy is not None else dict(row.importance or {}),
-            io_schema=dict(row.io_schema or {}),
-            environment=dict(row.environment or {}),
-            notes=list(row.notes or []),
-            timings=dict(row.timings or {}),
-            model_sha256=row.model_sha256,
-            model_size=row.model_size,
-            duration_s=row.duration_s,
-            error=row.error,
-            traceback=None if light else row.traceback,
-            log=None if light else row.log,
-            is_best=row.is_best,
-            reproduces_id=row.reproduces_id,
-            executor=row.executor,
-            created_at=aware(row.created_at),
-            started_at=aware(row.started_at) if row.started_at else None,
-            finished_at=aware(row.finished_at) if row.finished_at else None,
-            created_by=row.created_by,
-        )
+        unloaded = _unloaded(light)
+        return entity_from_row(Run, row, dataset=name, dataset_version=number, **unloaded)
+
+
+# the columns a list of runs leaves unloaded: its light entities hold {} or None instead
+_HEAVY_JSON = ("curves", "cv", "importance")
+_HEAVY_TEXT = ("traceback", "log")
 
 
 def _light_loading() -> list:
-    from sqlalchemy.orm import defer
+    return [defer(getattr(RunRow, name)) for name in _HEAVY_JSON + _HEAVY_TEXT]
 
-    return [
-        defer(RunRow.curves),
-        defer(RunRow.cv),
-        defer(RunRow.importance),
-        defer(RunRow.traceback),
-        defer(RunRow.log),
-    ]
+
+def _unloaded(light: bool) -> dict[str, Any]:
+    """The fields of a light run entity that its deferred columns would fill."""
+    if not light:
+        return {}
+    return {name: {} for name in _HEAVY_JSON} | dict.fromkeys(_HEAVY_TEXT)
 
 
 def _pid_alive(pid: int) -> bool:

@@ -1,0 +1,87 @@
+"""ORM rows in and out: inserting one, filtering by what a caller gave, marking one running, and
+turning one into a frozen entity.
+
+An entity names most of its fields like the columns of the row it comes from;
+:func:`entity_from_row` copies those and takes the rest (a renamed column, a name joined from
+another table, a value converted otherwise) from the caller, so each repository states only
+what differs between its rows and its entities.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import Field, fields
+from datetime import datetime
+from functools import cache
+from typing import Any, TypeVar
+
+from sqlalchemy import inspect
+from sqlalchemy.orm import Session
+
+from core.times import aware, utcnow
+
+Entity = TypeVar("Entity")
+Row = TypeVar("Row")
+
+# what a NULL reads as in a field of one of these (non-optional) types
+_EMPTY: dict[str, Any] = {"str": str, "dict": dict, "list": list, "bool": bool}
+
+
+def inserted(session: Session, row: Row) -> Row:
+    """``row`` added to the session and flushed, so that it has its id."""
+    session.add(row)
+    session.flush()
+    return row
+
+
+def mark_running(row: Any) -> None:
+    """Mark a run or job row running: started now, by this process of this host."""
+    row.status, row.started_at = "running", utcnow()
+    row.host, row.pid = socket.gethostname(), os.getpid()
+
+
+def present(**values: Any) -> dict[str, Any]:
+    """The ``values`` that are not None: the filters a caller gave (``select.filter_by``)."""
+    return {name: value for name, value in values.items() if value is not None}
+
+
+def entity_from_row(entity: type[Entity], row: Any, **given: Any) -> Entity:
+    """An ``entity`` whose fields are ``given``, or else copied from ``row``'s same-named columns.
+
+    A copied value shares nothing with the session: a datetime gets its zone back (UTC), a JSON
+    dict or list is copied, and a NULL in a field typed ``str``, ``dict``, ``list`` or ``bool``
+    reads as the empty value. A column that is ``given`` is not read (so a deferred column
+    stays unloaded).
+    """
+    columns = inspect(row).mapper.column_attrs.keys()
+    copied = {
+        name: _copied(getattr(row, name), empty)
+        for name, empty in _field_plan(entity)
+        if name not in given and name in columns
+    }
+    return entity(**copied, **given)
+
+
+@cache
+def _field_plan(entity: type) -> tuple[tuple[str, Any], ...]:
+    """Each field of ``entity`` with what a NULL reads as in it (None: it stays None)."""
+    return tuple((spec.name, _EMPTY.get(_type_name(spec))) for spec in fields(entity))
+
+
+def _type_name(spec: Field) -> str:
+    """``dict`` for a field typed ``dict[str, Any]``; ``str | None`` stays whole (optional)."""
+    declared = spec.type if isinstance(spec.type, str) else getattr(spec.type, "__name__", "")
+    return declared.partition("[")[0]
+
+
+def _copied(value: Any, empty: Any) -> Any:
+    if value is None:
+        return empty() if empty is not None else None
+    if isinstance(value, datetime):
+        return aware(value)
+    if isinstance(value, dict):
+        return dict(value)
+    if isinstance(value, list):
+        return list(value)
+    return value
