@@ -17,9 +17,9 @@ Domain services never call upwards; this module is the only one that knows them 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
-from core.deploy.service import DeploymentsService
+from core.deploy.service import DeploymentsService, ModelVersionsService
 from core.entities import Alert, AliasMove, Deployment, GateReport, ModelVersion, Run
 from core.errors import ShipwayError, UsageError
 from core.experiments.service import RunsService
@@ -85,7 +85,20 @@ def retrain_request(version: ModelVersion) -> TrainRequest:
     )
 
 
-class Lifecycle:
+class PromoteOptions(TypedDict, total=False):
+    """The keyword options of a promotion, as :meth:`RegistryService.promote` takes them.
+
+    ``force`` (default False) moves the alias although a gate fails, with a written
+    ``reason``; ``progress`` and ``cancel`` follow and stop the gates' evaluation.
+    """
+
+    force: bool
+    reason: str
+    progress: ProgressFn
+    cancel: CancelToken | None
+
+
+class Lifecycle(ModelVersionsService):
     """The cross-floor flows of one project."""
 
     def __init__(
@@ -96,9 +109,8 @@ class Lifecycle:
         deployments: DeploymentsService,
         monitoring: MonitoringService,
     ) -> None:
-        self._project = project
+        super().__init__(project, registry)
         self._runs = runs
-        self._registry = registry
         self._deployments = deployments
         self._monitoring = monitoring
 
@@ -116,20 +128,11 @@ class Lifecycle:
         return replace(version, reference_sha256=reference)
 
     def promote(
-        self,
-        ref: str,
-        alias: str = DEFAULT_ALIAS,
-        *,
-        force: bool = False,
-        reason: str = "",
-        progress: ProgressFn = no_progress,
-        cancel: CancelToken | None = None,
+        self, ref: str, alias: str = DEFAULT_ALIAS, **options: Unpack[PromoteOptions]
     ) -> Promotion:
         """Move ``alias`` to a version if its gates pass (or, forced, with a reason); the
         deployments following the alias then serve it."""
-        promotion = self._registry.promote(
-            ref, alias, force=force, reason=reason, progress=progress, cancel=cancel
-        )
+        promotion = self._registry.promote(ref, alias, **options)
         swaps = self._deployments.follow_alias(promotion.version, alias)
         for deployment, _ in self._deployments.challenged_by(promotion.version):
             if deployment.alias == alias:  # the challenger is the champion now

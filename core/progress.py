@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from core.errors import Cancelled
 
@@ -37,16 +38,17 @@ class CancelToken:
             raise Cancelled("cancelled by the user", hint="nothing was stored; start it again")
 
 
+@dataclass(frozen=True)
 class Stage:
-    """Maps the progress of one stage onto a sub-range of the overall fraction."""
+    """Maps the progress of one stage (``label``) onto ``start``..``end`` of the overall
+    fraction that ``progress`` reports."""
 
-    def __init__(self, progress: ProgressFn, start: float, end: float, label: str) -> None:
-        self._progress = progress
-        self._start = start
-        self._end = end
-        self._label = label
+    progress: ProgressFn
+    start: float
+    end: float
+    label: str
 
     def __call__(self, fraction: float | None = None, detail: str = "") -> None:
-        overall = None if fraction is None else self._start + (self._end - self._start) * fraction
-        message = f"{self._label}: {detail}" if detail else self._label
-        self._progress(overall, message)
+        overall = None if fraction is None else self.start + (self.end - self.start) * fraction
+        message = f"{self.label}: {detail}" if detail else self.label
+        self.progress(overall, message)

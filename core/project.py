@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from core.config import (
@@ -43,8 +44,9 @@ BACKUPS_DIR = "backups"
 _NAME = re.compile(r"^[\w][\w .-]{0,99}$")
 
 
-class Project:
-    """An open project. Create with :meth:`init` or :meth:`open`; close when done."""
+class Project(AbstractContextManager["Project"]):
+    """An open project. Create with :meth:`init` or :meth:`open`; close when done (``with``
+    closes it)."""
 
     def __init__(self, root: Path, settings: Settings, database: Database, user: str) -> None:
         self.root = root
@@ -168,9 +170,6 @@ class Project:
 
     def close(self) -> None:
         self.database.dispose()
-
-    def __enter__(self) -> Project:
-        return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()

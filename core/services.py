@@ -314,9 +314,7 @@ class Workspace:
     def scoring(self) -> ScoringService:
         from core.scoring.service import ScoringService
 
-        return self._once(
-            "scoring", lambda: ScoringService(self._project, self.registry, self.monitoring)
-        )
+        return self._once("scoring", lambda: ScoringService(self._project, self.registry))
 
     @property
     def service(self) -> ServiceControl:

@@ -180,7 +180,6 @@ def _gate_p95(project: Project) -> float | None:
 
 
 def _psi_drift(project: Project) -> float:
-    from core.config import load_settings
-    from core.monitoring.config import load_drift_config
+    from core.monitoring.config import current_drift_config
 
-    return float(load_drift_config(project.root, load_settings(project.root).raw).psi_drift)
+    return float(current_drift_config(project.root).psi_drift)

@@ -138,6 +138,13 @@ def _metadata(facts: HandoffFacts, name: str | None = None) -> dict[str, Any]:
     return {"name": name or facts.slug, "labels": labels}
 
 
+def _object(
+    api_version: str, kind: str, facts: HandoffFacts, spec: dict[str, Any]
+) -> dict[str, Any]:
+    """A Kubernetes object named and labelled after the version, with its ``spec``."""
+    return {"apiVersion": api_version, "kind": kind, "metadata": _metadata(facts), "spec": spec}
+
+
 def _selector(facts: HandoffFacts) -> dict[str, Any]:
     return {"matchLabels": {"app.kubernetes.io/name": facts.slug}}
 
@@ -242,65 +249,47 @@ def deployment(facts: HandoffFacts, image: str) -> dict[str, Any]:
             ],
         },
     }
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": _metadata(facts),
-        "spec": {
-            "replicas": 2,
-            "revisionHistoryLimit": 5,
-            "selector": _selector(facts),
-            "strategy": {
-                "type": "RollingUpdate",
-                "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
-            },
-            "template": template,
+    spec = {
+        "replicas": 2,
+        "revisionHistoryLimit": 5,
+        "selector": _selector(facts),
+        "strategy": {
+            "type": "RollingUpdate",
+            "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
         },
+        "template": template,
     }
+    return _object("apps/v1", "Deployment", facts, spec)
 
 
 def service(facts: HandoffFacts) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": _metadata(facts),
-        "spec": {
-            "type": "ClusterIP",
-            "selector": dict(_labels(facts)),
-            "sessionAffinity": "ClientIP",
-            "ports": [
-                {"name": "http", "port": SERVICE_PORT, "targetPort": "http", "protocol": "TCP"}
-            ],
-        },
+    spec = {
+        "type": "ClusterIP",
+        "selector": dict(_labels(facts)),
+        "sessionAffinity": "ClientIP",
+        "ports": [{"name": "http", "port": SERVICE_PORT, "targetPort": "http", "protocol": "TCP"}],
     }
+    return _object("v1", "Service", facts, spec)
 
 
 def autoscaler(facts: HandoffFacts) -> dict[str, Any]:
-    return {
-        "apiVersion": "autoscaling/v2",
-        "kind": "HorizontalPodAutoscaler",
-        "metadata": _metadata(facts),
-        "spec": {
-            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": facts.slug},
-            "minReplicas": 2,
-            "maxReplicas": 10,
-            "metrics": [
-                {
-                    "type": "Resource",
-                    "resource": {
-                        "name": "cpu",
-                        "target": {"type": "Utilization", "averageUtilization": 70},
-                    },
-                }
-            ],
-        },
+    spec = {
+        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": facts.slug},
+        "minReplicas": 2,
+        "maxReplicas": 10,
+        "metrics": [
+            {
+                "type": "Resource",
+                "resource": {
+                    "name": "cpu",
+                    "target": {"type": "Utilization", "averageUtilization": 70},
+                },
+            }
+        ],
     }
+    return _object("autoscaling/v2", "HorizontalPodAutoscaler", facts, spec)
 
 
 def disruption_budget(facts: HandoffFacts) -> dict[str, Any]:
-    return {
-        "apiVersion": "policy/v1",
-        "kind": "PodDisruptionBudget",
-        "metadata": _metadata(facts),
-        "spec": {"minAvailable": 1, "selector": _selector(facts)},
-    }
+    spec = {"minAvailable": 1, "selector": _selector(facts)}
+    return _object("policy/v1", "PodDisruptionBudget", facts, spec)

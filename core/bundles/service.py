@@ -6,20 +6,19 @@ Reached as ``workspace.bundles``.
 from __future__ import annotations
 
 import secrets
-import threading
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 from core.bundles import safe_zip, signing
 from core.bundles.ci import Recipe
 from core.bundles.handoff_source import HandoffSource
 from core.bundles.verify import BundleReport, verify, verify_snapshot
+from core.deploy import foreground
+from core.deploy.service import ModelVersionsService
 from core.entities import Deployment
 from core.errors import Conflict, InvalidInput
-from core.project import DEPLOYMENTS_DIR, Project
-from core.registry.service import RegistryService
+from core.project import DEPLOYMENTS_DIR
 
 TRUST_HINT = (
     "its model file is a pickle, and loading a pickle runs code from whoever made the bundle: "
@@ -38,12 +37,8 @@ class ExportedBundle:
         return asdict(self)
 
 
-class BundlesService:
+class BundlesService(ModelVersionsService):
     """The bundles of one project's model versions."""
-
-    def __init__(self, project: Project, registry: RegistryService) -> None:
-        self._project = project
-        self._registry = registry
 
     def export(
         self,
@@ -152,40 +147,30 @@ class BundlesService:
             return safe_zip.extract(source, list(report.entries), Path(folder), report.digests)
 
     def serve(
-        self,
-        path: Path | str,
-        *,
-        trust: bool = False,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        token: str | None = None,
-        on_ready: Callable[[Deployment], Any] | None = None,
-        stop: threading.Event | None = None,
+        self, path: Path | str, *, trust: bool = False, **options: Unpack[foreground.ServeOptions]
     ) -> Deployment:
         """Verify, unpack into deployments/ID/bundle and serve it in the foreground.
 
         The model is unpickled only after every hash has been checked, from the files
         extracted out of the same private copy that was verified.
         """
-        from core.deploy import foreground, manager
 
-        manager.check_address(host, port, token)
-        deployment_id = secrets.token_hex(4)
-        folder = self._project.root / DEPLOYMENTS_DIR / deployment_id
-        with safe_zip.snapshot(Path(path)) as source:
-            report = self._trusted(source, trust)
-            entries = list(report.entries)
-            bundle = safe_zip.extract(source, entries, folder / "bundle", report.digests)
-        what = foreground.Foreground(
-            deployment_id,
-            folder,
-            bundle / "model",
-            str(report.manifest["name"]),
-            int(report.manifest["version"]),
-        )
-        return foreground.run(
-            self._project, what, host=host, port=port, token=token, on_ready=on_ready, stop=stop
-        )
+        def prepare() -> foreground.Foreground:
+            deployment_id = secrets.token_hex(4)
+            folder = self._project.root / DEPLOYMENTS_DIR / deployment_id
+            with safe_zip.snapshot(Path(path)) as source:
+                report = self._trusted(source, trust)
+                entries = list(report.entries)
+                bundle = safe_zip.extract(source, entries, folder / "bundle", report.digests)
+            return foreground.Foreground(
+                deployment_id,
+                folder,
+                bundle / "model",
+                str(report.manifest["name"]),
+                int(report.manifest["version"]),
+            )
+
+        return foreground.run(self._project, prepare, **options)
 
     def _trusted(self, source: safe_zip.Snapshot, trust: bool) -> BundleReport:
         report = verify_snapshot(source, signing.load_key(self._project.root))

@@ -9,7 +9,7 @@ and categories that appeared or vanished.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -90,15 +90,8 @@ class DatasetDiff:
     shifted: tuple[str, ...]
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "a": self.a,
-            "b": self.b,
-            "rows": list(self.rows),
-            "rows_delta": self.rows_delta,
-            "schema": self.schema,
-            "columns": list(self.columns),
-            "shifted": list(self.shifted),
-        }
+        """Every field, its tuples as lists."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
 
 def diff_tables(va: DatasetVersion, ta: pa.Table, vb: DatasetVersion, tb: pa.Table) -> DatasetDiff:

@@ -154,28 +154,42 @@ def check_source(path: Path) -> Path:
     return path.resolve()
 
 
-def import_file(
-    project: Project,
-    path: Path,
-    options: ImportOptions = ImportOptions(),
-    progress: ProgressFn = no_progress,
-    cancel: CancelToken | None = None,
-) -> ImportOutcome:
-    """Import ``path`` into ``project`` as a new version of a data set (or find its twin)."""
-    cancel = cancel or CancelToken()
-    clock = Laps()
+@dataclass(frozen=True)
+class ImportJob:
+    """One import's project and choices, with its progress callback, cancel token and clock."""
+
+    project: Project
+    options: ImportOptions = ImportOptions()
+    progress: ProgressFn = no_progress
+    cancel: CancelToken = field(default_factory=CancelToken)
+    clock: Laps = field(default_factory=Laps)
+
+    def typing(self) -> tuple[TypingRules, str]:
+        """The typing rules (the options over the project's settings) and the options key."""
+        settings = self.project.settings.data
+        tokens = self.options.missing_tokens
+        tokens = tuple(missing_tokens(settings) if tokens is None else tokens)
+        share = settings.max_type_conflict_share
+        decimal = self.options.decimal or "."
+        rules = TypingRules(frozenset(tokens), decimal, share, self.options.date_order)
+        return rules, self.options.key(tokens, share)
+
+
+def import_file(job: ImportJob, path: Path) -> ImportOutcome:
+    """Import ``path`` into the job's project as a new version of a data set (or find its twin)."""
+    project, options, progress = job.project, job.options, job.progress
     path = check_source(path)
     name = dataset_name_for(path, options.name)
     fmt = detect_format(path, options.format)
-    rules, key = _typing(project, options)
+    rules, key = job.typing()
     scan = scan_file(path, Stage(progress, 0.0, 0.1, "hashing")) if fmt in ("csv", "tsv") else None
     source_sha = scan.sha256 if scan else sha256_file(path)
-    clock.lap("hash")
+    job.clock.lap("hash")
     existing = project.repo.find_version_by_source(name, source_sha, key)
     if existing is not None:
         progress(1.0, "unchanged: already imported")
-        return ImportOutcome(existing, created=False, seconds=clock.laps)
-    cancel.raise_if_cancelled()
+        return ImportOutcome(existing, created=False, seconds=job.clock.laps)
+    job.cancel.raise_if_cancelled()
     report = ImportReport(format=fmt, source=str(path))
     parse_stage = Stage(progress, 0.1, 0.55, "reading")
     if fmt in ("csv", "tsv"):
@@ -189,74 +203,28 @@ def import_file(
             rules.max_conflict_share,
             options.date_order,
         )
-        table = read_csv(path, scan, encoding, csv_options, report, parse_stage, cancel)
+        table = read_csv(path, scan, encoding, csv_options, report, parse_stage, job.cancel)
     elif fmt == "parquet":
         table = readers.read_parquet(path, report, project.settings.data)
     elif fmt == "excel":
         table = readers.read_excel(path, options.sheet, rules, report, project.settings.data)
     else:
         table = readers.read_jsonl(path, options.encoding or "utf-8-sig", rules, report)
-    clock.lap("parse")
-    return _store(
-        project,
-        table,
-        report,
-        name,
-        str(path),
-        fmt,
-        source_sha,
-        key,
-        options,
-        progress,
-        cancel,
-        clock,
-    )
+    job.clock.lap("parse")
+    return _store(job, table, report, name, str(path), fmt, source_sha, key)
 
 
-def import_sql(
-    project: Project,
-    query: str,
-    url: str,
-    name: str,
-    options: ImportOptions = ImportOptions(),
-    progress: ProgressFn = no_progress,
-    cancel: CancelToken | None = None,
-) -> ImportOutcome:
+def import_sql(job: ImportJob, query: str, url: str, name: str) -> ImportOutcome:
     """Import the result of ``query`` on the database at ``url`` as a version of ``name``."""
-    cancel = cancel or CancelToken()
-    clock = Laps()
     name = dataset_name_for(Path(name), name)
-    rules, key = _typing(project, options)
+    rules, key = job.typing()
     report = ImportReport(format="sql", source=query)
-    progress(None, "running the query")
+    job.progress(None, "running the query")
     table = readers.read_sql(query, url, rules, report)
-    clock.lap("parse")
+    job.clock.lap("parse")
     source = f"{report.detected.get('url', 'sql')}: {query}"
     source_sha = hashlib.sha256(source.encode()).hexdigest()
-    return _store(
-        project,
-        table,
-        report,
-        name,
-        source,
-        "sql",
-        source_sha,
-        key,
-        options,
-        progress,
-        cancel,
-        clock,
-    )
-
-
-def _typing(project: Project, options: ImportOptions) -> tuple[TypingRules, str]:
-    """An import's typing rules (its options over the project's settings) and options key."""
-    settings = project.settings.data
-    tokens = options.missing_tokens
-    tokens = tuple(missing_tokens(settings) if tokens is None else tokens)
-    share = settings.max_type_conflict_share
-    rules = TypingRules(frozenset(tokens), options.decimal or ".", share, options.date_order)
-    return rules, options.key(tokens, share)
+    return _store(job, table, report, name, source, "sql", source_sha, key)
 
 
 def missing_tokens(settings: DataSettings) -> tuple[str, ...]:
@@ -267,7 +235,7 @@ def missing_tokens(settings: DataSettings) -> tuple[str, ...]:
 
 
 def _store(
-    project: Project,
+    job: ImportJob,
     table: pa.Table,
     report: ImportReport,
     name: str,
@@ -275,16 +243,13 @@ def _store(
     fmt: str,
     source_sha: str,
     key: str,
-    options: ImportOptions,
-    progress: ProgressFn,
-    cancel: CancelToken,
-    clock: Laps,
 ) -> ImportOutcome:
+    """Check, profile and write ``table``, then record it as a version (or find its twin)."""
     if table.num_columns == 0:
         raise ImportFailed("the source has no columns", where=source, hint="choose another file")
     if table.num_rows == 0:
         raise ImportFailed("the source has no data rows", where=source, hint="add rows")
-    profile, blob = _profile_and_write(project, table, report, progress, cancel, clock)
+    profile, blob = _profile_and_write(job, table, report)
     report.identifiers = identifier_columns(table, profile)
     new = NewVersion(
         dataset=name,
@@ -296,24 +261,19 @@ def _store(
         source_format=fmt,
         source_sha256=source_sha,
         options_key=key,
-        options=options.chosen(),
+        options=job.options.chosen(),
         schema={n: shipway_type(table.schema.field(n).type) for n in table.column_names},
         profile=profile,
         report=report.to_dict(),
     )
-    version, created = project.repo.add_version(new)
-    clock.lap("record")
-    progress(1.0, "done")
-    return ImportOutcome(version, created, clock.laps)
+    version, created = job.project.repo.add_version(new)
+    job.clock.lap("record")
+    job.progress(1.0, "done")
+    return ImportOutcome(version, created, job.clock.laps)
 
 
 def _profile_and_write(
-    project: Project,
-    table: pa.Table,
-    report: ImportReport,
-    progress: ProgressFn,
-    cancel: CancelToken,
-    clock: Laps,
+    job: ImportJob, table: pa.Table, report: ImportReport
 ) -> tuple[dict[str, dict[str, Any]], StoredBlob]:
     """Profile and check the table while a worker thread writes its Parquet blob.
 
@@ -325,17 +285,18 @@ def _profile_and_write(
     its hash, the fsyncs). A failure or a cancel waits for the writer, then removes its
     temporary file.
     """
-    with project.blobs.new_temp(".parquet") as temp:
+    blobs, progress, cancel = job.project.blobs, job.progress, job.cancel
+    with blobs.new_temp(".parquet") as temp:
         with ThreadPoolExecutor(1, thread_name_prefix="parquet") as writer:
             writing = writer.submit(pq.write_table, table, temp, compression=PARQUET_COMPRESSION)
             rows = RowHasher(table.num_rows)
             stage = Stage(progress, 0.55, 0.8, "profiling")
             profile = profile_table(table, stage, cancel, rows)
             check_table(table, profile, report, rows)
-            clock.lap("profile")
+            job.clock.lap("profile")
             progress(0.8, "storing")
         writing.result()
         cancel.raise_if_cancelled()
-        blob = project.blobs.commit_temp(temp)
-    clock.lap("store")
+        blob = blobs.commit_temp(temp)
+    job.clock.lap("store")
     return profile, blob

@@ -14,7 +14,7 @@ import pyarrow as pa
 from core.data import importer, versions
 from core.data.diff import DatasetDiff, diff_tables
 from core.data.export import export_table
-from core.data.importer import ImportOptions, ImportOutcome
+from core.data.importer import ImportJob, ImportOptions, ImportOutcome
 from core.data.preview import FilePreview, preview_file
 from core.entities import Dataset, DatasetVersion
 from core.progress import CancelToken, ProgressFn, no_progress
@@ -34,7 +34,8 @@ class DataService:
         progress: ProgressFn = no_progress,
         cancel: CancelToken | None = None,
     ) -> ImportOutcome:
-        return importer.import_file(self._project, Path(path), options, progress, cancel)
+        """Import a file as a new version of a data set (:mod:`core.data.importer`)."""
+        return importer.import_file(self._job(options, progress, cancel), Path(path))
 
     def import_sql(
         self,
@@ -45,7 +46,13 @@ class DataService:
         progress: ProgressFn = no_progress,
         cancel: CancelToken | None = None,
     ) -> ImportOutcome:
-        return importer.import_sql(self._project, query, url, name, options, progress, cancel)
+        """Import the result of ``query`` on the database at ``url`` as a version of ``name``."""
+        return importer.import_sql(self._job(options, progress, cancel), query, url, name)
+
+    def _job(
+        self, options: ImportOptions, progress: ProgressFn, cancel: CancelToken | None
+    ) -> ImportJob:
+        return ImportJob(self._project, options, progress, cancel or CancelToken())
 
     def preview_file(
         self, path: Path | str, options: ImportOptions = ImportOptions(), rows: int = 50

@@ -13,9 +13,10 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from core.deploy import identity
+from core.deploy.manager import check_address
 from core.entities import Deployment
 from core.project import Project
 from core.store.deployment_repository import NewDeployment
@@ -34,22 +35,40 @@ class Foreground:
     watch: Path | None = None
 
 
+class ServeOptions(TypedDict, total=False):
+    """The keyword options of serving in the foreground (a version's or a bundle's model).
+
+    ``host`` (default 127.0.0.1) and ``port`` (default 0: a free one) are where it listens;
+    ``token`` the bearer token clients must send (default None: none); ``on_ready`` is called
+    with the recorded deployment once the server answers; ``stop``, once set, ends it.
+    """
+
+    host: str
+    port: int
+    token: str | None
+    on_ready: Callable[[Deployment], Any] | None
+    stop: threading.Event | None
+
+
 def run(
     project: Project,
-    what: Foreground,
+    prepare: Callable[[], Foreground],
     *,
-    host: str,
-    port: int,
-    token: str | None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    token: str | None = None,
     on_ready: Callable[[Deployment], Any] | None = None,
     stop: threading.Event | None = None,
 ) -> Deployment:
-    """Serve until SIGINT/SIGTERM (or ``stop``), then stop cleanly and record it stopped."""
+    """Check the address, ``prepare`` what to serve (its folder), serve it until SIGINT/SIGTERM
+    (or ``stop``), then stop cleanly and record it stopped."""
     from core.serving import server as serving
     from core.serving.settings import ServingConfig
     from core.serving.signals import install_signal_handlers
     from core.serving.watch import PointerWatcher
 
+    check_address(host, port, token)
+    what = prepare()
     stop = stop or threading.Event()
     restore = install_signal_handlers(stop)
     config = ServingConfig(token=token, log_dir=str(what.folder))

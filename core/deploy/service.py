@@ -7,11 +7,9 @@ given; what happens to deployments when an alias moves is :mod:`core.lifecycle`'
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 from core.deploy import challenger as challengers
 from core.deploy import foreground, manager, probe
@@ -56,12 +54,21 @@ def configured_workers(raw: dict[str, Any]) -> int | None:
     return value
 
 
-class DeploymentsService:
-    """Deploying, listing, probing and stopping the local REST servers of one project."""
+class ModelVersionsService:
+    """A service of one project that reaches model versions through the registry it is given.
+
+    The floors above the registry that serve, watch, score or bundle model versions (this one,
+    monitoring, scoring, bundles) derive their services from it, and so do the flows that cross
+    them (:class:`core.lifecycle.Lifecycle`).
+    """
 
     def __init__(self, project: Project, registry: RegistryService) -> None:
         self._project = project
         self._registry = registry
+
+
+class DeploymentsService(ModelVersionsService):
+    """Deploying, listing, probing and stopping the local REST servers of one project."""
 
     def deploy(
         self,
@@ -203,30 +210,21 @@ class DeploymentsService:
             for deployment_id in swapped
         )
 
-    def serve(
-        self,
-        ref: str,
-        *,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        token: str | None = None,
-        on_ready: Callable[[Deployment], Any] | None = None,
-        stop: threading.Event | None = None,
-    ) -> Deployment:
+    def serve(self, ref: str, **options: Unpack[foreground.ServeOptions]) -> Deployment:
         """Serve ``M@V`` or ``M@ALIAS`` in the foreground until SIGINT/SIGTERM (or ``stop``);
         recorded like any deployment, so a served alias follows promotions too."""
         version = self._registry.version(ref)
-        manager.check_address(host, port, token)
-        deployment_id, folder = manager.new_folder(self._project, version)
-        what = foreground.Foreground(
-            deployment_id,
-            folder,
-            folder / "models" / f"v{version.version}",
-            version.model,
-            version.version,
-            alias=parse_model_ref(ref).alias,
-            watch=folder / "current.json",
-        )
-        return foreground.run(
-            self._project, what, host=host, port=port, token=token, on_ready=on_ready, stop=stop
-        )
+
+        def prepare() -> foreground.Foreground:
+            deployment_id, folder = manager.new_folder(self._project, version)
+            return foreground.Foreground(
+                deployment_id,
+                folder,
+                folder / "models" / f"v{version.version}",
+                version.model,
+                version.version,
+                alias=parse_model_ref(ref).alias,
+                watch=folder / "current.json",
+            )
+
+        return foreground.run(self._project, prepare, **options)

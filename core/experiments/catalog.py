@@ -28,7 +28,7 @@ import itertools
 import math
 import random
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from numbers import Integral, Real
 from typing import TYPE_CHECKING, Any
 
@@ -78,18 +78,8 @@ class ParamSpec:
             raise ValueError(f"{self.name}: a choice parameter needs choices")
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "default": self.default,
-            "low": self.low,
-            "high": self.high,
-            "log": self.log,
-            "choices": list(self.choices),
-            "nullable": self.nullable,
-            "grid": list(self.grid),
-            "help": self.help,
-        }
+        """Every field, its tuples as lists."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
 
 @dataclass(frozen=True)

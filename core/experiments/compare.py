@@ -9,7 +9,7 @@ from core import metrics
 from core.entities import Run
 from core.errors import CorruptObject, InvalidInput
 from core.experiments.executors import Executor
-from core.experiments.runs import primary_metric, train
+from core.experiments.runs import primary_metric, start_train
 from core.experiments.spec import RunSpec
 from core.progress import CancelToken, ProgressFn, no_progress
 from core.project import Project
@@ -157,9 +157,8 @@ def reproduce(
             hint="restore the project from a backup",
         )
     threads = original.environment.get("threads")  # same thread count, same last digits
-    again = train(
-        project, spec, version, executor, progress, cancel, reproduces_id=run_id, threads=threads
-    )
+    started = start_train(project, spec, version, executor, reproduces_id=run_id, threads=threads)
+    again = started.result(progress, cancel)
     differences = tuple(
         {
             "metric": name,

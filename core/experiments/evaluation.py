@@ -51,6 +51,7 @@ from core.metrics import (  # noqa: F401  (re-exported: the metric vocabulary)
     REGRESSION_METRICS,
     is_better,
 )
+from core.serving.explain_columns import one_hot_sizes
 
 MAX_CURVE_POINTS = 200
 MAX_SAMPLE_POINTS = 1000
@@ -156,8 +157,12 @@ def classification_metrics(
         ),
     }
     result.update(_precision_recall_f1(y_true, y_pred, classes, notes))
-    result["roc_auc"] = _roc_auc(y_true, proba, classes, notes)
-    result["log_loss"] = _log_loss(y_true, proba, classes, notes)
+    for name, metric in (("roc_auc", _roc_auc), ("log_loss", _log_loss)):
+        if proba is None:
+            notes.append(f"{name}: the model gives no class probabilities; not computed")
+            result[name] = None
+        else:
+            result[name] = metric(y_true, proba, classes, notes)
     return {name: result[name] for name in CLASSIFICATION_METRICS}, notes
 
 
@@ -207,11 +212,8 @@ def _note_ill_defined(y_true: np.ndarray, y_pred: np.ndarray, labels: list, note
 
 
 def _roc_auc(
-    y_true: np.ndarray, proba: np.ndarray | None, classes: list, notes: list[str]
+    y_true: np.ndarray, proba: np.ndarray, classes: list, notes: list[str]
 ) -> float | None:
-    if proba is None:
-        notes.append("roc_auc: the model gives no class probabilities; not computed")
-        return None
     present = [c for c in classes if np.any(y_true == c)]
     if len(present) < 2:
         notes.append(
@@ -244,11 +246,8 @@ def _ovr_auc_over(present: list, y_true: np.ndarray, proba: np.ndarray, classes:
 
 
 def _log_loss(
-    y_true: np.ndarray, proba: np.ndarray | None, classes: list, notes: list[str]
+    y_true: np.ndarray, proba: np.ndarray, classes: list, notes: list[str]
 ) -> float | None:
-    if proba is None:
-        notes.append("log_loss: the model gives no class probabilities; not computed")
-        return None
     if len(classes) < 2:
         notes.append("log_loss: the model knows a single class; not computed")
         return None
@@ -600,22 +599,10 @@ def _one_hot_sources(
         if steps and len(steps) > 1
         else columns
     )
-    sizes = _one_hot_block_sizes(encoder)
+    sizes = one_hot_sizes(encoder)
     if len(sizes) != len(encoded) or sum(sizes) != n_outputs or not set(encoded) <= set(columns):
         return None
     return [(name,) for name, size in zip(encoded, sizes, strict=True) for _ in range(size)]
-
-
-def _one_hot_block_sizes(encoder: OneHotEncoder) -> list[int]:
-    sizes = [len(categories) for categories in encoder.categories_]
-    drop_idx = getattr(encoder, "drop_idx_", None)
-    infrequent = getattr(encoder, "infrequent_categories_", None)  # raises unless enabled
-    for i in range(len(sizes)):
-        if infrequent is not None and infrequent[i] is not None:
-            sizes[i] -= len(infrequent[i]) - 1
-        if drop_idx is not None and drop_idx[i] is not None:
-            sizes[i] -= 1
-    return sizes
 
 
 def _match_output(output: str, columns: list[str]) -> tuple[str, ...]:

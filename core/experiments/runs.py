@@ -150,6 +150,20 @@ def _submit(
     return executor.submit(job, _marking_running(project, run_id, progress))
 
 
+#: What a finished run records of its outcome as the worker measured it (same names).
+_RECORDED_AS_IS = (
+    "metrics",
+    "validation_metrics",
+    "cv",
+    "curves",
+    "importance",
+    "io_schema",
+    "params",
+    "environment",
+    "timings",
+)
+
+
 def _record(
     project: Project,
     run_id: int,
@@ -177,16 +191,8 @@ def _record(
         runs.finish(
             run_id,
             "done",
-            metrics=outcome.metrics,
-            validation_metrics=outcome.validation_metrics,
-            cv=outcome.cv,
-            curves=outcome.curves,
-            importance=outcome.importance,
-            io_schema=outcome.io_schema,
-            params=outcome.params,
-            environment=outcome.environment,
+            **{name: getattr(outcome, name) for name in _RECORDED_AS_IS},
             notes=[*(notes or []), *outcome.notes],
-            timings=outcome.timings,
             model_sha256=sha,
             model_size=size,
             log="\n".join(outcome.log),
@@ -247,20 +253,6 @@ def _finish(project: Project, run_id: int, handle: RunHandle, notes: list[str]) 
         _record(project, run_id, outcome)
         raise outcome from None
     return _record(project, run_id, outcome, notes)
-
-
-def train(
-    project: Project,
-    spec: RunSpec,
-    version: DatasetVersion,
-    executor: Executor,
-    progress: ProgressFn = no_progress,
-    cancel: CancelToken | None = None,
-    **options: int | None,
-) -> Run:
-    """:func:`start_train`, then wait for the run's end (DONE, FAILED, or Cancelled raised)."""
-    started = start_train(project, spec, version, executor, **options)
-    return started.result(progress, cancel)
 
 
 # -- search ------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.config import load_settings
 from core.errors import ProjectError
 from core.metrics import ALL_METRICS
 from core.settings_rules import (
@@ -150,6 +151,16 @@ def load_trigger_config(root: Path, raw: dict[str, Any]) -> TriggerConfig:
         retrain=retrain,
         source=source(text, "triggers"),
     )
+
+
+def current_drift_config(root: Path) -> DriftConfig:
+    """The drift thresholds as the project's shipway.toml at ``root`` says now."""
+    return load_drift_config(root, load_settings(root).raw)
+
+
+def current_trigger_config(root: Path) -> TriggerConfig:
+    """The triggers as the project's shipway.toml at ``root`` says now."""
+    return load_trigger_config(root, load_settings(root).raw)
 
 
 def _check_key(key: str, known: Collection[str], table: str, text: str) -> None:

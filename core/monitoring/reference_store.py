@@ -98,18 +98,6 @@ def _outcome(values: Any, classification: bool) -> Any:
     return np.asarray(values, dtype=np.float64)
 
 
-def store_reference(
-    project: Project,
-    version: ModelVersion,
-    progress: ProgressFn = no_progress,
-    cancel: CancelToken | None = None,
-) -> tuple[str, Reference]:
-    """Compute the reference of ``version``, store it and record it; (sha256, reference)."""
-    sha256, reference = _put(project, version, progress, cancel)
-    project.models.set_reference(version.id, sha256)
-    return sha256, reference
-
-
 def _put(
     project: Project, version: ModelVersion, progress: ProgressFn, cancel: CancelToken | None
 ) -> tuple[str, Reference]:
@@ -137,11 +125,14 @@ def load_reference(
     progress: ProgressFn = no_progress,
     cancel: CancelToken | None = None,
 ) -> tuple[str, Reference]:
-    """The stored reference of ``version`` (computed now if it has none or it is unreadable)."""
+    """The stored reference of ``version``; (sha256, reference). Computed now, stored and
+    recorded on the version when it has none or it is unreadable."""
     if version.reference_sha256:
         try:
             data = project.blobs.read_verified(version.reference_sha256)
             return version.reference_sha256, codec.decode(data)
         except (NotFound, CorruptObject) as exc:
             log.warning("reference of %s recomputed: %s", version.ref, exc.message)
-    return store_reference(project, version, progress, cancel)
+    sha256, reference = _put(project, version, progress, cancel)
+    project.models.set_reference(version.id, sha256)
+    return sha256, reference

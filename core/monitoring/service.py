@@ -17,14 +17,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.config import load_settings
-from core.deploy.service import DeploymentsService
+from core.deploy.service import DeploymentsService, ModelVersionsService
 from core.entities import Alert, Deployment, ModelVersion
 from core.errors import NotFound, UsageError
 from core.monitoring.config import (
     DriftConfig,
     TriggerConfig,
-    load_drift_config,
-    load_trigger_config,
+    current_drift_config,
+    current_trigger_config,
 )
 from core.monitoring.results import DriftReport, DriftSeries, LiveSegments
 from core.progress import CancelToken, ProgressFn, Stage, no_progress
@@ -56,14 +56,13 @@ class ReferenceSummary:
                 **self.summary}  # fmt: skip
 
 
-class MonitoringService:
+class MonitoringService(ModelVersionsService):
     """Drift of current data against a version's training rows, over time; traffic; alerts."""
 
     def __init__(
         self, project: Project, registry: RegistryService, deployments: DeploymentsService
     ) -> None:
-        self._project = project
-        self._registry = registry
+        super().__init__(project, registry)
         self._deployments = deployments
         self._references: dict[str, Reference] = {}
 
@@ -71,12 +70,11 @@ class MonitoringService:
 
     def drift_config(self) -> DriftConfig:
         """The [drift] thresholds as shipway.toml says now (MonitoringConfigError names a line)."""
-        root = self._project.root
-        return load_drift_config(root, load_settings(root).raw)
+        return current_drift_config(self._project.root)
 
     def trigger_config(self) -> TriggerConfig:
-        root = self._project.root
-        return load_trigger_config(root, load_settings(root).raw)
+        """The [triggers] as shipway.toml says now."""
+        return current_trigger_config(self._project.root)
 
     def reference(
         self, ref: str, progress: ProgressFn = no_progress, cancel: CancelToken | None = None

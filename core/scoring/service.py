@@ -16,12 +16,12 @@ from typing import Any
 
 from core.data.importer import dataset_name_for
 from core.data.report import ImportReport
+from core.deploy.service import ModelVersionsService
 from core.entities import ModelVersion
 from core.errors import ShipwayError, UsageError
-from core.monitoring.service import MonitoringService
+from core.monitoring.config import current_drift_config
 from core.progress import CancelToken, ProgressFn, Stage, no_progress
 from core.project import Project
-from core.registry.service import RegistryService
 from core.scoring import drift, output
 from core.scoring.profile import profile_file
 from core.scoring.runners import RunStats, make_runner, run_chunks
@@ -35,15 +35,8 @@ __all__ = ["ScoreRequest", "ScoringResult", "ScoringService"]
 IN_FLIGHT_PER_WORKER = 2
 
 
-class ScoringService:
+class ScoringService(ModelVersionsService):
     """Batch predictions of registered model versions, stored as data set versions."""
-
-    def __init__(
-        self, project: Project, registry: RegistryService, monitoring: MonitoringService
-    ) -> None:
-        self._project = project
-        self._registry = registry
-        self._monitoring = monitoring
 
     def spec(
         self, version: ModelVersion, keep: tuple[str, ...] = (), invalid: str = "error"
@@ -96,7 +89,7 @@ class ScoringService:
     def _run(
         self, job: _Job, progress: ProgressFn, cancel: CancelToken, laps: Laps
     ) -> ScoringResult:
-        config = self._monitoring.drift_config()
+        config = current_drift_config(self._project.root)
         sample = output.Sample(config.window, drift.sample_columns(job.spec, job.version.target))
         with self._project.blobs.new_temp(".parquet") as temp:
             writer = output.ScoredWriter(temp, sample)
