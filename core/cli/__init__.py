@@ -65,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
         score_cmds,
         service_cmds,
     )
+    from core.cli.parsing import Commands
 
     parser = argparse.ArgumentParser(
         prog="shipway",
@@ -74,22 +75,22 @@ def build_parser() -> argparse.ArgumentParser:
     _common(parser, suppress=False)
     common = argparse.ArgumentParser(add_help=False)
     _common(common, suppress=True)
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands.required = True
-    project_cmds.register(commands, common)
-    data_cmds.register(commands, common)
-    experiment_cmds.register(commands, common)
-    model_cmds.register(commands, common)
-    deploy_cmds.register(commands, common)
-    drift_cmds.register(commands, common)
-    score_cmds.register(commands, common)
-    monitor_cmds.register(commands, common)
-    log_cmds.register(commands, common)
-    jobs_cmds.register(commands, common)
-    bundle_cmds.register(commands, common)
-    handoff_cmds.register(commands, common)
-    notify_cmds.register(commands, common)
-    service_cmds.register(commands, common)
+    actions = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    commands = Commands(actions, common)
+    project_cmds.register(commands)
+    data_cmds.register(commands)
+    experiment_cmds.register(commands)
+    model_cmds.register(commands)
+    deploy_cmds.register(commands)
+    drift_cmds.register(commands)
+    score_cmds.register(commands)
+    monitor_cmds.register(commands)
+    log_cmds.register(commands)
+    jobs_cmds.register(commands)
+    bundle_cmds.register(commands)
+    handoff_cmds.register(commands)
+    notify_cmds.register(commands)
+    service_cmds.register(commands)
     return parser
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import argparse
 
-from core.cli.output import emit_json, reply
+from core.cli.output import answer, reply
+from core.cli.parsing import Commands, add_choice, add_version, call_with_args
 from core.cli.project_cmds import open_workspace
 from core.errors import ShipwayError
 
@@ -15,18 +16,16 @@ class BundleNotOk(ShipwayError, code="bundle_not_ok"):
     """Verification found problems (the report lists them)."""
 
 
-def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    bundle = commands.add_parser("bundle", help="deployable bundles")
-    sub = bundle.add_subparsers(dest="bundle_command", metavar="COMMAND")
-    sub.required = True
-    export = sub.add_parser("export", parents=[common], help="write a model version's bundle")
-    export.add_argument("ref", metavar="M@V")
+def register(commands: Commands) -> None:
+    sub = commands.group("bundle", "deployable bundles")
+    export = sub.add("export", cmd_export, help="write a model version's bundle")
+    add_version(export)
     export.add_argument("-o", "--output", required=True, metavar="FILE.zip")
-    export.add_argument(
+    add_choice(
+        export,
         "--format",
-        choices=("joblib", "onnx"),
-        default="joblib",
-        help="onnx: serve the pipeline as an ONNX graph with onnxruntime, no pickle (refused, "
+        ("joblib", "onnx"),
+        "onnx: serve the pipeline as an ONNX graph with onnxruntime, no pickle (refused, "
         "with the reason, for a model that does not convert with the same answers)",
     )
     export.add_argument(
@@ -47,11 +46,9 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     export.add_argument(
         "--image", metavar="NAME", help="the image the Kubernetes manifests run (default M:V)"
     )
-    export.set_defaults(handler=cmd_export)
-    verify = sub.add_parser("verify", parents=[common], help="check a bundle's files and signature")
+    verify = sub.add("verify", cmd_verify, help="check a bundle's files and signature")
     verify.add_argument("path", metavar="FILE.zip")
-    verify.set_defaults(handler=cmd_verify)
-    extract = sub.add_parser("extract", parents=[common], help="unpack a verified bundle")
+    extract = sub.add("extract", cmd_extract, help="unpack a verified bundle")
     extract.add_argument("path", metavar="FILE.zip")
     extract.add_argument("-o", "--output", required=True, metavar="DIR", help="a new folder")
     extract.add_argument(
@@ -61,19 +58,16 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
         "a pickle: serving it runs code from whoever made the bundle, so use this only for "
         "bundles from people you trust",
     )
-    extract.set_defaults(handler=cmd_extract)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
     with open_workspace(args) as workspace:
-        result = workspace.bundles.export(
-            args.ref,
-            args.output,
+        result = call_with_args(
+            workspace.bundles.export,
+            args,
             model_format=args.format,
-            with_wheels=args.with_wheels,
             platforms=args.platform,
             python=args.python_version,
-            image=args.image,
         )
     return reply(args, result.to_dict(), f"Wrote {result.path} (sha256 {result.sha256[:16]}…)")
 
@@ -81,15 +75,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     with open_workspace(args) as workspace:
         report = workspace.bundles.verify(args.path)
-    if args.json:
-        emit_json(report.to_dict())
-    else:
-        verdict = "ok" if report.ok else "NOT OK"
-        print(f"{report.path}: {verdict}; {report.to_dict()['files']} files; {report.signed}")
-        print(f"  {report.manifest.get('name')}@{report.manifest.get('version')}, "
-              f"sha256 {report.sha256}")  # fmt: skip
-        for problem in report.problems:
-            print(f"  problem: {problem}")
+    answer(args, report, _verify_text)
     if not report.ok:
         if args.json:
             args.json = False  # the report is out; main() adds the one-line error on stderr
@@ -99,6 +85,15 @@ def cmd_verify(args: argparse.Namespace) -> int:
             hint="do not serve it; export the bundle again from its project",
         )
     return 0
+
+
+def _verify_text(report) -> str:
+    verdict = "ok" if report.ok else "NOT OK"
+    lines = [
+        f"{report.path}: {verdict}; {report.to_dict()['files']} files; {report.signed}",
+        f"  {report.manifest.get('name')}@{report.manifest.get('version')}, sha256 {report.sha256}",
+    ]
+    return "\n".join(lines + [f"  problem: {problem}" for problem in report.problems])
 
 
 def cmd_extract(args: argparse.Namespace) -> int:

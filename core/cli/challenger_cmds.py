@@ -11,7 +11,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from core.cli.output import emit_json, table
+from core.cli.output import emit_json, reply, table
+from core.cli.parsing import Commands
 from core.cli.project_cmds import open_workspace
 
 
@@ -60,18 +61,17 @@ def challenger_config(args: argparse.Namespace) -> Any:
 
 
 def register(listing: argparse.ArgumentParser, common: argparse.ArgumentParser) -> None:
-    actions = listing.add_subparsers(dest="action", metavar="compare|promote")
-    compare = actions.add_parser("compare", parents=[common],
-                                 help="champion against challenger on live traffic")  # fmt: skip
+    actions = Commands(listing.add_subparsers(dest="action", metavar="compare|promote"), common)
+    compare = actions.add(
+        "compare", cmd_compare, help="champion against challenger on live traffic"
+    )
     compare.add_argument("id")
     compare.add_argument("--metric", help="live metric to compare (default: the primary one)")
     compare.add_argument("--confidence", type=float, default=0.95, help="(0.95)")
-    compare.set_defaults(handler=cmd_compare)
-    promote = actions.add_parser(
-        "promote", parents=[common], help="promote the challenger to the deployment's alias"
+    promote = actions.add(
+        "promote", cmd_promote, help="promote the challenger to the deployment's alias"
     )
     promote.add_argument("id")
-    promote.set_defaults(handler=cmd_promote)
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -114,11 +114,8 @@ def _side_row(side: dict, metric: str) -> tuple:
 def cmd_promote(args: argparse.Namespace) -> int:
     with open_workspace(args) as workspace:
         promotion = workspace.lifecycle.promote_challenger(args.id)
-    if args.json:
-        emit_json(promotion.to_dict())
-    else:
-        print(
-            f"{promotion.version.ref} now holds {promotion.move.alias!r}; deployment "
-            f"{args.id} serves it and has no challenger any more"
-        )
-    return 0
+    text = (
+        f"{promotion.version.ref} now holds {promotion.move.alias!r}; deployment "
+        f"{args.id} serves it and has no challenger any more"
+    )
+    return reply(args, promotion.to_dict(), text)

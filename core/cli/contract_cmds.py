@@ -8,14 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from core.cli.output import emit_json, table
+from core.cli.parsing import Commands, add_version
 from core.cli.project_cmds import open_workspace
 
 
-def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    contract = sub.add_parser(
-        "contract", parents=[common], help="a version's data contract: show or edit it"
-    )
-    contract.add_argument("ref", metavar="M@V")
+def register(sub: Commands) -> None:
+    contract = sub.add("contract", cmd_contract, help="a version's data contract: show or edit it")
+    add_version(contract)
     contract.add_argument(
         "--set",
         action="append",
@@ -26,7 +25,6 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     contract.add_argument(
         "--file", type=Path, help="replace the contract by this JSON file (as --json prints it)"
     )
-    contract.set_defaults(handler=cmd_contract)
 
 
 def cmd_contract(args: argparse.Namespace) -> int:

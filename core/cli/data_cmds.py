@@ -7,20 +7,21 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from core.cli import contract_cmds
-from core.cli.output import TerminalProgress, emit_json, human_size, reply, table
+from core.cli.output import TerminalProgress, emit_json, human_size, listing, reply, table
+from core.cli.parsing import Commands, add_choice, call_with_args
 from core.cli.project_cmds import open_workspace
 from core.errors import CorruptObject, UsageError
 
 if TYPE_CHECKING:  # the importers load pyarrow's readers: only `data import` needs them
     from core.services import ImportOptions
 
+DATASET_HEADERS = ("data set", "latest", "versions", "rows", "cols", "updated")
+NO_DATASETS = "No data sets yet. Import one with `shipway data import FILE`."
 
-def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    data = commands.add_parser("data", help="versioned data sets")
-    sub = data.add_subparsers(dest="data_command", metavar="COMMAND")
-    sub.required = True
 
-    imp = sub.add_parser("import", parents=[common], help="import a file or a SQL query")
+def register(commands: Commands) -> None:
+    sub = commands.group("data", "versioned data sets")
+    imp = sub.add("import", cmd_import, help="import a file or a SQL query")
     imp.add_argument("file", nargs="?", help="CSV/TSV, Parquet, Excel (.xlsx) or JSON lines")
     imp.add_argument("--name", help="data set name (default: the file's name)")
     imp.add_argument("--format", choices=("csv", "tsv", "parquet", "excel", "jsonl"))
@@ -34,17 +35,17 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
         help="cells equal to one of these become missing (empty cells always do); "
         "default: shipway.toml [data] missing_tokens; '' for none",
     )
-    imp.add_argument(
+    add_choice(
+        imp,
         "--bad-rows",
-        choices=("error", "skip"),
-        default="error",
-        help="rows with the wrong number of fields: stop (default) or skip them",
+        ("error", "skip"),
+        "rows with the wrong number of fields: stop (default) or skip them",
     )
-    imp.add_argument(
+    add_choice(
+        imp,
         "--date-order",
-        choices=("auto", "day-first", "month-first"),
-        default="auto",
-        help="dates like 01/02/2012 that fit both orders: day-first (1 February), month-first "
+        ("auto", "day-first", "month-first"),
+        "dates like 01/02/2012 that fit both orders: day-first (1 February), month-first "
         "(2 January), or auto (default: such a column stays text and the report says so)",
     )
     imp.add_argument("--sql", metavar="QUERY", help="import the result of this query")
@@ -54,26 +55,21 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
         metavar="M@V",
         help="list the new version's violations of this model version's data contract",
     )
-    imp.set_defaults(handler=cmd_import)
 
-    lst = sub.add_parser("list", parents=[common], help="data sets, or the versions of one")
+    lst = sub.add("list", cmd_list, help="data sets, or the versions of one")
     lst.add_argument("name", nargs="?", help="list the versions of this data set")
-    lst.set_defaults(handler=cmd_list)
 
-    show = sub.add_parser("show", parents=[common], help="a version: schema, profile, report")
+    show = sub.add("show", cmd_show, help="a version: schema, profile, report")
     show.add_argument("ref", help="NAME or NAME@VERSION")
-    show.set_defaults(handler=cmd_show)
 
-    diff = sub.add_parser("diff", parents=[common], help="what changed between two versions")
+    diff = sub.add("diff", cmd_diff, help="what changed between two versions")
     diff.add_argument("a", help="NAME@VERSION")
     diff.add_argument("b", help="NAME@VERSION")
-    diff.set_defaults(handler=cmd_diff)
 
-    export = sub.add_parser("export", parents=[common], help="write a version to CSV or Parquet")
+    export = sub.add("export", cmd_export, help="write a version to CSV or Parquet")
     export.add_argument("ref", help="NAME or NAME@VERSION")
     export.add_argument("-o", "--output", required=True, help="target .csv or .parquet file")
     export.add_argument("--format", choices=("csv", "parquet"))
-    export.set_defaults(handler=cmd_export)
 
 
 def _options(args: argparse.Namespace) -> ImportOptions:
@@ -82,17 +78,8 @@ def _options(args: argparse.Namespace) -> ImportOptions:
     tokens = None
     if args.missing_tokens is not None:
         tokens = tuple(t for t in args.missing_tokens.split(",") if t != "")
-    return ImportOptions(
-        name=args.name,
-        format=args.format,
-        encoding=args.encoding,
-        delimiter=args.delimiter,
-        decimal=args.decimal,
-        sheet=args.sheet,
-        missing_tokens=tokens,
-        bad_rows=args.bad_rows,
-        date_order=args.date_order.replace("-", "_"),
-    )
+    date_order = args.date_order.replace("-", "_")
+    return call_with_args(ImportOptions, args, missing_tokens=tokens, date_order=date_order)
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -167,33 +154,19 @@ def cmd_list(args: argparse.Namespace) -> int:
             print(table(rows, ("version", "rows", "cols", "sha256", "by", "when", "source")))
             return 0
         datasets = workspace.data.datasets()
-    if args.json:
-        emit_json({"datasets": [d.to_dict() for d in datasets]})
-        return 0
-    if not datasets:
-        print("No data sets yet. Import one with `shipway data import FILE`.")
-        return 0
-    rows = [
-        (
-            d.name,
-            d.latest_version,
-            d.versions,
-            f"{d.latest_rows:,}",
-            d.latest_columns,
-            d.updated_at.strftime("%Y-%m-%d %H:%M"),
-        )
-        for d in datasets
-    ]
-    print(table(rows, ("data set", "latest", "versions", "rows", "cols", "updated")))
-    return 0
+    return listing(args, "datasets", datasets, _dataset_row, DATASET_HEADERS, NO_DATASETS)
+
+
+def _dataset_row(d: Any) -> tuple:
+    updated = d.updated_at.strftime("%Y-%m-%d %H:%M")
+    return (d.name, d.latest_version, d.versions, f"{d.latest_rows:,}", d.latest_columns, updated)
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    """A version; one whose blob is damaged is still shown, then fails (exit 1).
-
-    With --json that is still one document: the version's, with ``integrity`` saying what is
-    wrong and the error's keys (``error``, ``message``, ``where``, ``hint``) beside them.
-    """
+    # (Not a docstring: that would be the command's description under -h.) A version whose blob
+    # is damaged is still shown, then fails (exit 1). With --json that is still one document:
+    # the version's, with ``integrity`` saying what is wrong and the error's keys (``error``,
+    # ``message``, ``where``, ``hint``) beside them.
     with open_workspace(args) as workspace:
         version = workspace.data.version(args.ref)
         problem = workspace.data.verify(version)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from core.cli import challenger_cmds
 from core.cli.output import emit_json, reply, table
+from core.cli.parsing import Commands
 from core.cli.project_cmds import open_workspace
 
 TOKEN_VARIABLE = "SHIPWAY_SERVING_TOKEN"
@@ -29,9 +30,9 @@ def _serving_options(parser: argparse.ArgumentParser, bundles: bool = False) -> 
     )
 
 
-def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    deploy = commands.add_parser(
-        "deploy", parents=[common], help="serve a model version or alias in the background"
+def register(commands: Commands) -> None:
+    deploy = commands.add(
+        "deploy", cmd_deploy, help="serve a model version or alias in the background"
     )
     _serving_options(deploy)
     deploy.add_argument(
@@ -51,10 +52,9 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
         "dies and brings it back after a reboot",
     )
     challenger_cmds.add_deploy_options(deploy)
-    deploy.set_defaults(handler=cmd_deploy)
 
-    serve = commands.add_parser(
-        "serve", parents=[common], help="serve a version, an alias or a bundle in the foreground"
+    serve = commands.add(
+        "serve", cmd_serve, help="serve a version, an alias or a bundle in the foreground"
     )
     _serving_options(serve, bundles=True)
     serve.add_argument(
@@ -64,25 +64,19 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
         "a pickle: loading it runs code from whoever made the bundle, so use this only for "
         "bundles from people you trust",
     )
-    serve.set_defaults(handler=cmd_serve)
 
-    listing = commands.add_parser("deployments", parents=[common], help="deployments, live")
+    listing = commands.add("deployments", cmd_deployments, help="deployments, live")
     listing.add_argument("--running", action="store_true", help="only running ones")
-    listing.set_defaults(handler=cmd_deployments)
-    challenger_cmds.register(listing, common)
+    challenger_cmds.register(listing, commands.common)
 
-    undeploy = commands.add_parser("undeploy", parents=[common], help="stop a deployment")
+    undeploy = commands.add("undeploy", cmd_undeploy, help="stop a deployment")
     undeploy.add_argument("id")
-    undeploy.set_defaults(handler=cmd_undeploy)
 
-    keep = commands.add_parser(
-        "keep",
-        parents=[common],
-        help="mark a running deployment to be kept up by the always-on service",
+    keep = commands.add(
+        "keep", cmd_keep, help="mark a running deployment to be kept up by the always-on service"
     )
     keep.add_argument("id")
     keep.add_argument("--off", action="store_true", help="no longer keep it up")
-    keep.set_defaults(handler=cmd_keep)
 
 
 def _token(args: argparse.Namespace) -> str | None:

@@ -8,18 +8,14 @@ from __future__ import annotations
 
 import argparse
 
-from core.cli.output import TerminalProgress, emit_json, table
+from core.cli.output import TerminalProgress, answer, table
+from core.cli.parsing import Commands
 from core.cli.project_cmds import open_workspace
 
 
-def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    drift = commands.add_parser(
-        "drift",
-        parents=[common],
-        help="drift of current data against a model version's training rows",
-        description="Compare a file, a data set version or a deployment's logged traffic with "
-        "the training rows of a model version, feature by feature (tests chosen as Evidently "
-        "chooses them; thresholds in [drift] of shipway.toml).",
+def register(commands: Commands) -> None:
+    drift = commands.add(
+        "drift", cmd_drift, help="drift of current data against a model version's training rows"
     )
     drift.add_argument("ref", metavar="M@V", help="the model version (or M@ALIAS)")
     source = drift.add_mutually_exclusive_group(required=True)
@@ -42,10 +38,12 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     drift.add_argument(
         "--last", type=int, metavar="N", help="with --buckets: only the newest N bucket lengths"
     )
-    drift.set_defaults(handler=cmd_drift)
 
 
 def cmd_drift(args: argparse.Namespace) -> int:
+    """Compare a file, a data set version or a deployment's logged traffic with the training
+    rows of a model version, feature by feature (tests chosen as Evidently chooses them;
+    thresholds in [drift] of shipway.toml)."""
     from core.errors import UsageError
 
     progress = TerminalProgress(enabled=not args.json)
@@ -64,11 +62,7 @@ def cmd_drift(args: argparse.Namespace) -> int:
                 progress=progress,
             )
             progress.finish()
-            if args.json:
-                emit_json(series.to_dict())
-            else:
-                print(_series_text(series))
-            return 0
+            return answer(args, series, _series_text)
         report = workspace.monitoring.drift(
             args.ref,
             current=args.current,
@@ -78,11 +72,7 @@ def cmd_drift(args: argparse.Namespace) -> int:
             progress=progress,
         )
     progress.finish()
-    if args.json:
-        emit_json(report.to_dict())
-    else:
-        print(report_text(report))
-    return 0
+    return answer(args, report, report_text)
 
 
 def _number(value: float | None) -> str:

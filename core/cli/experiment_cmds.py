@@ -6,7 +6,8 @@ import argparse
 import sys
 from typing import Any
 
-from core.cli.output import TerminalProgress, emit_json, reply, table
+from core.cli.output import TerminalProgress, answer, emit_json, reply, table
+from core.cli.parsing import Commands, add_choice, call_with_args
 from core.cli.project_cmds import open_workspace
 from core.errors import ShipwayError, UsageError
 from core.experiments.compare import Reproduction
@@ -22,8 +23,8 @@ class RunFailed(ShipwayError, code="run_failed"):
     """A run ended FAILED; it is recorded, with its traceback (`shipway runs show`)."""
 
 
-def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    train = commands.add_parser("train", parents=[common], help="train and record a run")
+def register(commands: Commands) -> None:
+    train = commands.add("train", cmd_train, help="train and record a run")
     train.add_argument("--data", required=True, metavar="N[@V]", help="data set version")
     train.add_argument("--target", required=True, metavar="COL", help="the column to predict")
     train.add_argument(
@@ -44,11 +45,11 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     )
     train.add_argument("--features", metavar="A,B", help="feature columns (default: all others)")
     train.add_argument("--test-size", type=float, default=0.2)
-    train.add_argument(
+    add_choice(
+        train,
         "--split",
-        choices=("train_test", "train_val_test", "time"),
-        default="train_test",
-        help="time: train on the past, test on the latest rows (needs --time-column)",
+        ("train_test", "train_val_test", "time"),
+        "time: train on the past, test on the latest rows (needs --time-column)",
     )
     train.add_argument("--time-column", metavar="C", help="the date column of --split time")
     train.add_argument(
@@ -75,52 +76,35 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     )
     train.add_argument("--executor", choices=("local", "dask"), help="default: shipway.toml")
     train.add_argument("--dask-address", metavar="ADDR", help="scheduler for --executor dask")
-    train.set_defaults(handler=cmd_train)
 
-    runs = commands.add_parser("runs", help="recorded runs")
-    sub = runs.add_subparsers(dest="runs_command", metavar="COMMAND")
-    sub.required = True
-    lst = sub.add_parser("list", parents=[common], help="runs, best first with --sort")
+    sub = commands.group("runs", "recorded runs")
+    lst = sub.add("list", cmd_runs_list, help="runs, best first with --sort")
     lst.add_argument("--sort", metavar="METRIC")
     lst.add_argument("--all", action="store_true", help="include search trials")
     lst.add_argument("--parent", type=int, metavar="RUN", help="the trials of this search")
-    lst.set_defaults(handler=cmd_runs_list)
-    show = sub.add_parser("show", parents=[common], help="everything a run recorded")
+    show = sub.add("show", cmd_runs_show, help="everything a run recorded")
     show.add_argument("run", type=int)
-    show.set_defaults(handler=cmd_runs_show)
-    compare = sub.add_parser("compare", parents=[common], help="runs side by side")
+    compare = sub.add("compare", cmd_runs_compare, help="runs side by side")
     compare.add_argument("runs", type=int, nargs="+")
-    compare.set_defaults(handler=cmd_runs_compare)
-    reproduce = sub.add_parser("reproduce", parents=[common], help="re-run; identical metrics?")
+    reproduce = sub.add("reproduce", cmd_runs_reproduce, help="re-run; identical metrics?")
     reproduce.add_argument("run", type=int)
-    reproduce.set_defaults(handler=cmd_runs_reproduce)
-    export = sub.add_parser("export", parents=[common], help="the runs table as CSV")
+    export = sub.add("export", cmd_runs_export, help="the runs table as CSV")
     export.add_argument("-o", "--output", required=True)
     export.add_argument("--sort", metavar="METRIC")
-    export.set_defaults(handler=cmd_runs_export)
 
-    cat = commands.add_parser("catalog", parents=[common], help="estimators and their parameters")
+    cat = commands.add("catalog", cmd_catalog, help="estimators and their parameters")
     cat.add_argument("--task", choices=("classification", "regression"))
-    cat.set_defaults(handler=cmd_catalog)
 
 
 def _request(args: argparse.Namespace) -> TrainRequest:
     features = [f.strip() for f in args.features.split(",") if f.strip()] if args.features else None
-    return TrainRequest(
-        data=args.data,
-        target=args.target,
-        task=args.task,
+    return call_with_args(
+        TrainRequest,
+        args,
         estimator=args.model,
         params=list(args.param),
         features=features,
-        test_size=args.test_size,
-        split=args.split,
         cv_folds=args.cv,
-        seed=args.seed,
-        inf_as_missing=args.inf_as_missing,
-        time_column=args.time_column,
-        backtest=args.backtest,
-        threshold=args.threshold,
     )
 
 
@@ -305,16 +289,20 @@ def _print_backtest(backtest: dict[str, Any], names: tuple[str, ...]) -> None:
 def cmd_runs_compare(args: argparse.Namespace) -> int:
     with open_workspace(args) as workspace:
         result = workspace.runs.compare(args.runs)
-    if args.json:
-        emit_json(result.to_dict())
-        return 0
-    ids = [str(r) for r in args.runs]
+    return answer(args, result, lambda found: _comparison_text(found, args.runs))
+
+
+def _comparison_text(result: Any, runs: list[int]) -> str:
+    """The metrics of ``runs`` side by side in the order given, then what differs."""
+    ids = [str(r) for r in runs]
     rows = [(name, *[_fmt(values.get(i)) for i in ids]) for name, values in result.metrics.items()]
-    print(table(rows, ("metric", *[f"run {i}" for i in ids])))
-    for name, values in result.differences.items():
-        print(f"  differs: {name}: " + ", ".join(f"run {i} {values[i]}" for i in ids))
-    print(f"Best on {result.primary_metric}: run {result.best}")
-    return 0
+    lines = [table(rows, ("metric", *[f"run {i}" for i in ids]))]
+    lines += [
+        f"  differs: {name}: " + ", ".join(f"run {i} {values[i]}" for i in ids)
+        for name, values in result.differences.items()
+    ]
+    lines.append(f"Best on {result.primary_metric}: run {result.best}")
+    return "\n".join(lines)
 
 
 def cmd_runs_reproduce(args: argparse.Namespace) -> int:

@@ -14,30 +14,27 @@ import json
 from pathlib import Path
 
 from core.cli.output import emit_json, reply
+from core.cli.parsing import Commands, add_alias, add_version, call_with_args
 from core.cli.project_cmds import open_workspace
 from core.errors import GateBlocked
 
 
-def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def register(commands: Commands) -> None:
     source_help = "a model version (M@V, M@alias) or a bundle (FILE.zip)"
-    k8s = commands.add_parser("k8s", parents=[common], help="Kubernetes manifests of a model")
+    k8s = commands.add("k8s", cmd_k8s, help="Kubernetes manifests of a model")
     k8s.add_argument("source", metavar="M@V|BUNDLE", help=source_help)
     k8s.add_argument("-o", "--output", required=True, metavar="DIR", help="folder to write to")
     k8s.add_argument("--image", metavar="NAME", help="the image to run (default: the bundle's)")
-    k8s.set_defaults(handler=cmd_k8s)
     for name, helptext, handler in (
         ("grafana", "a Grafana dashboard (JSON) of a model's metrics", cmd_grafana),
         ("alerts-rules", "Prometheus alerting rules of a model", cmd_alert_rules),
     ):
-        parser = commands.add_parser(name, parents=[common], help=helptext)
+        parser = commands.add(name, handler, help=helptext)
         parser.add_argument("source", metavar="M@V|BUNDLE", help=source_help)
         parser.add_argument("-o", "--output", required=True, metavar="FILE")
-        parser.set_defaults(handler=handler)
 
-    ci = commands.add_parser("ci", help="CI pipelines that retrain, gate and bundle")
-    sub = ci.add_subparsers(dest="ci_command", metavar="COMMAND")
-    sub.required = True
-    init = sub.add_parser("init", parents=[common], help="write a CI pipeline")
+    sub = commands.group("ci", "CI pipelines that retrain, gate and bundle")
+    init = sub.add("init", cmd_ci_init, help="write a CI pipeline")
     init.add_argument("--provider", required=True, choices=("github", "gitlab"))
     init.add_argument("--model", metavar="M", help="the model to retrain (default: the only one)")
     init.add_argument(
@@ -54,11 +51,9 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
         help="default: .github/workflows/shipway.yml or .gitlab-ci.yml in the repository",
     )
     init.add_argument("--force", action="store_true", help="replace an existing file")
-    init.set_defaults(handler=cmd_ci_init)
-    gate = sub.add_parser("gate", parents=[common], help="evaluate gates; exit 3 on a failure")
-    gate.add_argument("ref", metavar="M@V")
-    gate.add_argument("--alias", default="production")
-    gate.set_defaults(handler=cmd_ci_gate)
+    gate = sub.add("gate", cmd_ci_gate, help="evaluate gates; exit 3 on a failure")
+    add_version(gate)
+    add_alias(gate)
 
 
 def _write(path: Path, data: bytes) -> None:
@@ -119,14 +114,7 @@ def cmd_alert_rules(args: argparse.Namespace) -> int:
 
 def cmd_ci_init(args: argparse.Namespace) -> int:
     with open_workspace(args) as workspace:
-        path, recipe = workspace.bundles.ci_pipeline(
-            args.provider,
-            model=args.model,
-            data_file=args.data_file,
-            repo_root=args.repo_root,
-            output=args.output,
-            force=args.force,
-        )
+        path, recipe = call_with_args(workspace.bundles.ci_pipeline, args)
     if args.json:
         emit_json(
             {

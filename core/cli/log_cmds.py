@@ -7,24 +7,17 @@ import argparse
 from typing import Any
 
 from core.cli.output import emit_json, human_size
+from core.cli.parsing import DEPLOYMENT_HELP, Commands
 from core.cli.project_cmds import open_workspace
 from core.errors import ShipwayError, UsageError
 
 WAIT_S = 10.0
 
 
-def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    log = commands.add_parser(
-        "log", parents=[common], help="prune or erase rows of a deployment's prediction log"
-    ).add_subparsers(dest="log_command", metavar="ACTION", required=True)
-    prune = log.add_parser(
-        "prune",
-        parents=[common],
-        help="remove requests older than a duration, and reclaim the space",
-        description="Remove the requests (with their feedback) logged before now minus "
-        "--older-than, and the drift bucket cache files of buckets that ended before then; "
-        "then give the space back to the disk. The always-on service does this on its own "
-        "with [monitor] keep.",
+def register(commands: Commands) -> None:
+    log = commands.action_group("log", "prune or erase rows of a deployment's prediction log")
+    prune = log.add(
+        "prune", cmd_prune, help="remove requests older than a duration, and reclaim the space"
     )
     prune.add_argument(
         "deployment", nargs="?", metavar="DEPLOYMENT", help="one deployment (default: all)"
@@ -33,25 +26,17 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
         "--older-than", metavar="DURATION", help='e.g. "90d", "12h" (default: [monitor] keep)'
     )
     _maintenance_options(prune)
-    prune.set_defaults(handler=cmd_prune)
 
-    erase = log.add_parser(
+    erase = log.add(
         "erase",
-        parents=[common],
+        cmd_erase,
         help="erase requests by id or by an input value, with their feedback and caches",
-        description="Erase the requests chosen by id, or whose logged inputs hold COLUMN=VALUE "
-        "(an input column of the model), with their feedback and the drift bucket cache files "
-        "that summarised them. Recorded in the audit trail as log.erase (the value as a "
-        "sha256, never in clear).",
     )
-    erase.add_argument(
-        "deployment", metavar="DEPLOYMENT", help="a deployment (see `shipway deployments`)"
-    )
+    erase.add_argument("deployment", metavar="DEPLOYMENT", help=DEPLOYMENT_HELP)
     erase.add_argument("--request-id", dest="request_ids", action="append", default=[],
                        metavar="ID", help="a request id (repeat for more)")  # fmt: skip
     erase.add_argument("--where", metavar="COLUMN=VALUE", help="an input column's value")
     _maintenance_options(erase)
-    erase.set_defaults(handler=cmd_erase)
 
 
 def _maintenance_options(parser: argparse.ArgumentParser) -> None:
@@ -89,6 +74,9 @@ def _older_than(args: argparse.Namespace, workspace: Any) -> float:
 
 
 def cmd_prune(args: argparse.Namespace) -> int:
+    """Remove the requests (with their feedback) logged before now minus --older-than, and the
+    drift bucket cache files of buckets that ended before then; then give the space back to the
+    disk. The always-on service does this on its own with [monitor] keep."""
     vacuum = True if args.vacuum else None
     results, problems = [], []
     with open_workspace(args) as workspace:
@@ -123,6 +111,9 @@ def cmd_prune(args: argparse.Namespace) -> int:
 
 
 def cmd_erase(args: argparse.Namespace) -> int:
+    """Erase the requests chosen by id, or whose logged inputs hold COLUMN=VALUE (an input
+    column of the model), with their feedback and the drift bucket cache files that summarised
+    them. Recorded in the audit trail as log.erase (the value as a sha256, never in clear)."""
     vacuum = True if args.vacuum else None
     with open_workspace(args) as workspace:
         result = workspace.monitoring.erase_from_log(

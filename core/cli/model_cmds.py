@@ -8,71 +8,63 @@ from pathlib import Path
 from typing import Any
 
 from core.cli import contract_cmds
-from core.cli.output import TerminalProgress, emit_json, reply, table
+from core.cli.output import TerminalProgress, emit_json, listing, reply, table
+from core.cli.parsing import Commands, add_alias, add_choice, add_version
 from core.cli.project_cmds import open_workspace
 from core.errors import GateBlocked, UsageError
 
+MODEL_HEADERS = ("model", "versions", "latest", "aliases")
+NO_MODELS = "No models yet. Register a run with `shipway models register RUN --name M`."
 
-def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    models = commands.add_parser("models", help="the model registry")
-    sub = models.add_subparsers(dest="models_command", metavar="COMMAND")
-    sub.required = True
 
-    reg = sub.add_parser("register", parents=[common], help="register a run as a model version")
+def register(commands: Commands) -> None:
+    sub = commands.group("models", "the model registry")
+
+    reg = sub.add("register", cmd_register, help="register a run as a model version")
     reg.add_argument("run", type=int)
     reg.add_argument("--name", required=True, metavar="M")
     reg.add_argument("--description", default="")
     reg.add_argument("--tag", action="append", default=[], metavar="K=V")
-    reg.set_defaults(handler=cmd_register)
 
-    sub.add_parser("list", parents=[common], help="registered models").set_defaults(
-        handler=cmd_list
-    )
-    show = sub.add_parser("show", parents=[common], help="a model's versions, or one version")
+    sub.add("list", cmd_list, help="registered models")
+    show = sub.add("show", cmd_show, help="a model's versions, or one version")
     show.add_argument("ref", metavar="M[@V]")
-    show.set_defaults(handler=cmd_show)
 
     for name, helptext, handler in (
         ("gates", "evaluate an alias's gates without moving anything", cmd_gates),
         ("promote", "move an alias to a version if its gates pass", cmd_promote),
     ):
-        parser = sub.add_parser(name, parents=[common], help=helptext)
-        parser.add_argument("ref", metavar="M@V")
-        parser.add_argument("--alias", default="production")
-        parser.set_defaults(handler=handler)
+        parser = sub.add(name, handler, help=helptext)
+        add_version(parser)
+        add_alias(parser)
         if name == "promote":
             parser.add_argument("--force", action="store_true", help="override failed gates")
             parser.add_argument("--reason", default="", help="why (required with --force)")
 
-    rollback = sub.add_parser("rollback", parents=[common], help="move an alias back")
+    rollback = sub.add("rollback", cmd_rollback, help="move an alias back")
     rollback.add_argument("model", metavar="M")
-    rollback.add_argument("--alias", default="production")
-    rollback.set_defaults(handler=cmd_rollback)
+    add_alias(rollback)
 
-    approve = sub.add_parser("approve", parents=[common], help="approve a version")
-    approve.add_argument("ref", metavar="M@V")
+    approve = sub.add("approve", cmd_approve, help="approve a version")
+    add_version(approve)
     approve.add_argument("--comment", default="")
-    approve.set_defaults(handler=cmd_approve)
 
-    history = sub.add_parser("history", parents=[common], help="alias moves, newest first")
+    history = sub.add("history", cmd_history, help="alias moves, newest first")
     history.add_argument("model", metavar="M")
     history.add_argument("--alias")
-    history.set_defaults(handler=cmd_history)
 
-    edit = sub.add_parser("edit", parents=[common], help="a version's description and tags")
-    edit.add_argument("ref", metavar="M@V")
+    edit = sub.add("edit", cmd_edit, help="a version's description and tags")
+    add_version(edit)
     edit.add_argument("--description")
     edit.add_argument("--tag", action="append", default=[], metavar="K=V")
     edit.add_argument("--remove-tag", action="append", default=[], metavar="K")
-    edit.set_defaults(handler=cmd_edit)
 
-    card = sub.add_parser("card", parents=[common], help="the model card (Markdown or HTML)")
-    card.add_argument("ref", metavar="M@V")
-    card.add_argument("--format", choices=("markdown", "html"), default="markdown")
+    card = sub.add("card", cmd_card, help="the model card (Markdown or HTML)")
+    add_version(card)
+    add_choice(card, "--format", ("markdown", "html"))
     card.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
-    card.set_defaults(handler=cmd_card)
 
-    contract_cmds.register(sub, common)
+    contract_cmds.register(sub)
 
 
 def _tags(pairs: list[str]) -> dict[str, str]:
@@ -96,23 +88,12 @@ def cmd_register(args: argparse.Namespace) -> int:
 def cmd_list(args: argparse.Namespace) -> int:
     with open_workspace(args) as workspace:
         models = workspace.registry.models()
-    if args.json:
-        emit_json({"models": [model.to_dict() for model in models]})
-        return 0
-    if not models:
-        print("No models yet. Register a run with `shipway models register RUN --name M`.")
-        return 0
-    rows = [
-        (
-            m.name,
-            m.versions,
-            m.latest_version,
-            ", ".join(f"{alias}={v}" for alias, v in m.aliases.items()),
-        )
-        for m in models
-    ]
-    print(table(rows, ("model", "versions", "latest", "aliases")))
-    return 0
+    return listing(args, "models", models, _model_row, MODEL_HEADERS, NO_MODELS)
+
+
+def _model_row(m: Any) -> tuple:
+    aliases = ", ".join(f"{alias}={v}" for alias, v in m.aliases.items())
+    return (m.name, m.versions, m.latest_version, aliases)
 
 
 def cmd_show(args: argparse.Namespace) -> int:

@@ -8,68 +8,51 @@ import argparse
 import math
 
 from core.cli.output import TerminalProgress, emit_json, table
+from core.cli.parsing import Commands, add_deployment
 from core.cli.project_cmds import open_workspace
 
 
-def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    traffic = commands.add_parser(
+def register(commands: Commands) -> None:
+    traffic = commands.add(
         "traffic",
-        parents=[common],
+        cmd_traffic,
         help="request rate, latency, errors and prediction mix of a deployment",
-        description="What a deployment answered per time bucket, from its prediction log: "
-        "requests, errors (4xx and 5xx), latency p50/p95 and the prediction mix.",
     )
-    traffic.add_argument(
-        "deployment", metavar="ID", help="a deployment (see `shipway deployments`)"
-    )
+    add_deployment(traffic)
     traffic.add_argument(
         "--buckets", type=int, metavar="SECONDS", help="bucket length (default: [drift] buckets)"
     )
     traffic.add_argument(
         "--last", type=int, default=24, metavar="N", help="the newest N buckets (default 24)"
     )
-    traffic.set_defaults(handler=cmd_traffic)
-
-    monitor = commands.add_parser(
-        "monitor", parents=[common], help="evaluate triggers; live metrics per segment"
-    ).add_subparsers(dest="monitor_command", metavar="ACTION", required=True)
-    check = monitor.add_parser(
+    monitor = commands.action_group("monitor", "evaluate triggers; live metrics per segment")
+    check = monitor.add(
         "check",
-        parents=[common],
+        cmd_monitor_check,
         help="evaluate [triggers] now: record due alerts, retrain when asked",
-        description="Evaluate the [triggers] of shipway.toml over the drift series of one "
-        "deployment, or of every running one: alerts that are due are recorded (once per "
-        "streak) and, with retrain = true, the version's spec is trained on the newest data, "
-        "registered and its production gates evaluated. Nothing is promoted.",
     )
     check.add_argument("deployment", nargs="?", metavar="ID", help="one deployment (default: all)")
-    check.set_defaults(handler=cmd_monitor_check)
-    _register_segments(monitor, common)
+    _register_segments(monitor)
 
 
-def _register_segments(monitor: argparse._SubParsersAction, common) -> None:
-    segments = monitor.add_parser(
+def _register_segments(monitor: Commands) -> None:
+    segments = monitor.add(
         "segments",
-        parents=[common],
+        cmd_monitor_segments,
         help="live metrics per segment of the rows that received feedback",
-        description="Every live metric per value of each [evaluation] segments column, on the "
-        "rows the deployment's version answered that received feedback, with 95% bootstrap "
-        "intervals, beside the same segment on the test split, and the gap of the primary "
-        "metric between the best and the worst segment.",
     )
-    segments.add_argument(
-        "deployment", metavar="ID", help="a deployment (see `shipway deployments`)"
-    )
+    add_deployment(segments)
     segments.add_argument(
         "--last", type=int, metavar="N", help="the newest N predicted rows (default: the whole log)"
     )
     segments.add_argument(
         "--min-rows", type=int, metavar="N", help="rows a segment needs to count in the gap (10)"
     )
-    segments.set_defaults(handler=cmd_monitor_segments)
 
 
 def cmd_traffic(args: argparse.Namespace) -> int:
+    """What a deployment answered per time bucket, from its prediction log: requests, errors
+    (4xx and 5xx), latency p50/p95 and the prediction mix."""
     with open_workspace(args) as workspace:
         series = workspace.monitoring.traffic(args.deployment, args.buckets, args.last)
     if args.json:
@@ -108,6 +91,10 @@ def _mix(bucket: dict) -> str:
 
 
 def cmd_monitor_check(args: argparse.Namespace) -> int:
+    """Evaluate the [triggers] of shipway.toml over the drift series of one deployment, or of
+    every running one: alerts that are due are recorded (once per streak) and, with retrain =
+    true, the version's spec is trained on the newest data, registered and its production gates
+    evaluated. Nothing is promoted."""
     progress = TerminalProgress(enabled=not args.json)
     with open_workspace(args) as workspace:
         try:
@@ -130,6 +117,10 @@ def cmd_monitor_check(args: argparse.Namespace) -> int:
 
 
 def cmd_monitor_segments(args: argparse.Namespace) -> int:
+    """Every live metric per value of each [evaluation] segments column, on the rows the
+    deployment's version answered that received feedback, with 95% bootstrap intervals, beside
+    the same segment on the test split, and the gap of the primary metric between the best and
+    the worst segment."""
     with open_workspace(args) as workspace:
         found = workspace.monitoring.live_segments(
             args.deployment, last=args.last, min_rows=args.min_rows

@@ -9,29 +9,23 @@ import sys
 from pathlib import Path
 
 from core.cli.output import emit_json
+from core.cli.parsing import Commands
 from core.config import load_settings
 from core.operations.config import load_operations_config
 from core.operations.notify import NotifyError, send, test_notices
 from core.services import find_project_root
 
 
-def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    notify = commands.add_parser(
-        "notify", parents=[common], help="the notices of the always-on service"
-    ).add_subparsers(dest="notify_command", metavar="ACTION", required=True)
-    test = notify.add_parser(
-        "test",
-        parents=[common],
-        help="send a test notice to each channel of [notify]",
-        description="Send one test notice to each channel of [notify] in shipway.toml (e-mail, "
-        "webhook) and print how each fared. The desktop channel is the app's own: it shows "
-        "the notices the service records, and is not sent from here. Exit 0 when every "
-        "channel delivered the notice, 1 when any failed.",
-    )
-    test.set_defaults(handler=cmd_notify_test)
+def register(commands: Commands) -> None:
+    notify = commands.action_group("notify", "the notices of the always-on service")
+    notify.add("test", cmd_notify_test, help="send a test notice to each channel of [notify]")
 
 
 def cmd_notify_test(args: argparse.Namespace) -> int:
+    """Send one test notice to each channel of [notify] in shipway.toml (e-mail, webhook) and
+    print how each fared. The desktop channel is the app's own: it shows the notices the service
+    records, and is not sent from here. Exit 0 when every channel delivered the notice, 1 when
+    any failed."""
     root = Path(args.project) if args.project else find_project_root()
     settings = load_settings(root)
     notify = load_operations_config(root, settings.raw).notify

@@ -10,7 +10,7 @@ import json
 import math
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 
@@ -35,6 +35,34 @@ def reply(args: argparse.Namespace, document: Any, text: str) -> int:
         emit_json(document)
     else:
         print(text)
+    return 0
+
+
+def answer(args: argparse.Namespace, result: Any, text: Callable[[Any], str]) -> int:
+    """Print ``result.to_dict()`` as JSON under ``--json``, else ``text(result)``; exit code 0."""
+    if args.json:
+        emit_json(result.to_dict())
+    else:
+        print(text(result))
+    return 0
+
+
+def listing(
+    args: argparse.Namespace,
+    key: str,
+    items: Sequence[Any],
+    row: Callable[[Any], Sequence[Any]],
+    headers: Sequence[str],
+    empty: str,
+) -> int:
+    """Print ``{key: [item.to_dict(), ...]}`` under ``--json``; else ``empty`` when there is no
+    item, or a table of one ``row(item)`` an item under ``headers``. The command's exit code, 0."""
+    if args.json:
+        emit_json({key: [item.to_dict() for item in items]})
+    elif not items:
+        print(empty)
+    else:
+        print(table([row(item) for item in items], headers))
     return 0
 
 

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from core.cli.output import emit_json, human_size, reply, table
+from core.cli.parsing import Commands
 from core.errors import UsageError
 from core.services import Workspace, find_project_root
 
@@ -24,38 +25,22 @@ def open_workspace(args: argparse.Namespace) -> Workspace:
     return workspace
 
 
-def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    init = commands.add_parser("init", parents=[common], help="create a project")
+def register(commands: Commands) -> None:
+    init = commands.add("init", cmd_init, help="create a project")
     init.add_argument("dir", help="folder for the new project (created if missing)")
     init.add_argument("--name", help="project name (default: the folder's name)")
     init.add_argument("--db", metavar="URL", help="metadata database URL (default: SQLite)")
-    init.set_defaults(handler=cmd_init)
 
-    info = commands.add_parser("info", parents=[common], help="show the project")
-    info.set_defaults(handler=cmd_info)
+    commands.add("info", cmd_info, help="show the project")
 
-    audit = commands.add_parser("audit", parents=[common], help="who changed what, and when")
+    audit = commands.add("audit", cmd_audit, help="who changed what, and when")
     audit.add_argument("--limit", type=int, default=200)
     audit.add_argument("--action", help="only this action, e.g. dataset.import")
-    audit.set_defaults(handler=cmd_audit)
 
-    db = commands.add_parser("db", help="metadata database maintenance")
-    db_commands = db.add_subparsers(dest="db_command", metavar="COMMAND")
-    db_commands.required = True
-    upgrade = db_commands.add_parser(
-        "upgrade", parents=[common], help="upgrade the schema (after a backup)"
-    )
-    upgrade.set_defaults(handler=cmd_db_upgrade)
+    db_commands = commands.group("db", "metadata database maintenance")
+    db_commands.add("upgrade", cmd_db_upgrade, help="upgrade the schema (after a backup)")
 
-    gc = commands.add_parser(
-        "gc",
-        parents=[common],
-        help="unreferenced blobs left by a crash",
-        description="Remove the blobs in objects/ that no row names and the temporaries of "
-        "imports and runs that died. Nothing younger than --age is touched (an import may be "
-        "between storing a blob and recording it), nor anything a live process of this host "
-        "is writing.",
-    )
+    gc = commands.add("gc", cmd_gc, help="unreferenced blobs left by a crash")
     gc.add_argument("--dry-run", action="store_true", help="list what would go, remove nothing")
     when = gc.add_mutually_exclusive_group()
     when.add_argument(
@@ -71,7 +56,6 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
         action="store_true",
         help="collect in a [storage] objects folder: every project using it shares this database",
     )
-    gc.set_defaults(handler=cmd_gc)
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -134,6 +118,9 @@ def parse_age(text: str) -> float:
 
 
 def cmd_gc(args: argparse.Namespace) -> int:
+    """Remove the blobs in objects/ that no row names and the temporaries of imports and runs
+    that died. Nothing younger than --age is touched (an import may be between storing a blob
+    and recording it), nor anything a live process of this host is writing."""
     from core.project import Project
     from core.store.gc import check_own_folder, collect_garbage
 

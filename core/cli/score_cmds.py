@@ -13,17 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from core.cli.output import TerminalProgress, emit_json
+from core.cli.parsing import Commands, add_choice, call_with_args
 from core.cli.project_cmds import open_workspace
 
 
-def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    score = commands.add_parser(
+def register(commands: Commands) -> None:
+    score = commands.add(
         "score",
-        parents=[common],
+        cmd_score,
         help="batch predictions of a model version, stored as a data set version",
-        description="Score a data set version, a CSV/TSV/Parquet file or a SQL query with a "
-        "model version, in chunks, on all cores (or a Dask cluster). The predictions (and class "
-        "probabilities) become a new data set version, with the input columns the model read.",
     )
     score.add_argument("ref", metavar="MODEL@ALIAS|MODEL@V", help="the model version")
     source = score.add_mutually_exclusive_group(required=True)
@@ -41,12 +39,11 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
         default="",
         help="other input columns to keep (an id, the actual target)",
     )
-    score.add_argument(
+    add_choice(
+        score,
         "--invalid",
-        choices=("error", "missing"),
-        default="error",
-        help="a value that does not read as its column's type: stop (default) "
-        "or score it as missing",
+        ("error", "missing"),
+        "a value that does not read as its column's type: stop (default) or score it as missing",
     )
     score.add_argument(
         "--chunk-rows", type=int, default=None, metavar="N", help="rows per chunk (default 50,000)"
@@ -57,10 +54,9 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
         metavar="N",
         help="threads that score (default: one per core)",
     )
-    score.add_argument("--executor", choices=("local", "dask"), default="local")
+    add_choice(score, "--executor", ("local", "dask"))
     score.add_argument("--scheduler", metavar="ADDRESS", help="the Dask scheduler (dask)")
     score.add_argument("--no-drift", action="store_true", help="skip the drift check")
-    score.set_defaults(handler=cmd_score)
 
 
 def _request(args: argparse.Namespace) -> Any:
@@ -68,24 +64,21 @@ def _request(args: argparse.Namespace) -> Any:
     from core.services import ScoreRequest
 
     keep = tuple(name.strip() for name in args.keep_columns.split(",") if name.strip())
-    return ScoreRequest(
-        args.ref,
+    return call_with_args(
+        ScoreRequest,
+        args,
+        model=args.ref,
         dataset=args.data,
-        file=args.file,
-        sql=args.sql,
-        url=args.url,
-        name=args.name,
         keep_columns=keep,
-        invalid=args.invalid,
         chunk_rows=args.chunk_rows or DEFAULT_CHUNK_ROWS,
-        executor=args.executor,
-        scheduler=args.scheduler,
-        workers=args.workers,
         drift=not args.no_drift,
     )
 
 
 def cmd_score(args: argparse.Namespace) -> int:
+    """Score a data set version, a CSV/TSV/Parquet file or a SQL query with a model version, in
+    chunks, on all cores (or a Dask cluster). The predictions (and class probabilities) become a
+    new data set version, with the input columns the model read."""
     from core.errors import UsageError
     from core.progress import CancelToken
 

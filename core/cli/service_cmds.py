@@ -15,6 +15,7 @@ import threading
 from pathlib import Path
 
 from core.cli.output import emit_json, table
+from core.cli.parsing import Commands
 from core.cli.service_run import register_run
 from core.config import SETTINGS_FILE
 from core.errors import NotFound, ProjectError, UsageError
@@ -23,76 +24,37 @@ from core.operations.service_status import follow, service_files, tail_lines
 from core.operations.user_config import config_file, read_projects
 
 
-def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    service = commands.add_parser(
+def register(commands: Commands) -> None:
+    actions = commands.action_group(
         "service",
-        parents=[common],
-        help="the always-on service: install it, see it, read its log",
+        "the always-on service: install it, see it, read its log",
         description="The always-on service keeps the kept deployments of its projects up and "
         "runs drift checks, retraining and imports on their schedules. Installed, it runs as "
         "a service of your user (systemd, launchd or Task Scheduler) for every project in "
         "your service.toml.",
     )
-    actions = service.add_subparsers(dest="service_command", metavar="ACTION", required=True)
-    _register_install(actions, common)
-    _register_uninstall(actions, common)
-    _register_status(actions, common)
-    _register_logs(actions, common)
-    register_run(actions, common)  # the loop itself: core/cli/service_run.py
-
-
-def _register_install(actions: argparse._SubParsersAction, common: argparse.ArgumentParser):
-    install = actions.add_parser(
+    actions.add(
         "install",
-        parents=[common],
+        cmd_install,
         help="serve this project from the service of your user, and start it",
-        description="Add the project to your service.toml (created if missing), write the "
-        "service for your user (Linux: a systemd user unit; macOS: a launchd agent; Windows: "
-        "a Task Scheduler task at log-on) and enable and start it. Where no user service "
-        "manager runs (a container, CI), the file is written and the commands to run are "
-        "printed.",
     )
-    install.set_defaults(handler=cmd_install)
-
-
-def _register_uninstall(actions: argparse._SubParsersAction, common: argparse.ArgumentParser):
-    uninstall = actions.add_parser(
+    uninstall = actions.add(
         "uninstall",
-        parents=[common],
+        cmd_uninstall,
         help="stop serving this project; remove the service when no project is left",
-        description="Remove the project from your service.toml. When no project is left "
-        "(or with --all) the service is stopped, disabled and its file removed; otherwise it "
-        "is restarted without the project.",
     )
     uninstall.add_argument(
         "--all", action="store_true", help="empty the list and remove the service"
     )
-    uninstall.set_defaults(handler=cmd_uninstall)
-
-
-def _register_status(actions: argparse._SubParsersAction, common: argparse.ArgumentParser):
-    status = actions.add_parser(
+    actions.add(
         "status",
-        parents=[common],
+        cmd_status,
         help="whether the service is installed and which projects it serves now",
-        description="Whether the service of your user is installed, enabled and active, the "
-        "projects listed in service.toml, and for each whether a service holds its lock now "
-        "(pid, last heartbeat). Changes nothing.",
     )
-    status.set_defaults(handler=cmd_status)
-
-
-def _register_logs(actions: argparse._SubParsersAction, common: argparse.ArgumentParser):
-    logs = actions.add_parser(
-        "logs",
-        parents=[common],
-        help="the end of the service's log of a project",
-        description="Print the last lines of <project>/.shipway/service.log; with --follow, "
-        "keep printing what the service appends until interrupted (Ctrl-C).",
-    )
+    logs = actions.add("logs", cmd_logs, help="the end of the service's log of a project")
     logs.add_argument("--lines", "-n", type=int, default=50, metavar="N", help="default 50")
     logs.add_argument("--follow", "-f", action="store_true", help="keep printing new lines")
-    logs.set_defaults(handler=cmd_logs)
+    register_run(actions)  # the loop itself: core/cli/service_run.py
 
 
 def project_folder(args: argparse.Namespace) -> Path | None:
@@ -119,6 +81,10 @@ def _required(args: argparse.Namespace, action: str) -> Path:
 
 
 def cmd_install(args: argparse.Namespace) -> int:
+    """Add the project to your service.toml (created if missing), write the service for your
+    user (Linux: a systemd user unit; macOS: a launchd agent; Windows: a Task Scheduler task at
+    log-on) and enable and start it. Where no user service manager runs (a container, CI), the
+    file is written and the commands to run are printed."""
     outcome = installer.install(_required(args, "install"))
     _warn(outcome.warnings)
     if args.json:
@@ -143,6 +109,9 @@ def cmd_install(args: argparse.Namespace) -> int:
 
 
 def cmd_uninstall(args: argparse.Namespace) -> int:
+    """Remove the project from your service.toml. When no project is left (or with --all) the
+    service is stopped, disabled and its file removed; otherwise it is restarted without the
+    project."""
     folder = None if args.all else _required(args, "uninstall")
     outcome = installer.uninstall(folder, everything=args.all)
     _warn(outcome.warnings)
@@ -165,6 +134,9 @@ def cmd_uninstall(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    """Whether the service of your user is installed, enabled and active, the projects listed in
+    service.toml, and for each whether a service holds its lock now (pid, last heartbeat).
+    Changes nothing."""
     report = installer.status(project_folder(args))
     if args.json:
         emit_json(report.to_dict())
@@ -190,6 +162,8 @@ def _service_line(report: installer.Status) -> str:
 
 
 def cmd_logs(args: argparse.Namespace) -> int:
+    """Print the last lines of <project>/.shipway/service.log; with --follow, keep printing what
+    the service appends until interrupted (Ctrl-C)."""
     if args.lines < 0:
         raise UsageError(
             "--lines takes a number of lines, 0 or more", where=str(args.lines), hint="e.g. -n 200"

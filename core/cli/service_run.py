@@ -19,29 +19,25 @@ import time
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
+from core.cli.parsing import Commands
 from core.errors import ShipwayError, UsageError
 
 LOG_BYTES = 5 * 1024 * 1024
 log = logging.getLogger("shipway.service")
 
 
-def register_run(actions: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    run = actions.add_parser(
-        "run",
-        parents=[common],
-        help="run the service in the foreground (Ctrl-C stops it)",
-        description="Keep the kept deployments up, check drift on schedule, retrain and import "
-        "as shipway.toml's [monitor], [retrain], [notify] and [imports] say, until stopped.",
-    )
+def register_run(actions: Commands) -> None:
+    run = actions.add("run", cmd_run, help="run the service in the foreground (Ctrl-C stops it)")
     run.add_argument(
         "--all-projects", action="store_true", help="every project of your service.toml"
     )
     run.add_argument("--tick", type=float, default=5.0, help="seconds between looks (5)")
     run.add_argument("--once", action="store_true", help="one look, then stop (for scripts)")
-    run.set_defaults(handler=cmd_run)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    """Keep the kept deployments up, check drift on schedule, retrain and import as
+    shipway.toml's [monitor], [retrain], [notify] and [imports] say, until stopped."""
     from core.cli.service_cmds import project_folder
     from core.operations.user_config import config_file, read_projects
 
