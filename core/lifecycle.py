@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, TypedDict, Unpack
 
-from core.deploy.service import DeploymentsService, ModelVersionsService
+from core.deploy.service import DeploymentsService
 from core.entities import Alert, AliasMove, Deployment, GateReport, ModelVersion, Run
 from core.errors import ShipwayError, UsageError
 from core.experiments.service import RunsService
@@ -28,7 +28,7 @@ from core.monitoring.config import TriggerConfig
 from core.monitoring.service import MonitoringService
 from core.progress import CancelToken, ProgressFn, Stage, no_progress
 from core.project import Project
-from core.registry.service import DEFAULT_ALIAS, Promotion, RegistryService
+from core.registry.service import DEFAULT_ALIAS, ModelVersionsService, Promotion, RegistryService
 
 
 @dataclass(frozen=True)

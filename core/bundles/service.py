@@ -15,10 +15,10 @@ from core.bundles.ci import Recipe
 from core.bundles.handoff_source import HandoffSource
 from core.bundles.verify import BundleReport, verify, verify_snapshot
 from core.deploy import foreground
-from core.deploy.service import ModelVersionsService
 from core.entities import Deployment
 from core.errors import Conflict, InvalidInput
 from core.project import DEPLOYMENTS_DIR
+from core.registry.service import ModelVersionsService
 
 TRUST_HINT = (
     "its model file is a pickle, and loading a pickle runs code from whoever made the bundle: "

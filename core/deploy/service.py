@@ -17,9 +17,8 @@ from core.deploy.challenger import ChallengerConfig, ChallengerInfo
 from core.deploy.folders import folder_of
 from core.entities import Deployment, ModelVersion
 from core.errors import ProjectError
-from core.project import Project
 from core.registry.refs import parse_model_ref
-from core.registry.service import RegistryService
+from core.registry.service import ModelVersionsService
 
 LOG_TAIL_BYTES = 64 * 1024
 
@@ -52,19 +51,6 @@ def configured_workers(raw: dict[str, Any]) -> int | None:
             hint="e.g. workers = 2 (server processes sharing a deployment's port)",
         )
     return value
-
-
-class ModelVersionsService:
-    """A service of one project that reaches model versions through the registry it is given.
-
-    The floors above the registry that serve, watch, score or bundle model versions (this one,
-    monitoring, scoring, bundles) derive their services from it, and so do the flows that cross
-    them (:class:`core.lifecycle.Lifecycle`).
-    """
-
-    def __init__(self, project: Project, registry: RegistryService) -> None:
-        self._project = project
-        self._registry = registry
 
 
 class DeploymentsService(ModelVersionsService):

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.config import load_settings
-from core.deploy.service import DeploymentsService, ModelVersionsService
+from core.deploy.service import DeploymentsService
 from core.entities import Alert, Deployment, ModelVersion
 from core.errors import NotFound, UsageError
 from core.monitoring.config import (
@@ -29,7 +29,7 @@ from core.monitoring.config import (
 from core.monitoring.results import DriftReport, DriftSeries, LiveSegments
 from core.progress import CancelToken, ProgressFn, Stage, no_progress
 from core.project import Project
-from core.registry.service import RegistryService
+from core.registry.service import ModelVersionsService, RegistryService
 
 if TYPE_CHECKING:  # numpy and pandas are imported when first needed
     from collections.abc import Sequence

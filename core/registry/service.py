@@ -298,3 +298,16 @@ def _blocked(version: ModelVersion, alias: str, report: GateReport) -> GateBlock
         details=[result.to_dict() for result in report.results],
         report=report,
     )
+
+
+class ModelVersionsService:
+    """A service of one project that reaches model versions through the registry it is given.
+
+    The floors above the registry that serve, watch, score or bundle model versions (deploy,
+    monitoring, scoring, bundles) derive their services from it, and so do the flows that cross
+    them (:class:`core.lifecycle.Lifecycle`).
+    """
+
+    def __init__(self, project: Project, registry: RegistryService) -> None:
+        self._project = project
+        self._registry = registry

@@ -16,12 +16,12 @@ from typing import Any
 
 from core.data.importer import dataset_name_for
 from core.data.report import ImportReport
-from core.deploy.service import ModelVersionsService
 from core.entities import ModelVersion
 from core.errors import ShipwayError, UsageError
 from core.monitoring.config import current_drift_config
 from core.progress import CancelToken, ProgressFn, Stage, no_progress
 from core.project import Project
+from core.registry.service import ModelVersionsService
 from core.scoring import drift, output
 from core.scoring.profile import profile_file
 from core.scoring.runners import RunStats, make_runner, run_chunks
