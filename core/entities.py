@@ -27,7 +27,8 @@ def _picked(record: Any, names: str) -> dict[str, Any]:
     """Some attributes of ``record`` by name, as a ``summary`` or ``to_dict`` writes them.
 
     ``names`` are separated by white space; ``key=attribute`` writes an attribute under another
-    key. Datetimes are written in ISO 8601 and tuples as lists.
+    key. Datetimes are written in ISO 8601 and tuples as lists. (The serving modules, which a
+    bundle ships alone, have their own: ``core.serving.encoding.attributes``.)
     """
     picked = {}
     for name in names.split():

@@ -29,7 +29,7 @@ import sqlite3
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -157,6 +157,7 @@ class ChallengerEntry:
 
 
 Entry = LoggedRequest | FeedbackEntry | ChallengerEntry
+_UNSAID = ("alive", "written")  # WriterStatus fields its to_dict leaves out (alive: "writer")
 
 
 @dataclass(frozen=True)
@@ -186,12 +187,9 @@ class WriterStatus:
         return found
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "writer": "running" if self.alive else "stopped",
-            **attributes(self, "queue_depth queue_bytes"),
-            "oldest_seconds": round(self.oldest_seconds, 3),
-            **attributes(self, "restarts bad_entries dropped last_error"),
-        }
+        figures = {name: value for name, value in asdict(self).items() if name not in _UNSAID}
+        figures["oldest_seconds"] = round(self.oldest_seconds, 3)
+        return {"writer": "running" if self.alive else "stopped", **figures}
 
 
 def connect(path: Path, timeout: float = 5.0) -> sqlite3.Connection:

@@ -43,7 +43,7 @@ import contextlib
 import socket
 import time
 from collections.abc import Collection, Iterator
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from pathlib import Path
 from typing import Any, TypedDict, Unpack
 
@@ -187,7 +187,7 @@ class _Pass:
     store: BlobStore
     min_age_s: float = MIN_AGE_S
     dry_run: bool = False
-    now: float | None = None  # None: the clock's time as the pass starts
+    now: InitVar[float | None] = None  # None: the clock's time as the pass starts
     host: str = field(default_factory=socket.gethostname)
     started: float = field(default_factory=time.monotonic)
     removed: list[Removal] = field(default_factory=list)
@@ -196,8 +196,8 @@ class _Pass:
     notes_cleared: int = 0
     clock: float = field(init=False)  # what the pass takes as now
 
-    def __post_init__(self) -> None:
-        self.clock = self.now or time.time()
+    def __post_init__(self, now: float | None) -> None:
+        self.clock = now or time.time()
 
     def age(self, found: _File) -> float:
         return self.clock - found.mtime
@@ -241,9 +241,9 @@ class _Note:
     owner: str  # "alive" | "dead" | "unknown" (see blobs.owner_state)
 
 
-def _notes(run: _Pass) -> list[_Note]:
+def _notes(sweep: _Pass) -> list[_Note]:
     notes = []
-    for path in _listing(run.store.pending):
+    for path in _listing(sweep.store.pending):
         found = _stat(path)
         if found is None:
             continue
@@ -251,7 +251,7 @@ def _notes(run: _Pass) -> list[_Note]:
             text = path.read_text(encoding="ascii").strip()
         except (OSError, UnicodeDecodeError):
             text = ""
-        owner = owner_state(path.name, run.host)
+        owner = owner_state(path.name, sweep.host)
         notes.append(_Note(found, text if is_sha256(text) else "", owner))
     return notes
 
@@ -265,84 +265,84 @@ def _abandoned(owner: str, age: float, min_age_s: float) -> bool:
     return owner == "dead" or age >= min_age_s
 
 
-def _settle_notes(run: _Pass, notes: list[_Note], named: set[str]) -> None:
+def _settle_notes(sweep: _Pass, notes: list[_Note], named: set[str]) -> None:
     """Clear the notes that have served: their blob is named by a row, or removed, or (their
     process finished) gone."""
-    removed = {r.name for r in run.removed if r.kind == "blob"}
+    removed = {r.name for r in sweep.removed if r.kind == "blob"}
     for note in notes:
         done = note.sha256 in named or note.sha256 in removed
-        if not done and run.finished(note):
-            done = not note.sha256 or not run.store.path_of(note.sha256).exists()
-        if done and not run.dry_run:
+        if not done and sweep.finished(note):
+            done = not note.sha256 or not sweep.store.path_of(note.sha256).exists()
+        if done and not sweep.dry_run:
             with contextlib.suppress(OSError):
                 note.file.path.unlink(missing_ok=True)
-        run.notes_cleared += int(done)
+        sweep.notes_cleared += int(done)
 
 
 def collect_pending(store: BlobStore, database: Database, **options: Unpack[GcOptions]) -> GcReport:
     """Remove the blobs that processes announced and never recorded (the cheap pass on open)."""
-    run = _Pass(store, **options)
-    notes = _notes(run)
+    sweep = _Pass(store, **options)
+    notes = _notes(sweep)
     if not notes:
-        return run.report()
+        return sweep.report()
     named = referenced_sha256s(database, {n.sha256 for n in notes if n.sha256})
-    for sha in {n.sha256 for n in notes if n.sha256 and run.finished(n)} - named:
-        if any(n.sha256 == sha and not run.finished(n) for n in notes):
+    for sha in {n.sha256 for n in notes if n.sha256 and sweep.finished(n)} - named:
+        if any(n.sha256 == sha and not sweep.finished(n) for n in notes):
             continue  # another, live process is about to record the same content
         found = _stat(store.path_of(sha))
         if found is None:
             continue
-        if run.age(found) < run.min_age_s or (not run.dry_run and not run.remove(found)):
-            run.kept_young += 1
+        if sweep.age(found) < sweep.min_age_s or (not sweep.dry_run and not sweep.remove(found)):
+            sweep.kept_young += 1
             continue
-        run.removed.append(Removal("blob", sha, found.size_bytes))
-    _settle_notes(run, notes, named)
-    return run.report()
+        sweep.removed.append(Removal("blob", sha, found.size_bytes))
+    _settle_notes(sweep, notes, named)
+    return sweep.report()
 
 
 # -- the whole store -------------------------------------------------------------------------
 
 
-def _collect_temporaries(run: _Pass) -> None:
-    for path in _listing(run.store.tmp):
+def _collect_temporaries(sweep: _Pass) -> None:
+    for path in _listing(sweep.store.tmp):
         found = _stat(path)
         if found is None:
             continue
-        if not _abandoned(owner_state(path.name, run.host), run.age(found), run.min_age_s):
-            run.kept_young += 1
+        if not _abandoned(owner_state(path.name, sweep.host), sweep.age(found), sweep.min_age_s):
+            sweep.kept_young += 1
             continue
-        if not run.dry_run:
+        if not sweep.dry_run:
             try:
                 path.unlink()
             except FileNotFoundError:
                 continue  # its process finished it after all
             except OSError:
-                run.kept_young += 1
+                sweep.kept_young += 1
                 continue
-        run.removed.append(Removal("temporary", path.name, found.size_bytes))
+        sweep.removed.append(Removal("temporary", path.name, found.size_bytes))
 
 
 def collect_garbage(store: BlobStore, database: Database, **options: Unpack[GcOptions]) -> GcReport:
     """Remove every blob no row names and every abandoned temporary, past ``min_age_s``."""
-    run = _Pass(store, **options)
-    _collect_temporaries(run)
+    sweep = _Pass(store, **options)
+    _collect_temporaries(sweep)
     # In this order: a listed blob's note was written before the blob was put in place, so it
     # is read here; a row written after the listing is seen by the query.
     stored = list(_blob_files(store))
-    notes = _notes(run)
-    in_flight = {n.sha256 for n in notes if not run.finished(n)}
+    notes = _notes(sweep)
+    in_flight = {n.sha256 for n in notes if not sweep.finished(n)}
     named = referenced_sha256s(database)
     for sha, found in stored:
         if sha in named:
-            run.referenced += 1
-        elif sha in in_flight or run.age(found) < run.min_age_s:
-            run.kept_young += 1
-        elif run.dry_run or run.remove(found):
-            run.removed.append(Removal("blob", sha, found.size_bytes))
+            sweep.referenced += 1
+        elif sha in in_flight or sweep.age(found) < sweep.min_age_s:
+            sweep.kept_young += 1
+        elif sweep.dry_run or sweep.remove(found):
+            sweep.removed.append(Removal("blob", sha, found.size_bytes))
         else:
-            run.kept_young += 1
-    _settle_notes(run, notes, named)
-    return run.report()
+            sweep.kept_young += 1
+    _settle_notes(sweep, notes, named)
+    return sweep.report()
 
 
 def is_own_folder(objects_root: Path, project_root: Path) -> bool:

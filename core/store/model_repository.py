@@ -333,14 +333,22 @@ def _registrable_run(session: Session, run_id: int) -> RunRow:
     return run
 
 
-# what a version copies from the run it is registered from, column for column
-_LINEAGE = ("model_sha256", "task", "estimator", "dataset_version_id", "dataset_sha256", "target")
-_LINEAGE_JSON = ("spec", "metrics", "io_schema", "environment")
+# what a version copies from the run it is registered from, column for column (its lineage
+# and its model file); the JSON ones are copied, so the two rows share no object
+_COPIED_FROM_RUN = (
+    "model_sha256",
+    "task",
+    "estimator",
+    "dataset_version_id",
+    "dataset_sha256",
+    "target",
+)
+_COPIED_FROM_RUN_JSON = ("spec", "metrics", "io_schema", "environment")
 
 
 def _version_row(model_id, number, run: RunRow, user, description, tags) -> ModelVersionRow:
-    lineage = {name: getattr(run, name) for name in _LINEAGE}
-    lineage |= {name: dict(getattr(run, name) or {}) for name in _LINEAGE_JSON}
+    lineage = {name: getattr(run, name) for name in _COPIED_FROM_RUN}
+    lineage |= {name: dict(getattr(run, name) or {}) for name in _COPIED_FROM_RUN_JSON}
     return ModelVersionRow(
         **lineage,
         model_id=model_id,

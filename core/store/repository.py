@@ -150,9 +150,7 @@ class Repository:
                 ),
             )
             ref = f"{new.dataset}@{row.number}"
-            imported = {
-                name: getattr(new, name) for name in ("source", "sha256", "rows", "columns")
-            }
+            imported = {name: getattr(new, name) for name in _IMPORT_AUDITED}
             self._audit(session, "dataset.import", "dataset_version", ref, **imported)
             return self._version(session, row), True
 

@@ -178,7 +178,8 @@ def _light_loading() -> list:
 
 
 def _unloaded(light: bool) -> dict[str, Any]:
-    """The fields of a light run entity that its deferred columns would fill."""
+    """The fields of a light run entity that its deferred columns would fill (a fresh dict per
+    entity: the entities share no object)."""
     if not light:
         return {}
     return {name: {} for name in _HEAVY_JSON} | dict.fromkeys(_HEAVY_TEXT)
