@@ -12,9 +12,10 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Callable
-from dataclasses import Field, fields
+from dataclasses import Field, dataclass, fields
 from datetime import datetime
 from functools import cache
+from operator import attrgetter
 from typing import Any, TypeVar
 
 from sqlalchemy import inspect
@@ -57,22 +58,49 @@ def entity_from_row(entity: type[Entity], row: Any, **given: Any) -> Entity:
     reads as the empty value. A column that is ``given`` is not read (so a deferred column
     stays unloaded).
     """
-    copied = {
-        name: convert(getattr(row, name))
-        for name, convert in _copy_plan(entity, type(row))
-        if name not in given
-    }
+    plan = _copy_plan(entity, type(row), frozenset(given))
+    copied = dict(zip(plan.as_is, plan.read_as_is(row), strict=True))
+    for name, convert in plan.converted:
+        copied[name] = convert(getattr(row, name))
     return entity(**copied, **given)
 
 
+@dataclass(frozen=True)
+class _CopyPlan:
+    """How one kind of row fills one kind of entity: the columns taken as they are (read in one
+    call) and those converted on the way."""
+
+    as_is: tuple[str, ...]
+    read_as_is: Callable[[Any], tuple[Any, ...]]
+    converted: tuple[tuple[str, Callable[[Any], Any]], ...]
+
+
 @cache
-def _copy_plan(entity: type, row_type: type) -> tuple[tuple[str, Callable[[Any], Any]], ...]:
-    """Each field of ``entity`` that ``row_type`` has a column for, with how its value is copied
-    (chosen once per pair from the field's declared type: a list of runs copies thousands)."""
-    columns = set(inspect(row_type).column_attrs.keys())
-    return tuple(
-        (spec.name, _converter(_type_name(spec))) for spec in fields(entity) if spec.name in columns
+def _copy_plan(entity: type, row_type: type, given: frozenset[str]) -> _CopyPlan:
+    """The plan for the fields of ``entity`` that ``row_type`` has a column for and the caller
+    did not give, chosen once from the fields' declared types (a list of runs copies
+    thousands)."""
+    columns = inspect(row_type).column_attrs
+    copied = [spec for spec in fields(entity) if spec.name in columns and spec.name not in given]
+    as_is = tuple(spec.name for spec in copied if _as_is(spec, columns[spec.name].columns[0]))
+    converted = tuple(
+        (spec.name, _converter(_type_name(spec))) for spec in copied if spec.name not in as_is
     )
+    return _CopyPlan(as_is, _reader(as_is), converted)
+
+
+def _as_is(spec: Field, column: Any) -> bool:
+    """Whether a column's value goes into the field as it is: a plain type, or a text or flag
+    column that is never NULL."""
+    declared = _type_name(spec)
+    return declared in _PLAIN or (declared in ("str", "bool") and not column.nullable)
+
+
+def _reader(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
+    """A function reading ``names`` of a row as one tuple."""
+    if len(names) > 1:
+        return attrgetter(*names)
+    return lambda row: tuple(getattr(row, name) for name in names)
 
 
 def _type_name(spec: Field) -> str:
@@ -82,19 +110,13 @@ def _type_name(spec: Field) -> str:
 
 
 def _converter(type_name: str) -> Callable[[Any], Any]:
-    """How a column's value is copied into a field declared ``type_name``."""
-    if type_name in _PLAIN:
-        return _same
+    """How a column's value is copied into a field declared ``type_name`` (not a plain one)."""
     empty = _EMPTY.get(type_name)
     if empty in (dict, list):  # JSON: a copy, so the entity shares nothing with the session
         return lambda value: empty() if value is None else empty(value)
     if empty is not None:
         return lambda value: empty() if value is None else value
     return _copied
-
-
-def _same(value: Any) -> Any:
-    return value
 
 
 def _copied(value: Any) -> Any:
