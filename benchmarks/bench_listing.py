@@ -32,19 +32,6 @@ PLAIN_COLUMNS = ("id", "parent_id", "kind", "status", "task", "estimator",
                  "created_by")  # fmt: skip
 
 
-def _record(ws, runs: int) -> None:
-    project, version = ws._project, ws.data.version("penguins")
-    spec = {"task": "classification", "estimator": "dummy", "target": "species",
-            "dataset": "penguins", "dataset_version": 1}  # fmt: skip
-    metrics = {name: 0.5 for name in ("accuracy", "f1", "precision", "recall", "roc_auc")}
-    for _ in range(runs):
-        run = project.runs.create(spec=spec, dataset_version_id=version.id,
-                                  dataset_sha256=version.sha256, executor="local")  # fmt: skip
-        project.runs.mark_running(run)
-        project.runs.finish(run, "done", metrics=metrics, params={"strategy": "'prior'"},
-                            timings={"fit": 0.01})  # fmt: skip
-
-
 def _best(action) -> float:
     times = []
     for _ in range(REPEATS):
@@ -73,13 +60,15 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=2000)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    from bench_store import record_runs
+
     from core.services import Workspace
 
     folder = Path(tempfile.mkdtemp(prefix="bench-listing-"))
     try:
         with Workspace.create(folder / "p") as ws:
             ws.data.import_file(PENGUINS)
-            _record(ws, args.runs)
+            record_runs(ws, args.runs)
             listed = ws.runs.list(all_runs=True)
             assert len(listed) == args.runs, f"{len(listed)} of {args.runs} runs listed"
             shipway = _best(lambda: ws.runs.list(all_runs=True))
